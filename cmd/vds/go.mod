@@ -1,0 +1,9 @@
+module github.com/vdsproject/vds/cmd/vds
+
+go 1.26
+
+replace (
+	github.com/vdsproject/vds/gen => ../../gen
+	github.com/vdsproject/vds/libs => ../../libs
+	github.com/vdsproject/vds/services => ../../services
+)

@@ -1,0 +1,2 @@
+// Package libs is the root of vds's shared building blocks; see the sub-packages.
+package libs
