@@ -296,13 +296,15 @@ type Estimate struct {
 	Assumptions     []string      `protobuf:"bytes,17,rep,name=assumptions,proto3" json:"assumptions,omitempty"`
 	Warnings        []string      `protobuf:"bytes,18,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	// Share of rows dropped for lack of overlap.
-	TrimmedShare  float64                `protobuf:"fixed64,19,opt,name=trimmed_share,json=trimmedShare,proto3" json:"trimmed_share,omitempty"`
-	EValue        float64                `protobuf:"fixed64,20,opt,name=e_value,json=eValue,proto3" json:"e_value,omitempty"`
-	TreatedValue  string                 `protobuf:"bytes,21,opt,name=treated_value,json=treatedValue,proto3" json:"treated_value,omitempty"`
-	JobId         string                 `protobuf:"bytes,22,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	Error         string                 `protobuf:"bytes,23,opt,name=error,proto3" json:"error,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	Charts        []*v1.Chart            `protobuf:"bytes,25,rep,name=charts,proto3" json:"charts,omitempty"`
+	TrimmedShare float64                `protobuf:"fixed64,19,opt,name=trimmed_share,json=trimmedShare,proto3" json:"trimmed_share,omitempty"`
+	EValue       float64                `protobuf:"fixed64,20,opt,name=e_value,json=eValue,proto3" json:"e_value,omitempty"`
+	TreatedValue string                 `protobuf:"bytes,21,opt,name=treated_value,json=treatedValue,proto3" json:"treated_value,omitempty"`
+	JobId        string                 `protobuf:"bytes,22,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Error        string                 `protobuf:"bytes,23,opt,name=error,proto3" json:"error,omitempty"`
+	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Charts       []*v1.Chart            `protobuf:"bytes,25,rep,name=charts,proto3" json:"charts,omitempty"`
+	// ate or att.
+	Estimand      string `protobuf:"bytes,26,opt,name=estimand,proto3" json:"estimand,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -512,6 +514,13 @@ func (x *Estimate) GetCharts() []*v1.Chart {
 	return nil
 }
 
+func (x *Estimate) GetEstimand() string {
+	if x != nil {
+		return x.Estimand
+	}
+	return ""
+}
+
 type EstimateEffectRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Dataset     *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
@@ -523,7 +532,11 @@ type EstimateEffectRequest struct {
 	// Optional graph as an edge list; confounders are then found by the back-door criterion.
 	Graph *CausalGraph `protobuf:"bytes,6,opt,name=graph,proto3" json:"graph,omitempty"`
 	// Which value of the treatment counts as treated (for non-0/1 treatments).
-	TreatedValue  string `protobuf:"bytes,7,opt,name=treated_value,json=treatedValue,proto3" json:"treated_value,omitempty"`
+	TreatedValue string `protobuf:"bytes,7,opt,name=treated_value,json=treatedValue,proto3" json:"treated_value,omitempty"`
+	// ate (default: the average effect over everyone) or att (the average effect on the treated).
+	Estimand string `protobuf:"bytes,8,opt,name=estimand,proto3" json:"estimand,omitempty"`
+	// Numeric confounders that also enter the models squared.
+	Squared       []string `protobuf:"bytes,9,rep,name=squared,proto3" json:"squared,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -605,6 +618,20 @@ func (x *EstimateEffectRequest) GetTreatedValue() string {
 		return x.TreatedValue
 	}
 	return ""
+}
+
+func (x *EstimateEffectRequest) GetEstimand() string {
+	if x != nil {
+		return x.Estimand
+	}
+	return ""
+}
+
+func (x *EstimateEffectRequest) GetSquared() []string {
+	if x != nil {
+		return x.Squared
+	}
+	return nil
 }
 
 type EstimateEffectResponse struct {
@@ -1071,7 +1098,7 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\n" +
 	"new_effect\x18\x02 \x01(\x01R\tnewEffect\x12\x16\n" +
 	"\x06passed\x18\x03 \x01(\bR\x06passed\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xd1\x06\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xed\x06\n" +
 	"\bEstimate\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1100,7 +1127,8 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\x05error\x18\x17 \x01(\tR\x05error\x12;\n" +
 	"\vcreate_time\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12,\n" +
-	"\x06charts\x18\x19 \x03(\v2\x14.vds.common.v1.ChartR\x06charts\"\x95\x02\n" +
+	"\x06charts\x18\x19 \x03(\v2\x14.vds.common.v1.ChartR\x06charts\x12\x1a\n" +
+	"\bestimand\x18\x1a \x01(\tR\bestimand\"\xcb\x02\n" +
 	"\x15EstimateEffectRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x1c\n" +
 	"\ttreatment\x18\x02 \x01(\tR\ttreatment\x12\x18\n" +
@@ -1108,7 +1136,9 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\vconfounders\x18\x04 \x03(\tR\vconfounders\x12\x16\n" +
 	"\x06method\x18\x05 \x01(\tR\x06method\x120\n" +
 	"\x05graph\x18\x06 \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\x12#\n" +
-	"\rtreated_value\x18\a \x01(\tR\ftreatedValue\"P\n" +
+	"\rtreated_value\x18\a \x01(\tR\ftreatedValue\x12\x1a\n" +
+	"\bestimand\x18\b \x01(\tR\bestimand\x12\x18\n" +
+	"\asquared\x18\t \x03(\tR\asquared\"P\n" +
 	"\x16EstimateEffectResponse\x12\x1f\n" +
 	"\vestimate_id\x18\x01 \x01(\tR\n" +
 	"estimateId\x12\x15\n" +

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/vdsproject/vds/gen/client"
+	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
+	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	"github.com/vdsproject/vds/libs/logging"
+	"github.com/vdsproject/vds/services/mesh"
+)
+
+func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("analyze", "vds analyze FILE --target COLUMN — upload a data file and analyse it: profile, models, drivers, findings", stderr)
+	var pf platformFlags
+	pf.bind(fs)
+	target := fs.String("target", "", "the column to explain and predict (required)")
+	question := fs.String("question", "", "the question in words (kept in the report)")
+	budget := fs.Duration("budget", 0, "model-training budget, for example 45s or 2m (default: the server's, 30s)")
+	format := fs.String("format", "markdown", "output format: json (one AnalysisReport as protojson) or markdown")
+	server := fs.String("server", "", "gRPC address of a running platform (vds up); empty starts an embedded platform for this run")
+	apiKey := fs.String("api-key", "", "API key for --server (default: the key `vds up` saved under --home)")
+	project := fs.String("project", "", "project ID to upload into (default: the API key's project)")
+	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar on stderr")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) == 0:
+		return usageError{"analyze needs a data file: vds analyze FILE --target COLUMN"}
+	case len(pos) > 1:
+		return usageError{fmt.Sprintf("analyze takes one data file, got %d: %q", len(pos), pos)}
+	case *target == "":
+		return usageError{"--target is required: the column to explain and predict"}
+	case *budget < 0 || *budget > time.Hour:
+		return usageError{fmt.Sprintf("--budget must be between 0 and 1h, not %s", *budget)}
+	}
+	if err := oneOf("format", *format, "json", "markdown"); err != nil {
+		return err
+	}
+	file := pos[0]
+	st, err := os.Stat(file)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cannot read %s: %w", file, errors.Unwrap(err))
+	case st.IsDir():
+		return fmt.Errorf("%s is a directory; give a data file (CSV, TSV, JSON, NDJSON, Parquet, Arrow)", file)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file", file)
+	}
+	bar := newProgress(stderr, *noProgress)
+	defer bar.done()
+
+	addr, key := *server, *apiKey
+	home, err := filepath.Abs(pf.home)
+	if err != nil {
+		return err
+	}
+	if addr == "" {
+		p, creds, err := startEmbedded(ctx, &pf, home, bar)
+		switch {
+		case errors.Is(err, mesh.ErrLocked) && creds != nil && creds.GRPCAddr != "":
+			bar.note(fmt.Sprintf("a vds platform is already running with home %s: using it at %s", home, creds.GRPCAddr))
+			addr = creds.GRPCAddr
+		case err != nil:
+			return err
+		default:
+			defer p.Stop()
+			addr = p.GRPCAddr
+		}
+		if key == "" && creds != nil {
+			key = creds.APIKey
+		}
+		if *project == "" && creds != nil {
+			*project = creds.ProjectID
+		}
+	}
+	if key == "" {
+		creds, err := mesh.LoadCredentials(home)
+		if err != nil {
+			return fmt.Errorf("no API key for %s: pass --api-key (or VDS_API_KEY), or use the --home of the `vds up` that serves it (%v)", addr, err)
+		}
+		key = creds.APIKey
+		if *project == "" {
+			*project = creds.ProjectID
+		}
+	}
+	c, err := client.Dial(ctx, addr, client.WithAPIKey(key))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if *project == "" {
+		if *project, err = defaultProject(ctx, c); err != nil {
+			return err
+		}
+	}
+
+	rep, err := analyzeFile(ctx, c, *project, file, *target, *question, *budget, bar)
+	if err != nil {
+		return err
+	}
+	bar.done()
+	switch *format {
+	case "json":
+		b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(stdout, string(b))
+		return err
+	default:
+		return writeMarkdown(stdout, rep)
+	}
+}
+
+// embedded is a platform started for one command, with its log file.
+type embedded struct {
+	*mesh.Platform
+	log *os.File
+}
+
+// Stop stops the platform, then closes its log.
+func (e *embedded) Stop() error {
+	err := e.Platform.Stop()
+	e.log.Close()
+	return err
+}
+
+// startEmbedded runs the platform in this process for one command; its logs go to home/logs.
+// When another process holds the home, it returns mesh.ErrLocked with that platform's credentials.
+func startEmbedded(ctx context.Context, pf *platformFlags, home string, bar *progress) (*embedded, *mesh.Credentials, error) {
+	if err := os.MkdirAll(filepath.Join(home, "logs"), 0o700); err != nil {
+		return nil, nil, err
+	}
+	lf, err := os.OpenFile(filepath.Join(home, "logs", "vds.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := pf.options(logging.New(lf, "json", pf.logLevel))
+	if err != nil {
+		lf.Close()
+		return nil, nil, err
+	}
+	o.Home, o.GRPCAddr, o.HTTPAddr = home, "127.0.0.1:0", "127.0.0.1:0"
+	bar.stage("start platform", 0)
+	p, err := mesh.Up(ctx, o)
+	if err != nil {
+		lf.Close()
+		if errors.Is(err, mesh.ErrLocked) {
+			creds, _ := mesh.LoadCredentials(home)
+			return nil, creds, err
+		}
+		return nil, nil, fmt.Errorf("start the embedded platform (logs in %s): %w", lf.Name(), err)
+	}
+	return &embedded{p, lf}, p.Creds, nil
+}
+
+func defaultProject(ctx context.Context, c *client.Client) (string, error) {
+	me, err := c.Auth.WhoAmI(ctx, &authv1.WhoAmIRequest{})
+	if err != nil {
+		return "", fmt.Errorf("check the API key: %w", err)
+	}
+	if len(me.Projects) == 0 {
+		return "", errors.New("the API key's user has no project: create one or pass --project")
+	}
+	return me.Projects[0].Id, nil
+}
+
+// analyzeFile is the main job through the public API: upload, wait for ingest, run the analysis.
+func analyzeFile(ctx context.Context, c *client.Client, project, file, target, question string, budget time.Duration, bar *progress) (*orchestratorv1.AnalysisReport, error) {
+	bar.stage("upload "+filepath.Base(file), 0)
+	up, err := c.UploadFile(ctx, project, file, func(sent, total int64) {
+		if total > 0 {
+			bar.set(float64(sent)/float64(total), fmt.Sprintf("%s of %s", bytesHuman(sent), bytesHuman(total)))
+		}
+	})
+	if err != nil {
+		return nil, explain(err, "upload")
+	}
+	bar.stage("ingest", 0)
+	if up.JobId != "" {
+		if _, err := c.WaitJob(ctx, up.JobId, jobEvents(bar)); err != nil {
+			return nil, explain(err, "ingest")
+		}
+	}
+	bar.stage("analyse", 0)
+	sa, err := c.Orchestrator.StartAnalysis(ctx, &orchestratorv1.StartAnalysisRequest{
+		Dataset: &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}, Target: target, Question: question, BudgetSeconds: budget.Seconds()})
+	if err != nil {
+		return nil, explain(err, "analysis")
+	}
+	if _, err := c.WaitJob(ctx, sa.JobId, jobEvents(bar)); err != nil {
+		var je *client.JobError
+		if errors.As(err, &je) {
+			// The report keeps what was done before the failing step.
+			if r, gerr := c.Orchestrator.GetAnalysisReport(ctx, &orchestratorv1.GetAnalysisReportRequest{AnalysisId: sa.AnalysisId}); gerr == nil && r.Report.Error != "" {
+				return nil, fmt.Errorf("analysis failed: %s", r.Report.Error)
+			}
+		}
+		return nil, explain(err, "analysis")
+	}
+	r, err := c.Orchestrator.GetAnalysisReport(ctx, &orchestratorv1.GetAnalysisReportRequest{AnalysisId: sa.AnalysisId})
+	if err != nil {
+		return nil, explain(err, "analysis report")
+	}
+	return r.Report, nil
+}
+
+func jobEvents(bar *progress) func(*jobsv1.JobEvent) {
+	return func(ev *jobsv1.JobEvent) {
+		msg := ev.Stage
+		if ev.Message != "" {
+			if msg != "" {
+				msg += ": "
+			}
+			msg += ev.Message
+		}
+		bar.set(ev.Progress, msg)
+	}
+}
+
+// explain turns a gRPC status into a sentence that names the step.
+func explain(err error, step string) error {
+	var je *client.JobError
+	if errors.As(err, &je) {
+		return fmt.Errorf("%s failed: %s", step, je.Job.Error)
+	}
+	if s, ok := status.FromError(err); ok {
+		switch s.Code() {
+		case codes.Unavailable:
+			return fmt.Errorf("%s: the platform is not reachable (%s); is `vds up` running at the --server address?", step, s.Message())
+		case codes.Unauthenticated:
+			return fmt.Errorf("%s: not signed in (%s); check --api-key", step, s.Message())
+		default:
+			return fmt.Errorf("%s: %s", step, s.Message())
+		}
+	}
+	return fmt.Errorf("%s: %w", step, err)
+}
+
+func bytesHuman(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,560 @@
+package learn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+	"github.com/vdsproject/vds/libs/frame"
+)
+
+// workers bounds the goroutines used for cross-validation (the target machines have 2 cores).
+const workers = 2
+
+type trial struct {
+	algo   string
+	config string
+	lin    *linearParams
+	gb     *gbdtParams
+}
+
+func (t trial) kind() prepKind {
+	if t.lin != nil {
+		return prepLinear
+	}
+	return prepTree
+}
+
+func linearTrial(task Task, c float64) trial {
+	name := AlgoLogistic
+	if task == TaskRegression {
+		name = AlgoRidge
+	}
+	return trial{algo: name, config: fmt.Sprintf("C=%g", c), lin: &linearParams{C: c, MaxIter: 300}}
+}
+
+func gbdtTrial(p gbdtParams) trial {
+	cfg := fmt.Sprintf("learning_rate=%g max_leaves=%d max_depth=%d min_samples_leaf=%d min_child_weight=%g l2=%g subsample=%g colsample=%g max_rounds=%d early_stop=%d",
+		p.LearningRate, p.MaxLeaves, p.MaxDepth, p.MinSamplesLeaf, p.MinChildWeight, p.Lambda, p.Subsample, p.Colsample, p.MaxRounds, p.EarlyStop)
+	return trial{algo: AlgoGBDT, config: cfg, gb: &p}
+}
+
+// plan lists the trials in order: cheap first, then larger, then random configurations.
+func plan(task Task, seed int64, allowLin, allowGB bool) []trial {
+	var out []trial
+	add := func(t trial) {
+		if (t.lin != nil && allowLin) || (t.gb != nil && allowGB) {
+			out = append(out, t)
+		}
+	}
+	add(linearTrial(task, 1))
+	add(gbdtTrial(gbdtParams{LearningRate: 0.1, MaxLeaves: 15, MaxDepth: 4, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.8, Colsample: 0.8, MaxRounds: 500, EarlyStop: 30}))
+	add(linearTrial(task, 0.1))
+	add(gbdtTrial(gbdtParams{LearningRate: 0.05, MaxLeaves: 31, MaxDepth: 6, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.8, Colsample: 0.8, MaxRounds: 1000, EarlyStop: 50}))
+	add(gbdtTrial(gbdtParams{LearningRate: 0.05, MaxLeaves: 7, MaxDepth: 3, MinSamplesLeaf: 30, MinChildWeight: 1e-3, Lambda: 5, Subsample: 0.8, Colsample: 0.6, MaxRounds: 1000, EarlyStop: 50}))
+	add(linearTrial(task, 0.01))
+	add(linearTrial(task, 10))
+	add(gbdtTrial(gbdtParams{LearningRate: 0.03, MaxLeaves: 63, MaxDepth: 8, MinSamplesLeaf: 40, MinChildWeight: 1e-3, Lambda: 5, Subsample: 0.7, Colsample: 0.6, MaxRounds: 1500, EarlyStop: 60}))
+	rng := rand.New(rand.NewSource(seed + 7))
+	lrs := []float64{0.03, 0.05, 0.1}
+	leaves := []int{7, 15, 31, 63}
+	depths := []int{3, 4, 6, 8, 0}
+	minLeaf := []int{5, 10, 20, 50}
+	lams := []float64{0, 1, 5, 10}
+	subs := []float64{0.6, 0.8, 1}
+	cols := []float64{0.5, 0.8, 1}
+	for i := 0; i < 30; i++ {
+		lr := lrs[rng.Intn(len(lrs))]
+		add(gbdtTrial(gbdtParams{LearningRate: lr, MaxLeaves: leaves[rng.Intn(len(leaves))], MaxDepth: depths[rng.Intn(len(depths))],
+			MinSamplesLeaf: minLeaf[rng.Intn(len(minLeaf))], MinChildWeight: 1e-3, Lambda: lams[rng.Intn(len(lams))],
+			Subsample: subs[rng.Intn(len(subs))], Colsample: cols[rng.Intn(len(cols))], MaxRounds: int(60 / lr), EarlyStop: 40}))
+	}
+	return out
+}
+
+// foldPrep caches one fold's preprocessing and matrices per preprocessing kind.
+type foldPrep struct {
+	once        sync.Once
+	pp          *mlv1.Preprocessing
+	train, test *dense
+}
+
+type search struct {
+	f        *frame.Frame
+	t        *targetInfo
+	features []string
+	folds    [][]int // positions (into t.rows) of each test fold
+	trainPos [][]int
+	cache    [2][]*foldPrep
+	seed     int64
+}
+
+func (s *search) sub(pos []int) (rows []int, y []float64, yc []int) {
+	rows = make([]int, len(pos))
+	y = make([]float64, len(pos))
+	if s.t.yc != nil {
+		yc = make([]int, len(pos))
+	}
+	for i, p := range pos {
+		rows[i] = s.t.rows[p]
+		y[i] = s.t.y[p]
+		if yc != nil {
+			yc[i] = s.t.yc[p]
+		}
+	}
+	return
+}
+
+func (s *search) prep(kind prepKind, fold int) *foldPrep {
+	fp := s.cache[kind][fold]
+	fp.once.Do(func() {
+		tr, _, _ := s.sub(s.trainPos[fold])
+		te, _, _ := s.sub(s.folds[fold])
+		fp.pp = fitPrep(s.f, s.features, tr, kind)
+		fp.train = transform(fp.pp, s.f, tr)
+		fp.test = transform(fp.pp, s.f, te)
+	})
+	return fp
+}
+
+func (s *search) newModel(tr trial, pp *mlv1.Preprocessing) *mlv1.ModelArtifact {
+	return &mlv1.ModelArtifact{
+		FormatVersion: formatVersion, Algorithm: tr.algo, Config: tr.config, Task: s.t.task.Proto(),
+		Target: s.t.name, Classes: s.t.classes, PositiveClass: s.t.positive, Preprocessing: pp,
+	}
+}
+
+// fit trains the trial on x. rounds > 0 fixes the number of boosting rounds.
+func (s *search) fit(ctx context.Context, tr trial, pp *mlv1.Preprocessing, x *dense, y []float64, yc []int, rounds int, seed int64) (*Model, int, error) {
+	pb := s.newModel(tr, pp)
+	k := len(s.t.classes)
+	if tr.lin != nil {
+		lm, err := fitLinear(ctx, s.t.task, x, y, yc, k, *tr.lin)
+		if err != nil {
+			return nil, 0, err
+		}
+		pb.Learner = &mlv1.ModelArtifact_Linear{Linear: lm}
+		return &Model{pb: pb}, 0, nil
+	}
+	ens, best, err := gbdtFit(ctx, s.t.task, x, y, yc, k, *tr.gb, rounds, seed)
+	if err != nil {
+		return nil, 0, err
+	}
+	pb.Learner = &mlv1.ModelArtifact_Trees{Trees: ens}
+	return &Model{pb: pb}, best, nil
+}
+
+func scoresOf(m *Model, x *dense) [][]float64 {
+	switch l := m.pb.GetLearner().(type) {
+	case *mlv1.ModelArtifact_Linear:
+		return linearScores(l.Linear, x)
+	case *mlv1.ModelArtifact_Trees:
+		return treeScores(l.Trees, x)
+	}
+	return nil
+}
+
+func metricName(task Task) string {
+	switch task {
+	case TaskBinary:
+		return "roc_auc"
+	case TaskMulticlass:
+		return "log_loss"
+	}
+	return "rmse"
+}
+
+// evaluate returns the primary metric and secondary metrics of predictions p against y/yc.
+func evaluate(task Task, p Predictions, y []float64, yc []int) (float64, map[string]float64) {
+	switch task {
+	case TaskBinary:
+		pred := make([]int, len(y))
+		for i, v := range p.Value {
+			if v >= 0.5 {
+				pred[i] = 1
+			}
+		}
+		return ROCAUC(y, p.Value), map[string]float64{"log_loss": BinaryLogLoss(y, p.Value), "accuracy": Accuracy(yc, pred)}
+	case TaskMulticlass:
+		pred := make([]int, len(yc))
+		for i, pr := range p.Proba {
+			for k := range pr {
+				if pr[k] > pr[pred[i]] {
+					pred[i] = k
+				}
+			}
+		}
+		return LogLoss(yc, p.Proba), map[string]float64{"accuracy": Accuracy(yc, pred)}
+	}
+	return RMSE(y, p.Value), map[string]float64{"mae": MAE(y, p.Value), "r2": R2(y, p.Value)}
+}
+
+type foldOut struct {
+	model  *Model
+	score  float64
+	extra  map[string]float64
+	rounds int
+	err    error
+}
+
+// cv runs one trial over all folds with at most `workers` goroutines.
+func (s *search) cv(ctx context.Context, tr trial) ([]foldOut, error) {
+	k := len(s.folds)
+	outs := make([]foldOut, k)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for fi := range next {
+				if err := ctx.Err(); err != nil {
+					outs[fi].err = err
+					continue
+				}
+				fp := s.prep(tr.kind(), fi)
+				_, y, yc := s.sub(s.trainPos[fi])
+				m, rounds, err := s.fit(ctx, tr, fp.pp, fp.train, y, yc, 0, s.seed+int64(fi))
+				if err != nil {
+					outs[fi].err = err
+					continue
+				}
+				_, ty, tyc := s.sub(s.folds[fi])
+				p := m.predictScores(scoresOf(m, fp.test))
+				sc, extra := evaluate(s.t.task, p, ty, tyc)
+				outs[fi] = foldOut{model: m, score: sc, extra: extra, rounds: rounds}
+			}
+		}()
+	}
+	for fi := 0; fi < k; fi++ {
+		next <- fi
+	}
+	close(next)
+	wg.Wait()
+	for _, o := range outs {
+		if o.err != nil {
+			return nil, o.err
+		}
+	}
+	return outs, nil
+}
+
+// makeFolds assigns positions 0..n-1 to k folds (stratified for classification).
+func makeFolds(t *targetInfo, k int, seed int64) [][]int {
+	rng := rand.New(rand.NewSource(seed))
+	n := len(t.rows)
+	folds := make([][]int, k)
+	if t.yc != nil {
+		byClass := make([][]int, len(t.classes))
+		for i, c := range t.yc {
+			byClass[c] = append(byClass[c], i)
+		}
+		off := 0
+		for _, members := range byClass {
+			rng.Shuffle(len(members), func(a, b int) { members[a], members[b] = members[b], members[a] })
+			for j, p := range members {
+				fi := (off + j) % k
+				folds[fi] = append(folds[fi], p)
+			}
+			off += len(members)
+		}
+	} else {
+		perm := rng.Perm(n)
+		for j, p := range perm {
+			folds[j%k] = append(folds[j%k], p)
+		}
+	}
+	for _, f := range folds {
+		sort.Ints(f)
+	}
+	return folds
+}
+
+// AutoML infers the task, screens columns, cross-validates linear models and gradient-boosted trees
+// within the time budget, refits the best on all rows and computes its permutation importance.
+func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) {
+	start := time.Now()
+	if f == nil || f.Rows == 0 {
+		return nil, errors.New("learn: the dataset has no rows")
+	}
+	if opts.Folds == 0 {
+		opts.Folds = 5
+	}
+	if opts.Folds < 2 {
+		return nil, fmt.Errorf("learn: %d folds is too few for cross-validation; use at least 2", opts.Folds)
+	}
+	if opts.Budget <= 0 {
+		opts.Budget = 30 * time.Second
+	}
+	progress := func(fr float64, msg string) {
+		if opts.Progress != nil {
+			opts.Progress(math.Min(fr, 1), msg)
+		}
+	}
+	t, warns, err := prepareTarget(f, opts)
+	if err != nil {
+		return nil, err
+	}
+	feats, dropped, w2 := screenColumns(f, t, opts.Exclude)
+	warns = append(warns, w2...)
+	if len(feats) == 0 {
+		return nil, fmt.Errorf("learn: no usable feature columns remain for target %q after screening (%d dropped); add informative columns", t.name, len(dropped))
+	}
+	allowLin, allowGB := len(opts.Algorithms) == 0, len(opts.Algorithms) == 0
+	for _, a := range opts.Algorithms {
+		switch strings.ToLower(a) {
+		case AlgoLinear, AlgoLogistic, AlgoRidge, "logistic", "linear_regression":
+			allowLin = true
+		case AlgoGBDT, "gradient_boosting", "xgboost", "lightgbm", "hist_gradient_boosting":
+			allowGB = true
+		default:
+			return nil, fmt.Errorf("learn: unknown algorithm %q; use %q or %q", a, AlgoLinear, AlgoGBDT)
+		}
+	}
+	k := opts.Folds
+	if lim := len(t.rows) / 3; k > lim {
+		k = lim
+		if k < 2 {
+			k = 2
+		}
+		warns = append(warns, fmt.Sprintf("only %d rows: using %d cross-validation folds", len(t.rows), k))
+	}
+	s := &search{f: f, t: t, features: feats, seed: opts.Seed}
+	s.folds = makeFolds(t, k, opts.Seed)
+	inFold := make([]int, len(t.rows))
+	for fi, fo := range s.folds {
+		for _, p := range fo {
+			inFold[p] = fi
+		}
+	}
+	s.trainPos = make([][]int, k)
+	for p, fi := range inFold {
+		for j := 0; j < k; j++ {
+			if j != fi {
+				s.trainPos[j] = append(s.trainPos[j], p)
+			}
+		}
+	}
+	for kind := range s.cache {
+		s.cache[kind] = make([]*foldPrep, k)
+		for j := range s.cache[kind] {
+			s.cache[kind][j] = &foldPrep{}
+		}
+	}
+
+	metric := metricName(t.task)
+	higher := HigherIsBetter(metric)
+	better := func(a, b float64) bool {
+		if math.IsNaN(b) {
+			return !math.IsNaN(a)
+		}
+		if higher {
+			return a > b
+		}
+		return a < b
+	}
+	searchEnd := start.Add(opts.Budget * 7 / 10)
+	hardEnd := start.Add(opts.Budget * 85 / 100)
+	res := &Result{Task: t.task, Target: t.name, Classes: t.classes, PositiveClass: t.positive, Metric: metric,
+		Dropped: dropped, Rows: len(t.rows), Features: feats, Folds: k}
+	var best trial
+	var bestFolds []foldOut
+	bestScore := math.NaN()
+	lastDur := map[string]time.Duration{}
+	trials := plan(t.task, opts.Seed, allowLin, allowGB)
+	for i, tr := range trials {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("learn: training cancelled: %w", err)
+		}
+		if i > 0 && len(res.Leaderboard) > 0 {
+			est := lastDur[tr.algo]
+			if tr.gb != nil {
+				est = est * 3 / 2
+			}
+			if time.Now().Add(est).After(searchEnd) {
+				// a cheaper learner may still fit; a larger tree config will not
+				continue
+			}
+		}
+		tctx := ctx
+		var cancel context.CancelFunc = func() {}
+		if len(res.Leaderboard) > 0 {
+			tctx, cancel = context.WithDeadline(ctx, hardEnd)
+		}
+		t0 := time.Now()
+		outs, err := s.cv(tctx, tr)
+		cancel()
+		dur := time.Since(t0)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("learn: training cancelled: %w", ctx.Err())
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				continue
+			}
+			return nil, fmt.Errorf("learn: %s (%s): %w", tr.algo, tr.config, err)
+		}
+		if dur > lastDur[tr.algo] || tr.gb == nil {
+			lastDur[tr.algo] = dur
+		}
+		e := Entry{Algorithm: tr.algo, Config: tr.config, Metric: metric, FitSeconds: dur.Seconds(), Metrics: map[string]float64{}}
+		for _, o := range outs {
+			e.FoldScores = append(e.FoldScores, o.score)
+			for name, v := range o.extra {
+				e.Metrics[name] += v / float64(len(outs))
+			}
+		}
+		e.CVScore, e.CVStd = meanStd(e.FoldScores)
+		if tr.gb != nil {
+			var r float64
+			for _, o := range outs {
+				r += float64(o.rounds)
+			}
+			e.Config += fmt.Sprintf(" rounds=%d", int(math.Round(r/float64(len(outs)))))
+		}
+		res.Leaderboard = append(res.Leaderboard, e)
+		if better(e.CVScore, bestScore) {
+			bestScore, best, bestFolds = e.CVScore, tr, outs
+		}
+		progress(0.85*time.Since(start).Seconds()/opts.Budget.Seconds(), fmt.Sprintf("%s %s: %s %.4f", tr.algo, tr.config, metric, e.CVScore))
+	}
+	if bestFolds == nil {
+		return nil, errors.New("learn: no trial finished within the time budget; raise the budget")
+	}
+	sort.SliceStable(res.Leaderboard, func(a, b int) bool {
+		return better(res.Leaderboard[a].CVScore, res.Leaderboard[b].CVScore)
+	})
+
+	// refit the best on all rows
+	rounds := 0
+	if best.gb != nil {
+		var r float64
+		for _, o := range bestFolds {
+			r += float64(o.rounds)
+		}
+		rounds = int(math.Round(r / float64(len(bestFolds)) * (1 + 1/float64(k))))
+		if rounds < 1 {
+			rounds = 1
+		}
+	}
+	pp := fitPrep(f, feats, t.rows, best.kind())
+	x := transform(pp, f, t.rows)
+	final, _, err := s.fit(ctx, best, pp, x, t.y, t.yc, rounds, opts.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("learn: refitting the best model: %w", err)
+	}
+	if best.gb != nil {
+		final.pb.Config = fmt.Sprintf("%s rounds=%d", best.config, rounds)
+	}
+	res.Best = final
+	progress(0.9, "refit "+best.algo)
+
+	imps, err := s.importance(ctx, bestFolds, start.Add(opts.Budget))
+	if err != nil {
+		return nil, err
+	}
+	res.Importances = imps
+	res.Warnings = warns
+	progress(1, fmt.Sprintf("best %s %s %.4f", best.algo, metric, bestScore))
+	return res, nil
+}
+
+// subFrame copies the given rows of f.
+func subFrame(f *frame.Frame, rows []int) *frame.Frame {
+	out := &frame.Frame{Rows: len(rows)}
+	for _, c := range f.Columns {
+		nc := &frame.Column{Name: c.Name, Kind: c.Kind, ArrowType: c.ArrowType, Null: make([]bool, len(rows))}
+		if c.S != nil {
+			nc.S = make([]string, len(rows))
+		}
+		if c.F != nil {
+			nc.F = make([]float64, len(rows))
+		}
+		for i, r := range rows {
+			nc.Null[i] = c.Null[r]
+			if nc.S != nil {
+				nc.S[i] = c.S[r]
+			}
+			if nc.F != nil {
+				nc.F[i] = c.F[r]
+			}
+		}
+		out.Columns = append(out.Columns, nc)
+	}
+	return out
+}
+
+// importance measures, on each held-out fold, how much the fold model's metric worsens when one
+// original column is shuffled. It uses fewer repeats when the budget is nearly spent.
+func (s *search) importance(ctx context.Context, folds []foldOut, deadline time.Time) ([]Importance, error) {
+	metric := metricName(s.t.task)
+	sign := 1.0
+	if !HigherIsBetter(metric) {
+		sign = -1
+	}
+	drops := make([][]float64, len(s.features))
+	rng := rand.New(rand.NewSource(s.seed + 99))
+	repeats := 3
+	for fi, fo := range folds {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("learn: training cancelled: %w", err)
+		}
+		if fi > 0 && time.Now().After(deadline) {
+			break
+		}
+		if fi > 0 && time.Until(deadline) < 2*time.Second {
+			repeats = 1
+		}
+		rows, y, yc := s.sub(s.folds[fi])
+		tf := subFrame(s.f, rows)
+		p, _ := fo.model.Predict(tf)
+		base, _ := evaluate(s.t.task, p, y, yc)
+		for j, name := range s.features {
+			ci := -1
+			for q, c := range tf.Columns {
+				if c.Name == name {
+					ci = q
+				}
+			}
+			orig := tf.Columns[ci]
+			for r := 0; r < repeats; r++ {
+				perm := rng.Perm(len(rows))
+				pc := &frame.Column{Name: orig.Name, Kind: orig.Kind, ArrowType: orig.ArrowType, Null: make([]bool, len(rows))}
+				if orig.S != nil {
+					pc.S = make([]string, len(rows))
+				}
+				if orig.F != nil {
+					pc.F = make([]float64, len(rows))
+				}
+				for i, q := range perm {
+					pc.Null[i] = orig.Null[q]
+					if pc.S != nil {
+						pc.S[i] = orig.S[q]
+					}
+					if pc.F != nil {
+						pc.F[i] = orig.F[q]
+					}
+				}
+				tf.Columns[ci] = pc
+				pp, _ := fo.model.Predict(tf)
+				sc, _ := evaluate(s.t.task, pp, y, yc)
+				tf.Columns[ci] = orig
+				drops[j] = append(drops[j], sign*(base-sc))
+			}
+		}
+	}
+	out := make([]Importance, len(s.features))
+	for j, name := range s.features {
+		m, sd := meanStd(drops[j])
+		out[j] = Importance{Feature: name, Importance: m, Std: sd}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Importance > out[b].Importance })
+	return out, nil
+}

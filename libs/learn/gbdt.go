@@ -1,0 +1,686 @@
+package learn
+
+import (
+	"context"
+	"math"
+	"math/rand"
+	"sort"
+
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+)
+
+// gbdtParams configures histogram gradient boosting.
+type gbdtParams struct {
+	LearningRate   float64
+	MaxLeaves      int
+	MaxDepth       int
+	MinChildWeight float64
+	MinSamplesLeaf int
+	Lambda         float64
+	Subsample      float64
+	Colsample      float64
+	MaxRounds      int
+	EarlyStop      int // stop after this many rounds without validation improvement; 0 disables
+}
+
+const (
+	maxBins = 255 // non-missing bins per feature (0..254)
+	missBin = 255 // the bin of missing values
+	hstride = 3   // gradient, hessian, count per bin
+	hfeat   = 256 * hstride
+)
+
+// binner maps raw feature values to bins: bin b holds values v with edges[b-1] < v <= edges[b];
+// the last edge is +Inf.
+type binner struct {
+	edges [][]float64
+}
+
+func fitBinner(x *dense) *binner {
+	b := &binner{edges: make([][]float64, x.p)}
+	vals := make([]float64, 0, x.n)
+	for j, col := range x.cols {
+		vals = vals[:0]
+		for _, v := range col {
+			if !math.IsNaN(v) {
+				vals = append(vals, v)
+			}
+		}
+		sort.Float64s(vals)
+		uniq := 0
+		for i, v := range vals {
+			if i == 0 || v != vals[i-1] {
+				vals[uniq] = v
+				uniq++
+			}
+		}
+		// recount including duplicates is not needed for few uniques
+		var edges []float64
+		if uniq <= maxBins {
+			for i := 0; i+1 < uniq; i++ {
+				edges = append(edges, vals[i]+(vals[i+1]-vals[i])/2)
+			}
+		} else {
+			// quantiles over the full (duplicated) sample
+			all := make([]float64, 0, x.n)
+			for _, v := range col {
+				if !math.IsNaN(v) {
+					all = append(all, v)
+				}
+			}
+			sort.Float64s(all)
+			for k := 1; k < maxBins; k++ {
+				q := all[k*len(all)/maxBins]
+				if len(edges) == 0 || q > edges[len(edges)-1] {
+					edges = append(edges, q)
+				}
+			}
+		}
+		edges = append(edges, math.Inf(1))
+		b.edges[j] = edges
+	}
+	return b
+}
+
+func (b *binner) bin(x *dense) [][]uint8 {
+	out := make([][]uint8, x.p)
+	buf := make([]uint8, x.n*x.p)
+	for j, col := range x.cols {
+		o := buf[j*x.n : (j+1)*x.n]
+		e := b.edges[j]
+		for i, v := range col {
+			if math.IsNaN(v) {
+				o[i] = missBin
+			} else {
+				o[i] = uint8(sort.SearchFloat64s(e, v))
+			}
+		}
+		out[j] = o
+	}
+	return out
+}
+
+type splitInfo struct {
+	feat, bin  int
+	missLeft   bool
+	gain       float64
+	gl, hl, nl float64
+}
+
+type growLeaf struct {
+	node       int
+	start, end int
+	g, h, n    float64
+	depth      int
+	hist       []float64
+	sp         splitInfo
+}
+
+type treeBuild struct {
+	feature []int32
+	thr     []float64
+	binThr  []int
+	left    []int32
+	right   []int32
+	value   []float64
+	defL    []bool
+}
+
+func (t *treeBuild) add() int {
+	t.feature = append(t.feature, -1)
+	t.thr = append(t.thr, 0)
+	t.binThr = append(t.binThr, 0)
+	t.left = append(t.left, -1)
+	t.right = append(t.right, -1)
+	t.value = append(t.value, 0)
+	t.defL = append(t.defL, false)
+	return len(t.feature) - 1
+}
+
+func (t *treeBuild) leafBinned(bins [][]uint8, i int) float64 {
+	nd := 0
+	for t.feature[nd] >= 0 {
+		b := bins[t.feature[nd]][i]
+		var left bool
+		if b == missBin {
+			left = t.defL[nd]
+		} else {
+			left = int(b) <= t.binThr[nd]
+		}
+		if left {
+			nd = int(t.left[nd])
+		} else {
+			nd = int(t.right[nd])
+		}
+	}
+	return t.value[nd]
+}
+
+type gbdtTrainer struct {
+	prm     gbdtParams
+	edges   [][]float64
+	bins    [][]uint8
+	n, p    int
+	g, h    []float64
+	idx     []int
+	pool    [][]float64
+	feats   []int
+	minLeaf float64
+	rng     *rand.Rand
+}
+
+func (t *gbdtTrainer) getHist() []float64 {
+	if k := len(t.pool); k > 0 {
+		h := t.pool[k-1]
+		t.pool = t.pool[:k-1]
+		return h
+	}
+	return make([]float64, t.p*hfeat)
+}
+
+func (t *gbdtTrainer) buildHist(hist []float64, rows []int) {
+	g, h := t.g, t.h
+	for _, f := range t.feats {
+		hf := hist[f*hfeat : (f+1)*hfeat]
+		clear(hf)
+		col := t.bins[f]
+		for _, r := range rows {
+			b := int(col[r]) * hstride
+			hf[b] += g[r]
+			hf[b+1] += h[r]
+			hf[b+2]++
+		}
+	}
+}
+
+func (t *gbdtTrainer) bestSplit(l *growLeaf) {
+	l.sp = splitInfo{gain: 0, feat: -1}
+	if t.prm.MaxDepth > 0 && l.depth >= t.prm.MaxDepth {
+		return
+	}
+	if l.n < 2*t.minLeaf {
+		return
+	}
+	lam := t.prm.Lambda
+	mcw := t.prm.MinChildWeight
+	parent := l.g * l.g / (l.h + lam)
+	best := l.sp
+	for _, f := range t.feats {
+		hf := l.hist[f*hfeat : (f+1)*hfeat]
+		nb := len(t.edges[f])
+		mg, mh, mn := hf[missBin*hstride], hf[missBin*hstride+1], hf[missBin*hstride+2]
+		var gl, hl, nl float64
+		for b := 0; b < nb; b++ {
+			o := b * hstride
+			gl += hf[o]
+			hl += hf[o+1]
+			nl += hf[o+2]
+			if hf[o+2] == 0 && b < nb-1 {
+				continue
+			}
+			// missing right
+			if b < nb-1 || mn > 0 {
+				gr, hr, nr := l.g-gl, l.h-hl, l.n-nl
+				if nl >= t.minLeaf && nr >= t.minLeaf && hl >= mcw && hr >= mcw {
+					gain := gl*gl/(hl+lam) + gr*gr/(hr+lam) - parent
+					if gain > best.gain {
+						best = splitInfo{feat: f, bin: b, missLeft: false, gain: gain, gl: gl, hl: hl, nl: nl}
+					}
+				}
+			}
+			// missing left
+			if mn > 0 && b < nb-1 {
+				gl2, hl2, nl2 := gl+mg, hl+mh, nl+mn
+				gr, hr, nr := l.g-gl2, l.h-hl2, l.n-nl2
+				if nl2 >= t.minLeaf && nr >= t.minLeaf && hl2 >= mcw && hr >= mcw {
+					gain := gl2*gl2/(hl2+lam) + gr*gr/(hr+lam) - parent
+					if gain > best.gain {
+						best = splitInfo{feat: f, bin: b, missLeft: true, gain: gain, gl: gl2, hl: hl2, nl: nl2}
+					}
+				}
+			}
+		}
+	}
+	l.sp = best
+}
+
+// growTree builds one tree on the rows idx[:m] with the current gradients.
+func (t *gbdtTrainer) growTree(m int) *treeBuild {
+	tb := &treeBuild{}
+	root := &growLeaf{node: tb.add(), start: 0, end: m, hist: t.getHist()}
+	for _, r := range t.idx[:m] {
+		root.g += t.g[r]
+		root.h += t.h[r]
+	}
+	root.n = float64(m)
+	t.buildHist(root.hist, t.idx[:m])
+	t.bestSplit(root)
+	leaves := []*growLeaf{root}
+	maxLeaves := t.prm.MaxLeaves
+	if maxLeaves < 2 {
+		maxLeaves = 2
+	}
+	for len(leaves) < maxLeaves {
+		bi := -1
+		for i, l := range leaves {
+			if l.sp.feat >= 0 && l.sp.gain > 1e-12 && (bi < 0 || l.sp.gain > leaves[bi].sp.gain) {
+				bi = i
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		l := leaves[bi]
+		sp := l.sp
+		col := t.bins[sp.feat]
+		// partition rows
+		i, j := l.start, l.end-1
+		for i <= j {
+			b := col[t.idx[i]]
+			var left bool
+			if b == missBin {
+				left = sp.missLeft
+			} else {
+				left = int(b) <= sp.bin
+			}
+			if left {
+				i++
+			} else {
+				t.idx[i], t.idx[j] = t.idx[j], t.idx[i]
+				j--
+			}
+		}
+		mid := i
+		nd := l.node
+		tb.feature[nd] = int32(sp.feat)
+		tb.binThr[nd] = sp.bin
+		tb.thr[nd] = t.edges[sp.feat][sp.bin]
+		tb.defL[nd] = sp.missLeft
+		ln := &growLeaf{node: tb.add(), start: l.start, end: mid, g: sp.gl, h: sp.hl, n: sp.nl, depth: l.depth + 1}
+		rn := &growLeaf{node: tb.add(), start: mid, end: l.end, g: l.g - sp.gl, h: l.h - sp.hl, n: l.n - sp.nl, depth: l.depth + 1}
+		tb.left[nd] = int32(ln.node)
+		tb.right[nd] = int32(rn.node)
+		small, large := ln, rn
+		if small.end-small.start > large.end-large.start {
+			small, large = rn, ln
+		}
+		small.hist = t.getHist()
+		t.buildHist(small.hist, t.idx[small.start:small.end])
+		large.hist = l.hist
+		for _, f := range t.feats {
+			a := large.hist[f*hfeat : (f+1)*hfeat]
+			s := small.hist[f*hfeat : (f+1)*hfeat]
+			for k := range a {
+				a[k] -= s[k]
+			}
+		}
+		t.bestSplit(ln)
+		t.bestSplit(rn)
+		leaves[bi] = ln
+		leaves = append(leaves, rn)
+	}
+	lr := t.prm.LearningRate
+	for _, l := range leaves {
+		tb.value[l.node] = -l.g / (l.h + t.prm.Lambda) * lr
+		t.pool = append(t.pool, l.hist)
+		l.hist = nil
+	}
+	return tb
+}
+
+// gbdtFit trains boosted trees on xTrain (raw features with NaN for missing). y holds regression
+// targets or 0/1 labels; yc class indices for multiclass. When rounds > 0 it trains exactly that
+// many rounds without early stopping; otherwise it holds out a validation share for early stopping.
+// It returns the ensemble and the number of rounds kept.
+func gbdtFit(ctx context.Context, task Task, x *dense, y []float64, yc []int, k int, prm gbdtParams, rounds int, seed int64) (*mlv1.TreeEnsemble, int, error) {
+	rng := rand.New(rand.NewSource(seed))
+	n := x.n
+	outs := 1
+	if task == TaskMulticlass {
+		outs = k
+	}
+	// validation split
+	var trainRows, valRows []int
+	perm := rng.Perm(n)
+	if rounds <= 0 && prm.EarlyStop > 0 && n >= 60 {
+		nv := n / 10
+		if nv < 20 {
+			nv = 20
+		}
+		valRows, trainRows = perm[:nv], perm[nv:]
+		sort.Ints(valRows)
+		sort.Ints(trainRows)
+	} else {
+		trainRows = make([]int, n)
+		for i := range trainRows {
+			trainRows[i] = i
+		}
+	}
+	maxRounds := prm.MaxRounds
+	if rounds > 0 {
+		maxRounds = rounds
+	}
+	bn := fitBinnerRows(x, trainRows)
+	allBins := bn.bin(x)
+	nt := len(trainRows)
+	t := &gbdtTrainer{prm: prm, edges: bn.edges, n: nt, p: x.p, rng: rng}
+	t.bins = make([][]uint8, x.p)
+	for j := range allBins {
+		col := make([]uint8, nt)
+		for i, r := range trainRows {
+			col[i] = allBins[j][r]
+		}
+		t.bins[j] = col
+	}
+	var vbins [][]uint8
+	if len(valRows) > 0 {
+		vbins = make([][]uint8, x.p)
+		for j := range allBins {
+			col := make([]uint8, len(valRows))
+			for i, r := range valRows {
+				col[i] = allBins[j][r]
+			}
+			vbins[j] = col
+		}
+	}
+	ml := float64(prm.MinSamplesLeaf)
+	if lim := float64(nt / 20); ml > lim {
+		ml = lim
+	}
+	if ml < 1 {
+		ml = 1
+	}
+	t.minLeaf = ml
+	t.g = make([]float64, nt)
+	t.h = make([]float64, nt)
+	t.idx = make([]int, nt)
+
+	ty := make([]float64, nt)
+	tyc := make([]int, nt)
+	for i, r := range trainRows {
+		if y != nil {
+			ty[i] = y[r]
+		}
+		if yc != nil {
+			tyc[i] = yc[r]
+		}
+	}
+	base := make([]float64, outs)
+	switch task {
+	case TaskRegression:
+		m, _ := meanStd(ty)
+		base[0] = m
+	case TaskBinary:
+		var m float64
+		for _, v := range ty {
+			m += v
+		}
+		m = (m + 0.5) / (float64(nt) + 1)
+		base[0] = math.Log(m / (1 - m))
+	default:
+		cnt := make([]float64, outs)
+		for _, c := range tyc {
+			cnt[c]++
+		}
+		for o := range cnt {
+			base[o] = math.Log((cnt[o] + 0.5) / (float64(nt) + 0.5*float64(outs)))
+		}
+	}
+	pred := make([][]float64, outs)
+	for o := range pred {
+		pred[o] = make([]float64, nt)
+		for i := range pred[o] {
+			pred[o][i] = base[o]
+		}
+	}
+	nv := len(valRows)
+	vpred := make([][]float64, outs)
+	for o := range vpred {
+		vpred[o] = make([]float64, nv)
+		for i := range vpred[o] {
+			vpred[o][i] = base[o]
+		}
+	}
+	vy := make([]float64, nv)
+	vyc := make([]int, nv)
+	for i, r := range valRows {
+		if y != nil {
+			vy[i] = y[r]
+		}
+		if yc != nil {
+			vyc[i] = yc[r]
+		}
+	}
+	ens := &mlv1.TreeEnsemble{Outputs: int32(outs), BaseScores: base}
+	bestLoss := math.Inf(1)
+	bestRound := 0
+	allFeats := make([]int, x.p)
+	for j := range allFeats {
+		allFeats[j] = j
+	}
+	prob := make([]float64, 0)
+	if outs > 1 {
+		prob = make([]float64, outs*nt)
+	}
+	for round := 0; round < maxRounds; round++ {
+		if round%5 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, 0, err
+			}
+		}
+		// row and column sampling
+		m := nt
+		for i := range t.idx {
+			t.idx[i] = i
+		}
+		if prm.Subsample > 0 && prm.Subsample < 1 {
+			m = int(prm.Subsample * float64(nt))
+			if m < 2 {
+				m = nt
+			}
+			for i := 0; i < m; i++ {
+				j := i + rng.Intn(nt-i)
+				t.idx[i], t.idx[j] = t.idx[j], t.idx[i]
+			}
+		}
+		t.feats = allFeats
+		if prm.Colsample > 0 && prm.Colsample < 1 && x.p > 1 {
+			nf := int(math.Ceil(prm.Colsample * float64(x.p)))
+			pf := rng.Perm(x.p)[:nf]
+			sort.Ints(pf)
+			t.feats = pf
+		}
+		if outs > 1 {
+			for i := 0; i < nt; i++ {
+				mx := math.Inf(-1)
+				for o := 0; o < outs; o++ {
+					mx = math.Max(mx, pred[o][i])
+				}
+				var s float64
+				for o := 0; o < outs; o++ {
+					e := math.Exp(pred[o][i] - mx)
+					prob[o*nt+i] = e
+					s += e
+				}
+				for o := 0; o < outs; o++ {
+					prob[o*nt+i] /= s
+				}
+			}
+		}
+		trees := make([]*treeBuild, outs)
+		for o := 0; o < outs; o++ {
+			switch task {
+			case TaskRegression:
+				for i := range t.g {
+					t.g[i] = pred[0][i] - ty[i]
+					t.h[i] = 1
+				}
+			case TaskBinary:
+				for i := range t.g {
+					pr := sigmoid(pred[0][i])
+					t.g[i] = pr - ty[i]
+					t.h[i] = math.Max(pr*(1-pr), 1e-16)
+				}
+			default:
+				for i := range t.g {
+					pr := prob[o*nt+i]
+					yv := 0.0
+					if tyc[i] == o {
+						yv = 1
+					}
+					t.g[i] = pr - yv
+					t.h[i] = math.Max(pr*(1-pr), 1e-16)
+				}
+			}
+			if m < nt {
+				// keep idx[:m] as sampled rows; sort for memory locality
+				sort.Ints(t.idx[:m])
+			}
+			trees[o] = t.growTree(m)
+		}
+		for o, tb := range trees {
+			for i := 0; i < nt; i++ {
+				pred[o][i] += tb.leafBinned(t.bins, i)
+			}
+			for i := 0; i < nv; i++ {
+				vpred[o][i] += tb.leafBinned(vbins, i)
+			}
+			ens.Trees = append(ens.Trees, &mlv1.Tree{Feature: tb.feature, Threshold: tb.thr, Left: tb.left, Right: tb.right, Value: tb.value, DefaultLeft: tb.defL, Output: int32(o)})
+		}
+		if nv > 0 {
+			loss := ensembleLoss(task, vpred, vy, vyc)
+			if loss < bestLoss-1e-9 {
+				bestLoss = loss
+				bestRound = round + 1
+			} else if round+1-bestRound >= prm.EarlyStop {
+				break
+			}
+		} else {
+			bestRound = round + 1
+		}
+	}
+	ens.Trees = ens.Trees[:bestRound*outs]
+	return ens, bestRound, nil
+}
+
+func fitBinnerRows(x *dense, rows []int) *binner {
+	if len(rows) == x.n {
+		return fitBinner(x)
+	}
+	sub := newDense(len(rows), x.p)
+	for j, col := range x.cols {
+		for i, r := range rows {
+			sub.cols[j][i] = col[r]
+		}
+	}
+	return fitBinner(sub)
+}
+
+func ensembleLoss(task Task, pred [][]float64, y []float64, yc []int) float64 {
+	n := len(pred[0])
+	var s float64
+	switch task {
+	case TaskRegression:
+		for i := 0; i < n; i++ {
+			d := pred[0][i] - y[i]
+			s += d * d
+		}
+	case TaskBinary:
+		for i := 0; i < n; i++ {
+			z := pred[0][i]
+			var l float64
+			if z > 0 {
+				l = z + math.Log1p(math.Exp(-z))
+			} else {
+				l = math.Log1p(math.Exp(z))
+			}
+			s += l - y[i]*z
+		}
+	default:
+		k := len(pred)
+		for i := 0; i < n; i++ {
+			mx := math.Inf(-1)
+			for o := 0; o < k; o++ {
+				mx = math.Max(mx, pred[o][i])
+			}
+			var e float64
+			for o := 0; o < k; o++ {
+				e += math.Exp(pred[o][i] - mx)
+			}
+			s += mx + math.Log(e) - pred[yc[i]][i]
+		}
+	}
+	return s / float64(n)
+}
+
+// treeScores returns outputs x n raw scores of the ensemble on raw features.
+func treeScores(ens *mlv1.TreeEnsemble, x *dense) [][]float64 {
+	outs := int(ens.Outputs)
+	res := make([][]float64, outs)
+	for o := range res {
+		res[o] = make([]float64, x.n)
+		for i := range res[o] {
+			res[o][i] = ens.BaseScores[o]
+		}
+	}
+	counts := make([]float64, outs)
+	for _, tr := range ens.Trees {
+		o := int(tr.Output)
+		counts[o]++
+		var cats map[int32]map[float64]bool
+		if len(tr.CategorySplits) > 0 {
+			cats = map[int32]map[float64]bool{}
+			for _, cs := range tr.CategorySplits {
+				set := map[float64]bool{}
+				for _, v := range cs.LeftValues {
+					set[v] = true
+				}
+				cats[cs.Node] = set
+			}
+		}
+		out := res[o]
+		if ens.Average {
+			out = make([]float64, x.n)
+		}
+		for i := 0; i < x.n; i++ {
+			nd := int32(0)
+			for tr.Feature[nd] >= 0 {
+				f := tr.Feature[nd]
+				v := math.NaN()
+				if int(f) < x.p {
+					v = x.cols[f][i]
+				}
+				var left bool
+				switch {
+				case math.IsNaN(v):
+					left = tr.DefaultLeft[nd]
+				case cats != nil && cats[nd] != nil:
+					left = cats[nd][v]
+				default:
+					left = v <= tr.Threshold[nd]
+				}
+				if left {
+					nd = tr.Left[nd]
+				} else {
+					nd = tr.Right[nd]
+				}
+			}
+			out[i] += tr.Value[nd]
+		}
+		if ens.Average {
+			for i := range out {
+				res[o][i] += out[i]
+			}
+		}
+	}
+	if ens.Average {
+		for o := range res {
+			if counts[o] > 0 {
+				for i := range res[o] {
+					res[o][i] = ens.BaseScores[o] + (res[o][i]-ens.BaseScores[o])/counts[o]
+				}
+			}
+		}
+	}
+	return res
+}

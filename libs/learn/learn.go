@@ -1,0 +1,165 @@
+// Package learn is vds's AutoML engine: task inference, column screening (identifiers, constants,
+// target leakage), in-model preprocessing, L2-regularized linear models and histogram gradient-boosted
+// trees, cross-validated search within a time budget, permutation importance, and a data-only
+// protobuf model format (vds.ml.v1.ModelArtifact).
+package learn
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+)
+
+// Task is a supervised learning task.
+type Task int
+
+const (
+	// TaskAuto infers the task from the target column.
+	TaskAuto Task = iota
+	TaskBinary
+	TaskMulticlass
+	TaskRegression
+)
+
+func (t Task) String() string {
+	switch t {
+	case TaskAuto:
+		return "auto"
+	case TaskBinary:
+		return "binary"
+	case TaskMulticlass:
+		return "multiclass"
+	case TaskRegression:
+		return "regression"
+	}
+	return fmt.Sprintf("task(%d)", int(t))
+}
+
+// ParseTask reads "auto", "binary", "multiclass" or "regression" (case-insensitive).
+func ParseTask(s string) (Task, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return TaskAuto, nil
+	case "binary", "classification_binary":
+		return TaskBinary, nil
+	case "multiclass", "multi_class":
+		return TaskMulticlass, nil
+	case "regression":
+		return TaskRegression, nil
+	}
+	return TaskAuto, fmt.Errorf("learn: unknown task %q (use auto, binary, multiclass or regression)", s)
+}
+
+// Proto maps the task to the protobuf enum.
+func (t Task) Proto() mlv1.Task {
+	switch t {
+	case TaskBinary:
+		return mlv1.Task_TASK_BINARY
+	case TaskMulticlass:
+		return mlv1.Task_TASK_MULTICLASS
+	case TaskRegression:
+		return mlv1.Task_TASK_REGRESSION
+	}
+	return mlv1.Task_TASK_UNSPECIFIED
+}
+
+func taskFromProto(t mlv1.Task) Task {
+	switch t {
+	case mlv1.Task_TASK_BINARY:
+		return TaskBinary
+	case mlv1.Task_TASK_MULTICLASS:
+		return TaskMulticlass
+	case mlv1.Task_TASK_REGRESSION:
+		return TaskRegression
+	}
+	return TaskAuto
+}
+
+// TaskFromProto maps the protobuf enum to a Task (TaskAuto when unspecified).
+func TaskFromProto(t mlv1.Task) Task { return taskFromProto(t) }
+
+// Algorithm names accepted in Options.Algorithms.
+const (
+	AlgoLogistic = "logistic_regression" // binary and multiclass (multinomial)
+	AlgoRidge    = "ridge"               // regression
+	AlgoGBDT     = "gbdt"                // histogram gradient-boosted trees
+	// AlgoLinear selects the linear learner of the task (logistic regression or ridge).
+	AlgoLinear = "linear"
+)
+
+// Options configures AutoML.
+type Options struct {
+	// Target is the column to predict.
+	Target string
+	// Task forces the task; TaskAuto infers it.
+	Task Task
+	// Folds is the number of cross-validation folds (default 5).
+	Folds int
+	// Budget is the wall-time budget of the whole run (default 30s).
+	Budget time.Duration
+	Seed   int64
+	// Exclude lists columns never used as features.
+	Exclude []string
+	// Algorithms restricts the learners (AlgoLinear, AlgoLogistic, AlgoRidge, AlgoGBDT); empty = all.
+	Algorithms []string
+	// Progress, when set, is called as trials finish with the fraction of the budget used.
+	Progress func(fraction float64, message string)
+}
+
+// Entry is one trial on the leaderboard.
+type Entry struct {
+	Algorithm  string
+	Config     string
+	Metric     string
+	CVScore    float64
+	CVStd      float64
+	FoldScores []float64
+	FitSeconds float64
+	// Metrics holds secondary cross-validated metrics (accuracy, log_loss, mae, r2, ...).
+	Metrics map[string]float64
+}
+
+// Importance is the permutation importance of one original column: the mean drop of the model's
+// metric on held-out folds when the column is shuffled (positive = the model relies on it).
+type Importance struct {
+	Feature    string
+	Importance float64
+	Std        float64
+}
+
+// Dropped is a column that was not used as a feature, and why.
+type Dropped struct {
+	Column, Reason string
+}
+
+// Result is the outcome of AutoML.
+type Result struct {
+	Task          Task
+	Target        string
+	Classes       []string
+	PositiveClass string
+	// Metric is "roc_auc" (binary), "log_loss" (multiclass) or "rmse" (regression).
+	Metric string
+	// Leaderboard lists all completed trials, best first.
+	Leaderboard []Entry
+	// Best is the best trial refit on all usable rows.
+	Best        *Model
+	Importances []Importance
+	Warnings    []string
+	Dropped     []Dropped
+	// Rows is the number of rows used (non-missing target); Features the columns used.
+	Rows     int
+	Features []string
+	Folds    int
+}
+
+// HigherIsBetter reports whether larger values of the metric are better.
+func HigherIsBetter(metric string) bool {
+	switch metric {
+	case "roc_auc", "accuracy", "r2":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,110 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
+	"github.com/vdsproject/vds/libs/flightx"
+	"github.com/vdsproject/vds/libs/frame"
+	"github.com/vdsproject/vds/libs/grpcx"
+)
+
+// DatasetVersion resolves a dataset reference through the ingestion service, as the caller in ctx
+// (so a dataset the caller cannot see answers NotFound). Version 0 means the latest ready version.
+func (rt *Runtime) DatasetVersion(ctx context.Context, ref *commonv1.DatasetRef) (*datasetsv1.Dataset, *datasetsv1.DatasetVersion, error) {
+	if ref == nil || ref.DatasetId == "" {
+		return nil, nil, grpcx.InvalidArgument("dataset.dataset_id", "is required")
+	}
+	conn, err := rt.Peer("ingestion")
+	if err != nil {
+		return nil, nil, status.Error(codes.Unavailable, err.Error())
+	}
+	c := datasetsv1.NewDatasetServiceClient(conn)
+	d, err := c.GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: ref.DatasetId})
+	if err != nil {
+		return nil, nil, err
+	}
+	if ref.Version != 0 {
+		v, err := c.GetVersion(ctx, &datasetsv1.GetVersionRequest{DatasetId: ref.DatasetId, Version: ref.Version})
+		if err != nil {
+			return nil, nil, err
+		}
+		if v.Version.State != datasetsv1.VersionState_VERSION_STATE_READY {
+			return nil, nil, grpcx.FailedPrecondition("version %d of dataset %s is not ready (%s)", ref.Version, ref.DatasetId, v.Version.State)
+		}
+		return d.Dataset, v.Version, nil
+	}
+	vs, err := c.ListVersions(ctx, &datasetsv1.ListVersionsRequest{DatasetId: ref.DatasetId})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range vs.Versions {
+		if v.State == datasetsv1.VersionState_VERSION_STATE_READY {
+			return d.Dataset, v, nil
+		}
+	}
+	if cur := d.Dataset.GetCurrent(); cur != nil && cur.State == datasetsv1.VersionState_VERSION_STATE_FAILED {
+		return nil, nil, grpcx.FailedPrecondition("dataset %s could not be read: %s", ref.DatasetId, cur.Error)
+	}
+	return nil, nil, grpcx.FailedPrecondition("dataset %s has no ready version yet; wait for its ingest job", ref.DatasetId)
+}
+
+// ReadFrame reads columns (all when empty) of a dataset version over Arrow Flight.
+func (rt *Runtime) ReadFrame(ctx context.Context, datasetID string, version int32, columns []string) (*frame.Frame, error) {
+	conn, err := rt.Peer("ingestion")
+	if err != nil {
+		return nil, err
+	}
+	f, err := flightx.ReadFrame(ctx, conn, &datasetsv1.DatasetQuery{DatasetId: datasetID, Version: version, Columns: columns})
+	if err != nil {
+		return nil, fmt.Errorf("read %s v%d: %w", datasetID, version, err)
+	}
+	return f, nil
+}
+
+// ActAs returns a context whose calls to peers act for userID in projectID (for job workers).
+func (rt *Runtime) ActAs(ctx context.Context, userID, projectID string) (context.Context, error) {
+	return grpcx.AsUser(ctx, rt.MeshKey, rt.Name, userID, projectID)
+}
+
+// HasColumn reports whether a version has the named column.
+func HasColumn(cols []*datasetsv1.Column, name string) bool {
+	for _, c := range cols {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// RequireColumn returns an InvalidArgument error naming field when the column is missing, listing
+// the available columns so the caller can correct the name.
+func RequireColumn(field string, cols []*datasetsv1.Column, name string) error {
+	if name == "" {
+		return grpcx.InvalidArgument(field, "is required")
+	}
+	if HasColumn(cols, name) {
+		return nil
+	}
+	var names []string
+	for i, c := range cols {
+		if i == 30 {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, c.Name)
+	}
+	return grpcx.InvalidArgument(field, fmt.Sprintf("column %q is not in the dataset; columns are: %s", name, strings.Join(names, ", ")))
+}
+
+// ParquetKey is the object-store key of a dataset version's Parquet file. Versions are immutable,
+// so services that query with DuckDB (the sandbox) may cache the object locally.
+func ParquetKey(datasetID string, version int32) string {
+	return fmt.Sprintf("datasets/%s/v%d.parquet", datasetID, version)
+}

@@ -1,0 +1,530 @@
+package profile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
+	"github.com/vdsproject/vds/libs/frame"
+	"github.com/vdsproject/vds/libs/semantic"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+func mustProfile(t testing.TB, f *frame.Frame, opts Options) *profilingv1.Profile {
+	t.Helper()
+	p, err := Compute(context.Background(), f, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The whole profile must serialize (no NaN in structs, valid charts).
+	if _, err := protojson.Marshal(p); err != nil {
+		t.Fatalf("profile does not marshal: %v", err)
+	}
+	return p
+}
+
+func column(t testing.TB, p *profilingv1.Profile, name string) *profilingv1.ColumnProfile {
+	t.Helper()
+	for _, c := range p.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no column %q", name)
+	return nil
+}
+
+func findAlert(p *profilingv1.Profile, kind string, col string) *profilingv1.Alert {
+	for _, a := range p.Alerts {
+		if a.Kind == kind && (col == "" || slices.Contains(a.Columns, col)) {
+			return a
+		}
+	}
+	return nil
+}
+
+func alertKinds(p *profilingv1.Profile) []string {
+	var out []string
+	for _, a := range p.Alerts {
+		out = append(out, a.Kind+":"+strings.Join(a.Columns, "+"))
+	}
+	return out
+}
+
+func TestPenguins(t *testing.T) {
+	t.Parallel()
+	f := loadCSV(t, "tabular/penguins.csv", false)
+	p := mustProfile(t, f, Options{Target: "species"})
+	if p.RowCount != 344 || p.ColumnCount != 7 {
+		t.Fatalf("rows/cols = %d/%d", p.RowCount, p.ColumnCount)
+	}
+	mass := column(t, p, "body_mass_g")
+	flip := column(t, p, "flipper_length_mm")
+	if mass.MissingCount != 2 || mass.SemanticType != commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC {
+		t.Errorf("body_mass_g missing=%d type=%s", mass.MissingCount, semantic.Name(mass.SemanticType))
+	}
+	t.Logf("multimodality: body_mass_g %.3f (%v), flipper_length_mm %.3f (%v), bill_depth_mm %.3f (%v)",
+		mass.Numeric.Multimodality, mass.Numeric.Multimodal, flip.Numeric.Multimodality, flip.Numeric.Multimodal,
+		column(t, p, "bill_depth_mm").Numeric.Multimodality, column(t, p, "bill_depth_mm").Numeric.Multimodal)
+	if !mass.Numeric.Multimodal && !flip.Numeric.Multimodal {
+		t.Error("neither body_mass_g nor flipper_length_mm flagged multimodal")
+	}
+	// Reference: pandas describe() of body_mass_g: mean 4201.754386, std 801.954536, median 4050.
+	if math.Abs(mass.Numeric.Mean-4201.754386) > 1e-5 || math.Abs(mass.Numeric.Std-801.954536) > 1e-5 || mass.Numeric.Median != 4050 {
+		t.Errorf("body_mass_g stats %+v", mass.Numeric)
+	}
+	if column(t, p, "species").SemanticType != commonv1.SemanticType_SEMANTIC_TYPE_CATEGORICAL {
+		t.Error("species not categorical")
+	}
+	if mass.ChartId == "" {
+		t.Error("no chart id")
+	}
+	ids := map[string]bool{}
+	for _, c := range p.Charts {
+		ids[c.Id] = true
+		if c.VegaLite.Fields["$schema"].GetStringValue() != "https://vega.github.io/schema/vega-lite/v5.json" {
+			t.Errorf("chart %s lacks schema", c.Id)
+		}
+	}
+	for _, c := range p.Columns {
+		if c.ChartId != "" && !ids[c.ChartId] {
+			t.Errorf("column %s references missing chart %s", c.Name, c.ChartId)
+		}
+	}
+	if !ids["correlations"] {
+		t.Error("no correlation heatmap")
+	}
+	hasMI := false
+	for _, c := range p.Correlations {
+		if c.Method == "mutual_information" && c.ColumnB == "species" && c.ColumnA == "flipper_length_mm" && c.Value > 0.5 {
+			hasMI = true
+		}
+	}
+	if !hasMI {
+		t.Error("no strong mutual information of flipper_length_mm with species")
+	}
+
+	hyps, findings := Hypotheses(f, p, "species", 0.05)
+	found := map[string]bool{}
+	for _, h := range hyps {
+		if h.Survived && slices.Contains(h.Columns, "species") {
+			for _, c := range h.Columns {
+				found[c] = true
+			}
+		}
+	}
+	for _, c := range []string{"body_mass_g", "flipper_length_mm", "bill_length_mm"} {
+		if !found[c] {
+			t.Errorf("no surviving species difference for %s", c)
+		}
+	}
+	if len(findings) == 0 {
+		t.Fatal("no findings")
+	}
+	for _, fd := range findings[:3] {
+		t.Logf("finding: %s\n  query: %s", fd.Statement, fd.Query)
+		for _, k := range []string{"statistic", "p_value", "q_value", "effect_size", "n"} {
+			if _, ok := fd.Values[k]; !ok {
+				t.Errorf("finding lacks %s", k)
+			}
+		}
+		if !strings.Contains(fd.Query, "FROM data") || fd.ChartId == "" {
+			t.Errorf("finding query/chart: %q %q", fd.Query, fd.ChartId)
+		}
+	}
+}
+
+func TestTitanicLeakage(t *testing.T) {
+	t.Parallel()
+	f := loadCSV(t, "tabular/titanic.csv", false)
+	p := mustProfile(t, f, Options{Target: "survived"})
+	a := findAlert(p, "leakage", "alive")
+	if a == nil {
+		t.Fatalf("no leakage alert for alive; alerts: %v", alertKinds(p))
+	}
+	if a.Severity != commonv1.Severity_SEVERITY_CRITICAL || a.Evidence["uncertainty_coefficient"] < 0.99 {
+		t.Errorf("leakage alert %v", a)
+	}
+	for _, other := range []string{"sex", "fare", "age", "pclass"} {
+		if findAlert(p, "leakage", other) != nil {
+			t.Errorf("false leakage alert for %s", other)
+		}
+	}
+	if findAlert(p, "many_missing", "deck") == nil {
+		t.Error("deck not flagged many_missing")
+	}
+	if column(t, p, "survived").SemanticType != commonv1.SemanticType_SEMANTIC_TYPE_BOOLEAN {
+		t.Error("survived not boolean")
+	}
+	if findAlert(p, "imbalance", "survived") != nil {
+		t.Error("survived (38% positive) flagged imbalanced")
+	}
+	if p.DuplicateRows != 107 {
+		// pandas: titanic.duplicated().sum() == 107
+		t.Errorf("duplicate rows = %d, want 107", p.DuplicateRows)
+	}
+	hyps, _ := Hypotheses(f, p, "survived", 0.05)
+	for _, h := range hyps {
+		if slices.Contains(h.Columns, "alive") && slices.Contains(h.Columns, "survived") {
+			t.Error("leaked pair was tested as a hypothesis")
+		}
+		if slices.Contains(h.Columns, "pclass") && slices.Contains(h.Columns, "class") {
+			t.Error("pclass vs class (one variable coded twice) was tested")
+		}
+	}
+}
+
+func TestTelco(t *testing.T) {
+	t.Parallel()
+	f := loadCSV(t, "tabular/telco_churn.csv", false)
+	p := mustProfile(t, f, Options{Target: "Churn"})
+	id := column(t, p, "customerID")
+	if id.SemanticType != commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER || findAlert(p, "identifier", "customerID") == nil {
+		t.Errorf("customerID is %s", semantic.Name(id.SemanticType))
+	}
+	tc := column(t, p, "TotalCharges")
+	if tc.SemanticType != commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC || tc.MissingCount != 11 {
+		t.Errorf("TotalCharges %s missing %d", semantic.Name(tc.SemanticType), tc.MissingCount)
+	}
+	if s := column(t, p, "SeniorCitizen").SemanticType; s != commonv1.SemanticType_SEMANTIC_TYPE_BOOLEAN {
+		t.Errorf("SeniorCitizen is %s", semantic.Name(s))
+	}
+	if s := column(t, p, "Churn").SemanticType; s != commonv1.SemanticType_SEMANTIC_TYPE_BOOLEAN {
+		t.Errorf("Churn is %s", semantic.Name(s))
+	}
+	if findAlert(p, "leakage", "") != nil {
+		t.Errorf("unexpected leakage: %v", alertKinds(p))
+	}
+	// With the identifier kept as a string column its blank cells are kept too: the raw load has
+	// " " in TotalCharges, which must show up as a placeholder problem.
+	raw := loadCSV(t, "tabular/telco_churn.csv", true)
+	rp := mustProfile(t, raw, Options{})
+	if a := findAlert(rp, "placeholder", "TotalCharges"); a != nil {
+		t.Errorf("blank-only cells are missing in raw mode too, got %v", a)
+	}
+}
+
+func TestFlightsTrendSeasonality(t *testing.T) {
+	t.Parallel()
+	f := loadCSV(t, "tabular/flights.csv", false)
+	// Build the monthly time index from year and month names.
+	year, month := f.Col("year"), f.Col("month")
+	tc := &frame.Column{Name: "date", Kind: frame.Time, ArrowType: "date32"}
+	for i := 0; i < f.Rows; i++ {
+		m, err := time.Parse("January", month.S[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := time.Date(int(year.F[i]), m.Month(), 1, 0, 0, 0, 0, time.UTC)
+		tc.F = append(tc.F, float64(d.Unix()))
+		tc.Null = append(tc.Null, false)
+	}
+	f.Columns = append(f.Columns, tc)
+	p := mustProfile(t, f, Options{})
+	dt := column(t, p, "date")
+	if dt.Datetime == nil || dt.Datetime.Granularity != "month" || dt.Datetime.Gaps != 0 {
+		t.Errorf("date stats %v", dt.Datetime)
+	}
+	tr := findAlert(p, "trend", "passengers")
+	if tr == nil || tr.Evidence["tau"] <= 0.5 || tr.Evidence["p_value"] > 1e-6 {
+		t.Fatalf("no rising trend: %v", alertKinds(p))
+	}
+	se := findAlert(p, "seasonality", "passengers")
+	if se == nil || se.Evidence["period"] != 12 || se.Evidence["acf"] < 0.6 {
+		t.Fatalf("no 12-month seasonality: %v", se)
+	}
+	t.Logf("trend %v\nseasonality %v", tr.Message, se.Message)
+	if findAlert(p, "trend", "year") == nil {
+		t.Log("year not flagged (fine either way)")
+	}
+}
+
+func TestMessyFiles(t *testing.T) {
+	t.Parallel()
+	// all_null_column: empty_col is all missing, reported and charted safely.
+	p := mustProfile(t, loadCSV(t, "messy/all_null_column.csv", false), Options{})
+	if c := column(t, p, "empty_col"); c.SemanticType != commonv1.SemanticType_SEMANTIC_TYPE_EMPTY || findAlert(p, "all_missing", "empty_col") == nil {
+		t.Errorf("empty_col: %s, alerts %v", semantic.Name(c.SemanticType), alertKinds(p))
+	}
+	// mixed_types: month mixes names, integers and 2021-03.
+	p = mustProfile(t, loadCSV(t, "messy/mixed_types.csv", false), Options{})
+	if findAlert(p, "mixed_types", "month") == nil {
+		t.Errorf("month not flagged mixed_types: %v", alertKinds(p))
+	}
+	// numeric_with_placeholders: read raw, x holds placeholder strings (18 of them).
+	p = mustProfile(t, loadCSV(t, "messy/numeric_with_placeholders.csv", true), Options{})
+	if a := findAlert(p, "placeholder", "x"); a == nil {
+		t.Errorf("x placeholders not flagged: %v", alertKinds(p))
+	} else {
+		// 18 placeholders; the raw loader already treats the empty cells as missing.
+		c := column(t, p, "x")
+		if got := a.Evidence["placeholders"] + float64(c.MissingCount); got != 18 {
+			t.Errorf("placeholders %v + missing %d != 18 (%s)", a.Evidence["placeholders"], c.MissingCount, a.Message)
+		}
+	}
+	// Read cleanly, x is numeric.
+	p = mustProfile(t, loadCSV(t, "messy/numeric_with_placeholders.csv", false), Options{})
+	if c := column(t, p, "x"); c.SemanticType != commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC || c.MissingCount != 18 {
+		t.Errorf("x: %s missing %d", semantic.Name(c.SemanticType), c.MissingCount)
+	}
+	// constant_and_string_target.
+	p = mustProfile(t, loadCSV(t, "messy/constant_and_string_target.csv", false), Options{Target: "label"})
+	if findAlert(p, "constant", "const_nan") == nil || findAlert(p, "near_constant", "near_const") == nil {
+		t.Errorf("constant alerts: %v", alertKinds(p))
+	}
+	if c := column(t, p, "label"); c.SemanticType != commonv1.SemanticType_SEMANTIC_TYPE_BOOLEAN {
+		t.Errorf("label is %s", semantic.Name(c.SemanticType))
+	}
+	// leading_zero_ids: customer is an identifier.
+	p = mustProfile(t, loadCSV(t, "messy/leading_zero_ids.csv", true), Options{})
+	if c := column(t, p, "customer"); c.SemanticType != commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER {
+		t.Errorf("customer is %s", semantic.Name(c.SemanticType))
+	}
+	// very wide: bounded pair work.
+	start := time.Now()
+	wide := loadCSV(t, "messy/very_wide_2000_cols.csv", false)
+	p = mustProfile(t, wide, Options{MaxPairColumns: 50})
+	pairs := map[[2]string]bool{}
+	for _, c := range p.Correlations {
+		pairs[[2]string{c.ColumnA, c.ColumnB}] = true
+	}
+	if len(pairs) > 50*49/2 {
+		t.Errorf("%d pairs for 2000 columns; want <= %d", len(pairs), 50*49/2)
+	}
+	t.Logf("2000-column profile: %v, %d correlations", time.Since(start), len(p.Correlations))
+}
+
+func TestDuplicatesAndImbalance(t *testing.T) {
+	t.Parallel()
+	n := 1000
+	a := &frame.Column{Name: "a", Kind: frame.Float}
+	b := &frame.Column{Name: "b", Kind: frame.Float}
+	y := &frame.Column{Name: "y", Kind: frame.String}
+	s := &frame.Column{Name: "s", Kind: frame.String}
+	for i := 0; i < n; i++ {
+		v := float64(i % 900) // rows 900..999 repeat rows 0..99
+		a.F, a.Null = append(a.F, v), append(a.Null, false)
+		b.F, b.Null = append(b.F, v), append(b.Null, false)
+		lab := "no"
+		if i%900 < 50 {
+			lab = "yes"
+		}
+		y.S, y.Null = append(y.S, lab), append(y.Null, false)
+		s.S, s.Null = append(s.S, fmt.Sprintf("v%d", i%900)), append(s.Null, false)
+	}
+	f := &frame.Frame{Columns: []*frame.Column{a, b, y, s}, Rows: n}
+	p := mustProfile(t, f, Options{Target: "y"})
+	if p.DuplicateRows != 100 {
+		t.Errorf("duplicate rows %d", p.DuplicateRows)
+	}
+	if d := findAlert(p, "duplicate_columns", "a"); d == nil || !slices.Contains(d.Columns, "b") {
+		t.Errorf("duplicate columns: %v", alertKinds(p))
+	}
+	if im := findAlert(p, "imbalance", "y"); im == nil || math.Abs(im.Evidence["minority_share"]-0.1) > 1e-9 {
+		t.Errorf("imbalance: %v", im)
+	}
+}
+
+func TestDistinctEstimate(t *testing.T) {
+	t.Parallel()
+	n := 300_000
+	c := &frame.Column{Name: "k", Kind: frame.String, S: make([]string, n), Null: make([]bool, n)}
+	for i := range c.S {
+		c.S[i] = fmt.Sprintf("key-%d", i%250_000)
+	}
+	p := mustProfile(t, &frame.Frame{Columns: []*frame.Column{c}, Rows: n}, Options{})
+	cp := p.Columns[0]
+	if !cp.DistinctIsEstimate || math.Abs(float64(cp.DistinctCount)-250_000)/250_000 > 0.03 {
+		t.Errorf("distinct %d estimate=%v", cp.DistinctCount, cp.DistinctIsEstimate)
+	}
+}
+
+// plantedFrame has a two-group column, nPlanted numeric columns shifted by the group (d = 0.5),
+// a correlated pair (r ≈ 0.4) and nNull independent noise columns.
+func plantedFrame(seed uint64, n, nPlanted, nNull int) (*frame.Frame, func(a, b string) bool) {
+	r := rand.New(rand.NewPCG(seed, 99))
+	f := &frame.Frame{Rows: n}
+	g := &frame.Column{Name: "group", Kind: frame.String, S: make([]string, n), Null: make([]bool, n)}
+	grp := make([]float64, n)
+	for i := range g.S {
+		if r.IntN(2) == 1 {
+			g.S[i], grp[i] = "treated", 1
+		} else {
+			g.S[i] = "control"
+		}
+	}
+	f.Columns = append(f.Columns, g)
+	num := func(name string, gen func(i int) float64) {
+		c := &frame.Column{Name: name, Kind: frame.Float, F: make([]float64, n), Null: make([]bool, n)}
+		for i := range c.F {
+			c.F[i] = gen(i)
+		}
+		f.Columns = append(f.Columns, c)
+	}
+	for k := 0; k < nPlanted; k++ {
+		num(fmt.Sprintf("effect%d", k), func(i int) float64 { return r.NormFloat64() + 0.5*grp[i] })
+	}
+	x := make([]float64, n)
+	num("x1", func(i int) float64 { x[i] = r.NormFloat64(); return x[i] })
+	num("x2", func(i int) float64 { return 0.4*x[i] + math.Sqrt(1-0.16)*r.NormFloat64() })
+	for k := 0; k < nNull; k++ {
+		if k%3 == 0 {
+			c := &frame.Column{Name: fmt.Sprintf("nullcat%d", k), Kind: frame.String, S: make([]string, n), Null: make([]bool, n)}
+			for i := range c.S {
+				c.S[i] = []string{"a", "b", "c"}[r.IntN(3)]
+			}
+			f.Columns = append(f.Columns, c)
+			continue
+		}
+		num(fmt.Sprintf("null%d", k), func(int) float64 { return r.ExpFloat64() })
+	}
+	isTrue := func(a, b string) bool {
+		eff := func(s string) bool { return s == "group" || strings.HasPrefix(s, "effect") }
+		if eff(a) && eff(b) {
+			return true // the effect columns share the group, so they are dependent too
+		}
+		return (a == "x1" && b == "x2") || (a == "x2" && b == "x1")
+	}
+	return f, isTrue
+}
+
+func TestPlantedEffectsFDR(t *testing.T) {
+	t.Parallel()
+	var fdpSum float64
+	seeds := 10
+	for seed := 1; seed <= seeds; seed++ {
+		f, isTrue := plantedFrame(uint64(seed), 1000, 6, 22)
+		p := mustProfile(t, f, Options{})
+		hyps, findings := Hypotheses(f, p, "group", 0.05)
+		var disc, falseDisc, tested int
+		found := map[string]bool{}
+		for _, h := range hyps {
+			tested++
+			if !h.Survived {
+				continue
+			}
+			disc++
+			if !isTrue(h.Columns[0], h.Columns[1]) {
+				falseDisc++
+				t.Logf("seed %d false discovery: %s %v p=%.3g q=%.3g", seed, h.Test, h.Columns, h.PValue, h.QValue)
+			}
+			if slices.Contains(h.Columns, "group") {
+				found[h.Columns[0]+h.Columns[1]] = true
+			}
+			if slices.Contains(h.Columns, "x1") && slices.Contains(h.Columns, "x2") {
+				found["x"] = true
+			}
+		}
+		if len(findings) != disc {
+			t.Errorf("findings %d != discoveries %d", len(findings), disc)
+		}
+		if !found["x"] || len(found) < 6 {
+			t.Errorf("seed %d: planted effects found %v", seed, found)
+		}
+		fdp := 0.0
+		if disc > 0 {
+			fdp = float64(falseDisc) / float64(disc)
+		}
+		fdpSum += fdp
+		t.Logf("seed %d: %d tests, %d discoveries, %d false (FDP %.3f)", seed, tested, disc, falseDisc, fdp)
+	}
+	if avg := fdpSum / float64(seeds); avg > 0.10 {
+		t.Errorf("average false discovery proportion %.3f > 0.10", avg)
+	}
+}
+
+func TestEmptyInputs(t *testing.T) {
+	t.Parallel()
+	for _, f := range []*frame.Frame{
+		{},
+		{Columns: []*frame.Column{{Name: "x", Kind: frame.Float}, {Name: "s", Kind: frame.String}}},
+	} {
+		p := mustProfile(t, f, Options{})
+		if p.RowCount != 0 {
+			t.Errorf("rows %d", p.RowCount)
+		}
+		hyps, fds := Hypotheses(f, p, "", 0)
+		if len(hyps)+len(fds) != 0 {
+			t.Error("hypotheses on empty frame")
+		}
+	}
+}
+
+func TestComputeCancel(t *testing.T) {
+	t.Parallel()
+	f := benchFrame(50_000, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Compute(ctx, f, Options{}); err == nil {
+		t.Error("cancelled context: no error")
+	}
+	if _, err := Compute(context.Background(), f, Options{Target: "nope"}); err == nil {
+		t.Error("unknown target: no error")
+	}
+}
+
+// benchFrame is rows x cols of mixed data: numeric (normal, skewed, bimodal, integer), categorical
+// strings and a boolean.
+func benchFrame(rows, cols int) *frame.Frame {
+	r := rand.New(rand.NewPCG(1, 2))
+	f := &frame.Frame{Rows: rows}
+	cats := []string{"alpha", "beta", "gamma", "delta", "epsilon"}
+	for j := 0; j < cols; j++ {
+		c := &frame.Column{Name: fmt.Sprintf("c%02d", j), Null: make([]bool, rows)}
+		switch j % 5 {
+		case 3:
+			c.Kind = frame.String
+			c.S = make([]string, rows)
+			for i := range c.S {
+				c.S[i] = cats[r.IntN(len(cats))]
+			}
+		default:
+			c.Kind = frame.Float
+			c.F = make([]float64, rows)
+			for i := range c.F {
+				switch j % 5 {
+				case 0:
+					c.F[i] = r.NormFloat64()
+				case 1:
+					c.F[i] = r.ExpFloat64() * 100
+				case 2:
+					c.F[i] = math.Round(r.NormFloat64()*10 + 50)
+				case 4:
+					c.F[i] = r.NormFloat64() + 4*float64(r.IntN(2))
+				}
+				if i%97 == 0 {
+					c.F[i], c.Null[i] = math.NaN(), true
+				}
+			}
+		}
+		f.Columns = append(f.Columns, c)
+	}
+	return f
+}
+
+func BenchmarkCompute1Mx20(b *testing.B) {
+	f := benchFrame(1_000_000, 20)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Compute(context.Background(), f, Options{Target: "c03"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestProfileJSONSize(t *testing.T) {
+	t.Parallel()
+	p := mustProfile(t, benchFrame(200_000, 10), Options{})
+	bs, _ := json.Marshal(p)
+	if len(bs) > 2<<20 {
+		t.Errorf("profile of 200k rows is %d bytes; data must be aggregated", len(bs))
+	}
+}

@@ -1,0 +1,137 @@
+package stats
+
+import (
+	"math"
+	"slices"
+)
+
+// radixMin is the length from which the radix sorts beat pdqsort.
+const radixMin = 2048
+
+// floatKey maps a float64 to a uint64 whose unsigned order is the numeric order (no NaN).
+func floatKey(v float64) uint64 {
+	b := math.Float64bits(v)
+	if b>>63 == 1 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+func keyFloat(k uint64) float64 {
+	if k>>63 == 1 {
+		return math.Float64frombits(k &^ (1 << 63))
+	}
+	return math.Float64frombits(^k)
+}
+
+// SortFloat64s sorts NaN-free values ascending in place: an LSD radix sort (6 passes of 11 bits,
+// skipping passes where every key shares the digit) for long slices, pdqsort for short ones.
+func SortFloat64s(x []float64) {
+	n := len(x)
+	if n < radixMin {
+		slices.Sort(x)
+		return
+	}
+	keys := make([]uint64, n)
+	for i, v := range x {
+		keys[i] = floatKey(v)
+	}
+	SortUint64s(keys)
+	for i, k := range keys {
+		x[i] = keyFloat(k)
+	}
+}
+
+const (
+	digitBits = 11
+	digits    = 1 << digitBits
+	passes    = (64 + digitBits - 1) / digitBits
+)
+
+// SortUint64s sorts in place with an LSD radix sort (pdqsort for short slices).
+func SortUint64s(keys []uint64) {
+	n := len(keys)
+	if n < radixMin {
+		slices.Sort(keys)
+		return
+	}
+	var counts [passes][digits]int
+	for _, k := range keys {
+		for p := 0; p < passes; p++ {
+			counts[p][(k>>(digitBits*p))&(digits-1)]++
+		}
+	}
+	tmp := make([]uint64, n)
+	src, dst := keys, tmp
+	for p := 0; p < passes; p++ {
+		c := &counts[p]
+		shift := uint(digitBits * p)
+		if c[(src[0]>>shift)&(digits-1)] == n {
+			continue // all keys share this digit
+		}
+		sum := 0
+		for d := 0; d < digits; d++ {
+			c[d], sum = sum, sum+c[d]
+		}
+		for _, k := range src {
+			d := (k >> shift) & (digits - 1)
+			dst[c[d]] = k
+			c[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
+}
+
+// argsort returns the indices that sort NaN-free x ascending (stable).
+func argsort(x []float64) []int32 {
+	n := len(x)
+	idx := make([]int32, n)
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	if n < radixMin {
+		slices.SortStableFunc(idx, func(a, b int32) int {
+			switch {
+			case x[a] < x[b]:
+				return -1
+			case x[a] > x[b]:
+				return 1
+			}
+			return 0
+		})
+		return idx
+	}
+	keys := make([]uint64, n)
+	for i, v := range x {
+		keys[i] = floatKey(v)
+	}
+	var counts [8][256]int
+	for _, k := range keys {
+		for p := 0; p < 8; p++ {
+			counts[p][byte(k>>(8*p))]++
+		}
+	}
+	tmp := make([]int32, n)
+	src, dst := idx, tmp
+	for p := 0; p < 8; p++ {
+		c := &counts[p]
+		if c[byte(keys[0]>>(8*p))] == n {
+			continue
+		}
+		sum := 0
+		for d := 0; d < 256; d++ {
+			c[d], sum = sum, sum+c[d]
+		}
+		shift := uint(8 * p)
+		for _, i := range src {
+			d := byte(keys[i] >> shift)
+			dst[c[d]] = i
+			c[d]++
+		}
+		src, dst = dst, src
+	}
+	return src
+}

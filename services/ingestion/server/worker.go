@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"google.golang.org/protobuf/proto"
+
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
+	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
+	"github.com/vdsproject/vds/libs/ingest"
+	"github.com/vdsproject/vds/libs/jobs"
+	"github.com/vdsproject/vds/libs/lineage"
+	"github.com/vdsproject/vds/libs/storage"
+)
+
+// Run pulls ingest jobs until ctx is done.
+func (s *Server) Run(ctx context.Context) error {
+	return s.rt.Queue.Work(ctx, JobIngest, s.cfg.Workers, s.ingest)
+}
+
+// ingest converts one upload into a Parquet dataset version. It is idempotent: a redelivered job
+// writes the same object key and the same version record, so a crash mid-way leaves one version.
+func (s *Server) ingest(ctx context.Context, t *jobs.Task) error {
+	task := &jobsv1.IngestTask{}
+	if err := t.Decode(task); err != nil {
+		return err
+	}
+	vid := VersionID(task.DatasetId, task.Version)
+	work, err := os.MkdirTemp(s.cache, "ingest-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	if err := t.Progress(ctx, 0.05, "downloading", ""); err != nil {
+		return err
+	}
+	src := filepath.Join(work, "source")
+	if err := s.rt.Blobs.Download(ctx, rawKey(task.UploadId), src); err != nil {
+		return fmt.Errorf("read upload: %w", err)
+	}
+	if err := t.Progress(ctx, 0.1, "converting", ""); err != nil {
+		return err
+	}
+	opts := ingest.Options{MaxDecompressedBytes: s.cfg.MaxDecompressedBytes, Threads: s.cfg.DuckThreads, MemoryLimit: s.cfg.DuckMemory,
+		Progress: func(frac float64, msg string) { _ = t.Progress(ctx, 0.1+0.75*frac, "converting", msg) }}
+	if o := task.Options; o != nil {
+		opts.Format, opts.Delimiter, opts.Encoding, opts.NullValues = o.Format, o.Delimiter, o.Encoding, o.NullValues
+		if o.Header != nil {
+			h := *o.Header
+			opts.Header = &h
+		}
+	}
+	dst := filepath.Join(work, "data.parquet")
+	res, err := ingest.Convert(ctx, src, dst, opts)
+	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+			s.fail(context.WithoutCancel(ctx), vid, err)
+			return jobs.Permanent(err)
+		}
+		return err
+	}
+	if err := t.Progress(ctx, 0.9, "storing", fmt.Sprintf("%d rows", res.RowCount)); err != nil {
+		return err
+	}
+	put, err := s.rt.Blobs.Upload(ctx, dst, parquetKey(task.DatasetId, task.Version))
+	if err != nil {
+		return fmt.Errorf("store parquet: %w", err)
+	}
+	var ver *datasetsv1.DatasetVersion
+	if _, err := s.rt.Store.UpdateResource(ctx, KindVersion, vid, func(r storage.Resource) (storage.Resource, error) {
+		ver = &datasetsv1.DatasetVersion{}
+		if err := proto.Unmarshal(r.Data, ver); err != nil {
+			return r, err
+		}
+		ver.State, ver.RowCount, ver.Columns, ver.ReadRules, ver.Warnings = datasetsv1.VersionState_VERSION_STATE_READY, res.RowCount, res.Columns, res.Rules, res.Warnings
+		ver.SizeBytes, ver.ParquetSha256, ver.Error = put.Size, put.SHA256, ""
+		b, err := proto.Marshal(ver)
+		r.Data, r.State = b, ver.State.String()
+		return r, err
+	}); err != nil {
+		return err
+	}
+	s.touchDataset(ctx, task.DatasetId, ver)
+	d, _ := s.rt.Store.GetResource(ctx, KindDataset, task.DatasetId)
+	name := ""
+	if ver.Origin != nil {
+		name = ver.Origin.FileName
+	}
+	_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: vid, Kind: "dataset_version", ProjectId: d.ProjectID, Label: fmt.Sprintf("%s v%d (%d rows x %d columns)", name, ver.Version, ver.RowCount, len(ver.Columns))},
+		[]string{task.UploadId}, "ingest", map[string]string{"format": res.Rules.GetFormat(), "encoding": res.Rules.GetEncoding(), "delimiter": res.Rules.GetDelimiter()})
+	_ = s.rt.Blobs.Delete(ctx, rawKey(task.UploadId)+".tmp")
+	return t.SetResult(ctx, task.DatasetId)
+}
+
+func (s *Server) fail(ctx context.Context, vid string, cause error) {
+	var ver *datasetsv1.DatasetVersion
+	_, err := s.rt.Store.UpdateResource(ctx, KindVersion, vid, func(r storage.Resource) (storage.Resource, error) {
+		ver = &datasetsv1.DatasetVersion{}
+		if err := proto.Unmarshal(r.Data, ver); err != nil {
+			return r, err
+		}
+		ver.State, ver.Error = datasetsv1.VersionState_VERSION_STATE_FAILED, cause.Error()
+		b, err := proto.Marshal(ver)
+		r.Data, r.State = b, ver.State.String()
+		return r, err
+	})
+	if err == nil {
+		s.touchDataset(ctx, ver.DatasetId, ver)
+	}
+}
+
+// touchDataset stores the version as the dataset's current one when it is the latest.
+func (s *Server) touchDataset(ctx context.Context, id string, ver *datasetsv1.DatasetVersion) {
+	_, _ = s.rt.Store.UpdateResource(ctx, KindDataset, id, func(r storage.Resource) (storage.Resource, error) {
+		d := &datasetsv1.Dataset{}
+		if err := proto.Unmarshal(r.Data, d); err != nil {
+			return r, err
+		}
+		if ver.Version >= d.LatestVersion {
+			d.Current = ver
+		}
+		b, err := proto.Marshal(d)
+		r.Data = b
+		return r, err
+	})
+}
+

@@ -1,0 +1,456 @@
+// Package server implements the ML service: AutoML training jobs over dataset versions read through
+// Arrow Flight, the model registry (data-only protobuf artifacts with a SHA-256 digest checked
+// before every load), predictions and explanations.
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
+	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+	"github.com/vdsproject/vds/libs/charts"
+	"github.com/vdsproject/vds/libs/frame"
+	"github.com/vdsproject/vds/libs/grpcx"
+	"github.com/vdsproject/vds/libs/ids"
+	"github.com/vdsproject/vds/libs/jobs"
+	"github.com/vdsproject/vds/libs/learn"
+	"github.com/vdsproject/vds/libs/lineage"
+	"github.com/vdsproject/vds/libs/platform"
+	"github.com/vdsproject/vds/libs/storage"
+)
+
+// Resource and job kinds.
+const (
+	KindTraining = "training"
+	KindModel    = "model"
+	JobTrain     = "train"
+)
+
+// Config bounds training.
+type Config struct {
+	Workers       int
+	DefaultBudget time.Duration
+	MaxBudget     time.Duration
+}
+
+// Server is the ML service.
+type Server struct {
+	mlv1.UnimplementedMLServiceServer
+	rt  *platform.Runtime
+	cfg Config
+}
+
+// Service is the ML deployable.
+func Service() platform.Service {
+	cfg := Config{Workers: 1, DefaultBudget: 30 * time.Second, MaxBudget: time.Hour}
+	return platform.Service{
+		Name:  "ml",
+		Peers: []string{"auth", "ingestion"},
+		Flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&cfg.Workers, "train-workers", cfg.Workers, "training jobs run at once across all ml replicas")
+			fs.DurationVar(&cfg.DefaultBudget, "train-budget", cfg.DefaultBudget, "default wall-time budget of a training")
+			fs.DurationVar(&cfg.MaxBudget, "max-train-budget", cfg.MaxBudget, "largest budget a caller may ask for")
+		},
+		Start: func(ctx context.Context, rt *platform.Runtime, srv *grpcx.Server) (func(context.Context) error, error) {
+			s := &Server{rt: rt, cfg: cfg}
+			mlv1.RegisterMLServiceServer(srv, s)
+			return func(ctx context.Context) error { return rt.Queue.Work(ctx, JobTrain, cfg.Workers, s.train) }, nil
+		},
+	}
+}
+
+func (s *Server) StartTraining(ctx context.Context, req *mlv1.StartTrainingRequest) (*mlv1.StartTrainingResponse, error) {
+	ds, ver, err := s.rt.DatasetVersion(ctx, req.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := grpcx.Authorize(ctx, s.rt.Store, ds.ProjectId, storage.RoleEditor, "dataset", ds.Id); err != nil {
+		return nil, err
+	}
+	if err := platform.RequireColumn("target", ver.Columns, req.Target); err != nil {
+		return nil, err
+	}
+	for _, c := range req.ExcludeColumns {
+		if err := platform.RequireColumn("exclude_columns", ver.Columns, c); err != nil {
+			return nil, err
+		}
+	}
+	if req.BudgetSeconds < 0 || time.Duration(req.BudgetSeconds*float64(time.Second)) > s.cfg.MaxBudget {
+		return nil, grpcx.InvalidArgument("budget_seconds", fmt.Sprintf("must be between 0 and %.0f seconds", s.cfg.MaxBudget.Seconds()))
+	}
+	if req.CvFolds != 0 && (req.CvFolds < 2 || req.CvFolds > 20) {
+		return nil, grpcx.InvalidArgument("cv_folds", "must be between 2 and 20")
+	}
+	for _, a := range req.Algorithms {
+		switch a {
+		case learn.AlgoLinear, learn.AlgoLogistic, learn.AlgoRidge, learn.AlgoGBDT:
+		default:
+			return nil, grpcx.InvalidArgument("algorithms", fmt.Sprintf("unknown algorithm %q (use linear, logistic_regression, ridge or gbdt)", a))
+		}
+	}
+	who, _ := grpcx.RequireIdentity(ctx)
+	req.Dataset = &commonv1.DatasetRef{DatasetId: ds.Id, Version: ver.Version}
+	tr := &mlv1.Training{Id: ids.New(ids.Training), ProjectId: ds.ProjectId, Dataset: req.Dataset, Target: req.Target, Task: req.Task,
+		State: mlv1.TrainingState_TRAINING_STATE_QUEUED, JobId: ids.New(ids.Job), CreateTime: timestamppb.Now()}
+	if err := s.saveTraining(ctx, tr, req, true); err != nil {
+		return nil, grpcx.Internal(ctx, err, "start training")
+	}
+	task := &jobsv1.TrainTask{TrainingId: tr.Id, UserId: who.UserID, ProjectId: ds.ProjectId}
+	if _, err := s.rt.Queue.Submit(ctx, &jobsv1.Job{Id: tr.JobId, ProjectId: ds.ProjectId, Kind: JobTrain, ResultId: tr.Id}, task); err != nil {
+		return nil, grpcx.Internal(ctx, err, "queue training")
+	}
+	return &mlv1.StartTrainingResponse{TrainingId: tr.Id, JobId: tr.JobId}, nil
+}
+
+// KindTrainingRequest keeps the request of a training (what the worker must do) beside its record.
+const KindTrainingRequest = "training_request"
+
+// saveTraining creates (with its request) or updates a training record.
+func (s *Server) saveTraining(ctx context.Context, tr *mlv1.Training, req *mlv1.StartTrainingRequest, create bool) error {
+	b, err := proto.Marshal(tr)
+	if err != nil {
+		return err
+	}
+	if create {
+		rb, err := proto.Marshal(req)
+		if err != nil {
+			return err
+		}
+		if err := s.rt.Store.CreateResource(ctx, storage.Resource{Kind: KindTrainingRequest, ID: tr.Id, ProjectID: tr.ProjectId, Data: rb}); err != nil {
+			return err
+		}
+		return s.rt.Store.CreateResource(ctx, storage.Resource{Kind: KindTraining, ID: tr.Id, ProjectID: tr.ProjectId, ParentID: tr.Dataset.DatasetId, State: tr.State.String(), Data: b})
+	}
+	_, err = s.rt.Store.UpdateResource(ctx, KindTraining, tr.Id, func(r storage.Resource) (storage.Resource, error) {
+		r.Data, r.State = b, tr.State.String()
+		return r, nil
+	})
+	return err
+}
+
+func (s *Server) loadTraining(ctx context.Context, id string, role int) (*mlv1.Training, *mlv1.StartTrainingRequest, error) {
+	if err := ids.Check(id, ids.Training); err != nil {
+		return nil, nil, grpcx.InvalidArgument("training_id", err.Error())
+	}
+	r, err := s.rt.Store.GetResource(ctx, KindTraining, id)
+	if err != nil {
+		return nil, nil, grpcx.FromStorage(ctx, err, "training", id)
+	}
+	if role > 0 {
+		if _, err := grpcx.Authorize(ctx, s.rt.Store, r.ProjectID, role, "training", id); err != nil {
+			return nil, nil, err
+		}
+	}
+	tr, req := &mlv1.Training{}, &mlv1.StartTrainingRequest{}
+	if err := proto.Unmarshal(r.Data, tr); err != nil {
+		return nil, nil, grpcx.Internal(ctx, err, "read training")
+	}
+	rr, err := s.rt.Store.GetResource(ctx, KindTrainingRequest, id)
+	if err != nil {
+		return nil, nil, grpcx.FromStorage(ctx, err, "training", id)
+	}
+	return tr, req, proto.Unmarshal(rr.Data, req)
+}
+
+func (s *Server) train(ctx context.Context, t *jobs.Task) error {
+	task := &jobsv1.TrainTask{}
+	if err := t.Decode(task); err != nil {
+		return err
+	}
+	tr, req, err := s.loadTraining(ctx, task.TrainingId, 0)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	fail := func(err error) error {
+		tr.State, tr.Error = mlv1.TrainingState_TRAINING_STATE_FAILED, err.Error()
+		_ = s.saveTraining(context.WithoutCancel(ctx), tr, nil, false)
+		return jobs.Permanent(err)
+	}
+	uctx, err := s.rt.ActAs(ctx, task.UserId, task.ProjectId)
+	if err != nil {
+		return err
+	}
+	tr.State = mlv1.TrainingState_TRAINING_STATE_RUNNING
+	_ = s.saveTraining(ctx, tr, nil, false)
+	if err := t.Progress(ctx, 0.02, "reading data", ""); err != nil {
+		return err
+	}
+	f, err := s.rt.ReadFrame(uctx, req.Dataset.DatasetId, req.Dataset.Version, nil)
+	if err != nil {
+		return err
+	}
+	budget := s.cfg.DefaultBudget
+	if req.BudgetSeconds > 0 {
+		budget = time.Duration(req.BudgetSeconds * float64(time.Second))
+	}
+	opts := learn.Options{Target: req.Target, Task: learn.TaskFromProto(req.Task), Folds: int(req.CvFolds), Budget: budget, Seed: req.Seed,
+		Exclude: req.ExcludeColumns, Algorithms: req.Algorithms,
+		Progress: func(frac float64, msg string) { _ = t.Progress(ctx, 0.05+0.85*frac, "training", msg) }}
+	res, err := learn.AutoML(ctx, f, opts)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return fail(err)
+	}
+	if err := t.Progress(ctx, 0.92, "registering model", ""); err != nil {
+		return err
+	}
+	m, err := s.register(ctx, tr, res)
+	if err != nil {
+		return err
+	}
+	tr.State, tr.BestModelId, tr.Metric, tr.PositiveClass = mlv1.TrainingState_TRAINING_STATE_SUCCEEDED, m.Id, res.Metric, res.PositiveClass
+	tr.Task, tr.Warnings = m.Task, res.Warnings
+	tr.Leaderboard, tr.DroppedColumns = nil, nil
+	for _, d := range res.Dropped {
+		tr.DroppedColumns = append(tr.DroppedColumns, d.Column)
+	}
+	for i, e := range res.Leaderboard {
+		entry := &mlv1.LeaderboardEntry{Rank: int32(i + 1), Algorithm: e.Algorithm, Config: e.Config, Metric: e.Metric, CvScore: e.CVScore, CvStd: e.CVStd, FoldScores: e.FoldScores, FitSeconds: e.FitSeconds}
+		if i == 0 {
+			entry.ModelId = m.Id
+		}
+		tr.Leaderboard = append(tr.Leaderboard, entry)
+	}
+	if err := s.saveTraining(ctx, tr, nil, false); err != nil {
+		return err
+	}
+	return t.SetResult(ctx, tr.Id)
+}
+
+func modelKey(id string) string { return "models/" + id + ".pb" }
+
+// register stores the best model's data-only artifact and its record (with the digest).
+func (s *Server) register(ctx context.Context, tr *mlv1.Training, res *learn.Result) (*mlv1.Model, error) {
+	b, err := res.Best.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	m := &mlv1.Model{Id: ids.New(ids.Model), ProjectId: tr.ProjectId, TrainingId: tr.Id, Dataset: tr.Dataset, Target: res.Target,
+		Task: res.Best.Proto().Task, Algorithm: res.Best.Algorithm(), Config: res.Best.Config(), Metric: res.Metric,
+		CvFolds: int32(res.Folds), Features: res.Features, Classes: res.Classes, PositiveClass: res.PositiveClass,
+		Digest: "sha256:" + hex.EncodeToString(sum[:]), CreateTime: timestamppb.Now()}
+	if len(res.Leaderboard) > 0 {
+		m.CvScore, m.CvStd = res.Leaderboard[0].CVScore, res.Leaderboard[0].CVStd
+	}
+	for _, imp := range res.Importances {
+		m.Importances = append(m.Importances, &mlv1.FeatureImportance{Feature: imp.Feature, Importance: imp.Importance, Std: imp.Std})
+	}
+	if _, err := s.rt.Blobs.Put(ctx, modelKey(m.Id), bytes.NewReader(b), 0); err != nil {
+		return nil, err
+	}
+	mb, _ := proto.Marshal(m)
+	if err := s.rt.Store.CreateResource(ctx, storage.Resource{Kind: KindModel, ID: m.Id, ProjectID: m.ProjectId, ParentID: tr.Id, State: "ready", Data: mb}); err != nil {
+		return nil, err
+	}
+	vid := fmt.Sprintf("%s.v%d", tr.Dataset.DatasetId, tr.Dataset.Version)
+	_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: m.Id, Kind: "model", ProjectId: m.ProjectId,
+		Label: fmt.Sprintf("%s predicting %s (%s %.4f)", m.Algorithm, m.Target, m.Metric, m.CvScore)}, []string{vid}, "train",
+		map[string]string{"target": m.Target, "training": tr.Id, "config": m.Config})
+	return m, nil
+}
+
+func (s *Server) GetTraining(ctx context.Context, req *mlv1.GetTrainingRequest) (*mlv1.GetTrainingResponse, error) {
+	tr, _, err := s.loadTraining(ctx, req.TrainingId, storage.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	return &mlv1.GetTrainingResponse{Training: tr}, nil
+}
+
+func (s *Server) Leaderboard(ctx context.Context, req *mlv1.LeaderboardRequest) (*mlv1.LeaderboardResponse, error) {
+	tr, _, err := s.loadTraining(ctx, req.TrainingId, storage.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	return &mlv1.LeaderboardResponse{Entries: tr.Leaderboard}, nil
+}
+
+func (s *Server) modelRecord(ctx context.Context, id string, role int) (*mlv1.Model, error) {
+	if err := ids.Check(id, ids.Model); err != nil {
+		return nil, grpcx.InvalidArgument("model_id", err.Error())
+	}
+	r, err := s.rt.Store.GetResource(ctx, KindModel, id)
+	if err != nil {
+		return nil, grpcx.FromStorage(ctx, err, "model", id)
+	}
+	if _, err := grpcx.Authorize(ctx, s.rt.Store, r.ProjectID, role, "model", id); err != nil {
+		return nil, err
+	}
+	m := &mlv1.Model{}
+	return m, proto.Unmarshal(r.Data, m)
+}
+
+func (s *Server) GetModel(ctx context.Context, req *mlv1.GetModelRequest) (*mlv1.GetModelResponse, error) {
+	m, err := s.modelRecord(ctx, req.ModelId, storage.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	return &mlv1.GetModelResponse{Model: m}, nil
+}
+
+func (s *Server) ListModels(ctx context.Context, req *mlv1.ListModelsRequest) (*mlv1.ListModelsResponse, error) {
+	if _, err := grpcx.Authorize(ctx, s.rt.Store, req.ProjectId, storage.RoleViewer, "project", req.ProjectId); err != nil {
+		return nil, err
+	}
+	rs, err := s.rt.Store.ListResources(ctx, storage.ListQuery{Kind: KindModel, ProjectID: req.ProjectId, Limit: 200})
+	if err != nil {
+		return nil, grpcx.Internal(ctx, err, "list models")
+	}
+	out := &mlv1.ListModelsResponse{}
+	for _, r := range rs {
+		m := &mlv1.Model{}
+		if proto.Unmarshal(r.Data, m) == nil {
+			out.Models = append(out.Models, m)
+		}
+	}
+	return out, nil
+}
+
+// loadModel reads an artifact and refuses it unless its SHA-256 matches the registry record.
+func (s *Server) loadModel(ctx context.Context, m *mlv1.Model) (*learn.Model, error) {
+	rc, err := s.rt.Blobs.Open(ctx, modelKey(m.Id))
+	if err != nil {
+		return nil, grpcx.Internal(ctx, err, "load model")
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, 256<<20))
+	if err != nil {
+		return nil, grpcx.Internal(ctx, err, "load model")
+	}
+	sum := sha256.Sum256(b)
+	if "sha256:"+hex.EncodeToString(sum[:]) != m.Digest {
+		return nil, grpcx.FailedPrecondition("model %s was refused: its stored artifact does not match the registered digest (it was modified or corrupted)", m.Id)
+	}
+	return learn.Unmarshal(b)
+}
+
+// rowsFrame turns prediction rows (text values) into a frame with the model's input columns.
+func rowsFrame(lm *learn.Model, rows []*mlv1.Row) (*frame.Frame, error) {
+	pb := lm.Proto()
+	f := &frame.Frame{Rows: len(rows)}
+	for _, ct := range pb.GetPreprocessing().GetColumns() {
+		c := &frame.Column{Name: ct.Column, Kind: frame.Float}
+		if ct.SourceText {
+			c.Kind = frame.String
+		} else if ct.Encoding == mlv1.FeatureEncoding_FEATURE_ENCODING_DATETIME {
+			c.Kind = frame.Time
+		}
+		for i, r := range rows {
+			v, ok := r.Values[ct.Column]
+			v = strings.TrimSpace(v)
+			missing := !ok || v == ""
+			c.Null = append(c.Null, missing)
+			switch {
+			case c.Kind == frame.String:
+				c.S = append(c.S, v)
+			case missing:
+				c.F = append(c.F, math.NaN())
+			case c.Kind == frame.Time:
+				tm, err := time.Parse(time.RFC3339, v)
+				if err != nil {
+					return nil, grpcx.InvalidArgument(fmt.Sprintf("rows[%d].values[%s]", i, ct.Column), "must be an RFC 3339 timestamp like 2024-01-31T00:00:00Z")
+				}
+				c.F = append(c.F, float64(tm.UnixNano())/1e9)
+			default:
+				x, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
+				if err != nil {
+					lv := strings.ToLower(v)
+					switch lv {
+					case "true", "yes":
+						x, err = 1, nil
+					case "false", "no":
+						x, err = 0, nil
+					}
+				}
+				if err != nil {
+					return nil, grpcx.InvalidArgument(fmt.Sprintf("rows[%d].values[%s]", i, ct.Column), fmt.Sprintf("%q is not a number", v))
+				}
+				c.F = append(c.F, x)
+			}
+		}
+		f.Columns = append(f.Columns, c)
+	}
+	return f, nil
+}
+
+func (s *Server) Predict(ctx context.Context, req *mlv1.PredictRequest) (*mlv1.PredictResponse, error) {
+	m, err := s.modelRecord(ctx, req.ModelId, storage.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Rows) == 0 || len(req.Rows) > 10000 {
+		return nil, grpcx.InvalidArgument("rows", "send 1 to 10000 rows (use BatchPredict for a whole dataset)")
+	}
+	lm, err := s.loadModel(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	f, err := rowsFrame(lm, req.Rows)
+	if err != nil {
+		return nil, err
+	}
+	p, err := lm.Predict(f)
+	if err != nil {
+		return nil, grpcx.InvalidArgument("rows", err.Error())
+	}
+	out := &mlv1.PredictResponse{}
+	for i := 0; i < f.Rows; i++ {
+		pr := &mlv1.Prediction{}
+		if len(p.Label) > i {
+			pr.Label = p.Label[i]
+		}
+		if len(p.Value) > i {
+			pr.Value = p.Value[i]
+			if pr.Label == "" {
+				pr.Label = strconv.FormatFloat(p.Value[i], 'g', 6, 64)
+			}
+		}
+		if len(p.Proba) > i {
+			pr.Probabilities = p.Proba[i]
+		}
+		out.Predictions = append(out.Predictions, pr)
+	}
+	return out, nil
+}
+
+func (s *Server) Explain(ctx context.Context, req *mlv1.ExplainRequest) (*mlv1.ExplainResponse, error) {
+	m, err := s.modelRecord(ctx, req.ModelId, storage.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	if req.Method != "" && req.Method != "permutation" {
+		return nil, grpcx.InvalidArgument("method", "only \"permutation\" importance is available for now")
+	}
+	imps := append([]*mlv1.FeatureImportance(nil), m.Importances...)
+	sort.SliceStable(imps, func(i, j int) bool { return imps[i].Importance > imps[j].Importance })
+	var names []string
+	var vals []float64
+	for _, imp := range imps {
+		names, vals = append(names, imp.Feature), append(vals, imp.Importance)
+	}
+	spec := charts.Importance(fmt.Sprintf("What drives %s (permutation importance, drop in %s)", m.Target, m.Metric), names, vals)
+	st, err := charts.ToStruct(spec)
+	if err != nil {
+		return nil, grpcx.Internal(ctx, err, "chart")
+	}
+	return &mlv1.ExplainResponse{Importances: imps, Charts: []*commonv1.Chart{{Id: ids.New(ids.Chart), Title: "Drivers of " + m.Target, Kind: "importance", VegaLite: st, Source: "model " + m.Id}}}, nil
+}

@@ -1,0 +1,351 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
+	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
+	"github.com/vdsproject/vds/libs/charts"
+	"github.com/vdsproject/vds/libs/ids"
+	"github.com/vdsproject/vds/libs/jobs"
+	"github.com/vdsproject/vds/libs/lineage"
+	"github.com/vdsproject/vds/libs/semantic"
+)
+
+// step is one call of the analysis plan.
+type step struct {
+	name string
+	frac float64 // share of the progress bar
+	run  func(ctx context.Context) error
+}
+
+// analyze runs the main job's plan: profile the dataset, test hypotheses about the target, train and
+// rank models, explain the best one, and assemble the report. Each step is a real call by dataset ID.
+func (s *Server) analyze(ctx context.Context, t *jobs.Task) error {
+	task := &jobsv1.AnalyzeTask{}
+	if err := t.Decode(task); err != nil {
+		return err
+	}
+	r, err := s.rt.Store.GetResource(ctx, KindAnalysis, task.AnalysisId)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	rep := &orchestratorv1.AnalysisReport{}
+	if err := protoUnmarshal(r.Data, rep); err != nil {
+		return jobs.Permanent(err)
+	}
+	uctx, err := s.rt.ActAs(ctx, task.UserId, task.ProjectId)
+	if err != nil {
+		return err
+	}
+	conns := map[string]*grpc.ClientConn{}
+	for _, name := range []string{"ingestion", "profiling", "ml"} {
+		if conns[name], err = s.rt.Peer(name); err != nil {
+			return err
+		}
+	}
+	ref := &commonv1.DatasetRef{DatasetId: rep.Dataset.Id, Version: rep.Dataset.Version}
+	budget := s.defaultBudget
+	if task.BudgetSeconds > 0 {
+		budget = time.Duration(task.BudgetSeconds * float64(time.Second))
+	}
+	a := &analysis{s: s, ctx: uctx, rep: rep, ref: ref, conns: conns, budget: budget}
+	plan := []step{
+		{"read dataset schema", 0.03, a.describe},
+		{"profile columns", 0.15, a.runProfile},
+		{"train and rank models", 0.55, a.train},
+		{"test hypotheses about " + rep.Target, 0.17, a.hypotheses},
+		{"summarise findings", 0.05, a.summarise},
+	}
+	var names []string
+	for _, st := range plan {
+		names = append(names, st.name)
+	}
+	done := 0.0
+	if err := t.Progress(ctx, 0.01, "plan", strings.Join(names, " → ")); err != nil {
+		return err
+	}
+	for _, st := range plan {
+		a.progress = func(frac float64, msg string) { _ = t.Progress(ctx, done+st.frac*frac, st.name, msg) }
+		if err := t.Progress(ctx, done, st.name, ""); err != nil {
+			return err
+		}
+		if err := st.run(uctx); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			rep.Error = fmt.Sprintf("%s: %v", st.name, err)
+			_ = s.save(context.WithoutCancel(ctx), rep, "failed")
+			return jobs.Permanent(fmt.Errorf("%s: %w", st.name, err))
+		}
+		done += st.frac
+	}
+	if err := s.save(ctx, rep, "succeeded"); err != nil {
+		return err
+	}
+	inputs := []string{fmt.Sprintf("%s.v%d", ref.DatasetId, ref.Version), rep.ProfileId, rep.Model.GetId()}
+	_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: rep.Id, Kind: "analysis", ProjectId: rep.ProjectId, Label: "analysis of " + rep.Target},
+		inputs, "analyze", map[string]string{"target": rep.Target, "question": rep.Question})
+	for _, c := range rep.Charts {
+		_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: c.Id, Kind: "chart", ProjectId: rep.ProjectId, Label: c.Title}, []string{rep.Id}, "chart", nil)
+	}
+	for _, f := range rep.Findings {
+		_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: f.Id, Kind: "finding", ProjectId: rep.ProjectId, Label: f.Statement}, []string{rep.Id}, "finding", map[string]string{"query": f.Query})
+	}
+	return t.SetResult(ctx, rep.Id)
+}
+
+type analysis struct {
+	s        *Server
+	ctx      context.Context
+	rep      *orchestratorv1.AnalysisReport
+	ref      *commonv1.DatasetRef
+	conns    map[string]*grpc.ClientConn
+	budget   time.Duration
+	progress func(float64, string)
+	version  *datasetsv1.DatasetVersion
+	profile  *profilingv1.Profile
+	training *mlv1.Training
+	model    *mlv1.Model
+}
+
+// waitJob follows a peer's job to its end through the shared job stream.
+func (a *analysis) waitJob(ctx context.Context, jobID string) error {
+	err := a.s.rt.Queue.Watch(ctx, jobID, func(ev *jobsv1.JobEvent) error {
+		if a.progress != nil && ev.State == jobsv1.JobState_JOB_STATE_RUNNING {
+			a.progress(ev.Progress, ev.Message)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	j, err := a.s.rt.Queue.Get(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	if j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
+		return fmt.Errorf("%s job %s %s: %s", j.Kind, j.Id, strings.ToLower(strings.TrimPrefix(j.State.String(), "JOB_STATE_")), j.Error)
+	}
+	return nil
+}
+
+func (a *analysis) describe(ctx context.Context) error {
+	c := datasetsv1.NewDatasetServiceClient(a.conns["ingestion"])
+	v, err := c.GetVersion(ctx, &datasetsv1.GetVersionRequest{DatasetId: a.ref.DatasetId, Version: a.ref.Version})
+	if err != nil {
+		return err
+	}
+	a.version = v.Version
+	d := a.rep.Dataset
+	d.RowCount, d.ColumnCount = v.Version.RowCount, int32(len(v.Version.Columns))
+	for _, col := range v.Version.Columns {
+		d.Columns = append(d.Columns, &orchestratorv1.ReportColumn{Name: col.Name, Type: reportType(col.SemanticType), MissingCount: col.MissingCount})
+	}
+	a.rep.Warnings = append(a.rep.Warnings, v.Version.Warnings...)
+	if rr := v.Version.ReadRules; rr != nil {
+		for _, co := range rr.Coercions {
+			if co.CellsChanged > 0 {
+				a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("%s: %d cells changed by %s%s", co.Column, co.CellsChanged, strings.ReplaceAll(co.Rule, "_", " "), detail(co.Detail)))
+			}
+		}
+	}
+	return nil
+}
+
+func detail(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
+}
+
+// reportType maps semantic types to the report's seven type names.
+func reportType(t commonv1.SemanticType) string {
+	switch t {
+	case commonv1.SemanticType_SEMANTIC_TYPE_LATITUDE, commonv1.SemanticType_SEMANTIC_TYPE_LONGITUDE:
+		return "numeric"
+	case commonv1.SemanticType_SEMANTIC_TYPE_UNSPECIFIED:
+		return "text"
+	}
+	return semantic.Name(t)
+}
+
+func (a *analysis) runProfile(ctx context.Context) error {
+	c := profilingv1.NewProfilingServiceClient(a.conns["profiling"])
+	st, err := c.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: a.ref, Target: a.rep.Target})
+	if err != nil {
+		return err
+	}
+	if !st.Cached {
+		if err := a.waitJob(ctx, st.JobId); err != nil {
+			return err
+		}
+	}
+	p, err := c.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: st.ProfileId})
+	if err != nil {
+		return err
+	}
+	a.profile, a.rep.ProfileId = p.Profile, st.ProfileId
+	for _, al := range p.Profile.Alerts {
+		if al.Severity >= commonv1.Severity_SEVERITY_WARNING {
+			a.rep.Warnings = append(a.rep.Warnings, "data quality: "+al.Message)
+		}
+	}
+	// The target's distribution chart.
+	for _, col := range p.Profile.Columns {
+		if col.Name == a.rep.Target && col.ChartId != "" {
+			for _, ch := range p.Profile.Charts {
+				if ch.Id == col.ChartId {
+					a.rep.Charts = append(a.rep.Charts, ch)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (a *analysis) train(ctx context.Context) error {
+	c := mlv1.NewMLServiceClient(a.conns["ml"])
+	st, err := c.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: a.ref, Target: a.rep.Target, BudgetSeconds: a.budget.Seconds(), CvFolds: 5, Seed: 1})
+	if err != nil {
+		return err
+	}
+	a.rep.TrainingId = st.TrainingId
+	if err := a.waitJob(ctx, st.JobId); err != nil {
+		return err
+	}
+	tr, err := c.GetTraining(ctx, &mlv1.GetTrainingRequest{TrainingId: st.TrainingId})
+	if err != nil {
+		return err
+	}
+	a.training = tr.Training
+	m, err := c.GetModel(ctx, &mlv1.GetModelRequest{ModelId: tr.Training.BestModelId})
+	if err != nil {
+		return err
+	}
+	a.model = m.Model
+	a.rep.PositiveClass = m.Model.PositiveClass
+	a.rep.Model = &orchestratorv1.ReportModel{Id: m.Model.Id, Algorithm: m.Model.Algorithm, Metric: m.Model.Metric, CvScore: m.Model.CvScore,
+		CvStd: m.Model.CvStd, CvFolds: m.Model.CvFolds, Task: strings.ToLower(strings.TrimPrefix(m.Model.Task.String(), "TASK_"))}
+	for _, e := range tr.Training.Leaderboard {
+		a.rep.Leaderboard = append(a.rep.Leaderboard, &orchestratorv1.LeaderboardRow{Algorithm: e.Algorithm, Config: e.Config, CvScore: e.CvScore, CvStd: e.CvStd})
+	}
+	a.rep.Warnings = append(a.rep.Warnings, tr.Training.Warnings...)
+	imps := append([]*mlv1.FeatureImportance(nil), m.Model.Importances...)
+	sort.SliceStable(imps, func(i, j int) bool { return imps[i].Importance > imps[j].Importance })
+	var names []string
+	var vals []float64
+	for _, imp := range imps {
+		a.rep.Drivers = append(a.rep.Drivers, &orchestratorv1.Driver{Feature: imp.Feature, Importance: imp.Importance, Std: imp.Std})
+		if len(names) < 20 {
+			names, vals = append(names, imp.Feature), append(vals, imp.Importance)
+		}
+	}
+	if len(names) > 0 {
+		title := fmt.Sprintf("What drives %s: drop in %s when each column is shuffled", a.rep.Target, m.Model.Metric)
+		if st, err := charts.ToStruct(charts.Importance(title, names, vals)); err == nil {
+			a.rep.Charts = append(a.rep.Charts, &commonv1.Chart{Id: ids.New(ids.Chart), Title: "Drivers of " + a.rep.Target, Kind: "importance", VegaLite: st, Source: "model " + m.Model.Id})
+		}
+	}
+	return nil
+}
+
+func (a *analysis) hypotheses(ctx context.Context) error {
+	c := profilingv1.NewProfilingServiceClient(a.conns["profiling"])
+	h, err := c.GenerateHypotheses(ctx, &profilingv1.GenerateHypothesesRequest{ProfileId: a.rep.ProfileId, Target: a.rep.Target, Fdr: 0.05})
+	if err != nil {
+		return err
+	}
+	// Findings about the target first, strongest effects first; at most 12.
+	type scored struct {
+		h   *profilingv1.Hypothesis
+		tgt bool
+	}
+	var keep []scored
+	for _, hy := range h.Hypotheses {
+		if !hy.Survived {
+			continue
+		}
+		tgt := false
+		for _, col := range hy.Columns {
+			if col == a.rep.Target {
+				tgt = true
+			}
+		}
+		keep = append(keep, scored{hy, tgt})
+	}
+	sort.SliceStable(keep, func(i, j int) bool {
+		if keep[i].tgt != keep[j].tgt {
+			return keep[i].tgt
+		}
+		return math.Abs(keep[i].h.EffectSize) > math.Abs(keep[j].h.EffectSize)
+	})
+	charted := 0
+	for _, k := range keep {
+		if len(a.rep.Findings) >= 12 {
+			break
+		}
+		hy := k.h
+		f := &commonv1.Finding{Id: ids.New(ids.Finding), Statement: hy.Statement, Test: hy.Test, Columns: hy.Columns, Query: hy.Query,
+			Values: map[string]float64{"statistic": hy.Statistic, "p_value": hy.PValue, "q_value": hy.QValue, "effect_size": hy.EffectSize,
+				"ci_low": hy.CiLow, "ci_high": hy.CiHigh, "n": float64(hy.N)}}
+		if hy.EffectSizeName != "" {
+			f.Values[hy.EffectSizeName] = hy.EffectSize
+		}
+		if hy.Chart != nil && charted < 3 && k.tgt {
+			f.ChartId = hy.Chart.Id
+			a.rep.Charts = append(a.rep.Charts, hy.Chart)
+			charted++
+		}
+		a.rep.Findings = append(a.rep.Findings, f)
+	}
+	tested, survived := len(h.Hypotheses), len(keep)
+	a.rep.Findings = append(a.rep.Findings, &commonv1.Finding{Id: ids.New(ids.Finding), Test: "benjamini_hochberg",
+		Statement: fmt.Sprintf("%d of %d hypotheses tested survived false-discovery control at 5%%.", survived, tested),
+		Values:    map[string]float64{"tested": float64(tested), "survived": float64(survived), "fdr": 0.05}})
+	return nil
+}
+
+func (a *analysis) summarise(ctx context.Context) error {
+	m := a.rep.Model
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s has %d rows and %d columns. ", a.rep.Dataset.Name, a.rep.Dataset.RowCount, a.rep.Dataset.ColumnCount)
+	switch m.Task {
+	case "binary":
+		fmt.Fprintf(&b, "Predicting %s = %s, the best model (%s) reaches a %d-fold cross-validated ROC AUC of %.3f (± %.3f). ", a.rep.Target, a.rep.PositiveClass, m.Algorithm, m.CvFolds, m.CvScore, m.CvStd)
+	case "multiclass":
+		fmt.Fprintf(&b, "Predicting %s, the best model (%s) reaches a %d-fold cross-validated log loss of %.3f (± %.3f). ", a.rep.Target, m.Algorithm, m.CvFolds, m.CvScore, m.CvStd)
+	default:
+		fmt.Fprintf(&b, "Predicting %s, the best model (%s) reaches a %d-fold cross-validated RMSE of %.4g (± %.3g). ", a.rep.Target, m.Algorithm, m.CvFolds, m.CvScore, m.CvStd)
+	}
+	var top []string
+	for _, d := range a.rep.Drivers {
+		if d.Importance > 0 && len(top) < 3 {
+			top = append(top, d.Feature)
+		}
+	}
+	if len(top) > 0 {
+		fmt.Fprintf(&b, "The strongest drivers are %s. ", strings.Join(top, ", "))
+	}
+	statement := b.String()
+	a.rep.Findings = append([]*commonv1.Finding{{Id: ids.New(ids.Finding), Statement: strings.TrimSpace(statement), Test: "cross_validation",
+		Values: map[string]float64{"cv_score": m.CvScore, "cv_std": m.CvStd, "folds": float64(m.CvFolds), "rows": float64(a.rep.Dataset.RowCount)}}}, a.rep.Findings...)
+	if len(a.rep.Warnings) > 0 {
+		fmt.Fprintf(&b, "%d warning(s) about the data and the columns left out are listed below.", len(a.rep.Warnings))
+	}
+	a.rep.Summary = strings.TrimSpace(b.String())
+	return nil
+}
