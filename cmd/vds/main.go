@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -23,6 +24,22 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
+
+// command is one subcommand; each lives in its own file and registers itself in init.
+type command struct {
+	usage string // "analyze FILE --target COL [flags]"
+	help  string // one line
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{}
+
+func register(name string, c command) { commands[name] = c }
+
+func init() {
+	register("up", command{"up [flags]", "run the whole platform in one process (embedded defaults)", cmdUp})
+	register("analyze", command{"analyze FILE --target COL [flags]", "analyse a data file: profile, models, drivers, findings", cmdAnalyze})
+}
 
 // usageError is a mistake in the command line (exit status 2).
 type usageError struct{ msg string }
@@ -42,14 +59,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var err error
-	switch args[0] {
-	case "up":
-		err = cmdUp(ctx, args[1:], stdout, stderr)
-	case "analyze":
-		err = cmdAnalyze(ctx, args[1:], stdout, stderr)
-	case "version", "--version":
+	switch cmd, ok := commands[args[0]]; {
+	case ok:
+		err = cmd.run(ctx, args[1:], stdout, stderr)
+	case args[0] == "version" || args[0] == "--version":
 		fmt.Fprintln(stdout, "vds", version)
-	case "help", "-h", "--help":
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		printUsage(stdout)
 	default:
 		err = usageError{fmt.Sprintf("unknown command %q", args[0])}
@@ -70,13 +85,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func printUsage(w io.Writer) {
-	fmt.Fprint(w, `vds — a virtual data scientist.
-
-Usage:
-  vds up [flags]                         run the whole platform in one process (embedded defaults)
-  vds analyze FILE --target COL [flags]  analyse a data file: profile, models, drivers, findings
-  vds version                            print the version
-
+	fmt.Fprint(w, "vds — a virtual data scientist.\n\nUsage:\n")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return commandOrder(names[i]) < commandOrder(names[j]) })
+	for _, n := range names {
+		fmt.Fprintf(w, "  vds %-40s %s\n", commands[n].usage, commands[n].help)
+	}
+	fmt.Fprintf(w, "  vds %-40s %s\n", "version", "print the version")
+	fmt.Fprint(w, `
 State lives under --home (default ~/.vds or $VDS_HOME). Every flag can also be set as an
 environment variable VDS_<FLAG> (for example --grpc-addr as VDS_GRPC_ADDR).
 Run 'vds COMMAND --help' for a command's flags.
@@ -120,4 +139,15 @@ func oneOf(name, v string, allowed ...string) error {
 		}
 	}
 	return usageError{fmt.Sprintf("--%s must be one of %s, not %q", name, strings.Join(allowed, ", "), v)}
+}
+
+// commandOrder lists the main commands first, the rest by name.
+func commandOrder(name string) string {
+	switch name {
+	case "up":
+		return "0"
+	case "analyze":
+		return "1"
+	}
+	return "2" + name
 }
