@@ -140,6 +140,16 @@ type Storage interface {
 	GetSession(ctx context.Context, id string) (Session, error)
 	GetSessionByRefreshHash(ctx context.Context, hash string) (Session, error)
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
+	// ListSessionsRevokedSince returns the sessions revoked at or after since (for revocation catch-up).
+	ListSessionsRevokedSince(ctx context.Context, since time.Time) ([]Session, error)
+
+	// AddLoginFailure records a failed login under key (an account or a client address).
+	AddLoginFailure(ctx context.Context, key string, at time.Time) error
+	// CountLoginFailures counts key's failures at or after since.
+	CountLoginFailures(ctx context.Context, key string, since time.Time) (int, error)
+	// ClearLoginFailures forgets key's failures (after a successful login) and, for every key,
+	// those older than before.
+	ClearLoginFailures(ctx context.Context, key string, before time.Time) error
 
 	// CreateProject creates the project and makes owner its first member, atomically.
 	CreateProject(ctx context.Context, p Project, owner Member) error

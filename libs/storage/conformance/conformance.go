@@ -28,6 +28,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Storage) {
 		{"ResourceKeyUnique", testResourceKey},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Lineage", testLineage},
+		{"RevokedSessions", testRevokedSessions},
+		{"LoginFailures", testLoginFailures},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -338,5 +340,68 @@ func testLineage(t *testing.T, s storage.Storage) {
 	}
 	if got, _ := s.EdgesInto(ctx, []string{"prof_1", "mdl_1"}); len(got) != 3 {
 		t.Fatalf("EdgesInto two = %d", len(got))
+	}
+}
+
+func testRevokedSessions(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	u := mustUser(t, s, "revoked@example.com")
+	now := time.Now().Truncate(time.Microsecond)
+	mk := func(hash string, revoked time.Time) storage.Session {
+		x := storage.Session{ID: ids.New(ids.Session), UserID: u.ID, RefreshHash: hash, CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastUsedAt: now, RevokedAt: revoked}
+		if err := s.CreateSession(ctx, x); err != nil {
+			t.Fatalf("create session: %v", err)
+		}
+		return x
+	}
+	mk("live", time.Time{})
+	old := mk("old", now.Add(-2*time.Hour))
+	recent := mk("recent", now.Add(-time.Minute))
+	got, err := s.ListSessionsRevokedSince(ctx, now.Add(-time.Hour))
+	if err != nil || len(got) != 1 || got[0].ID != recent.ID || !got[0].RevokedAt.Equal(recent.RevokedAt) {
+		t.Fatalf("ListSessionsRevokedSince(-1h) = %+v, %v; want only %s", got, err, recent.ID)
+	}
+	got, err = s.ListSessionsRevokedSince(ctx, time.Time{})
+	if err != nil || len(got) != 2 || got[0].ID != old.ID || got[1].ID != recent.ID {
+		t.Fatalf("ListSessionsRevokedSince(zero) = %+v, %v; want %s then %s (never the live one)", got, err, old.ID, recent.ID)
+	}
+}
+
+func testLoginFailures(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Microsecond)
+	for i := 0; i < 3; i++ {
+		if err := s.AddLoginFailure(ctx, "acct:a@example.com", now.Add(-time.Duration(i)*10*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddLoginFailure(ctx, "addr:10.0.0.1", now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		key   string
+		since time.Time
+		want  int
+	}{
+		{"acct:a@example.com", now.Add(-time.Hour), 3},
+		{"acct:a@example.com", now.Add(-15 * time.Minute), 2},
+		{"acct:a@example.com", now, 1},
+		{"acct:b@example.com", now.Add(-time.Hour), 0},
+		{"addr:10.0.0.1", now.Add(-3 * time.Hour), 1},
+	}
+	for _, tc := range tests {
+		if n, err := s.CountLoginFailures(ctx, tc.key, tc.since); err != nil || n != tc.want {
+			t.Errorf("CountLoginFailures(%s, %v) = %d, %v; want %d", tc.key, now.Sub(tc.since), n, err, tc.want)
+		}
+	}
+	// Clearing one key also prunes everyone's failures older than before.
+	if err := s.ClearLoginFailures(ctx, "acct:a@example.com", now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CountLoginFailures(ctx, "acct:a@example.com", time.Time{}); n != 0 {
+		t.Errorf("after clear: %d failures for the account, want 0", n)
+	}
+	if n, _ := s.CountLoginFailures(ctx, "addr:10.0.0.1", time.Time{}); n != 0 {
+		t.Errorf("after prune: %d failures 2h old for the address, want 0", n)
 	}
 }
