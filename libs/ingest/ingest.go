@@ -193,11 +193,12 @@ func (j *job) run() (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rows == 0 {
-		j.warn("the file has no data rows (0 rows)")
-	}
 	if len(cols) == 0 {
 		return nil, fmt.Errorf("%w: no columns", ErrEmpty)
+	}
+	if rows == 0 {
+		// A header without data is refused here, not later by a model that has nothing to learn from.
+		return nil, fmt.Errorf("%w: no rows: the file has %d column(s) (%s) but no data rows", ErrEmpty, len(cols), columnList(cols, 5))
 	}
 	if err := j.conn.Close(); err != nil {
 		return nil, err
@@ -208,6 +209,18 @@ func (j *job) run() (*Result, error) {
 	}
 	j.progress(1, "done")
 	return &Result{Rules: j.rules, Columns: cols, RowCount: rows, Warnings: j.warnings}, nil
+}
+
+func columnList(cols []*datasetsv1.Column, max int) string {
+	var names []string
+	for i, c := range cols {
+		if i == max {
+			names = append(names, fmt.Sprintf("and %d more", len(cols)-max))
+			break
+		}
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 func (j *job) tmpParquet() string { return filepath.Join(j.tmpDir, "out.parquet") }

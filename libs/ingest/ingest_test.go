@@ -87,6 +87,15 @@ func hasRule(res *Result, column, rule string) int64 {
 	return -1
 }
 
+func boolLabels(res *Result, column string) *datasetsv1.BooleanLabels {
+	for _, l := range res.Rules.BooleanLabels {
+		if l.Column == column {
+			return l
+		}
+	}
+	return nil
+}
+
 type colWant struct {
 	name     string
 	physical string
@@ -112,6 +121,7 @@ func TestCorpus(t *testing.T) {
 		cols2      []colWant
 		check      func(t *testing.T, res *Result, pq string)
 		wantErr    error
+		wantMsg    string
 	}{
 		{file: "tabular/telco_churn.csv", rows: 7043, cols: 21, header: true, cols2: []colWant{
 			{"TotalCharges", "double", 11, numeric}, {"customerID", "string", 0, ident},
@@ -122,6 +132,12 @@ func TestCorpus(t *testing.T) {
 			}
 			if v := query(t, pq, `SELECT count(*) FILTER (Churn) FROM t`); v != "1869" {
 				t.Errorf("churners = %s, want 1869", v)
+			}
+			if l := boolLabels(res, "Churn"); l == nil || l.TrueLabel != "Yes" || l.FalseLabel != "No" {
+				t.Errorf("Churn labels = %v, want Yes/No", l)
+			}
+			if l := boolLabels(res, "Partner"); l == nil || l.TrueLabel != "Yes" || l.FalseLabel != "No" {
+				t.Errorf("Partner labels = %v, want Yes/No", l)
 			}
 		}},
 		{file: "tabular/titanic.csv", rows: 891, cols: 15, header: true, cols2: []colWant{{"age", "double", 177, numeric}, {"survived", "int64", 0, any}}},
@@ -193,7 +209,11 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("parse_datetime rule: %v", res.Rules.Coercions)
 			}
 		}},
-		{file: "messy/constant_and_string_target.csv", rows: 500, cols: 4, header: true, cols2: []colWant{{"const_nan", "int64", -1, numeric}, {"label", "bool", 0, boolean}}},
+		{file: "messy/constant_and_string_target.csv", rows: 500, cols: 4, header: true, cols2: []colWant{{"const_nan", "int64", -1, numeric}, {"label", "bool", 0, boolean}}, check: func(t *testing.T, res *Result, pq string) {
+			if l := boolLabels(res, "label"); l == nil || l.TrueLabel != "yes" || l.FalseLabel != "no" {
+				t.Errorf("label labels = %v, want yes/no", l)
+			}
+		}},
 		{file: "messy/duplicate_headers_ragged.csv", rows: 200, cols: 6, header: true, check: func(t *testing.T, res *Result, pq string) {
 			want := []string{"a", "b", "a_2", "col_4", "c", "col_6"}
 			if got := names(res); strings.Join(got, ",") != strings.Join(want, ",") {
@@ -214,12 +234,8 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("comment = %q", v)
 			}
 		}},
-		{file: "messy/header_only.csv", rows: 0, cols: 3, header: true, check: func(t *testing.T, res *Result, pq string) {
-			if len(res.Warnings) == 0 || !strings.Contains(strings.Join(res.Warnings, " "), "no data rows") {
-				t.Errorf("warnings = %v", res.Warnings)
-			}
-		}},
-		{file: "messy/empty.csv", wantErr: ErrEmpty},
+		{file: "messy/header_only.csv", wantErr: ErrEmpty, wantMsg: "no rows"},
+		{file: "messy/empty.csv", wantErr: ErrEmpty, wantMsg: "empty file"},
 		{file: "messy/very_wide_2000_cols.csv", rows: 50, cols: 2000, header: true},
 		{file: "messy/leading_zero_ids.csv", rows: 1000, cols: 3, header: true, cols2: []colWant{{"zip", "string", 0, any}, {"customer", "string", 0, ident}, {"spend", "double", 0, numeric}}, check: func(t *testing.T, res *Result, pq string) {
 			if v := query(t, pq, `SELECT zip FROM t WHERE customer = 'C48681863'`); v != "06551" {
@@ -266,8 +282,8 @@ func TestCorpus(t *testing.T) {
 			dst := filepath.Join(t.TempDir(), "out.parquet")
 			res, err := Convert(context.Background(), src, dst, Options{Threads: 1})
 			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.wantMsg) {
+					t.Fatalf("err = %v, want %v containing %q", err, tc.wantErr, tc.wantMsg)
 				}
 				if _, err := os.Stat(dst); !os.IsNotExist(err) {
 					t.Errorf("destination written on failure")

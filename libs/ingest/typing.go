@@ -395,6 +395,13 @@ func (j *job) verify(plans []*plan, total int64) error {
 					"count(*) FILTER ({v} = 6)",
 					"COALESCE(max(abs(TRY_CAST({r} AS DOUBLE))), 0)::VARCHAR",
 				)
+			case kBool:
+				// The spellings the user wrote, so reports can name the classes as written ("Yes", not true).
+				names = append(names, "true_text", "false_text")
+				tmpl = append(tmpl,
+					"COALESCE(mode(trim({r})) FILTER ({v} >= 5 AND vds_bool({r})), '')",
+					"COALESCE(mode(trim({r})) FILTER ({v} >= 5 AND NOT vds_bool({r})), '')",
+				)
 			case kTime, kTimeTZ:
 				names = append(names, "iso")
 				tmpl = append(tmpl, "count(*) FILTER ({v} = 5)")
@@ -529,7 +536,13 @@ func (j *job) settleTyped(p *plan, m map[string]string, converted int64) {
 			j.rules.DecimalSeparator = ","
 		}
 	case kBool:
-		j.coerce(p, "parse_boolean", converted, "true/t/yes/y = true, false/f/no/n = false (any case)")
+		tl, fl := m["true_text"], m["false_text"]
+		j.rules.BooleanLabels = append(j.rules.BooleanLabels, &datasetsv1.BooleanLabels{Column: p.name, TrueLabel: tl, FalseLabel: fl})
+		detail := "true/t/yes/y = true, false/f/no/n = false (any case)"
+		if tl != "" || fl != "" {
+			detail = fmt.Sprintf("%q = true, %q = false (%s)", tl, fl, detail)
+		}
+		j.coerce(p, "parse_boolean", converted, detail)
 	case kTime, kTimeTZ:
 		parts := []string{}
 		if n := atoi(m["iso"]); n > 0 {

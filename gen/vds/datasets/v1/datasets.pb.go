@@ -318,8 +318,10 @@ type ReadRules struct {
 	NullValues       []string               `protobuf:"bytes,7,rep,name=null_values,json=nullValues,proto3" json:"null_values,omitempty"`
 	Quote            string                 `protobuf:"bytes,8,opt,name=quote,proto3" json:"quote,omitempty"`
 	DecimalSeparator string                 `protobuf:"bytes,9,opt,name=decimal_separator,json=decimalSeparator,proto3" json:"decimal_separator,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// For every column read as boolean: the text the file used for true and for false.
+	BooleanLabels []*BooleanLabels `protobuf:"bytes,10,rep,name=boolean_labels,json=booleanLabels,proto3" json:"boolean_labels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReadRules) Reset() {
@@ -415,6 +417,77 @@ func (x *ReadRules) GetDecimalSeparator() string {
 	return ""
 }
 
+func (x *ReadRules) GetBooleanLabels() []*BooleanLabels {
+	if x != nil {
+		return x.BooleanLabels
+	}
+	return nil
+}
+
+// BooleanLabels keeps the original spellings of a boolean column (such as "Yes"/"No"), so that
+// reports can name the classes as the user wrote them rather than as true/false.
+type BooleanLabels struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Column string                 `protobuf:"bytes,1,opt,name=column,proto3" json:"column,omitempty"`
+	// The most frequent spelling of the true cells, trimmed (for example "Yes").
+	TrueLabel string `protobuf:"bytes,2,opt,name=true_label,json=trueLabel,proto3" json:"true_label,omitempty"`
+	// The most frequent spelling of the false cells, trimmed (for example "No").
+	FalseLabel    string `protobuf:"bytes,3,opt,name=false_label,json=falseLabel,proto3" json:"false_label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BooleanLabels) Reset() {
+	*x = BooleanLabels{}
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BooleanLabels) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BooleanLabels) ProtoMessage() {}
+
+func (x *BooleanLabels) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BooleanLabels.ProtoReflect.Descriptor instead.
+func (*BooleanLabels) Descriptor() ([]byte, []int) {
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BooleanLabels) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *BooleanLabels) GetTrueLabel() string {
+	if x != nil {
+		return x.TrueLabel
+	}
+	return ""
+}
+
+func (x *BooleanLabels) GetFalseLabel() string {
+	if x != nil {
+		return x.FalseLabel
+	}
+	return ""
+}
+
 type Origin struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// upload, flight_put, derived.
@@ -432,7 +505,7 @@ type Origin struct {
 
 func (x *Origin) Reset() {
 	*x = Origin{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[4]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +517,7 @@ func (x *Origin) String() string {
 func (*Origin) ProtoMessage() {}
 
 func (x *Origin) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[4]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +530,7 @@ func (x *Origin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Origin.ProtoReflect.Descriptor instead.
 func (*Origin) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{4}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Origin) GetKind() string {
@@ -523,7 +596,7 @@ type DatasetVersion struct {
 
 func (x *DatasetVersion) Reset() {
 	*x = DatasetVersion{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[5]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -535,7 +608,7 @@ func (x *DatasetVersion) String() string {
 func (*DatasetVersion) ProtoMessage() {}
 
 func (x *DatasetVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[5]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -548,7 +621,7 @@ func (x *DatasetVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatasetVersion.ProtoReflect.Descriptor instead.
 func (*DatasetVersion) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{5}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DatasetVersion) GetDatasetId() string {
@@ -657,7 +730,7 @@ type Dataset struct {
 
 func (x *Dataset) Reset() {
 	*x = Dataset{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[6]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +742,7 @@ func (x *Dataset) String() string {
 func (*Dataset) ProtoMessage() {}
 
 func (x *Dataset) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[6]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +755,7 @@ func (x *Dataset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dataset.ProtoReflect.Descriptor instead.
 func (*Dataset) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{6}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Dataset) GetId() string {
@@ -744,7 +817,7 @@ type UploadMetadata struct {
 
 func (x *UploadMetadata) Reset() {
 	*x = UploadMetadata{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[7]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +829,7 @@ func (x *UploadMetadata) String() string {
 func (*UploadMetadata) ProtoMessage() {}
 
 func (x *UploadMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[7]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +842,7 @@ func (x *UploadMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadMetadata.ProtoReflect.Descriptor instead.
 func (*UploadMetadata) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{7}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UploadMetadata) GetProjectId() string {
@@ -827,7 +900,7 @@ type UploadRequest struct {
 
 func (x *UploadRequest) Reset() {
 	*x = UploadRequest{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[8]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +912,7 @@ func (x *UploadRequest) String() string {
 func (*UploadRequest) ProtoMessage() {}
 
 func (x *UploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[8]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +925,7 @@ func (x *UploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadRequest.ProtoReflect.Descriptor instead.
 func (*UploadRequest) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{8}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UploadRequest) GetPayload() isUploadRequest_Payload {
@@ -911,7 +984,7 @@ type UploadResponse struct {
 
 func (x *UploadResponse) Reset() {
 	*x = UploadResponse{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[9]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -923,7 +996,7 @@ func (x *UploadResponse) String() string {
 func (*UploadResponse) ProtoMessage() {}
 
 func (x *UploadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[9]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -936,7 +1009,7 @@ func (x *UploadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadResponse.ProtoReflect.Descriptor instead.
 func (*UploadResponse) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{9}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UploadResponse) GetDatasetId() string {
@@ -990,7 +1063,7 @@ type GetDatasetRequest struct {
 
 func (x *GetDatasetRequest) Reset() {
 	*x = GetDatasetRequest{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[10]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1002,7 +1075,7 @@ func (x *GetDatasetRequest) String() string {
 func (*GetDatasetRequest) ProtoMessage() {}
 
 func (x *GetDatasetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[10]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1015,7 +1088,7 @@ func (x *GetDatasetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDatasetRequest.ProtoReflect.Descriptor instead.
 func (*GetDatasetRequest) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{10}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetDatasetRequest) GetDatasetId() string {
@@ -1034,7 +1107,7 @@ type GetDatasetResponse struct {
 
 func (x *GetDatasetResponse) Reset() {
 	*x = GetDatasetResponse{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[11]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1119,7 @@ func (x *GetDatasetResponse) String() string {
 func (*GetDatasetResponse) ProtoMessage() {}
 
 func (x *GetDatasetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[11]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1132,7 @@ func (x *GetDatasetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDatasetResponse.ProtoReflect.Descriptor instead.
 func (*GetDatasetResponse) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{11}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetDatasetResponse) GetDataset() *Dataset {
@@ -1080,7 +1153,7 @@ type ListDatasetsRequest struct {
 
 func (x *ListDatasetsRequest) Reset() {
 	*x = ListDatasetsRequest{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[12]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1165,7 @@ func (x *ListDatasetsRequest) String() string {
 func (*ListDatasetsRequest) ProtoMessage() {}
 
 func (x *ListDatasetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[12]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1178,7 @@ func (x *ListDatasetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDatasetsRequest.ProtoReflect.Descriptor instead.
 func (*ListDatasetsRequest) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{12}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListDatasetsRequest) GetProjectId() string {
@@ -1139,7 +1212,7 @@ type ListDatasetsResponse struct {
 
 func (x *ListDatasetsResponse) Reset() {
 	*x = ListDatasetsResponse{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[13]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1224,7 @@ func (x *ListDatasetsResponse) String() string {
 func (*ListDatasetsResponse) ProtoMessage() {}
 
 func (x *ListDatasetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[13]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1164,7 +1237,7 @@ func (x *ListDatasetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDatasetsResponse.ProtoReflect.Descriptor instead.
 func (*ListDatasetsResponse) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{13}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListDatasetsResponse) GetDatasets() []*Dataset {
@@ -1192,7 +1265,7 @@ type GetVersionRequest struct {
 
 func (x *GetVersionRequest) Reset() {
 	*x = GetVersionRequest{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[14]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1277,7 @@ func (x *GetVersionRequest) String() string {
 func (*GetVersionRequest) ProtoMessage() {}
 
 func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[14]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1290,7 @@ func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVersionRequest.ProtoReflect.Descriptor instead.
 func (*GetVersionRequest) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{14}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetVersionRequest) GetDatasetId() string {
@@ -1243,7 +1316,7 @@ type GetVersionResponse struct {
 
 func (x *GetVersionResponse) Reset() {
 	*x = GetVersionResponse{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[15]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1328,7 @@ func (x *GetVersionResponse) String() string {
 func (*GetVersionResponse) ProtoMessage() {}
 
 func (x *GetVersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[15]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1341,7 @@ func (x *GetVersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVersionResponse.ProtoReflect.Descriptor instead.
 func (*GetVersionResponse) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{15}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetVersionResponse) GetVersion() *DatasetVersion {
@@ -1287,7 +1360,7 @@ type ListVersionsRequest struct {
 
 func (x *ListVersionsRequest) Reset() {
 	*x = ListVersionsRequest{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[16]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1372,7 @@ func (x *ListVersionsRequest) String() string {
 func (*ListVersionsRequest) ProtoMessage() {}
 
 func (x *ListVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[16]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1385,7 @@ func (x *ListVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{16}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListVersionsRequest) GetDatasetId() string {
@@ -1331,7 +1404,7 @@ type ListVersionsResponse struct {
 
 func (x *ListVersionsResponse) Reset() {
 	*x = ListVersionsResponse{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[17]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1416,7 @@ func (x *ListVersionsResponse) String() string {
 func (*ListVersionsResponse) ProtoMessage() {}
 
 func (x *ListVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[17]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1429,7 @@ func (x *ListVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{17}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListVersionsResponse) GetVersions() []*DatasetVersion {
@@ -1378,7 +1451,7 @@ type PreviewRequest struct {
 
 func (x *PreviewRequest) Reset() {
 	*x = PreviewRequest{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[18]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1463,7 @@ func (x *PreviewRequest) String() string {
 func (*PreviewRequest) ProtoMessage() {}
 
 func (x *PreviewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[18]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1476,7 @@ func (x *PreviewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewRequest.ProtoReflect.Descriptor instead.
 func (*PreviewRequest) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{18}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PreviewRequest) GetDatasetId() string {
@@ -1445,7 +1518,7 @@ type PreviewRow struct {
 
 func (x *PreviewRow) Reset() {
 	*x = PreviewRow{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[19]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1530,7 @@ func (x *PreviewRow) String() string {
 func (*PreviewRow) ProtoMessage() {}
 
 func (x *PreviewRow) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[19]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1543,7 @@ func (x *PreviewRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewRow.ProtoReflect.Descriptor instead.
 func (*PreviewRow) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{19}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PreviewRow) GetCells() []string {
@@ -1498,7 +1571,7 @@ type PreviewResponse struct {
 
 func (x *PreviewResponse) Reset() {
 	*x = PreviewResponse{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[20]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1510,7 +1583,7 @@ func (x *PreviewResponse) String() string {
 func (*PreviewResponse) ProtoMessage() {}
 
 func (x *PreviewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[20]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1596,7 @@ func (x *PreviewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewResponse.ProtoReflect.Descriptor instead.
 func (*PreviewResponse) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{20}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PreviewResponse) GetColumns() []*Column {
@@ -1556,7 +1629,7 @@ type DeleteDatasetRequest struct {
 
 func (x *DeleteDatasetRequest) Reset() {
 	*x = DeleteDatasetRequest{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[21]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +1641,7 @@ func (x *DeleteDatasetRequest) String() string {
 func (*DeleteDatasetRequest) ProtoMessage() {}
 
 func (x *DeleteDatasetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[21]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +1654,7 @@ func (x *DeleteDatasetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDatasetRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDatasetRequest) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{21}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteDatasetRequest) GetDatasetId() string {
@@ -1599,7 +1672,7 @@ type DeleteDatasetResponse struct {
 
 func (x *DeleteDatasetResponse) Reset() {
 	*x = DeleteDatasetResponse{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[22]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1611,7 +1684,7 @@ func (x *DeleteDatasetResponse) String() string {
 func (*DeleteDatasetResponse) ProtoMessage() {}
 
 func (x *DeleteDatasetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[22]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1624,7 +1697,7 @@ func (x *DeleteDatasetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDatasetResponse.ProtoReflect.Descriptor instead.
 func (*DeleteDatasetResponse) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{22}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{23}
 }
 
 // DatasetQuery is the Arrow Flight ticket and descriptor command: which rows and columns to stream.
@@ -1643,7 +1716,7 @@ type DatasetQuery struct {
 
 func (x *DatasetQuery) Reset() {
 	*x = DatasetQuery{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[23]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1728,7 @@ func (x *DatasetQuery) String() string {
 func (*DatasetQuery) ProtoMessage() {}
 
 func (x *DatasetQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[23]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1741,7 @@ func (x *DatasetQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatasetQuery.ProtoReflect.Descriptor instead.
 func (*DatasetQuery) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{23}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DatasetQuery) GetDatasetId() string {
@@ -1718,7 +1791,7 @@ type RowFilter struct {
 
 func (x *RowFilter) Reset() {
 	*x = RowFilter{}
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[24]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1803,7 @@ func (x *RowFilter) String() string {
 func (*RowFilter) ProtoMessage() {}
 
 func (x *RowFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[24]
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +1816,7 @@ func (x *RowFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RowFilter.ProtoReflect.Descriptor instead.
 func (*RowFilter) Descriptor() ([]byte, []int) {
-	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{24}
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RowFilter) GetColumn() string {
@@ -1790,7 +1863,7 @@ const file_vds_datasets_v1_datasets_proto_rawDesc = "" +
 	"\x06column\x18\x01 \x01(\tR\x06column\x12\x12\n" +
 	"\x04rule\x18\x02 \x01(\tR\x04rule\x12#\n" +
 	"\rcells_changed\x18\x03 \x01(\x03R\fcellsChanged\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xb4\x02\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xfb\x02\n" +
 	"\tReadRules\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\tR\x06format\x12\x1c\n" +
 	"\tdelimiter\x18\x02 \x01(\tR\tdelimiter\x12\x1a\n" +
@@ -1801,7 +1874,15 @@ const file_vds_datasets_v1_datasets_proto_rawDesc = "" +
 	"\vnull_values\x18\a \x03(\tR\n" +
 	"nullValues\x12\x14\n" +
 	"\x05quote\x18\b \x01(\tR\x05quote\x12+\n" +
-	"\x11decimal_separator\x18\t \x01(\tR\x10decimalSeparator\"\xdd\x01\n" +
+	"\x11decimal_separator\x18\t \x01(\tR\x10decimalSeparator\x12E\n" +
+	"\x0eboolean_labels\x18\n" +
+	" \x03(\v2\x1e.vds.datasets.v1.BooleanLabelsR\rbooleanLabels\"g\n" +
+	"\rBooleanLabels\x12\x16\n" +
+	"\x06column\x18\x01 \x01(\tR\x06column\x12\x1d\n" +
+	"\n" +
+	"true_label\x18\x02 \x01(\tR\ttrueLabel\x12\x1f\n" +
+	"\vfalse_label\x18\x03 \x01(\tR\n" +
+	"falseLabel\"\xdd\x01\n" +
 	"\x06Origin\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1b\n" +
 	"\tfile_name\x18\x02 \x01(\tR\bfileName\x12#\n" +
@@ -1944,77 +2025,79 @@ func file_vds_datasets_v1_datasets_proto_rawDescGZIP() []byte {
 }
 
 var file_vds_datasets_v1_datasets_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vds_datasets_v1_datasets_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_vds_datasets_v1_datasets_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_vds_datasets_v1_datasets_proto_goTypes = []any{
 	(VersionState)(0),             // 0: vds.datasets.v1.VersionState
 	(*ReadOptions)(nil),           // 1: vds.datasets.v1.ReadOptions
 	(*Column)(nil),                // 2: vds.datasets.v1.Column
 	(*Coercion)(nil),              // 3: vds.datasets.v1.Coercion
 	(*ReadRules)(nil),             // 4: vds.datasets.v1.ReadRules
-	(*Origin)(nil),                // 5: vds.datasets.v1.Origin
-	(*DatasetVersion)(nil),        // 6: vds.datasets.v1.DatasetVersion
-	(*Dataset)(nil),               // 7: vds.datasets.v1.Dataset
-	(*UploadMetadata)(nil),        // 8: vds.datasets.v1.UploadMetadata
-	(*UploadRequest)(nil),         // 9: vds.datasets.v1.UploadRequest
-	(*UploadResponse)(nil),        // 10: vds.datasets.v1.UploadResponse
-	(*GetDatasetRequest)(nil),     // 11: vds.datasets.v1.GetDatasetRequest
-	(*GetDatasetResponse)(nil),    // 12: vds.datasets.v1.GetDatasetResponse
-	(*ListDatasetsRequest)(nil),   // 13: vds.datasets.v1.ListDatasetsRequest
-	(*ListDatasetsResponse)(nil),  // 14: vds.datasets.v1.ListDatasetsResponse
-	(*GetVersionRequest)(nil),     // 15: vds.datasets.v1.GetVersionRequest
-	(*GetVersionResponse)(nil),    // 16: vds.datasets.v1.GetVersionResponse
-	(*ListVersionsRequest)(nil),   // 17: vds.datasets.v1.ListVersionsRequest
-	(*ListVersionsResponse)(nil),  // 18: vds.datasets.v1.ListVersionsResponse
-	(*PreviewRequest)(nil),        // 19: vds.datasets.v1.PreviewRequest
-	(*PreviewRow)(nil),            // 20: vds.datasets.v1.PreviewRow
-	(*PreviewResponse)(nil),       // 21: vds.datasets.v1.PreviewResponse
-	(*DeleteDatasetRequest)(nil),  // 22: vds.datasets.v1.DeleteDatasetRequest
-	(*DeleteDatasetResponse)(nil), // 23: vds.datasets.v1.DeleteDatasetResponse
-	(*DatasetQuery)(nil),          // 24: vds.datasets.v1.DatasetQuery
-	(*RowFilter)(nil),             // 25: vds.datasets.v1.RowFilter
-	(v1.SemanticType)(0),          // 26: vds.common.v1.SemanticType
-	(*v1.DatasetRef)(nil),         // 27: vds.common.v1.DatasetRef
-	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
+	(*BooleanLabels)(nil),         // 5: vds.datasets.v1.BooleanLabels
+	(*Origin)(nil),                // 6: vds.datasets.v1.Origin
+	(*DatasetVersion)(nil),        // 7: vds.datasets.v1.DatasetVersion
+	(*Dataset)(nil),               // 8: vds.datasets.v1.Dataset
+	(*UploadMetadata)(nil),        // 9: vds.datasets.v1.UploadMetadata
+	(*UploadRequest)(nil),         // 10: vds.datasets.v1.UploadRequest
+	(*UploadResponse)(nil),        // 11: vds.datasets.v1.UploadResponse
+	(*GetDatasetRequest)(nil),     // 12: vds.datasets.v1.GetDatasetRequest
+	(*GetDatasetResponse)(nil),    // 13: vds.datasets.v1.GetDatasetResponse
+	(*ListDatasetsRequest)(nil),   // 14: vds.datasets.v1.ListDatasetsRequest
+	(*ListDatasetsResponse)(nil),  // 15: vds.datasets.v1.ListDatasetsResponse
+	(*GetVersionRequest)(nil),     // 16: vds.datasets.v1.GetVersionRequest
+	(*GetVersionResponse)(nil),    // 17: vds.datasets.v1.GetVersionResponse
+	(*ListVersionsRequest)(nil),   // 18: vds.datasets.v1.ListVersionsRequest
+	(*ListVersionsResponse)(nil),  // 19: vds.datasets.v1.ListVersionsResponse
+	(*PreviewRequest)(nil),        // 20: vds.datasets.v1.PreviewRequest
+	(*PreviewRow)(nil),            // 21: vds.datasets.v1.PreviewRow
+	(*PreviewResponse)(nil),       // 22: vds.datasets.v1.PreviewResponse
+	(*DeleteDatasetRequest)(nil),  // 23: vds.datasets.v1.DeleteDatasetRequest
+	(*DeleteDatasetResponse)(nil), // 24: vds.datasets.v1.DeleteDatasetResponse
+	(*DatasetQuery)(nil),          // 25: vds.datasets.v1.DatasetQuery
+	(*RowFilter)(nil),             // 26: vds.datasets.v1.RowFilter
+	(v1.SemanticType)(0),          // 27: vds.common.v1.SemanticType
+	(*v1.DatasetRef)(nil),         // 28: vds.common.v1.DatasetRef
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
 }
 var file_vds_datasets_v1_datasets_proto_depIdxs = []int32{
-	26, // 0: vds.datasets.v1.Column.semantic_type:type_name -> vds.common.v1.SemanticType
+	27, // 0: vds.datasets.v1.Column.semantic_type:type_name -> vds.common.v1.SemanticType
 	3,  // 1: vds.datasets.v1.ReadRules.coercions:type_name -> vds.datasets.v1.Coercion
-	27, // 2: vds.datasets.v1.Origin.parents:type_name -> vds.common.v1.DatasetRef
-	0,  // 3: vds.datasets.v1.DatasetVersion.state:type_name -> vds.datasets.v1.VersionState
-	2,  // 4: vds.datasets.v1.DatasetVersion.columns:type_name -> vds.datasets.v1.Column
-	4,  // 5: vds.datasets.v1.DatasetVersion.read_rules:type_name -> vds.datasets.v1.ReadRules
-	5,  // 6: vds.datasets.v1.DatasetVersion.origin:type_name -> vds.datasets.v1.Origin
-	28, // 7: vds.datasets.v1.DatasetVersion.create_time:type_name -> google.protobuf.Timestamp
-	6,  // 8: vds.datasets.v1.Dataset.current:type_name -> vds.datasets.v1.DatasetVersion
-	28, // 9: vds.datasets.v1.Dataset.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 10: vds.datasets.v1.UploadMetadata.options:type_name -> vds.datasets.v1.ReadOptions
-	8,  // 11: vds.datasets.v1.UploadRequest.metadata:type_name -> vds.datasets.v1.UploadMetadata
-	7,  // 12: vds.datasets.v1.GetDatasetResponse.dataset:type_name -> vds.datasets.v1.Dataset
-	7,  // 13: vds.datasets.v1.ListDatasetsResponse.datasets:type_name -> vds.datasets.v1.Dataset
-	6,  // 14: vds.datasets.v1.GetVersionResponse.version:type_name -> vds.datasets.v1.DatasetVersion
-	6,  // 15: vds.datasets.v1.ListVersionsResponse.versions:type_name -> vds.datasets.v1.DatasetVersion
-	2,  // 16: vds.datasets.v1.PreviewResponse.columns:type_name -> vds.datasets.v1.Column
-	20, // 17: vds.datasets.v1.PreviewResponse.rows:type_name -> vds.datasets.v1.PreviewRow
-	25, // 18: vds.datasets.v1.DatasetQuery.filters:type_name -> vds.datasets.v1.RowFilter
-	9,  // 19: vds.datasets.v1.DatasetService.Upload:input_type -> vds.datasets.v1.UploadRequest
-	11, // 20: vds.datasets.v1.DatasetService.GetDataset:input_type -> vds.datasets.v1.GetDatasetRequest
-	13, // 21: vds.datasets.v1.DatasetService.ListDatasets:input_type -> vds.datasets.v1.ListDatasetsRequest
-	15, // 22: vds.datasets.v1.DatasetService.GetVersion:input_type -> vds.datasets.v1.GetVersionRequest
-	17, // 23: vds.datasets.v1.DatasetService.ListVersions:input_type -> vds.datasets.v1.ListVersionsRequest
-	19, // 24: vds.datasets.v1.DatasetService.Preview:input_type -> vds.datasets.v1.PreviewRequest
-	22, // 25: vds.datasets.v1.DatasetService.DeleteDataset:input_type -> vds.datasets.v1.DeleteDatasetRequest
-	10, // 26: vds.datasets.v1.DatasetService.Upload:output_type -> vds.datasets.v1.UploadResponse
-	12, // 27: vds.datasets.v1.DatasetService.GetDataset:output_type -> vds.datasets.v1.GetDatasetResponse
-	14, // 28: vds.datasets.v1.DatasetService.ListDatasets:output_type -> vds.datasets.v1.ListDatasetsResponse
-	16, // 29: vds.datasets.v1.DatasetService.GetVersion:output_type -> vds.datasets.v1.GetVersionResponse
-	18, // 30: vds.datasets.v1.DatasetService.ListVersions:output_type -> vds.datasets.v1.ListVersionsResponse
-	21, // 31: vds.datasets.v1.DatasetService.Preview:output_type -> vds.datasets.v1.PreviewResponse
-	23, // 32: vds.datasets.v1.DatasetService.DeleteDataset:output_type -> vds.datasets.v1.DeleteDatasetResponse
-	26, // [26:33] is the sub-list for method output_type
-	19, // [19:26] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	5,  // 2: vds.datasets.v1.ReadRules.boolean_labels:type_name -> vds.datasets.v1.BooleanLabels
+	28, // 3: vds.datasets.v1.Origin.parents:type_name -> vds.common.v1.DatasetRef
+	0,  // 4: vds.datasets.v1.DatasetVersion.state:type_name -> vds.datasets.v1.VersionState
+	2,  // 5: vds.datasets.v1.DatasetVersion.columns:type_name -> vds.datasets.v1.Column
+	4,  // 6: vds.datasets.v1.DatasetVersion.read_rules:type_name -> vds.datasets.v1.ReadRules
+	6,  // 7: vds.datasets.v1.DatasetVersion.origin:type_name -> vds.datasets.v1.Origin
+	29, // 8: vds.datasets.v1.DatasetVersion.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 9: vds.datasets.v1.Dataset.current:type_name -> vds.datasets.v1.DatasetVersion
+	29, // 10: vds.datasets.v1.Dataset.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 11: vds.datasets.v1.UploadMetadata.options:type_name -> vds.datasets.v1.ReadOptions
+	9,  // 12: vds.datasets.v1.UploadRequest.metadata:type_name -> vds.datasets.v1.UploadMetadata
+	8,  // 13: vds.datasets.v1.GetDatasetResponse.dataset:type_name -> vds.datasets.v1.Dataset
+	8,  // 14: vds.datasets.v1.ListDatasetsResponse.datasets:type_name -> vds.datasets.v1.Dataset
+	7,  // 15: vds.datasets.v1.GetVersionResponse.version:type_name -> vds.datasets.v1.DatasetVersion
+	7,  // 16: vds.datasets.v1.ListVersionsResponse.versions:type_name -> vds.datasets.v1.DatasetVersion
+	2,  // 17: vds.datasets.v1.PreviewResponse.columns:type_name -> vds.datasets.v1.Column
+	21, // 18: vds.datasets.v1.PreviewResponse.rows:type_name -> vds.datasets.v1.PreviewRow
+	26, // 19: vds.datasets.v1.DatasetQuery.filters:type_name -> vds.datasets.v1.RowFilter
+	10, // 20: vds.datasets.v1.DatasetService.Upload:input_type -> vds.datasets.v1.UploadRequest
+	12, // 21: vds.datasets.v1.DatasetService.GetDataset:input_type -> vds.datasets.v1.GetDatasetRequest
+	14, // 22: vds.datasets.v1.DatasetService.ListDatasets:input_type -> vds.datasets.v1.ListDatasetsRequest
+	16, // 23: vds.datasets.v1.DatasetService.GetVersion:input_type -> vds.datasets.v1.GetVersionRequest
+	18, // 24: vds.datasets.v1.DatasetService.ListVersions:input_type -> vds.datasets.v1.ListVersionsRequest
+	20, // 25: vds.datasets.v1.DatasetService.Preview:input_type -> vds.datasets.v1.PreviewRequest
+	23, // 26: vds.datasets.v1.DatasetService.DeleteDataset:input_type -> vds.datasets.v1.DeleteDatasetRequest
+	11, // 27: vds.datasets.v1.DatasetService.Upload:output_type -> vds.datasets.v1.UploadResponse
+	13, // 28: vds.datasets.v1.DatasetService.GetDataset:output_type -> vds.datasets.v1.GetDatasetResponse
+	15, // 29: vds.datasets.v1.DatasetService.ListDatasets:output_type -> vds.datasets.v1.ListDatasetsResponse
+	17, // 30: vds.datasets.v1.DatasetService.GetVersion:output_type -> vds.datasets.v1.GetVersionResponse
+	19, // 31: vds.datasets.v1.DatasetService.ListVersions:output_type -> vds.datasets.v1.ListVersionsResponse
+	22, // 32: vds.datasets.v1.DatasetService.Preview:output_type -> vds.datasets.v1.PreviewResponse
+	24, // 33: vds.datasets.v1.DatasetService.DeleteDataset:output_type -> vds.datasets.v1.DeleteDatasetResponse
+	27, // [27:34] is the sub-list for method output_type
+	20, // [20:27] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_vds_datasets_v1_datasets_proto_init() }
@@ -2023,7 +2106,7 @@ func file_vds_datasets_v1_datasets_proto_init() {
 		return
 	}
 	file_vds_datasets_v1_datasets_proto_msgTypes[0].OneofWrappers = []any{}
-	file_vds_datasets_v1_datasets_proto_msgTypes[8].OneofWrappers = []any{
+	file_vds_datasets_v1_datasets_proto_msgTypes[9].OneofWrappers = []any{
 		(*UploadRequest_Metadata)(nil),
 		(*UploadRequest_Chunk)(nil),
 	}
@@ -2033,7 +2116,7 @@ func file_vds_datasets_v1_datasets_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_datasets_v1_datasets_proto_rawDesc), len(file_vds_datasets_v1_datasets_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
