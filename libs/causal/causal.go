@@ -16,6 +16,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -68,7 +69,16 @@ type Spec struct {
 	Trim float64
 	// SkipRefutations leaves out the refutation tests (they refit the estimator several times).
 	SkipRefutations bool
+	// LearnerBudget is the AutoML budget of each nuisance model of the meta-learners (zero means
+	// DefaultLearnerBudget).
+	LearnerBudget time.Duration
 }
+
+// Methods lists the estimation methods.
+var Methods = []string{MethodDifferenceInMeans, MethodRegressionAdjustment, MethodIPW, MethodAIPW, MethodMatching, MethodTLearner, MethodXLearner}
+
+// IsLearner reports whether the method fits AutoML nuisance models.
+func IsLearner(m string) bool { return m == MethodTLearner || m == MethodXLearner }
 
 // data is the analysis sample.
 type data struct {
@@ -79,6 +89,10 @@ type data struct {
 	// bal lists the design columns used for balance (main terms and levels, not squares).
 	bal     []int
 	binaryY bool
+	// rows maps each sample row to its frame row.
+	rows []int
+	// feat holds the raw confounder columns of the sample rows (meta-learners only).
+	feat *frame.Frame
 }
 
 func (d *data) n() int { return len(d.t) }
@@ -87,8 +101,17 @@ func (d *data) subset(rows []int) *data {
 	_, p := d.X.Dims()
 	s := &data{X: mat.NewDense(len(rows), p, nil), names: d.names, bal: d.bal, binaryY: d.binaryY,
 		t: make([]float64, len(rows)), y: make([]float64, len(rows))}
+	if d.rows != nil {
+		s.rows = make([]int, len(rows))
+	}
+	if d.feat != nil {
+		s.feat = featFrame(d.feat, d.feat.Names(), rows)
+	}
 	for i, r := range rows {
 		s.t[i], s.y[i] = d.t[r], d.y[r]
+		if d.rows != nil {
+			s.rows[i] = d.rows[r]
+		}
 		s.X.SetRow(i, d.X.RawRowView(r))
 	}
 	return s
@@ -104,12 +127,23 @@ func (d *data) withColumn(name string, v []float64) *data {
 		row[p] = v[i]
 	}
 	s.names = append(append([]string{}, d.names...), name)
+	if d.feat != nil {
+		ff := *d.feat
+		ff.Columns = append(append([]*frame.Column{}, d.feat.Columns...), &frame.Column{Name: name, Kind: frame.Float, F: v, Null: make([]bool, n)})
+		s.feat = &ff
+	}
 	return &s
 }
 
 func (d *data) withTreatment(t []float64) *data {
 	s := *d
 	s.t = t
+	return &s
+}
+
+func (d *data) withOutcome(y []float64) *data {
+	s := *d
+	s.y = y
 	return &s
 }
 
@@ -120,51 +154,74 @@ type fit struct {
 	w       []float64
 	trimmed float64
 	ps      []float64
+	// cate holds predicted individual effects (meta-learners).
+	cate    []float64
 	notes   []string
 	warns   []string
 }
 
 // Estimate estimates the effect of spec.Treatment on spec.Outcome in f.
 func Estimate(ctx context.Context, f *frame.Frame, spec Spec) (*causalv1.Estimate, error) {
+	est, _, err := estimateAll(ctx, f, spec)
+	return est, err
+}
+
+// Individual are predicted individual effects of a meta-learner.
+type Individual struct {
+	// Rows are the frame rows of the analysis sample, Effect the predicted effect of each.
+	Rows   []int
+	Effect []float64
+}
+
+// EstimateIndividual is Estimate that also returns the predicted individual effects (nil for
+// methods that estimate only an average).
+func EstimateIndividual(ctx context.Context, f *frame.Frame, spec Spec) (*causalv1.Estimate, *Individual, error) {
+	return estimateAll(ctx, f, spec)
+}
+
+func estimateAll(ctx context.Context, f *frame.Frame, spec Spec) (est *causalv1.Estimate, ind *Individual, err error) {
 	if f == nil {
-		return nil, errors.New("causal: nil frame")
+		return nil, nil, errors.New("causal: nil frame")
 	}
 	if spec.Method == "" {
 		spec.Method = MethodRegressionAdjustment
 	}
-	switch spec.Method {
-	case MethodDifferenceInMeans, MethodRegressionAdjustment, MethodIPW, MethodAIPW, MethodMatching:
-	default:
-		return nil, fmt.Errorf("causal: unknown method %q (want %s, %s, %s, %s or %s)", spec.Method,
-			MethodDifferenceInMeans, MethodRegressionAdjustment, MethodIPW, MethodAIPW, MethodMatching)
+	if !contains(Methods, spec.Method) {
+		return nil, nil, fmt.Errorf("causal: unknown method %q (want one of %s)", spec.Method, strings.Join(Methods, ", "))
+	}
+	if IsLearner(spec.Method) && spec.Estimand == EstimandATT {
+		return nil, nil, fmt.Errorf("causal: %s estimates the ATE; use aipw or matching for the ATT", spec.Method)
 	}
 	spec.Estimand = strings.ToLower(spec.Estimand)
 	if spec.Estimand == "" || spec.Method == MethodDifferenceInMeans {
 		spec.Estimand = EstimandATE
 	}
 	if spec.Estimand != EstimandATE && spec.Estimand != EstimandATT {
-		return nil, fmt.Errorf("causal: unknown estimand %q (want ate or att)", spec.Estimand)
+		return nil, nil, fmt.Errorf("causal: unknown estimand %q (want ate or att)", spec.Estimand)
 	}
 	if spec.Trim == 0 {
 		spec.Trim = DefaultTrim
 	}
 	if spec.Trim >= 0.5 {
-		return nil, fmt.Errorf("causal: trim %v must be below 0.5", spec.Trim)
+		return nil, nil, fmt.Errorf("causal: trim %v must be below 0.5", spec.Trim)
 	}
 	d, prep, err := prepare(f, &spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if IsLearner(spec.Method) {
+		d.feat = featFrame(f, spec.Confounders, d.rows)
 	}
 	rng := rand.New(rand.NewPCG(uint64(spec.Seed), 0x9e3779b97f4a7c15))
 
-	res, err := run(d, &spec)
+	res, err := run(ctx, d, &spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	est := &causalv1.Estimate{
+	est = &causalv1.Estimate{
 		Treatment:       spec.Treatment,
 		Outcome:         spec.Outcome,
 		Method:          spec.Method,
@@ -177,6 +234,11 @@ func Estimate(ctx context.Context, f *frame.Frame, spec Spec) (*causalv1.Estimat
 		TrimmedShare:    res.trimmed,
 		NaiveDifference: naive(d),
 		Warnings:        append(prep.warns, res.warns...),
+		Estimand:        spec.Estimand,
+	}
+	if res.cate != nil {
+		ind = &Individual{Rows: d.rows, Effect: res.cate}
+		est.Segments = segments(d.feat, res.cate, 8)
 	}
 	for _, v := range d.t {
 		if v == 1 {
@@ -187,7 +249,7 @@ func Estimate(ctx context.Context, f *frame.Frame, spec Spec) (*causalv1.Estimat
 	}
 	if spec.Bootstrap > 0 {
 		if err := bootstrap(ctx, d, &spec, rng, res, est); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	est.Balance = balance(d, res.w)
@@ -198,8 +260,11 @@ func Estimate(ctx context.Context, f *frame.Frame, spec Spec) (*causalv1.Estimat
 			ps = pf.ps
 		}
 	}
+	overlapOK := true
 	if ps != nil {
-		est.Warnings = append(est.Warnings, overlap(d.t, ps)...)
+		ow := overlap(d.t, ps)
+		overlapOK = len(ow) == 0
+		est.Warnings = append(est.Warnings, ow...)
 	}
 	ev, evCI, scale := eValue(d, est.Ate, est.CiLow, est.CiHigh)
 	est.EValue = ev
@@ -207,14 +272,15 @@ func Estimate(ctx context.Context, f *frame.Frame, spec Spec) (*causalv1.Estimat
 	if !spec.SkipRefutations {
 		est.Refutations, err = refute(ctx, d, &spec, rng, est)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return est, nil
+	checks(est, ps != nil, overlapOK)
+	return est, ind, nil
 }
 
 // run dispatches to the estimator.
-func run(d *data, spec *Spec) (*fit, error) {
+func run(ctx context.Context, d *data, spec *Spec) (*fit, error) {
 	if err := groupsOK(d); err != nil {
 		return nil, err
 	}
@@ -229,6 +295,8 @@ func run(d *data, spec *Spec) (*fit, error) {
 		return aipw(d, spec)
 	case MethodMatching:
 		return matching(d, spec)
+	case MethodTLearner, MethodXLearner:
+		return metaLearner(ctx, d, spec)
 	}
 	return nil, fmt.Errorf("causal: unknown method %q", spec.Method)
 }
@@ -273,7 +341,7 @@ func bootstrap(ctx context.Context, d *data, spec *Spec, rng *rand.Rand, res *fi
 		for i := range rows {
 			rows[i] = rng.IntN(n)
 		}
-		r, err := run(d.subset(rows), spec)
+		r, err := run(ctx, d.subset(rows), spec)
 		if err != nil || math.IsNaN(r.effect) {
 			failed++
 			continue

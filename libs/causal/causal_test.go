@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
 	"github.com/vdsproject/vds/libs/frame"
@@ -57,7 +58,7 @@ func TestNSWDifferenceInMeans(t *testing.T) {
 	if !(e.CiLow < e.Ate && e.Ate < e.CiHigh) || e.CiLow <= 0 {
 		t.Errorf("interval [%v, %v]", e.CiLow, e.CiHigh)
 	}
-	if len(e.Refutations) != 3 || !e.Refutations[0].Passed {
+	if len(e.Refutations) != 4 || !e.Refutations[0].Passed || !e.Refutations[3].Passed {
 		t.Errorf("refutations %v", e.Refutations)
 	}
 }
@@ -99,7 +100,8 @@ func TestLalonde(t *testing.T) {
 	}
 }
 
-// Hernán and Robins, What If, chapters 12 and 15. Reference from statsmodels 0.13.5:
+// Hernán and Robins, What If, chapters 12 and 15. Reference from statsmodels 0.13.5 (script and
+// output in testdata/nhefs_reference.py and .txt):
 //
 //	d = pd.read_csv("nhefs.csv"); d = d[d.wt82.notna()]
 //	rhs = ("sex + race + age + I(age**2) + C(education) + smokeintensity + I(smokeintensity**2)"
@@ -287,5 +289,72 @@ func TestSpecErrors(t *testing.T) {
 	e, err = Estimate(ctx, f, Spec{Treatment: "region", Outcome: "y", TreatedValue: "south", Confounders: []string{"x"}, SkipRefutations: true})
 	if err != nil || e.TreatedValue != "south" {
 		t.Fatalf("region=south: %v", err)
+	}
+}
+
+// IHDP replication 1: the meta-learners with AutoML nuisance models recover the individual effects
+// mu1 - mu0. Published references: BART about 2.1 sqrt(PEHE) in-sample over the 100 replications,
+// counterfactual-regression networks below 1.0.
+func TestIHDPHeterogeneous(t *testing.T) {
+	names := []string{"treatment", "y_factual", "y_cfactual", "mu0", "mu1"}
+	var xs []string
+	for i := 1; i <= 25; i++ {
+		xs = append(xs, fmt.Sprintf("x%d", i))
+	}
+	f := loadCSV(t, shareddata.Path(t, "causal/ihdp_1.csv"), append(names, xs...))
+	mu0, mu1 := f.Col("mu0").F, f.Col("mu1").F
+	truth := 0.0
+	for i := range mu0 {
+		truth += (mu1[i] - mu0[i]) / float64(len(mu0))
+	}
+	if math.Abs(truth-4.016) > 0.001 {
+		t.Fatalf("true ATE %.4f, README says 4.016", truth)
+	}
+	for _, tc := range []struct {
+		method   string
+		refute   bool
+		maxPEHE  float64
+		maxError float64
+	}{
+		{MethodTLearner, false, 1.0, 0.2},
+		{MethodXLearner, true, 1.0, 0.2},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			e, ind, err := EstimateIndividual(context.Background(), f, Spec{Treatment: "treatment", Outcome: "y_factual", Confounders: xs,
+				Method: tc.method, Seed: 3, SkipRefutations: !tc.refute, LearnerBudget: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logEstimate(t, "ihdp "+tc.method, e)
+			if ind == nil || len(ind.Effect) != 747 {
+				t.Fatalf("individual effects missing")
+			}
+			pehe := 0.0
+			for k, r := range ind.Rows {
+				d := ind.Effect[k] - (mu1[r] - mu0[r])
+				pehe += d * d / float64(len(ind.Rows))
+			}
+			pehe = math.Sqrt(pehe)
+			t.Logf("%s: ATE %.4f (error %+.4f), sqrt(PEHE) %.4f, %d segments, passed %v failed %v", tc.method, e.Ate, e.Ate-truth, pehe, len(e.Segments), e.PassedChecks, e.FailedChecks)
+			if math.Abs(e.Ate-truth) >= tc.maxError {
+				t.Errorf("ATE error %.4f, want < %.2f", e.Ate-truth, tc.maxError)
+			}
+			if pehe >= tc.maxPEHE {
+				t.Errorf("sqrt(PEHE) %.4f, want < %.2f", pehe, tc.maxPEHE)
+			}
+			if !(e.CiLow < e.Ate && e.Ate < e.CiHigh) {
+				t.Errorf("interval [%v, %v] around %v", e.CiLow, e.CiHigh, e.Ate)
+			}
+			if len(e.Segments) < 2 || e.Segments[0].Spread <= 0 {
+				t.Errorf("segments %v", e.Segments)
+			}
+			if tc.refute {
+				for _, r := range e.Refutations {
+					if (r.Name == "placebo_treatment" || r.Name == "dummy_outcome") && !r.Passed {
+						t.Errorf("%s failed: %s", r.Name, r.Detail)
+					}
+				}
+			}
+		})
 	}
 }

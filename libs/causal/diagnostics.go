@@ -178,6 +178,17 @@ func refute(ctx context.Context, d *data, spec *Spec, rng *rand.Rand, est *causa
 	quiet := *spec
 	quiet.Bootstrap = 0
 	se := est.StdError
+	// Meta-learners refit several AutoML models per run: refute them with smaller budgets and fewer
+	// repetitions.
+	draws, reps := 3, 5
+	if IsLearner(spec.Method) {
+		b := spec.LearnerBudget
+		if b <= 0 {
+			b = DefaultLearnerBudget
+		}
+		quiet.LearnerBudget = b / 4
+		draws, reps = 1, 2
+	}
 
 	// Placebo: permute the treatment; the effect should vanish.
 	if err := ctx.Err(); err != nil {
@@ -186,7 +197,7 @@ func refute(ctx context.Context, d *data, spec *Spec, rng *rand.Rand, est *causa
 	perm := append([]float64{}, d.t...)
 	rng.Shuffle(len(perm), func(a, b int) { perm[a], perm[b] = perm[b], perm[a] })
 	ref := &causalv1.Refutation{Name: "placebo_treatment"}
-	if r, err := run(d.withTreatment(perm), &quiet); err != nil {
+	if r, err := run(ctx, d.withTreatment(perm), &quiet); err != nil {
 		ref.Detail = "could not be fitted: " + err.Error()
 	} else {
 		ref.NewEffect = r.effect
@@ -206,7 +217,6 @@ func refute(ctx context.Context, d *data, spec *Spec, rng *rand.Rand, est *causa
 		ref.Detail = "difference in means adjusts for nothing, so an added random covariate cannot change it"
 	} else {
 		// Average over a few independent draws so that one unlucky draw does not decide.
-		const draws = 3
 		var effects []float64
 		var lastErr error
 		for k := 0; k < draws; k++ {
@@ -217,7 +227,7 @@ func refute(ctx context.Context, d *data, spec *Spec, rng *rand.Rand, est *causa
 			for i := range noise {
 				noise[i] = rng.NormFloat64()
 			}
-			r, err := run(d.withColumn("random_common_cause", noise), &quiet)
+			r, err := run(ctx, d.withColumn("random_common_cause", noise), &quiet)
 			if err != nil {
 				lastErr = err
 				continue
@@ -244,7 +254,6 @@ func refute(ctx context.Context, d *data, spec *Spec, rng *rand.Rand, est *causa
 	out = append(out, ref)
 
 	// Data subsets: re-estimate on random 80% subsamples.
-	const reps = 5
 	var vals []float64
 	n := d.n()
 	m := int(math.Round(0.8 * float64(n)))
@@ -255,7 +264,7 @@ func refute(ctx context.Context, d *data, spec *Spec, rng *rand.Rand, est *causa
 		}
 		idx := rng.Perm(n)[:m]
 		sort.Ints(idx)
-		if r, err := run(d.subset(idx), &quiet); err == nil {
+		if r, err := run(ctx, d.subset(idx), &quiet); err == nil {
 			vals = append(vals, r.effect)
 		} else {
 			failed++
@@ -278,7 +287,55 @@ func refute(ctx context.Context, d *data, spec *Spec, rng *rand.Rand, est *causa
 		}
 	}
 	out = append(out, ref)
+
+	// Dummy outcome: replace the outcome by noise independent of everything; the effect should vanish.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	_, sdy := meanSD(d.y)
+	dummy := make([]float64, d.n())
+	for i := range dummy {
+		dummy[i] = sdy * rng.NormFloat64()
+	}
+	ref = &causalv1.Refutation{Name: "dummy_outcome"}
+	if r, err := run(ctx, d.withOutcome(dummy), &quiet); err != nil {
+		ref.Detail = "could not be fitted: " + err.Error()
+	} else {
+		ref.NewEffect = r.effect
+		ref.Passed = math.Abs(r.effect) <= z975*r.se
+		ref.Detail = fmt.Sprintf("outcome replaced by independent noise of the same SD: effect %.4g (SE %.4g) should be indistinguishable from 0 (passed when its 95%% interval contains 0)", r.effect, r.se)
+	}
+	out = append(out, ref)
 	return out, nil
+}
+
+// checks fills the passed and failed check lists from the refutations and diagnostics.
+func checks(est *causalv1.Estimate, haveOverlap, overlapOK bool) {
+	add := func(name string, ok bool) {
+		if ok {
+			est.PassedChecks = append(est.PassedChecks, name)
+		} else {
+			est.FailedChecks = append(est.FailedChecks, name)
+		}
+	}
+	for _, r := range est.Refutations {
+		add(r.Name, r.Passed)
+	}
+	if haveOverlap {
+		add("overlap", overlapOK)
+	}
+	if len(est.Balance) > 0 && est.Method != MethodDifferenceInMeans && est.Method != MethodRegressionAdjustment && !IsLearner(est.Method) {
+		worst := 0.0
+		for _, b := range est.Balance {
+			worst = math.Max(worst, math.Abs(b.SmdAfter))
+		}
+		add("balance_after_adjustment", worst < 0.1)
+	}
+	// Robust to hidden confounding when an unmeasured confounder would need a risk ratio of at
+	// least 2 with both treatment and outcome to erase the estimate.
+	if !math.IsNaN(est.EValue) && est.EValue > 0 {
+		add("e_value", est.EValue >= 2)
+	}
 }
 
 // quantile returns the q-quantile of v by linear interpolation.

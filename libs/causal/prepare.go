@@ -70,7 +70,7 @@ func prepare(f *frame.Frame, spec *Spec) (*data, *prepared, error) {
 		prep.warns = append(prep.warns, fmt.Sprintf("dropped %d of %d rows with a missing treatment, outcome or confounder value",
 			design.Dropped, design.Dropped+len(design.Rows)))
 	}
-	d := &data{X: design.X, names: design.Names()}
+	d := &data{X: design.X, names: design.Names(), rows: design.Rows}
 	for j, t := range design.Terms {
 		if t.Kind == glm.TermNumeric || t.Kind == glm.TermLevel {
 			d.bal = append(d.bal, j)

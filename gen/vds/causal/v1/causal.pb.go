@@ -77,11 +77,17 @@ func (x *GraphEdge) GetTo() string {
 }
 
 type CausalGraph struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Nodes         []string               `protobuf:"bytes,2,rep,name=nodes,proto3" json:"nodes,omitempty"`
-	Edges         []*GraphEdge           `protobuf:"bytes,3,rep,name=edges,proto3" json:"edges,omitempty"`
-	Dot           string                 `protobuf:"bytes,4,opt,name=dot,proto3" json:"dot,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Nodes []string               `protobuf:"bytes,2,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	Edges []*GraphEdge           `protobuf:"bytes,3,rep,name=edges,proto3" json:"edges,omitempty"`
+	Dot   string                 `protobuf:"bytes,4,opt,name=dot,proto3" json:"dot,omitempty"`
+	// Version of a stored graph (1 for the first, +1 on each edit).
+	Version int32 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// A Vega 6 spec (JSON) that draws the graph.
+	VegaSpec string `protobuf:"bytes,6,opt,name=vega_spec,json=vegaSpec,proto3" json:"vega_spec,omitempty"`
+	// Undirected edges (PC could not orient them), drawn without arrowheads.
+	Undirected    []*GraphEdge `protobuf:"bytes,7,rep,name=undirected,proto3" json:"undirected,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -144,6 +150,151 @@ func (x *CausalGraph) GetDot() string {
 	return ""
 }
 
+func (x *CausalGraph) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *CausalGraph) GetVegaSpec() string {
+	if x != nil {
+		return x.VegaSpec
+	}
+	return ""
+}
+
+func (x *CausalGraph) GetUndirected() []*GraphEdge {
+	if x != nil {
+		return x.Undirected
+	}
+	return nil
+}
+
+// Segment is a group of rows whose average predicted individual effect differs from the rest.
+type Segment struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Covariate string                 `protobuf:"bytes,1,opt,name=covariate,proto3" json:"covariate,omitempty"`
+	// Human-readable condition, e.g. "age <= 24" or "race = black".
+	Condition string  `protobuf:"bytes,2,opt,name=condition,proto3" json:"condition,omitempty"`
+	N         int64   `protobuf:"varint,3,opt,name=n,proto3" json:"n,omitempty"`
+	Effect    float64 `protobuf:"fixed64,4,opt,name=effect,proto3" json:"effect,omitempty"`
+	// Largest minus smallest group effect over this covariate's groups.
+	Spread        float64 `protobuf:"fixed64,5,opt,name=spread,proto3" json:"spread,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Segment) Reset() {
+	*x = Segment{}
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Segment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Segment) ProtoMessage() {}
+
+func (x *Segment) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Segment.ProtoReflect.Descriptor instead.
+func (*Segment) Descriptor() ([]byte, []int) {
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Segment) GetCovariate() string {
+	if x != nil {
+		return x.Covariate
+	}
+	return ""
+}
+
+func (x *Segment) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+func (x *Segment) GetN() int64 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *Segment) GetEffect() float64 {
+	if x != nil {
+		return x.Effect
+	}
+	return 0
+}
+
+func (x *Segment) GetSpread() float64 {
+	if x != nil {
+		return x.Spread
+	}
+	return 0
+}
+
+// Tier lists columns that come at the same time; earlier tiers cannot be caused by later ones.
+type Tier struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Columns       []string               `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tier) Reset() {
+	*x = Tier{}
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tier) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tier) ProtoMessage() {}
+
+func (x *Tier) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tier.ProtoReflect.Descriptor instead.
+func (*Tier) Descriptor() ([]byte, []int) {
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Tier) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
 type Balance struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Covariate string                 `protobuf:"bytes,1,opt,name=covariate,proto3" json:"covariate,omitempty"`
@@ -156,7 +307,7 @@ type Balance struct {
 
 func (x *Balance) Reset() {
 	*x = Balance{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[2]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -168,7 +319,7 @@ func (x *Balance) String() string {
 func (*Balance) ProtoMessage() {}
 
 func (x *Balance) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[2]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -181,7 +332,7 @@ func (x *Balance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Balance.ProtoReflect.Descriptor instead.
 func (*Balance) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{2}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Balance) GetCovariate() string {
@@ -218,7 +369,7 @@ type Refutation struct {
 
 func (x *Refutation) Reset() {
 	*x = Refutation{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[3]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -230,7 +381,7 @@ func (x *Refutation) String() string {
 func (*Refutation) ProtoMessage() {}
 
 func (x *Refutation) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[3]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -243,7 +394,7 @@ func (x *Refutation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refutation.ProtoReflect.Descriptor instead.
 func (*Refutation) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{3}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Refutation) GetName() string {
@@ -304,14 +455,21 @@ type Estimate struct {
 	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	Charts       []*v1.Chart            `protobuf:"bytes,25,rep,name=charts,proto3" json:"charts,omitempty"`
 	// ate or att.
-	Estimand      string `protobuf:"bytes,26,opt,name=estimand,proto3" json:"estimand,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Estimand string `protobuf:"bytes,26,opt,name=estimand,proto3" json:"estimand,omitempty"`
+	// Segments that differ most in their predicted effect (t_learner, x_learner).
+	Segments []*Segment `protobuf:"bytes,27,rep,name=segments,proto3" json:"segments,omitempty"`
+	// Names of the refutations and diagnostics that passed and failed.
+	PassedChecks []string `protobuf:"bytes,28,rep,name=passed_checks,json=passedChecks,proto3" json:"passed_checks,omitempty"`
+	FailedChecks []string `protobuf:"bytes,29,rep,name=failed_checks,json=failedChecks,proto3" json:"failed_checks,omitempty"`
+	// How the effect was identified (back-door set from the graph, or the user's list), in words.
+	Identification string `protobuf:"bytes,30,opt,name=identification,proto3" json:"identification,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Estimate) Reset() {
 	*x = Estimate{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[4]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -323,7 +481,7 @@ func (x *Estimate) String() string {
 func (*Estimate) ProtoMessage() {}
 
 func (x *Estimate) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[4]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -336,7 +494,7 @@ func (x *Estimate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Estimate.ProtoReflect.Descriptor instead.
 func (*Estimate) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{4}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Estimate) GetId() string {
@@ -521,6 +679,34 @@ func (x *Estimate) GetEstimand() string {
 	return ""
 }
 
+func (x *Estimate) GetSegments() []*Segment {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+func (x *Estimate) GetPassedChecks() []string {
+	if x != nil {
+		return x.PassedChecks
+	}
+	return nil
+}
+
+func (x *Estimate) GetFailedChecks() []string {
+	if x != nil {
+		return x.FailedChecks
+	}
+	return nil
+}
+
+func (x *Estimate) GetIdentification() string {
+	if x != nil {
+		return x.Identification
+	}
+	return ""
+}
+
 type EstimateEffectRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Dataset     *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
@@ -536,14 +722,18 @@ type EstimateEffectRequest struct {
 	// ate (default: the average effect over everyone) or att (the average effect on the treated).
 	Estimand string `protobuf:"bytes,8,opt,name=estimand,proto3" json:"estimand,omitempty"`
 	// Numeric confounders that also enter the models squared.
-	Squared       []string `protobuf:"bytes,9,rep,name=squared,proto3" json:"squared,omitempty"`
+	Squared []string `protobuf:"bytes,9,rep,name=squared,proto3" json:"squared,omitempty"`
+	// Optional graph in DOT (digraph { a -> b; }) or as an edge list "a -> b" per line.
+	GraphText string `protobuf:"bytes,10,opt,name=graph_text,json=graphText,proto3" json:"graph_text,omitempty"`
+	// Numeric confounders to treat as categorical (one-hot).
+	Categorical   []string `protobuf:"bytes,11,rep,name=categorical,proto3" json:"categorical,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EstimateEffectRequest) Reset() {
 	*x = EstimateEffectRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[5]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +745,7 @@ func (x *EstimateEffectRequest) String() string {
 func (*EstimateEffectRequest) ProtoMessage() {}
 
 func (x *EstimateEffectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[5]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +758,7 @@ func (x *EstimateEffectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EstimateEffectRequest.ProtoReflect.Descriptor instead.
 func (*EstimateEffectRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{5}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *EstimateEffectRequest) GetDataset() *v1.DatasetRef {
@@ -634,6 +824,20 @@ func (x *EstimateEffectRequest) GetSquared() []string {
 	return nil
 }
 
+func (x *EstimateEffectRequest) GetGraphText() string {
+	if x != nil {
+		return x.GraphText
+	}
+	return ""
+}
+
+func (x *EstimateEffectRequest) GetCategorical() []string {
+	if x != nil {
+		return x.Categorical
+	}
+	return nil
+}
+
 type EstimateEffectResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	EstimateId    string                 `protobuf:"bytes,1,opt,name=estimate_id,json=estimateId,proto3" json:"estimate_id,omitempty"`
@@ -644,7 +848,7 @@ type EstimateEffectResponse struct {
 
 func (x *EstimateEffectResponse) Reset() {
 	*x = EstimateEffectResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[6]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +860,7 @@ func (x *EstimateEffectResponse) String() string {
 func (*EstimateEffectResponse) ProtoMessage() {}
 
 func (x *EstimateEffectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[6]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +873,7 @@ func (x *EstimateEffectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EstimateEffectResponse.ProtoReflect.Descriptor instead.
 func (*EstimateEffectResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{6}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EstimateEffectResponse) GetEstimateId() string {
@@ -695,7 +899,7 @@ type GetEstimateRequest struct {
 
 func (x *GetEstimateRequest) Reset() {
 	*x = GetEstimateRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[7]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +911,7 @@ func (x *GetEstimateRequest) String() string {
 func (*GetEstimateRequest) ProtoMessage() {}
 
 func (x *GetEstimateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[7]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +924,7 @@ func (x *GetEstimateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEstimateRequest.ProtoReflect.Descriptor instead.
 func (*GetEstimateRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{7}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetEstimateRequest) GetEstimateId() string {
@@ -739,7 +943,7 @@ type GetEstimateResponse struct {
 
 func (x *GetEstimateResponse) Reset() {
 	*x = GetEstimateResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[8]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +955,7 @@ func (x *GetEstimateResponse) String() string {
 func (*GetEstimateResponse) ProtoMessage() {}
 
 func (x *GetEstimateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[8]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +968,7 @@ func (x *GetEstimateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEstimateResponse.ProtoReflect.Descriptor instead.
 func (*GetEstimateResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{8}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetEstimateResponse) GetEstimate() *Estimate {
@@ -775,17 +979,20 @@ func (x *GetEstimateResponse) GetEstimate() *Estimate {
 }
 
 type DiscoverGraphRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dataset       *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
-	Columns       []string               `protobuf:"bytes,2,rep,name=columns,proto3" json:"columns,omitempty"`
-	Alpha         float64                `protobuf:"fixed64,3,opt,name=alpha,proto3" json:"alpha,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Dataset *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	Columns []string               `protobuf:"bytes,2,rep,name=columns,proto3" json:"columns,omitempty"`
+	Alpha   float64                `protobuf:"fixed64,3,opt,name=alpha,proto3" json:"alpha,omitempty"`
+	// Background knowledge: edges that must not exist, and time order.
+	Forbidden     []*GraphEdge `protobuf:"bytes,4,rep,name=forbidden,proto3" json:"forbidden,omitempty"`
+	Tiers         []*Tier      `protobuf:"bytes,5,rep,name=tiers,proto3" json:"tiers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DiscoverGraphRequest) Reset() {
 	*x = DiscoverGraphRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[9]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +1004,7 @@ func (x *DiscoverGraphRequest) String() string {
 func (*DiscoverGraphRequest) ProtoMessage() {}
 
 func (x *DiscoverGraphRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[9]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +1017,7 @@ func (x *DiscoverGraphRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoverGraphRequest.ProtoReflect.Descriptor instead.
 func (*DiscoverGraphRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{9}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DiscoverGraphRequest) GetDataset() *v1.DatasetRef {
@@ -834,6 +1041,20 @@ func (x *DiscoverGraphRequest) GetAlpha() float64 {
 	return 0
 }
 
+func (x *DiscoverGraphRequest) GetForbidden() []*GraphEdge {
+	if x != nil {
+		return x.Forbidden
+	}
+	return nil
+}
+
+func (x *DiscoverGraphRequest) GetTiers() []*Tier {
+	if x != nil {
+		return x.Tiers
+	}
+	return nil
+}
+
 type DiscoverGraphResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Graph         *CausalGraph           `protobuf:"bytes,1,opt,name=graph,proto3" json:"graph,omitempty"`
@@ -843,7 +1064,7 @@ type DiscoverGraphResponse struct {
 
 func (x *DiscoverGraphResponse) Reset() {
 	*x = DiscoverGraphResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[10]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1076,7 @@ func (x *DiscoverGraphResponse) String() string {
 func (*DiscoverGraphResponse) ProtoMessage() {}
 
 func (x *DiscoverGraphResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[10]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1089,7 @@ func (x *DiscoverGraphResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoverGraphResponse.ProtoReflect.Descriptor instead.
 func (*DiscoverGraphResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{10}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DiscoverGraphResponse) GetGraph() *CausalGraph {
@@ -879,18 +1100,21 @@ func (x *DiscoverGraphResponse) GetGraph() *CausalGraph {
 }
 
 type ExplainChangeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dataset       *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
-	Outcome       string                 `protobuf:"bytes,2,opt,name=outcome,proto3" json:"outcome,omitempty"`
-	TimeColumn    string                 `protobuf:"bytes,3,opt,name=time_column,json=timeColumn,proto3" json:"time_column,omitempty"`
-	Segments      []string               `protobuf:"bytes,4,rep,name=segments,proto3" json:"segments,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Dataset    *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	Outcome    string                 `protobuf:"bytes,2,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	TimeColumn string                 `protobuf:"bytes,3,opt,name=time_column,json=timeColumn,proto3" json:"time_column,omitempty"`
+	Segments   []string               `protobuf:"bytes,4,rep,name=segments,proto3" json:"segments,omitempty"`
+	// Rows with time_column below split are the first period, the rest the second; empty means
+	// the median (numeric or time) or, for a text column, the two values in sorted order.
+	Split         string `protobuf:"bytes,5,opt,name=split,proto3" json:"split,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExplainChangeRequest) Reset() {
 	*x = ExplainChangeRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[11]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1126,7 @@ func (x *ExplainChangeRequest) String() string {
 func (*ExplainChangeRequest) ProtoMessage() {}
 
 func (x *ExplainChangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[11]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1139,7 @@ func (x *ExplainChangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainChangeRequest.ProtoReflect.Descriptor instead.
 func (*ExplainChangeRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{11}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ExplainChangeRequest) GetDataset() *v1.DatasetRef {
@@ -946,18 +1170,32 @@ func (x *ExplainChangeRequest) GetSegments() []string {
 	return nil
 }
 
+func (x *ExplainChangeRequest) GetSplit() string {
+	if x != nil {
+		return x.Split
+	}
+	return ""
+}
+
 type ChangeDriver struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Segment       string                 `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
-	MixEffect     float64                `protobuf:"fixed64,2,opt,name=mix_effect,json=mixEffect,proto3" json:"mix_effect,omitempty"`
-	RateEffect    float64                `protobuf:"fixed64,3,opt,name=rate_effect,json=rateEffect,proto3" json:"rate_effect,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The segmenting column and its level, "column = level".
+	Segment       string  `protobuf:"bytes,1,opt,name=segment,proto3" json:"segment,omitempty"`
+	MixEffect     float64 `protobuf:"fixed64,2,opt,name=mix_effect,json=mixEffect,proto3" json:"mix_effect,omitempty"`
+	RateEffect    float64 `protobuf:"fixed64,3,opt,name=rate_effect,json=rateEffect,proto3" json:"rate_effect,omitempty"`
+	Column        string  `protobuf:"bytes,4,opt,name=column,proto3" json:"column,omitempty"`
+	Level         string  `protobuf:"bytes,5,opt,name=level,proto3" json:"level,omitempty"`
+	ShareBefore   float64 `protobuf:"fixed64,6,opt,name=share_before,json=shareBefore,proto3" json:"share_before,omitempty"`
+	ShareAfter    float64 `protobuf:"fixed64,7,opt,name=share_after,json=shareAfter,proto3" json:"share_after,omitempty"`
+	RateBefore    float64 `protobuf:"fixed64,8,opt,name=rate_before,json=rateBefore,proto3" json:"rate_before,omitempty"`
+	RateAfter     float64 `protobuf:"fixed64,9,opt,name=rate_after,json=rateAfter,proto3" json:"rate_after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChangeDriver) Reset() {
 	*x = ChangeDriver{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[12]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +1207,7 @@ func (x *ChangeDriver) String() string {
 func (*ChangeDriver) ProtoMessage() {}
 
 func (x *ChangeDriver) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[12]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -982,7 +1220,7 @@ func (x *ChangeDriver) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeDriver.ProtoReflect.Descriptor instead.
 func (*ChangeDriver) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{12}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChangeDriver) GetSegment() string {
@@ -1006,19 +1244,65 @@ func (x *ChangeDriver) GetRateEffect() float64 {
 	return 0
 }
 
+func (x *ChangeDriver) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *ChangeDriver) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+func (x *ChangeDriver) GetShareBefore() float64 {
+	if x != nil {
+		return x.ShareBefore
+	}
+	return 0
+}
+
+func (x *ChangeDriver) GetShareAfter() float64 {
+	if x != nil {
+		return x.ShareAfter
+	}
+	return 0
+}
+
+func (x *ChangeDriver) GetRateBefore() float64 {
+	if x != nil {
+		return x.RateBefore
+	}
+	return 0
+}
+
+func (x *ChangeDriver) GetRateAfter() float64 {
+	if x != nil {
+		return x.RateAfter
+	}
+	return 0
+}
+
 type ExplainChangeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Before        float64                `protobuf:"fixed64,1,opt,name=before,proto3" json:"before,omitempty"`
-	After         float64                `protobuf:"fixed64,2,opt,name=after,proto3" json:"after,omitempty"`
-	Drivers       []*ChangeDriver        `protobuf:"bytes,3,rep,name=drivers,proto3" json:"drivers,omitempty"`
-	Findings      []*v1.Finding          `protobuf:"bytes,4,rep,name=findings,proto3" json:"findings,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Before   float64                `protobuf:"fixed64,1,opt,name=before,proto3" json:"before,omitempty"`
+	After    float64                `protobuf:"fixed64,2,opt,name=after,proto3" json:"after,omitempty"`
+	Drivers  []*ChangeDriver        `protobuf:"bytes,3,rep,name=drivers,proto3" json:"drivers,omitempty"`
+	Findings []*v1.Finding          `protobuf:"bytes,4,rep,name=findings,proto3" json:"findings,omitempty"`
+	NBefore  int64                  `protobuf:"varint,5,opt,name=n_before,json=nBefore,proto3" json:"n_before,omitempty"`
+	NAfter   int64                  `protobuf:"varint,6,opt,name=n_after,json=nAfter,proto3" json:"n_after,omitempty"`
+	// Column whose segments explain most of the change under the mix/rate split.
+	BestColumn    string `protobuf:"bytes,7,opt,name=best_column,json=bestColumn,proto3" json:"best_column,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExplainChangeResponse) Reset() {
 	*x = ExplainChangeResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1314,7 @@ func (x *ExplainChangeResponse) String() string {
 func (*ExplainChangeResponse) ProtoMessage() {}
 
 func (x *ExplainChangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1327,7 @@ func (x *ExplainChangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainChangeResponse.ProtoReflect.Descriptor instead.
 func (*ExplainChangeResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{13}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExplainChangeResponse) GetBefore() float64 {
@@ -1074,6 +1358,27 @@ func (x *ExplainChangeResponse) GetFindings() []*v1.Finding {
 	return nil
 }
 
+func (x *ExplainChangeResponse) GetNBefore() int64 {
+	if x != nil {
+		return x.NBefore
+	}
+	return 0
+}
+
+func (x *ExplainChangeResponse) GetNAfter() int64 {
+	if x != nil {
+		return x.NAfter
+	}
+	return 0
+}
+
+func (x *ExplainChangeResponse) GetBestColumn() string {
+	if x != nil {
+		return x.BestColumn
+	}
+	return ""
+}
+
 var File_vds_causal_v1_causal_proto protoreflect.FileDescriptor
 
 const file_vds_causal_v1_causal_proto_rawDesc = "" +
@@ -1081,12 +1386,25 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\x1avds/causal/v1/causal.proto\x12\rvds.causal.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1avds/common/v1/common.proto\"/\n" +
 	"\tGraphEdge\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
-	"\x02to\x18\x02 \x01(\tR\x02to\"u\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\"\xe6\x01\n" +
 	"\vCausalGraph\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05nodes\x18\x02 \x03(\tR\x05nodes\x12.\n" +
 	"\x05edges\x18\x03 \x03(\v2\x18.vds.causal.v1.GraphEdgeR\x05edges\x12\x10\n" +
-	"\x03dot\x18\x04 \x01(\tR\x03dot\"c\n" +
+	"\x03dot\x18\x04 \x01(\tR\x03dot\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x05R\aversion\x12\x1b\n" +
+	"\tvega_spec\x18\x06 \x01(\tR\bvegaSpec\x128\n" +
+	"\n" +
+	"undirected\x18\a \x03(\v2\x18.vds.causal.v1.GraphEdgeR\n" +
+	"undirected\"\x83\x01\n" +
+	"\aSegment\x12\x1c\n" +
+	"\tcovariate\x18\x01 \x01(\tR\tcovariate\x12\x1c\n" +
+	"\tcondition\x18\x02 \x01(\tR\tcondition\x12\f\n" +
+	"\x01n\x18\x03 \x01(\x03R\x01n\x12\x16\n" +
+	"\x06effect\x18\x04 \x01(\x01R\x06effect\x12\x16\n" +
+	"\x06spread\x18\x05 \x01(\x01R\x06spread\" \n" +
+	"\x04Tier\x12\x18\n" +
+	"\acolumns\x18\x01 \x03(\tR\acolumns\"c\n" +
 	"\aBalance\x12\x1c\n" +
 	"\tcovariate\x18\x01 \x01(\tR\tcovariate\x12\x1d\n" +
 	"\n" +
@@ -1098,7 +1416,7 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\n" +
 	"new_effect\x18\x02 \x01(\x01R\tnewEffect\x12\x16\n" +
 	"\x06passed\x18\x03 \x01(\bR\x06passed\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xed\x06\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"\x93\b\n" +
 	"\bEstimate\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1128,7 +1446,11 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\vcreate_time\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12,\n" +
 	"\x06charts\x18\x19 \x03(\v2\x14.vds.common.v1.ChartR\x06charts\x12\x1a\n" +
-	"\bestimand\x18\x1a \x01(\tR\bestimand\"\xcb\x02\n" +
+	"\bestimand\x18\x1a \x01(\tR\bestimand\x122\n" +
+	"\bsegments\x18\x1b \x03(\v2\x16.vds.causal.v1.SegmentR\bsegments\x12#\n" +
+	"\rpassed_checks\x18\x1c \x03(\tR\fpassedChecks\x12#\n" +
+	"\rfailed_checks\x18\x1d \x03(\tR\ffailedChecks\x12&\n" +
+	"\x0eidentification\x18\x1e \x01(\tR\x0eidentification\"\x8c\x03\n" +
 	"\x15EstimateEffectRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x1c\n" +
 	"\ttreatment\x18\x02 \x01(\tR\ttreatment\x12\x18\n" +
@@ -1138,7 +1460,11 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\x05graph\x18\x06 \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\x12#\n" +
 	"\rtreated_value\x18\a \x01(\tR\ftreatedValue\x12\x1a\n" +
 	"\bestimand\x18\b \x01(\tR\bestimand\x12\x18\n" +
-	"\asquared\x18\t \x03(\tR\asquared\"P\n" +
+	"\asquared\x18\t \x03(\tR\asquared\x12\x1d\n" +
+	"\n" +
+	"graph_text\x18\n" +
+	" \x01(\tR\tgraphText\x12 \n" +
+	"\vcategorical\x18\v \x03(\tR\vcategorical\"P\n" +
 	"\x16EstimateEffectResponse\x12\x1f\n" +
 	"\vestimate_id\x18\x01 \x01(\tR\n" +
 	"estimateId\x12\x15\n" +
@@ -1147,30 +1473,46 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\vestimate_id\x18\x01 \x01(\tR\n" +
 	"estimateId\"J\n" +
 	"\x13GetEstimateResponse\x123\n" +
-	"\bestimate\x18\x01 \x01(\v2\x17.vds.causal.v1.EstimateR\bestimate\"{\n" +
+	"\bestimate\x18\x01 \x01(\v2\x17.vds.causal.v1.EstimateR\bestimate\"\xde\x01\n" +
 	"\x14DiscoverGraphRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x18\n" +
 	"\acolumns\x18\x02 \x03(\tR\acolumns\x12\x14\n" +
-	"\x05alpha\x18\x03 \x01(\x01R\x05alpha\"I\n" +
+	"\x05alpha\x18\x03 \x01(\x01R\x05alpha\x126\n" +
+	"\tforbidden\x18\x04 \x03(\v2\x18.vds.causal.v1.GraphEdgeR\tforbidden\x12)\n" +
+	"\x05tiers\x18\x05 \x03(\v2\x13.vds.causal.v1.TierR\x05tiers\"I\n" +
 	"\x15DiscoverGraphResponse\x120\n" +
-	"\x05graph\x18\x01 \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\"\xa2\x01\n" +
+	"\x05graph\x18\x01 \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\"\xb8\x01\n" +
 	"\x14ExplainChangeRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x18\n" +
 	"\aoutcome\x18\x02 \x01(\tR\aoutcome\x12\x1f\n" +
 	"\vtime_column\x18\x03 \x01(\tR\n" +
 	"timeColumn\x12\x1a\n" +
-	"\bsegments\x18\x04 \x03(\tR\bsegments\"h\n" +
+	"\bsegments\x18\x04 \x03(\tR\bsegments\x12\x14\n" +
+	"\x05split\x18\x05 \x01(\tR\x05split\"\x9a\x02\n" +
 	"\fChangeDriver\x12\x18\n" +
 	"\asegment\x18\x01 \x01(\tR\asegment\x12\x1d\n" +
 	"\n" +
 	"mix_effect\x18\x02 \x01(\x01R\tmixEffect\x12\x1f\n" +
 	"\vrate_effect\x18\x03 \x01(\x01R\n" +
-	"rateEffect\"\xb0\x01\n" +
+	"rateEffect\x12\x16\n" +
+	"\x06column\x18\x04 \x01(\tR\x06column\x12\x14\n" +
+	"\x05level\x18\x05 \x01(\tR\x05level\x12!\n" +
+	"\fshare_before\x18\x06 \x01(\x01R\vshareBefore\x12\x1f\n" +
+	"\vshare_after\x18\a \x01(\x01R\n" +
+	"shareAfter\x12\x1f\n" +
+	"\vrate_before\x18\b \x01(\x01R\n" +
+	"rateBefore\x12\x1d\n" +
+	"\n" +
+	"rate_after\x18\t \x01(\x01R\trateAfter\"\x85\x02\n" +
 	"\x15ExplainChangeResponse\x12\x16\n" +
 	"\x06before\x18\x01 \x01(\x01R\x06before\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\x01R\x05after\x125\n" +
 	"\adrivers\x18\x03 \x03(\v2\x1b.vds.causal.v1.ChangeDriverR\adrivers\x122\n" +
-	"\bfindings\x18\x04 \x03(\v2\x16.vds.common.v1.FindingR\bfindings2\xd9\x04\n" +
+	"\bfindings\x18\x04 \x03(\v2\x16.vds.common.v1.FindingR\bfindings\x12\x19\n" +
+	"\bn_before\x18\x05 \x01(\x03R\anBefore\x12\x17\n" +
+	"\an_after\x18\x06 \x01(\x03R\x06nAfter\x12\x1f\n" +
+	"\vbest_column\x18\a \x01(\tR\n" +
+	"bestColumn2\xd9\x04\n" +
 	"\rCausalService\x12\x9a\x01\n" +
 	"\x0eEstimateEffect\x12$.vds.causal.v1.EstimateEffectRequest\x1a%.vds.causal.v1.EstimateEffectResponse\";\x82\xd3\xe4\x93\x025:\x01*\"0/v1/datasets/{dataset.dataset_id}:estimateEffect\x12y\n" +
 	"\vGetEstimate\x12!.vds.causal.v1.GetEstimateRequest\x1a\".vds.causal.v1.GetEstimateResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/estimates/{estimate_id}\x12\x96\x01\n" +
@@ -1189,55 +1531,61 @@ func file_vds_causal_v1_causal_proto_rawDescGZIP() []byte {
 	return file_vds_causal_v1_causal_proto_rawDescData
 }
 
-var file_vds_causal_v1_causal_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_vds_causal_v1_causal_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_vds_causal_v1_causal_proto_goTypes = []any{
 	(*GraphEdge)(nil),              // 0: vds.causal.v1.GraphEdge
 	(*CausalGraph)(nil),            // 1: vds.causal.v1.CausalGraph
-	(*Balance)(nil),                // 2: vds.causal.v1.Balance
-	(*Refutation)(nil),             // 3: vds.causal.v1.Refutation
-	(*Estimate)(nil),               // 4: vds.causal.v1.Estimate
-	(*EstimateEffectRequest)(nil),  // 5: vds.causal.v1.EstimateEffectRequest
-	(*EstimateEffectResponse)(nil), // 6: vds.causal.v1.EstimateEffectResponse
-	(*GetEstimateRequest)(nil),     // 7: vds.causal.v1.GetEstimateRequest
-	(*GetEstimateResponse)(nil),    // 8: vds.causal.v1.GetEstimateResponse
-	(*DiscoverGraphRequest)(nil),   // 9: vds.causal.v1.DiscoverGraphRequest
-	(*DiscoverGraphResponse)(nil),  // 10: vds.causal.v1.DiscoverGraphResponse
-	(*ExplainChangeRequest)(nil),   // 11: vds.causal.v1.ExplainChangeRequest
-	(*ChangeDriver)(nil),           // 12: vds.causal.v1.ChangeDriver
-	(*ExplainChangeResponse)(nil),  // 13: vds.causal.v1.ExplainChangeResponse
-	(*v1.DatasetRef)(nil),          // 14: vds.common.v1.DatasetRef
-	(*timestamppb.Timestamp)(nil),  // 15: google.protobuf.Timestamp
-	(*v1.Chart)(nil),               // 16: vds.common.v1.Chart
-	(*v1.Finding)(nil),             // 17: vds.common.v1.Finding
+	(*Segment)(nil),                // 2: vds.causal.v1.Segment
+	(*Tier)(nil),                   // 3: vds.causal.v1.Tier
+	(*Balance)(nil),                // 4: vds.causal.v1.Balance
+	(*Refutation)(nil),             // 5: vds.causal.v1.Refutation
+	(*Estimate)(nil),               // 6: vds.causal.v1.Estimate
+	(*EstimateEffectRequest)(nil),  // 7: vds.causal.v1.EstimateEffectRequest
+	(*EstimateEffectResponse)(nil), // 8: vds.causal.v1.EstimateEffectResponse
+	(*GetEstimateRequest)(nil),     // 9: vds.causal.v1.GetEstimateRequest
+	(*GetEstimateResponse)(nil),    // 10: vds.causal.v1.GetEstimateResponse
+	(*DiscoverGraphRequest)(nil),   // 11: vds.causal.v1.DiscoverGraphRequest
+	(*DiscoverGraphResponse)(nil),  // 12: vds.causal.v1.DiscoverGraphResponse
+	(*ExplainChangeRequest)(nil),   // 13: vds.causal.v1.ExplainChangeRequest
+	(*ChangeDriver)(nil),           // 14: vds.causal.v1.ChangeDriver
+	(*ExplainChangeResponse)(nil),  // 15: vds.causal.v1.ExplainChangeResponse
+	(*v1.DatasetRef)(nil),          // 16: vds.common.v1.DatasetRef
+	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
+	(*v1.Chart)(nil),               // 18: vds.common.v1.Chart
+	(*v1.Finding)(nil),             // 19: vds.common.v1.Finding
 }
 var file_vds_causal_v1_causal_proto_depIdxs = []int32{
 	0,  // 0: vds.causal.v1.CausalGraph.edges:type_name -> vds.causal.v1.GraphEdge
-	14, // 1: vds.causal.v1.Estimate.dataset:type_name -> vds.common.v1.DatasetRef
-	2,  // 2: vds.causal.v1.Estimate.balance:type_name -> vds.causal.v1.Balance
-	3,  // 3: vds.causal.v1.Estimate.refutations:type_name -> vds.causal.v1.Refutation
-	15, // 4: vds.causal.v1.Estimate.create_time:type_name -> google.protobuf.Timestamp
-	16, // 5: vds.causal.v1.Estimate.charts:type_name -> vds.common.v1.Chart
-	14, // 6: vds.causal.v1.EstimateEffectRequest.dataset:type_name -> vds.common.v1.DatasetRef
-	1,  // 7: vds.causal.v1.EstimateEffectRequest.graph:type_name -> vds.causal.v1.CausalGraph
-	4,  // 8: vds.causal.v1.GetEstimateResponse.estimate:type_name -> vds.causal.v1.Estimate
-	14, // 9: vds.causal.v1.DiscoverGraphRequest.dataset:type_name -> vds.common.v1.DatasetRef
-	1,  // 10: vds.causal.v1.DiscoverGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
-	14, // 11: vds.causal.v1.ExplainChangeRequest.dataset:type_name -> vds.common.v1.DatasetRef
-	12, // 12: vds.causal.v1.ExplainChangeResponse.drivers:type_name -> vds.causal.v1.ChangeDriver
-	17, // 13: vds.causal.v1.ExplainChangeResponse.findings:type_name -> vds.common.v1.Finding
-	5,  // 14: vds.causal.v1.CausalService.EstimateEffect:input_type -> vds.causal.v1.EstimateEffectRequest
-	7,  // 15: vds.causal.v1.CausalService.GetEstimate:input_type -> vds.causal.v1.GetEstimateRequest
-	9,  // 16: vds.causal.v1.CausalService.DiscoverGraph:input_type -> vds.causal.v1.DiscoverGraphRequest
-	11, // 17: vds.causal.v1.CausalService.ExplainChange:input_type -> vds.causal.v1.ExplainChangeRequest
-	6,  // 18: vds.causal.v1.CausalService.EstimateEffect:output_type -> vds.causal.v1.EstimateEffectResponse
-	8,  // 19: vds.causal.v1.CausalService.GetEstimate:output_type -> vds.causal.v1.GetEstimateResponse
-	10, // 20: vds.causal.v1.CausalService.DiscoverGraph:output_type -> vds.causal.v1.DiscoverGraphResponse
-	13, // 21: vds.causal.v1.CausalService.ExplainChange:output_type -> vds.causal.v1.ExplainChangeResponse
-	18, // [18:22] is the sub-list for method output_type
-	14, // [14:18] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	0,  // 1: vds.causal.v1.CausalGraph.undirected:type_name -> vds.causal.v1.GraphEdge
+	16, // 2: vds.causal.v1.Estimate.dataset:type_name -> vds.common.v1.DatasetRef
+	4,  // 3: vds.causal.v1.Estimate.balance:type_name -> vds.causal.v1.Balance
+	5,  // 4: vds.causal.v1.Estimate.refutations:type_name -> vds.causal.v1.Refutation
+	17, // 5: vds.causal.v1.Estimate.create_time:type_name -> google.protobuf.Timestamp
+	18, // 6: vds.causal.v1.Estimate.charts:type_name -> vds.common.v1.Chart
+	2,  // 7: vds.causal.v1.Estimate.segments:type_name -> vds.causal.v1.Segment
+	16, // 8: vds.causal.v1.EstimateEffectRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	1,  // 9: vds.causal.v1.EstimateEffectRequest.graph:type_name -> vds.causal.v1.CausalGraph
+	6,  // 10: vds.causal.v1.GetEstimateResponse.estimate:type_name -> vds.causal.v1.Estimate
+	16, // 11: vds.causal.v1.DiscoverGraphRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	0,  // 12: vds.causal.v1.DiscoverGraphRequest.forbidden:type_name -> vds.causal.v1.GraphEdge
+	3,  // 13: vds.causal.v1.DiscoverGraphRequest.tiers:type_name -> vds.causal.v1.Tier
+	1,  // 14: vds.causal.v1.DiscoverGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
+	16, // 15: vds.causal.v1.ExplainChangeRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	14, // 16: vds.causal.v1.ExplainChangeResponse.drivers:type_name -> vds.causal.v1.ChangeDriver
+	19, // 17: vds.causal.v1.ExplainChangeResponse.findings:type_name -> vds.common.v1.Finding
+	7,  // 18: vds.causal.v1.CausalService.EstimateEffect:input_type -> vds.causal.v1.EstimateEffectRequest
+	9,  // 19: vds.causal.v1.CausalService.GetEstimate:input_type -> vds.causal.v1.GetEstimateRequest
+	11, // 20: vds.causal.v1.CausalService.DiscoverGraph:input_type -> vds.causal.v1.DiscoverGraphRequest
+	13, // 21: vds.causal.v1.CausalService.ExplainChange:input_type -> vds.causal.v1.ExplainChangeRequest
+	8,  // 22: vds.causal.v1.CausalService.EstimateEffect:output_type -> vds.causal.v1.EstimateEffectResponse
+	10, // 23: vds.causal.v1.CausalService.GetEstimate:output_type -> vds.causal.v1.GetEstimateResponse
+	12, // 24: vds.causal.v1.CausalService.DiscoverGraph:output_type -> vds.causal.v1.DiscoverGraphResponse
+	15, // 25: vds.causal.v1.CausalService.ExplainChange:output_type -> vds.causal.v1.ExplainChangeResponse
+	22, // [22:26] is the sub-list for method output_type
+	18, // [18:22] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_vds_causal_v1_causal_proto_init() }
@@ -1251,7 +1599,7 @@ func file_vds_causal_v1_causal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_causal_v1_causal_proto_rawDesc), len(file_vds_causal_v1_causal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
