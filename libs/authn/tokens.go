@@ -100,6 +100,17 @@ func (v *Verifier) now() time.Time {
 // Revoke marks a session revoked until its tokens can no longer be valid.
 func (v *Verifier) Revoke(sessionID string, until time.Time) { v.revoked.Store(sessionID, until) }
 
+// Prune forgets revocations whose tokens have all expired.
+func (v *Verifier) Prune() {
+	now := v.now()
+	v.revoked.Range(func(k, until any) bool {
+		if !now.Before(until.(time.Time)) {
+			v.revoked.Delete(k)
+		}
+		return true
+	})
+}
+
 // Verify checks a bearer token's signature and expiry.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	switch {

@@ -123,6 +123,12 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, public
 		rt.Verifier.Keys = &RemoteKeys{Client: authv1.NewAuthServiceClient(conn)}
 	}
 	rt.Auth = &grpcx.Authenticator{Verifier: rt.Verifier, Store: st, Public: public}
+	// Revoked sessions are refused within seconds on every service (NATS event, store poll); the
+	// watcher stops with ctx, the serving context.
+	if err := grpcx.WatchRevocations(ctx, rt.NC, st, rt.Verifier, log); err != nil {
+		rt.Close()
+		return nil, err
+	}
 	return rt, nil
 }
 

@@ -8,11 +8,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -45,11 +48,27 @@ type Server struct {
 	Params     passwords.Params
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
+	Throttle   Throttle
+
+	dummyOnce sync.Once
+	dummy     string
 }
+
+// Throttle limits failed logins. Failures are kept in the shared store, so the limits hold across
+// every auth replica. While an account or an address has MaxPerAccount / MaxPerAddress failures
+// within Window, its logins are refused without checking the password.
+type Throttle struct {
+	Window        time.Duration
+	MaxPerAccount int
+	MaxPerAddress int
+}
+
+// DefaultThrottle: 5 failures per account and 50 per client address in 15 minutes.
+var DefaultThrottle = Throttle{Window: 15 * time.Minute, MaxPerAccount: 5, MaxPerAddress: 50}
 
 // New loads (or makes, on first start) the token signing key, shared by all replicas through the store.
 func New(ctx context.Context, rt *platform.Runtime) (*Server, error) {
-	s := &Server{rt: rt, Params: passwords.Default, AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}
+	s := &Server{rt: rt, Params: passwords.Default, AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, Throttle: DefaultThrottle}
 	keys, err := rt.Store.ListResources(ctx, storage.ListQuery{Kind: signingKeyKind, Limit: 10})
 	if err != nil {
 		return nil, err
@@ -154,23 +173,92 @@ func (s *Server) issue(ctx context.Context, u storage.User, sess storage.Session
 
 var errBadLogin = status.Error(codes.Unauthenticated, "wrong e-mail address or password")
 
+// dummyHash is a hash with the current parameters of a random password, verified when the account
+// does not exist, so that an unknown address costs the same time as a wrong password.
+func (s *Server) dummyHash() string {
+	s.dummyOnce.Do(func() {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		s.dummy, _ = passwords.Hash(base64.RawURLEncoding.EncodeToString(b), s.Params)
+	})
+	return s.dummy
+}
+
+// clientAddress is the caller's IP: the last x-forwarded-for entry (appended by the gateway, the only
+// way in from outside), else the peer's address.
+func clientAddress(ctx context.Context) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if xff := md.Get("x-forwarded-for"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if a := strings.TrimSpace(parts[len(parts)-1]); a != "" {
+				return a
+			}
+		}
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
+			return host
+		}
+		return p.Addr.String()
+	}
+	return "unknown"
+}
+
+// throttled refuses a login while the account or the address has too many recent failures. The
+// answer is the same whether or not the account exists.
+func (s *Server) throttled(ctx context.Context, email, addr string, now time.Time) error {
+	t := s.Throttle
+	if t.Window <= 0 {
+		return nil
+	}
+	since := now.Add(-t.Window)
+	for _, c := range []struct {
+		key string
+		max int
+	}{{"acct:" + email, t.MaxPerAccount}, {"addr:" + addr, t.MaxPerAddress}} {
+		if c.max <= 0 {
+			continue
+		}
+		n, err := s.rt.Store.CountLoginFailures(ctx, c.key, since)
+		if err != nil {
+			return grpcx.Internal(ctx, err, "login")
+		}
+		if n >= c.max {
+			return status.Errorf(codes.ResourceExhausted, "too many failed logins for this account or from this address: wait %s and try again", t.Window.Round(time.Minute))
+		}
+	}
+	return nil
+}
+
 func (s *Server) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.LoginResponse, error) {
-	u, err := s.rt.Store.GetUserByEmail(ctx, strings.TrimSpace(req.Email))
+	email := strings.ToLower(strings.TrimSpace(req.Email))
+	addr := clientAddress(ctx)
+	now := time.Now()
+	if err := s.throttled(ctx, email, addr, now); err != nil {
+		s.audit(ctx, "", "login.throttled", "", "", map[string]string{"email": email})
+		return nil, err
+	}
+	u, err := s.rt.Store.GetUserByEmail(ctx, email)
 	hash := u.PasswordHash
 	if err != nil {
-		hash = passwords.Dummy // same work whether or not the account exists
+		hash = s.dummyHash() // same work whether or not the account exists
 	}
 	ok, rehash, verr := passwords.Verify(req.Password, hash, s.Params)
 	if err != nil || verr != nil || !ok {
+		for _, k := range []string{"acct:" + email, "addr:" + addr} {
+			if ferr := s.rt.Store.AddLoginFailure(ctx, k, now); ferr != nil {
+				return nil, grpcx.Internal(ctx, ferr, "login")
+			}
+		}
 		s.audit(ctx, u.ID, "login.failed", "", u.ID, map[string]string{"email_known": boolStr(err == nil)})
 		return nil, errBadLogin
 	}
+	_ = s.rt.Store.ClearLoginFailures(ctx, "acct:"+email, now.Add(-max(s.Throttle.Window, time.Hour)))
 	if rehash {
 		if h, err := passwords.Hash(req.Password, s.Params); err == nil {
 			_, _ = s.rt.Store.UpdateUser(ctx, u.ID, func(o storage.User) (storage.User, error) { o.PasswordHash = h; return o, nil })
 		}
 	}
-	now := time.Now()
 	refresh := randomSecret("vdsr_")
 	sess := storage.Session{ID: ids.New(ids.Session), UserID: u.ID, RefreshHash: authn.HashSecret(refresh), CreatedAt: now, ExpiresAt: now.Add(s.RefreshTTL), LastUsedAt: now}
 	if err := s.rt.Store.CreateSession(ctx, sess); err != nil {
@@ -247,7 +335,10 @@ func (s *Server) Logout(ctx context.Context, req *authv1.LogoutRequest) (*authv1
 	}); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, grpcx.Internal(ctx, err, "logout")
 	}
-	s.rt.Verifier.Revoke(sid, now.Add(s.AccessTTL))
+	s.rt.Verifier.Revoke(sid, now.Add(grpcx.MaxAccessTTL))
+	if err := grpcx.PublishRevocation(s.rt.NC, sid, now); err != nil {
+		s.rt.Log.Warn("announce revocation (services will see it at their next store poll)", "err", err)
+	}
 	s.audit(ctx, who.UserID, "logout", "", sid, nil)
 	return &authv1.LogoutResponse{}, nil
 }

@@ -1,0 +1,216 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
+	"github.com/vdsproject/vds/libs/authn"
+	"github.com/vdsproject/vds/libs/passwords"
+	"github.com/vdsproject/vds/libs/platform"
+	"github.com/vdsproject/vds/libs/storage"
+	"github.com/vdsproject/vds/libs/storage/sqlstore"
+)
+
+// cheap keeps tests fast where the cost of argon2id is not what is tested.
+var cheap = passwords.Params{Memory: 1024, Time: 1, Threads: 1}
+
+func newStore(t *testing.T) storage.Storage {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "vds.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// newServer is an auth server on st, as a replica of the service would be (no network needed).
+func newServer(t *testing.T, st storage.Storage) *Server {
+	t.Helper()
+	rt := &platform.Runtime{Name: "auth", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Verifier: &authn.Verifier{}}
+	s, err := New(context.Background(), rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Params = cheap
+	return s
+}
+
+func from(addr string) context.Context {
+	return metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-forwarded-for", "203.0.113.9, "+addr))
+}
+
+func TestLoginThrottlePerAccount(t *testing.T) {
+	st := newStore(t)
+	a, b := newServer(t, st), newServer(t, st) // two replicas on one store
+	if _, _, err := a.CreateUser(context.Background(), "victim@example.com", "the right password", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.CreateUser(context.Background(), "bystander@example.com", "another password", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"victim@example.com", "nobody@example.com"} {
+		t.Run(email, func(t *testing.T) {
+			var codes_ []codes.Code
+			for i := 0; i < 20; i++ {
+				srv := a
+				if i%2 == 1 {
+					srv = b // alternate replicas: the count is shared
+				}
+				// Each attempt from its own address, so only the per-account limit applies.
+				_, err := srv.Login(from("198.51.100."+string(rune('a'+i))), &authv1.LoginRequest{Email: email, Password: "wrong password " + string(rune('a'+i))})
+				codes_ = append(codes_, status.Code(err))
+			}
+			for i, c := range codes_ {
+				want := codes.Unauthenticated
+				if i >= DefaultThrottle.MaxPerAccount {
+					want = codes.ResourceExhausted
+				}
+				if c != want {
+					t.Fatalf("attempt %d: %v, want %v (all: %v)", i+1, c, want, codes_)
+				}
+			}
+		})
+	}
+	// While throttled even the right password is refused, on either replica.
+	for _, srv := range []*Server{a, b} {
+		_, err := srv.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "Victim@example.com", Password: "the right password"})
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "wait") {
+			t.Fatalf("right password while throttled: %v, want ResourceExhausted asking to wait", err)
+		}
+	}
+	// Another account is not affected.
+	if _, err := b.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "bystander@example.com", Password: "another password"}); err != nil {
+		t.Fatalf("other account: %v", err)
+	}
+	// The throttle is in the store: a replica started now sees it.
+	c := newServer(t, st)
+	if _, err := c.Login(from("192.0.2.2"), &authv1.LoginRequest{Email: "victim@example.com", Password: "the right password"}); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("new replica: %v, want ResourceExhausted", err)
+	}
+	// When the window has passed, the right password works again and clears the count.
+	c.Throttle.Window = time.Nanosecond
+	if _, err := c.Login(from("192.0.2.2"), &authv1.LoginRequest{Email: "victim@example.com", Password: "the right password"}); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+	if n, _ := st.CountLoginFailures(context.Background(), "acct:victim@example.com", time.Time{}); n != 0 {
+		t.Fatalf("%d failures left after a successful login, want 0", n)
+	}
+}
+
+func TestLoginThrottlePerAddress(t *testing.T) {
+	st := newStore(t)
+	s := newServer(t, st)
+	s.Throttle = Throttle{Window: 15 * time.Minute, MaxPerAccount: 5, MaxPerAddress: 8}
+	if _, _, err := s.CreateUser(context.Background(), "real@example.com", "the right password", ""); err != nil {
+		t.Fatal(err)
+	}
+	// A spray of wrong passwords over many accounts from one address.
+	for i := 0; i < 8; i++ {
+		_, err := s.Login(from("198.51.100.7"), &authv1.LoginRequest{Email: "user" + string(rune('a'+i)) + "@example.com", Password: "guess"})
+		if status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("attempt %d: %v, want Unauthenticated", i+1, err)
+		}
+	}
+	tests := []struct {
+		addr string
+		want codes.Code
+	}{{"198.51.100.7", codes.ResourceExhausted}, {"198.51.100.8", codes.OK}}
+	for _, tc := range tests {
+		_, err := s.Login(from(tc.addr), &authv1.LoginRequest{Email: "real@example.com", Password: "the right password"})
+		if status.Code(err) != tc.want {
+			t.Errorf("login from %s: %v, want %v", tc.addr, err, tc.want)
+		}
+	}
+}
+
+func TestPasswordRehashOnLogin(t *testing.T) {
+	st := newStore(t)
+	s := newServer(t, st)
+	u, _, err := s.CreateUser(context.Background(), "old@example.com", "a fine password", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(u.PasswordHash, "$m=1024,t=1,p=1$") {
+		t.Fatalf("hash %q does not carry the test parameters", u.PasswordHash)
+	}
+	tests := []struct {
+		params passwords.Params
+		want   string
+	}{
+		{passwords.Params{Memory: 2048, Time: 2, Threads: 1}, "$m=2048,t=2,p=1$"},
+		{passwords.Params{Memory: 4096, Time: 1, Threads: 2}, "$m=4096,t=1,p=2$"},
+	}
+	for _, tc := range tests {
+		s.Params = tc.params
+		if _, err := s.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "old@example.com", Password: "a fine password"}); err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		got, _ := st.GetUser(context.Background(), u.ID)
+		if !strings.HasPrefix(got.PasswordHash, "$argon2id$v=19"+tc.want) {
+			t.Fatalf("after login with %+v the hash is %q, want parameters %s", tc.params, got.PasswordHash, tc.want)
+		}
+		if ok, re, _ := passwords.Verify("a fine password", got.PasswordHash, tc.params); !ok || re {
+			t.Fatalf("upgraded hash does not verify: ok=%v rehash=%v", ok, re)
+		}
+	}
+	// A wrong password never rewrites the hash.
+	before, _ := st.GetUser(context.Background(), u.ID)
+	s.Params = cheap
+	_, _ = s.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "old@example.com", Password: "not the password"})
+	after, _ := st.GetUser(context.Background(), u.ID)
+	if after.PasswordHash != before.PasswordHash {
+		t.Fatal("a failed login changed the stored hash")
+	}
+}
+
+// TestNoUserEnumeration: an unknown address and a wrong password get the same answer in about the
+// same time (both run one argon2id verification with the configured parameters).
+func TestNoUserEnumeration(t *testing.T) {
+	st := newStore(t)
+	s := newServer(t, st)
+	s.Params = passwords.Default // the real cost, so the hash dominates the timing
+	s.Throttle = Throttle{}      // measure the password path, not the throttle
+	if _, _, err := s.CreateUser(context.Background(), "known@example.com", "the right password", ""); err != nil {
+		t.Fatal(err)
+	}
+	s.dummyHash() // computed once per process, before any measurement
+	// Interleaved, so that machine load and GC affect both alike.
+	var ks, us []time.Duration
+	var errKnown, errUnknown error
+	for i := 0; i < 11; i++ {
+		for _, c := range []struct {
+			email string
+			ds    *[]time.Duration
+			err   *error
+		}{{"known@example.com", &ks, &errKnown}, {"unknown@example.com", &us, &errUnknown}} {
+			t0 := time.Now()
+			_, *c.err = s.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: c.email, Password: "wrong password"})
+			*c.ds = append(*c.ds, time.Since(t0))
+		}
+	}
+	median := func(ds []time.Duration) time.Duration {
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		return ds[len(ds)/2]
+	}
+	known, unknown := median(ks), median(us)
+	if status.Code(errKnown) != codes.Unauthenticated || status.Convert(errKnown).Message() != status.Convert(errUnknown).Message() || status.Code(errUnknown) != status.Code(errKnown) {
+		t.Fatalf("answers differ: known %v, unknown %v", errKnown, errUnknown)
+	}
+	ratio := float64(unknown) / float64(known)
+	t.Logf("median wrong-password login: known %v, unknown %v (ratio %.2f)", known, unknown, ratio)
+	if ratio < 0.5 || ratio > 2 {
+		t.Fatalf("timing reveals registered addresses: known %v, unknown %v (ratio %.2f)", known, unknown, ratio)
+	}
+}
