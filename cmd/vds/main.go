@@ -106,9 +106,17 @@ Run 'vds COMMAND --help' for a command's flags.
 // ("vds analyze data.csv --target y"), then applies VDS_* environment variables.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
+	out := fs.Output()
+	fs.SetOutput(io.Discard) // errors are reported once, by run; usage only on --help
+	defer fs.SetOutput(out)
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				fs.Usage()
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
