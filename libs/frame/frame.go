@@ -6,6 +6,7 @@ package frame
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -217,14 +218,16 @@ func floatValue(arr arrow.Array, i int) (float64, error) {
 	return 0, fmt.Errorf("unsupported numeric arrow type %s", arr.DataType())
 }
 
+// stringValue copies the value out of the array: Arrow's Value aliases the batch's buffers, which
+// the reader frees or reuses once the batch is released (seen as corrupt strings after a DuckDB read).
 func stringValue(arr arrow.Array, i int) string {
 	switch a := arr.(type) {
 	case *array.String:
-		return a.Value(i)
+		return strings.Clone(a.Value(i))
 	case *array.LargeString:
-		return a.Value(i)
+		return strings.Clone(a.Value(i))
 	case *array.StringView:
-		return a.Value(i)
+		return strings.Clone(a.Value(i))
 	case *array.Binary:
 		return string(a.Value(i))
 	case *array.Dictionary:

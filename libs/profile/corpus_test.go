@@ -1,0 +1,155 @@
+//go:build duckdb_arrow
+
+package profile
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	"github.com/vdsproject/vds/libs/duck"
+	"github.com/vdsproject/vds/libs/frame"
+	"github.com/vdsproject/vds/libs/ingest"
+	"github.com/vdsproject/vds/libs/semantic"
+	"github.com/vdsproject/vds/libs/shareddata"
+)
+
+// ingestFrame reads a shared file the way the platform does: ingestion's Convert to Parquet, then
+// the Parquet read back as Arrow batches into a frame.
+func ingestFrame(t *testing.T, rel string) (*frame.Frame, error) {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "data.parquet")
+	if _, err := ingest.Convert(context.Background(), shareddata.Path(t, rel), dst, ingest.Options{}); err != nil {
+		return nil, err
+	}
+	rr, err := duck.QueryParquet(context.Background(), dst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	b := frame.NewBuilder(rr.Schema())
+	for rr.Next() {
+		if err := b.Append(rr.RecordBatch()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rr.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Frame(), nil
+}
+
+// TestSharedCorpus profiles every file under the shared data folder through the real ingestion
+// path, tests hypotheses on it, and checks the alerts each file's README implies.
+func TestSharedCorpus(t *testing.T) {
+	t.Parallel()
+	root := shareddata.Path(t, ".")
+	type want struct {
+		target  string
+		alerts  []string // kind:column that must be present
+		types   map[string]commonv1.SemanticType
+		absent  []string // kind:column that must not be present
+		missing map[string]int64
+		// refusal is set for files ingestion must refuse (no rows, no bytes).
+		refusal bool
+	}
+	num, id, cat, boolean, empty := commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC, commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER,
+		commonv1.SemanticType_SEMANTIC_TYPE_CATEGORICAL, commonv1.SemanticType_SEMANTIC_TYPE_BOOLEAN, commonv1.SemanticType_SEMANTIC_TYPE_EMPTY
+	wants := map[string]want{
+		"messy/all_null_column.csv":                {alerts: []string{"all_missing:empty_col"}, types: map[string]commonv1.SemanticType{"empty_col": empty}},
+		"messy/numeric_with_placeholders.csv":      {types: map[string]commonv1.SemanticType{"x": num}},
+		"messy/mixed_types.csv":                    {alerts: []string{"mixed_types:month"}},
+		"messy/semicolon_decimal_comma_latin1.csv": {types: map[string]commonv1.SemanticType{"surface_km2": num}},
+		"messy/constant_and_string_target.csv":     {target: "label", alerts: []string{"constant:const_nan", "near_constant:near_const"}, types: map[string]commonv1.SemanticType{"label": boolean}},
+		"messy/leading_zero_ids.csv":               {alerts: []string{"identifier:customer"}, types: map[string]commonv1.SemanticType{"customer": id}},
+		"messy/currency_thousands.csv":             {},
+		"messy/header_only.csv":                    {refusal: true},
+		"messy/empty.csv":                          {refusal: true},
+		"tabular/titanic.csv":                      {target: "survived", alerts: []string{"leakage:alive", "many_missing:deck"}, absent: []string{"leakage:sex", "leakage:fare"}},
+		"tabular/telco_churn.csv":                  {target: "Churn", alerts: []string{"identifier:customerID"}, types: map[string]commonv1.SemanticType{"customerID": id, "TotalCharges": num, "Churn": boolean}, missing: map[string]int64{"TotalCharges": 11}},
+		"tabular/penguins.csv":                     {target: "species", types: map[string]commonv1.SemanticType{"species": cat, "body_mass_g": num}},
+	}
+	var files []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !strings.HasSuffix(path, ".md") {
+			rel, _ := filepath.Rel(root, path)
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 20 {
+		t.Fatalf("only %d files under %s", len(files), root)
+	}
+	for rel := range wants {
+		if !slices.Contains(files, rel) {
+			t.Errorf("expected file %s is missing from the corpus", rel)
+		}
+	}
+	for _, rel := range files {
+		t.Run(rel, func(t *testing.T) {
+			w := wants[rel]
+			f, err := ingestFrame(t, rel)
+			if w.refusal {
+				if !errors.Is(err, ingest.ErrEmpty) {
+					t.Fatalf("want an empty-file refusal from ingestion, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				// Ingestion may refuse a broken file with a clear error (its own tests check the
+				// wording); profiling has nothing to do then.
+				t.Logf("ingestion refused: %v", err)
+				return
+			}
+			p, err := Compute(context.Background(), f, Options{Target: w.target})
+			if err != nil {
+				t.Fatalf("profile: %v", err)
+			}
+			if _, err := protojson.Marshal(p); err != nil {
+				t.Fatalf("profile does not marshal: %v", err)
+			}
+			hyps, findings := Hypotheses(f, p, w.target, 0.05)
+			for _, fd := range findings {
+				if fd.Statement == "" || fd.Query == "" {
+					t.Errorf("finding without statement or query: %v", fd)
+				}
+			}
+			for _, k := range w.alerts {
+				kind, col, _ := strings.Cut(k, ":")
+				if findAlert(p, kind, col) == nil {
+					t.Errorf("missing alert %s; alerts: %v", k, alertKinds(p))
+				}
+			}
+			for _, k := range w.absent {
+				kind, col, _ := strings.Cut(k, ":")
+				if findAlert(p, kind, col) != nil {
+					t.Errorf("unexpected alert %s", k)
+				}
+			}
+			for name, st := range w.types {
+				if c := column(t, p, name); c.SemanticType != st {
+					t.Errorf("%s is %s, want %s", name, semantic.Name(c.SemanticType), semantic.Name(st))
+				}
+			}
+			for name, m := range w.missing {
+				if c := column(t, p, name); c.MissingCount != m {
+					t.Errorf("%s has %d missing, want %d", name, c.MissingCount, m)
+				}
+			}
+			t.Logf("%d rows x %d cols, %d alerts, %d hypotheses, %d findings", p.RowCount, p.ColumnCount, len(p.Alerts), len(hyps), len(findings))
+		})
+	}
+}
