@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"github.com/vdsproject/vds/libs/config"
 	"github.com/vdsproject/vds/libs/natsembed"
 	"github.com/vdsproject/vds/libs/platform"
 	authsrv "github.com/vdsproject/vds/services/auth/server"
@@ -94,6 +96,17 @@ func Up(ctx context.Context, o Options) (*Platform, error) {
 		o.NatsURL = ns.URL()
 	}
 	svcs := Services()
+	// Each service's own settings take their VDS_* environment variables, as the standalone binaries do.
+	for _, s := range svcs {
+		if s.Flags == nil {
+			continue
+		}
+		fs := flag.NewFlagSet(s.Name, flag.ContinueOnError)
+		s.Flags(fs)
+		if err := config.ApplyEnv(fs); err != nil {
+			return fail(fmt.Errorf("%s service: %w", s.Name, err))
+		}
+	}
 	listeners := map[string]net.Listener{}
 	for _, s := range svcs {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -132,7 +145,12 @@ func Up(ctx context.Context, o Options) (*Platform, error) {
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	g.Go(func() error { return serveGRPC(gctx, front, gl) })
 	g.Go(func() error {
-		go func() { <-gctx.Done(); sctx, c := context.WithTimeout(context.Background(), 5*time.Second); defer c(); hs.Shutdown(sctx) }()
+		go func() {
+			<-gctx.Done()
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			defer c()
+			hs.Shutdown(sctx)
+		}()
 		if err := hs.Serve(hl); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
