@@ -1,0 +1,108 @@
+package pysandbox
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// cgroup v1 memory and pids controllers, when this process may create groups in them.
+const cgroupBase = "/sys/fs/cgroup"
+
+func cgroupRoot() string {
+	for _, c := range []string{"memory", "pids"} {
+		dir := filepath.Join(cgroupBase, c, "vds-sandbox")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return ""
+		}
+		probe := filepath.Join(dir, "probe")
+		if err := os.Mkdir(probe, 0o755); err != nil && !os.IsExist(err) {
+			return ""
+		}
+		os.Remove(probe)
+	}
+	return cgroupBase
+}
+
+// joinCgroup puts pid into fresh memory and pids groups named name; "" when that fails.
+func joinCgroup(root, name string, pid int, l Limits) string {
+	ok := true
+	for _, c := range []string{"memory", "pids"} {
+		dir := filepath.Join(root, c, "vds-sandbox", name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			ok = false
+			continue
+		}
+		switch c {
+		case "memory":
+			// Resident memory, tmpfs pages included; the address-space rlimit is separate.
+			_ = os.WriteFile(filepath.Join(dir, "memory.limit_in_bytes"), []byte(strconv.FormatInt(l.Memory, 10)), 0)
+			_ = os.WriteFile(filepath.Join(dir, "memory.memsw.limit_in_bytes"), []byte(strconv.FormatInt(l.Memory, 10)), 0)
+		case "pids":
+			_ = os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(l.Procs+8)), 0)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+			ok = false
+		}
+	}
+	if !ok {
+		removeCgroup(name)
+		return ""
+	}
+	return name
+}
+
+func cgroupOOM(name string) bool {
+	if name == "" {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(cgroupBase, "memory", "vds-sandbox", name, "memory.failcnt"))
+	if err != nil {
+		return false
+	}
+	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if n == 0 {
+		return false
+	}
+	oc, err := os.ReadFile(filepath.Join(cgroupBase, "memory", "vds-sandbox", name, "memory.oom_control"))
+	return err == nil && strings.Contains(string(oc), "oom_kill ") && !strings.Contains(string(oc), "oom_kill 0")
+}
+
+func cgroupPeak(name string) int64 {
+	if name == "" {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(cgroupBase, "memory", "vds-sandbox", name, "memory.max_usage_in_bytes"))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	return n
+}
+
+// killCgroup kills every process left in the sandbox's pids group.
+func killCgroup(name string) {
+	if name == "" {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(cgroupBase, "pids", "vds-sandbox", name, "cgroup.procs"))
+	if err != nil {
+		return
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+func removeCgroup(name string) {
+	if name == "" {
+		return
+	}
+	for _, c := range []string{"memory", "pids"} {
+		os.Remove(filepath.Join(cgroupBase, c, "vds-sandbox", name))
+	}
+}

@@ -1,0 +1,115 @@
+# vds sandbox runner. It runs inside bubblewrap as an unprivileged user, before any untrusted code:
+# it lowers the resource limits (hard and soft, so they cannot be raised again), optionally imports
+# heavy modules, reports ready, then reads one request, runs it once and exits. Output files are
+# shipped to the host over fd 3 as framed records; the host validates every name and size.
+import sys, os, json, resource
+
+_LIMITS = {"cpu": resource.RLIMIT_CPU, "as": resource.RLIMIT_AS, "nproc": resource.RLIMIT_NPROC,
+           "nofile": resource.RLIMIT_NOFILE, "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE}
+
+
+def _apply(lim):
+    for k, v in lim.items():
+        if k in _LIMITS and v is not None and v >= 0:
+            soft, hard = resource.getrlimit(_LIMITS[k])
+            if hard != resource.RLIM_INFINITY and v > hard:
+                v = hard
+            # CPU: SIGXCPU at the soft limit (a clear status), SIGKILL a second later.
+            h = v + 1 if k == "cpu" and (hard == resource.RLIM_INFINITY or v + 1 <= hard) else v
+            resource.setrlimit(_LIMITS[k], (v, h))
+
+
+def _frame(ch, obj, data=b""):
+    head = json.dumps(obj).encode()
+    ch.write(b"%d %d\n" % (len(head), len(data)) + head + data)
+
+
+def _vds_module(inputs):
+    import types
+    m = types.ModuleType("vds")
+    m.DATA = "/data"
+    m.OUT = "/out"
+
+    def path(name):
+        if name not in inputs:
+            raise KeyError("no input named %r; inputs are: %s" % (name, ", ".join(sorted(inputs)) or "none"))
+        return os.path.join("/data", inputs[name])
+
+    def load(name, **kw):
+        import pandas as pd
+        return pd.read_csv(path(name), **kw)
+
+    def save(df, name, index=False):
+        df.to_csv(os.path.join("/out", name + ".csv"), index=index)
+
+    m.path, m.load, m.save = path, load, save
+    m.inputs = lambda: sorted(inputs)
+    return m
+
+
+def main():
+    ch = os.fdopen(3, "wb", buffering=0)
+    _apply(json.loads(sys.argv[1]))
+    for mod in [m for m in sys.argv[2].split(",") if m]:
+        __import__(mod)
+    _frame(ch, {"ready": True})
+    req = json.loads(sys.stdin.buffer.readline())
+    sys.stdin.close()
+    sys.stdin = open(os.devnull)
+    _apply(req.get("limits", {}))
+    sys.modules["vds"] = _vds_module(req.get("inputs", {}))
+    os.chdir("/out")
+    import linecache
+    linecache.cache["<code>"] = (len(req["code"]), None, req["code"].splitlines(True), "<code>")
+    g = {"__name__": "__main__", "__builtins__": __builtins__}
+    code, status, msg = 0, "ok", ""
+    try:
+        exec(compile(req["code"], "<code>", "exec"), g)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        status = "ok" if code == 0 else "error"
+        msg = "" if code == 0 else "exit status %d" % code
+    except MemoryError:
+        import traceback
+        traceback.print_exc()
+        code, status, msg = 1, "memory", "MemoryError"
+    except BaseException as e:
+        import traceback
+        traceback.print_exc()
+        tb = traceback.format_exc()
+        if isinstance(e, BlockingIOError) and ("fork" in tb or "Popen" in tb) or "can't start new thread" in tb:
+            code, status, msg = 1, "procs", "%s: %s" % (type(e).__name__, e)
+            # End the whole sandbox at once rather than leave the other copies forking.
+            _frame(ch, {"status": status, "exit": code, "message": msg})
+            try:
+                os.kill(-1, 9)
+            except Exception:
+                pass
+        else:
+            code, status, msg = 1, "error", "%s: %s" % (type(e).__name__, e)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        pass
+    try:
+        for ent in sorted(os.scandir("/out"), key=lambda e: e.name):
+            if not ent.is_file(follow_symlinks=False):
+                continue
+            try:
+                fd = os.open(ent.path, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue
+            with os.fdopen(fd, "rb") as f:
+                _frame(ch, {"file": ent.name}, f.read())
+    except Exception as e:
+        msg = msg or "collecting outputs: %s" % e
+    ru, rc = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    _frame(ch, {"status": status, "exit": code, "message": msg[:1000],
+                "cpu_ms": int((ru.ru_utime + ru.ru_stime + rc.ru_utime + rc.ru_stime) * 1000),
+                "maxrss_kb": max(ru.ru_maxrss, rc.ru_maxrss)})
+    ch.close()
+    os._exit(code)
+
+
+main()
