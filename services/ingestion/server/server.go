@@ -199,18 +199,33 @@ func (s *Server) Upload(stream datasetsv1.DatasetService_UploadServer) error {
 	}()
 	put, err := s.rt.Blobs.Put(ctx, rawKey(uploadID), pr, s.cfg.MaxUploadBytes)
 	pr.CloseWithError(io.ErrClosedPipe)
+	resp, err := s.stored(ctx, who.UserID, md, target, name, fileName, "upload", uploadID, put, err)
 	if err != nil {
+		return err
+	}
+	return stream.SendAndClose(resp)
+}
+
+// stored finishes an upload whose bytes went to rawKey(uploadID) (putErr is the result of that
+// write): it maps limit errors, recognises duplicates, and creates the version and its ingest job.
+// On any failure nothing is left behind.
+func (s *Server) stored(ctx context.Context, userID string, md *datasetsv1.UploadMetadata, target *datasetsv1.Dataset, name, fileName, kind, uploadID string, put blobstore.PutResult, err error) (*datasetsv1.UploadResponse, error) {
+	if err != nil {
+		_ = s.rt.Blobs.Delete(context.WithoutCancel(ctx), rawKey(uploadID))
 		if errors.Is(err, blobstore.ErrTooLarge) {
-			return grpcx.ResourceExhausted("upload exceeds the limit of %d bytes (--max-upload-bytes); nothing was stored", s.cfg.MaxUploadBytes)
+			return nil, grpcx.ResourceExhausted("upload exceeds the limit of %d bytes (--max-upload-bytes); nothing was stored", s.cfg.MaxUploadBytes)
 		}
 		if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
-			return err
+			return nil, err
 		}
-		return grpcx.Internal(ctx, err, "upload")
+		if ctx.Err() != nil {
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+		return nil, grpcx.Internal(ctx, err, "upload")
 	}
 	if put.Size == 0 {
 		s.rt.Blobs.Delete(context.WithoutCancel(ctx), rawKey(uploadID))
-		return grpcx.InvalidArgument("file", "is empty (0 bytes): there is nothing to analyse")
+		return nil, grpcx.InvalidArgument("file", "is empty (0 bytes): there is nothing to analyse")
 	}
 	// The same bytes in the same project are recognised: no new version.
 	if dup, err := s.rt.Store.GetResourceByKey(ctx, KindUpload, md.ProjectId, put.SHA256); err == nil {
@@ -219,20 +234,20 @@ func (s *Server) Upload(stream datasetsv1.DatasetService_UploadServer) error {
 		if proto.Unmarshal(dup.Data, prev) == nil {
 			if _, derr := s.rt.Store.GetResource(ctx, KindDataset, prev.DatasetId); derr == nil {
 				prev.Duplicate = true
-				return stream.SendAndClose(prev)
+				return prev, nil
 			}
 		}
 		_ = s.rt.Store.DeleteResource(ctx, KindUpload, dup.ID) // its dataset was deleted
 	}
-	resp, err := s.createVersion(ctx, who.UserID, md, target, name, fileName, uploadID, put)
+	resp, err := s.createVersion(ctx, userID, md, target, name, fileName, kind, uploadID, put)
 	if err != nil {
 		s.rt.Blobs.Delete(context.WithoutCancel(ctx), rawKey(uploadID))
-		return err
+		return nil, err
 	}
-	return stream.SendAndClose(resp)
+	return resp, nil
 }
 
-func (s *Server) createVersion(ctx context.Context, userID string, md *datasetsv1.UploadMetadata, target *datasetsv1.Dataset, name, fileName, uploadID string, put blobstore.PutResult) (*datasetsv1.UploadResponse, error) {
+func (s *Server) createVersion(ctx context.Context, userID string, md *datasetsv1.UploadMetadata, target *datasetsv1.Dataset, name, fileName, kind, uploadID string, put blobstore.PutResult) (*datasetsv1.UploadResponse, error) {
 	now := timestamppb.Now()
 	var ds *datasetsv1.Dataset
 	if target == nil {
@@ -243,7 +258,7 @@ func (s *Server) createVersion(ctx context.Context, userID string, md *datasetsv
 	}
 	jobID := ids.New(ids.Job)
 	ver := &datasetsv1.DatasetVersion{DatasetId: ds.Id, Version: ds.LatestVersion, State: datasetsv1.VersionState_VERSION_STATE_PENDING, JobId: jobID,
-		Origin: &datasetsv1.Origin{Kind: "upload", FileName: fileName, SourceSha256: put.SHA256, SourceSizeBytes: put.Size}, CreateTime: now}
+		Origin: &datasetsv1.Origin{Kind: kind, FileName: fileName, SourceSha256: put.SHA256, SourceSizeBytes: put.Size}, CreateTime: now}
 	ds.Current = ver
 	vb, _ := proto.Marshal(ver)
 	db, _ := proto.Marshal(ds)
@@ -439,4 +454,3 @@ func (s *Server) Preview(ctx context.Context, req *datasetsv1.PreviewRequest) (*
 	}
 	return out, nil
 }
-

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"google.golang.org/protobuf/proto"
 
@@ -20,7 +22,32 @@ import (
 
 // Run pulls ingest jobs until ctx is done.
 func (s *Server) Run(ctx context.Context) error {
+	s.sweepWorkDirs()
 	return s.rt.Queue.Work(ctx, JobIngest, s.cfg.Workers, s.ingest)
+}
+
+// workPrefix names a worker's scratch folders: ingest-<pid>-…, so that the folders of a process
+// that was killed (whose job JetStream redelivers) can be told apart from live ones and removed.
+func workPrefix() string { return fmt.Sprintf("ingest-%d-", os.Getpid()) }
+
+// sweepWorkDirs removes scratch folders left by ingestion processes that no longer run.
+func (s *Server) sweepWorkDirs() {
+	ents, err := os.ReadDir(s.cache)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		var pid int
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "ingest-") {
+			continue
+		}
+		if _, err := fmt.Sscanf(e.Name(), "ingest-%d-", &pid); err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(filepath.Join(s.cache, e.Name()))
+		}
+	}
 }
 
 // ingest converts one upload into a Parquet dataset version. It is idempotent: a redelivered job
@@ -31,7 +58,7 @@ func (s *Server) ingest(ctx context.Context, t *jobs.Task) error {
 		return err
 	}
 	vid := VersionID(task.DatasetId, task.Version)
-	work, err := os.MkdirTemp(s.cache, "ingest-")
+	work, err := os.MkdirTemp(s.cache, workPrefix())
 	if err != nil {
 		return err
 	}
@@ -59,7 +86,12 @@ func (s *Server) ingest(ctx context.Context, t *jobs.Task) error {
 	res, err := ingest.Convert(ctx, src, dst, opts)
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
-			s.fail(context.WithoutCancel(ctx), vid, err)
+			// The file cannot be read: the version is marked failed with the reason, and the raw
+			// bytes are dropped (a later upload of the same bytes starts afresh).
+			bg := context.WithoutCancel(ctx)
+			s.fail(bg, vid, err)
+			_ = s.rt.Blobs.Delete(bg, rawKey(task.UploadId))
+			_ = s.rt.Store.DeleteResource(bg, KindUpload, task.UploadId)
 			return jobs.Permanent(err)
 		}
 		return err
@@ -129,4 +161,3 @@ func (s *Server) touchDataset(ctx context.Context, id string, ver *datasetsv1.Da
 		return r, err
 	})
 }
-

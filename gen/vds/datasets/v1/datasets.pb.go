@@ -1840,6 +1840,71 @@ func (x *RowFilter) GetValue() string {
 	return ""
 }
 
+// FlightPutCommand is the Arrow Flight DoPut descriptor command (serialized into the descriptor's
+// cmd): which project (and optionally which dataset) the uploaded record batches become a version
+// of. The PutResult's app_metadata is a serialized UploadResponse.
+type FlightPutCommand struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// Display name of the dataset (required unless dataset_id is set).
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Add a new version to this dataset instead of creating a new dataset.
+	DatasetId     string `protobuf:"bytes,3,opt,name=dataset_id,json=datasetId,proto3" json:"dataset_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlightPutCommand) Reset() {
+	*x = FlightPutCommand{}
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlightPutCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlightPutCommand) ProtoMessage() {}
+
+func (x *FlightPutCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_datasets_v1_datasets_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlightPutCommand.ProtoReflect.Descriptor instead.
+func (*FlightPutCommand) Descriptor() ([]byte, []int) {
+	return file_vds_datasets_v1_datasets_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *FlightPutCommand) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *FlightPutCommand) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FlightPutCommand) GetDatasetId() string {
+	if x != nil {
+		return x.DatasetId
+	}
+	return ""
+}
+
 var File_vds_datasets_v1_datasets_proto protoreflect.FileDescriptor
 
 const file_vds_datasets_v1_datasets_proto_rawDesc = "" +
@@ -1995,7 +2060,13 @@ const file_vds_datasets_v1_datasets_proto_rawDesc = "" +
 	"\tRowFilter\x12\x16\n" +
 	"\x06column\x18\x01 \x01(\tR\x06column\x12\x0e\n" +
 	"\x02op\x18\x02 \x01(\tR\x02op\x12\x14\n" +
-	"\x05value\x18\x03 \x01(\tR\x05value*{\n" +
+	"\x05value\x18\x03 \x01(\tR\x05value\"d\n" +
+	"\x10FlightPutCommand\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"dataset_id\x18\x03 \x01(\tR\tdatasetId*{\n" +
 	"\fVersionState\x12\x1d\n" +
 	"\x19VERSION_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15VERSION_STATE_PENDING\x10\x01\x12\x17\n" +
@@ -2025,7 +2096,7 @@ func file_vds_datasets_v1_datasets_proto_rawDescGZIP() []byte {
 }
 
 var file_vds_datasets_v1_datasets_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_vds_datasets_v1_datasets_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_vds_datasets_v1_datasets_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_vds_datasets_v1_datasets_proto_goTypes = []any{
 	(VersionState)(0),             // 0: vds.datasets.v1.VersionState
 	(*ReadOptions)(nil),           // 1: vds.datasets.v1.ReadOptions
@@ -2054,22 +2125,23 @@ var file_vds_datasets_v1_datasets_proto_goTypes = []any{
 	(*DeleteDatasetResponse)(nil), // 24: vds.datasets.v1.DeleteDatasetResponse
 	(*DatasetQuery)(nil),          // 25: vds.datasets.v1.DatasetQuery
 	(*RowFilter)(nil),             // 26: vds.datasets.v1.RowFilter
-	(v1.SemanticType)(0),          // 27: vds.common.v1.SemanticType
-	(*v1.DatasetRef)(nil),         // 28: vds.common.v1.DatasetRef
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*FlightPutCommand)(nil),      // 27: vds.datasets.v1.FlightPutCommand
+	(v1.SemanticType)(0),          // 28: vds.common.v1.SemanticType
+	(*v1.DatasetRef)(nil),         // 29: vds.common.v1.DatasetRef
+	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
 }
 var file_vds_datasets_v1_datasets_proto_depIdxs = []int32{
-	27, // 0: vds.datasets.v1.Column.semantic_type:type_name -> vds.common.v1.SemanticType
+	28, // 0: vds.datasets.v1.Column.semantic_type:type_name -> vds.common.v1.SemanticType
 	3,  // 1: vds.datasets.v1.ReadRules.coercions:type_name -> vds.datasets.v1.Coercion
 	5,  // 2: vds.datasets.v1.ReadRules.boolean_labels:type_name -> vds.datasets.v1.BooleanLabels
-	28, // 3: vds.datasets.v1.Origin.parents:type_name -> vds.common.v1.DatasetRef
+	29, // 3: vds.datasets.v1.Origin.parents:type_name -> vds.common.v1.DatasetRef
 	0,  // 4: vds.datasets.v1.DatasetVersion.state:type_name -> vds.datasets.v1.VersionState
 	2,  // 5: vds.datasets.v1.DatasetVersion.columns:type_name -> vds.datasets.v1.Column
 	4,  // 6: vds.datasets.v1.DatasetVersion.read_rules:type_name -> vds.datasets.v1.ReadRules
 	6,  // 7: vds.datasets.v1.DatasetVersion.origin:type_name -> vds.datasets.v1.Origin
-	29, // 8: vds.datasets.v1.DatasetVersion.create_time:type_name -> google.protobuf.Timestamp
+	30, // 8: vds.datasets.v1.DatasetVersion.create_time:type_name -> google.protobuf.Timestamp
 	7,  // 9: vds.datasets.v1.Dataset.current:type_name -> vds.datasets.v1.DatasetVersion
-	29, // 10: vds.datasets.v1.Dataset.create_time:type_name -> google.protobuf.Timestamp
+	30, // 10: vds.datasets.v1.Dataset.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 11: vds.datasets.v1.UploadMetadata.options:type_name -> vds.datasets.v1.ReadOptions
 	9,  // 12: vds.datasets.v1.UploadRequest.metadata:type_name -> vds.datasets.v1.UploadMetadata
 	8,  // 13: vds.datasets.v1.GetDatasetResponse.dataset:type_name -> vds.datasets.v1.Dataset
@@ -2116,7 +2188,7 @@ func file_vds_datasets_v1_datasets_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_datasets_v1_datasets_proto_rawDesc), len(file_vds_datasets_v1_datasets_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
