@@ -69,6 +69,9 @@ type Spec struct {
 	Trim float64
 	// SkipRefutations leaves out the refutation tests (they refit the estimator several times).
 	SkipRefutations bool
+	// Graph, when set, decides the adjustment set by the back-door criterion (or switches to a
+	// front-door or instrumental-variable estimate when only those identify the effect).
+	Graph *Graph
 	// LearnerBudget is the AutoML budget of each nuisance model of the meta-learners (zero means
 	// DefaultLearnerBudget).
 	LearnerBudget time.Duration
@@ -186,6 +189,23 @@ func estimateAll(ctx context.Context, f *frame.Frame, spec Spec) (est *causalv1.
 	if spec.Method == "" {
 		spec.Method = MethodRegressionAdjustment
 	}
+	var id *Identification
+	var graphWarns []string
+	if spec.Graph != nil {
+		var err error
+		if id, graphWarns, err = useGraph(f, &spec); err != nil {
+			return nil, nil, err
+		}
+		if spec.Method == MethodFrontDoor || spec.Method == MethodIV {
+			est, err := linearAlt(ctx, f, spec, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			est.Warnings = append(graphWarns, est.Warnings...)
+			checks(est, false, true)
+			return est, nil, nil
+		}
+	}
 	if !contains(Methods, spec.Method) {
 		return nil, nil, fmt.Errorf("causal: unknown method %q (want one of %s)", spec.Method, strings.Join(Methods, ", "))
 	}
@@ -235,6 +255,15 @@ func estimateAll(ctx context.Context, f *frame.Frame, spec Spec) (est *causalv1.
 		NaiveDifference: naive(d),
 		Warnings:        append(prep.warns, res.warns...),
 		Estimand:        spec.Estimand,
+	}
+	est.Warnings = append(graphWarns, est.Warnings...)
+	switch {
+	case id != nil:
+		est.Identification = id.Text
+	case len(spec.Confounders) > 0:
+		est.Identification = fmt.Sprintf("Back-door adjustment for the given confounders {%s}; no graph was given, so their sufficiency is assumed, not checked.", strings.Join(spec.Confounders, ", "))
+	case spec.Method == MethodDifferenceInMeans:
+		est.Identification = "No adjustment: valid when treatment was randomised (or as good as random)."
 	}
 	if res.cate != nil {
 		ind = &Individual{Rows: d.rows, Effect: res.cate}
