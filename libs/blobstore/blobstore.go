@@ -17,6 +17,7 @@ import (
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file://
+	_ "gocloud.dev/blob/s3blob"   // s3://bucket?region=…&endpoint=…&use_path_style=true (AWS SDK v2 credentials chain)
 	"gocloud.dev/gcerrors"
 )
 

@@ -9,13 +9,30 @@ import (
 	"testing"
 )
 
+// TestPutLimitAndHash runs the same checks on each backend: the local folder and S3 (a real
+// S3-protocol server on loopback, reached through gocloud.dev/blob/s3blob by URL).
 func TestPutLimitAndHash(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, FileURL(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"file", func(t *testing.T) string { return FileURL(t.TempDir()) }},
+		{"s3", fakeS3URL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Open(ctx, tc.url(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			testPutLimitAndHash(t, s)
+		})
 	}
-	defer s.Close()
+}
+
+func testPutLimitAndHash(t *testing.T, s *Store) {
+	ctx := context.Background()
 	res, err := s.Put(ctx, "raw/obj_1", strings.NewReader("hello"), 10)
 	if err != nil {
 		t.Fatal(err)

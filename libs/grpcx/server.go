@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -18,9 +19,11 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
 	"github.com/vdsproject/vds/libs/authn"
+	"github.com/vdsproject/vds/libs/telemetry"
 )
 
 // ServerOptions configure NewServer.
@@ -45,14 +48,14 @@ func NewServer(o ServerOptions) *Server {
 	if o.MaxRecvBytes == 0 {
 		o.MaxRecvBytes = 8 << 20
 	}
-	unary := []grpc.UnaryServerInterceptor{recoverUnary(o.Log), logUnary(o.Log)}
-	stream := []grpc.StreamServerInterceptor{recoverStream(o.Log), logStream(o.Log)}
+	unary := []grpc.UnaryServerInterceptor{metricsUnary(o.Name), recoverUnary(o.Log), logUnary(o.Log)}
+	stream := []grpc.StreamServerInterceptor{metricsStream(o.Name), recoverStream(o.Log), logStream(o.Log)}
 	if o.Auth != nil {
 		unary = append(unary, o.Auth.UnaryInterceptor())
 		stream = append(stream, o.Auth.StreamInterceptor())
 	}
 	s := grpc.NewServer(
-		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.StatsHandler(ServerStatsHandler(o.Name)),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 		grpc.MaxRecvMsgSize(o.MaxRecvBytes),
@@ -83,6 +86,59 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		s.Stop()
 	}
 	return nil
+}
+
+// ServerStatsHandler traces the calls a server serves: one span per call, a child of the caller's
+// span when its metadata carries a W3C trace context, tagged with the serving vds service. Health
+// checks are not traced.
+func ServerStatsHandler(service string) stats.Handler {
+	return otelgrpc.NewServerHandler(
+		otelgrpc.WithPropagators(telemetry.Propagator()),
+		otelgrpc.WithSpanAttributes(telemetry.ServiceKey.String(service)),
+		otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
+	)
+}
+
+// ClientStatsHandler traces outgoing calls and puts the trace context into their metadata.
+func ClientStatsHandler() stats.Handler {
+	return otelgrpc.NewClientHandler(
+		otelgrpc.WithPropagators(telemetry.Propagator()),
+		otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
+	)
+}
+
+// MetricsStreamInterceptor counts the calls of a server that has no other vds interceptors (the
+// gateway's front door).
+func MetricsStreamInterceptor(service string) grpc.StreamServerInterceptor {
+	return metricsStream(service)
+}
+
+// metricsUnary and metricsStream count calls and their durations (see telemetry.RPCs). They run
+// first in the chain, so a call refused by authentication or ended by a panic is counted too.
+func metricsUnary(service string) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := h(ctx, req)
+		observeRPC(service, info.FullMethod, start, err)
+		return resp, err
+	}
+}
+
+func metricsStream(service string) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		start := time.Now()
+		err := h(srv, ss)
+		observeRPC(service, info.FullMethod, start, err)
+		return err
+	}
+}
+
+func observeRPC(service, method string, start time.Time, err error) {
+	if method == "/grpc.health.v1.Health/Check" || method == "/grpc.health.v1.Health/Watch" {
+		return
+	}
+	telemetry.RPCs.WithLabelValues(service, method, status.Code(err).String()).Inc()
+	telemetry.RPCDuration.WithLabelValues(service, method).Observe(time.Since(start).Seconds())
 }
 
 func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
@@ -146,7 +202,7 @@ func logCall(ctx context.Context, log *slog.Logger, method string, start time.Ti
 func Dial(addr string) (*grpc.ClientConn, error) {
 	return grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		grpc.WithStatsHandler(ClientStatsHandler()),
 		grpc.WithChainUnaryInterceptor(forwardUnary),
 		grpc.WithChainStreamInterceptor(forwardStream),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),

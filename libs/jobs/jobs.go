@@ -21,6 +21,7 @@ import (
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/storage"
+	"github.com/vdsproject/vds/libs/telemetry"
 )
 
 // Resource kind of job records in the metadata store.
@@ -104,10 +105,14 @@ func (q *Queue) Submit(ctx context.Context, job *jobsv1.Job, payload proto.Messa
 	msg.Data = body
 	msg.Header.Set(headerJobID, job.Id)
 	msg.Header.Set(nats.MsgIdHdr, job.Id) // de-duplicates a retried publish
-	injectTrace(ctx, msg.Header)
-	if _, err := q.js.PublishMsg(ctx, msg); err != nil {
+	sctx, span := startSubmitSpan(ctx, job.Kind, job.Id)
+	injectTrace(sctx, msg.Header)
+	_, err = q.js.PublishMsg(sctx, msg)
+	span.End()
+	if err != nil {
 		return nil, fmt.Errorf("queue job: %w", err)
 	}
+	telemetry.JobsSubmitted.WithLabelValues(job.Kind).Inc()
 	q.emit(ctx, job)
 	return job, nil
 }
@@ -233,6 +238,7 @@ func (q *Queue) Work(ctx context.Context, kind string, concurrency int, h Handle
 	if err != nil {
 		return fmt.Errorf("job consumer %s: %w", kind, err)
 	}
+	telemetry.RegisterQueueDepth(kind, func(ctx context.Context) (uint64, error) { return q.PendingCount(ctx, kind) })
 	sem := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -259,7 +265,7 @@ func (q *Queue) Work(ctx context.Context, kind string, concurrency int, h Handle
 			go func(msg jetstream.Msg) {
 				defer wg.Done()
 				defer func() { <-sem }()
-				q.handle(ctx, msg, h)
+				q.handle(ctx, kind, msg, h)
 			}(msg)
 		}
 		if !got {
@@ -268,13 +274,14 @@ func (q *Queue) Work(ctx context.Context, kind string, concurrency int, h Handle
 	}
 }
 
-func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, h Handler) {
+func (q *Queue) handle(ctx context.Context, kind string, msg jetstream.Msg, h Handler) {
 	id := msg.Headers().Get(headerJobID)
 	attempt := 1
 	if md, err := msg.Metadata(); err == nil {
 		attempt = int(md.NumDelivered)
 	}
-	ctx = extractTrace(ctx, msg.Headers())
+	ctx, span := startRunSpan(ctx, msg.Headers(), kind, id, attempt)
+	defer span.End() // a no-op after endRun
 	log := q.log.With("job_id", id, "attempt", attempt)
 	job, err := q.update(ctx, id, func(j *jobsv1.Job) error {
 		if Terminal(j.State) {
@@ -293,8 +300,10 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, h Handler) {
 		return
 	}
 	if attempt > q.MaxDeliver {
-		q.finish(ctx, id, fmt.Errorf("gave up after %d attempts", q.MaxDeliver))
+		gaveUp := fmt.Errorf("gave up after %d attempts", q.MaxDeliver)
+		q.finish(ctx, id, gaveUp)
 		msg.Term()
+		endRun(span, kind, outcomeFailed, time.Now(), gaveUp)
 		return
 	}
 	hbCtx, stopHB := context.WithCancel(ctx)
@@ -313,7 +322,10 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, h Handler) {
 	workCtx, cancelWork := context.WithCancel(ctx)
 	task := &Task{Job: job, Payload: msg.Data(), Attempt: attempt, q: q}
 	start := time.Now()
+	inFlight := telemetry.JobsInFlight.WithLabelValues(kind)
+	inFlight.Inc()
 	err = safeRun(workCtx, h, task)
+	inFlight.Dec()
 	cancelWork()
 	stopHB()
 	switch {
@@ -321,19 +333,24 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, h Handler) {
 		// Shutting down: hand the job to another worker.
 		log.InfoContext(context.WithoutCancel(ctx), "job interrupted by shutdown; returned to the queue")
 		msg.Nak()
+		endRun(span, kind, outcomeInterrupted, start, err)
 	case err == nil:
 		q.finish(context.WithoutCancel(ctx), id, nil)
 		msg.Ack()
 		log.InfoContext(ctx, "job succeeded", "seconds", time.Since(start).Seconds())
+		endRun(span, kind, outcomeSucceeded, start, nil)
 	case errors.Is(err, ErrCancelled):
 		msg.Ack()
+		endRun(span, kind, outcomeCancelled, start, err)
 	case errors.Is(err, ErrPermanent) || attempt >= q.MaxDeliver:
 		q.finish(context.WithoutCancel(ctx), id, err)
 		msg.Term()
 		log.WarnContext(ctx, "job failed", "err", err)
+		endRun(span, kind, outcomeFailed, start, err)
 	default:
 		log.WarnContext(ctx, "job attempt failed; will retry", "err", err)
 		msg.NakWithDelay(time.Duration(attempt) * time.Second)
+		endRun(span, kind, outcomeRetried, start, err)
 	}
 }
 
@@ -443,7 +460,6 @@ func (q *Queue) PendingCount(ctx context.Context, kind string) (uint64, error) {
 	}
 	return info.NumPending + uint64(info.NumAckPending), nil
 }
-
 
 func protoUnmarshal(b []byte, m proto.Message) error { return proto.Unmarshal(b, m) }
 

@@ -65,6 +65,8 @@ func Main(svc Service) {
 	cfg.Home = config.DefaultHome()
 	cfg.Flags(fs)
 	addr := fs.String("listen", "127.0.0.1:0", "gRPC listen address")
+	var tel TelemetryConfig
+	tel.Flags(fs)
 	peers := map[string]*string{}
 	for _, p := range svc.Peers {
 		peers[p] = fs.String(p+"-addr", "", "gRPC address of the "+p+" service")
@@ -84,6 +86,12 @@ func Main(svc Service) {
 	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	shutdownTel, err := tel.Start(ctx, "vds-"+svc.Name, log)
+	if err != nil {
+		log.Error("telemetry", "err", err)
+		os.Exit(1)
+	}
+	defer shutdownTel()
 	lis, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Error("listen", "addr", *addr, "err", err)

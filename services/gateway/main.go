@@ -22,6 +22,7 @@ import (
 
 	"github.com/vdsproject/vds/libs/config"
 	"github.com/vdsproject/vds/libs/logging"
+	"github.com/vdsproject/vds/libs/platform"
 	"github.com/vdsproject/vds/services/gateway/server"
 )
 
@@ -48,6 +49,8 @@ func run(args []string) error {
 	trustXFF := fs.Bool("trust-forwarded-for", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	var tel platform.TelemetryConfig
+	tel.Flags(fs)
 	fs.Usage = config.Usage(fs, "vds gateway: gRPC front door and REST/HTTP server")
 	if err := config.Parse(fs, args); err != nil {
 		return err
@@ -74,6 +77,11 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	stopTel, err := tel.Start(ctx, "vds-gateway", log)
+	if err != nil {
+		return err
+	}
+	defer stopTel()
 
 	front, err := server.NewFrontDoor(o)
 	if err != nil {

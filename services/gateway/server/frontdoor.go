@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/vdsproject/vds/libs/grpcx"
 )
 
 // FlightService is the Arrow Flight service, served by ingestion.
@@ -86,6 +88,8 @@ func NewFrontDoor(o Options) (*grpc.Server, error) {
 	}
 	p := &proxy{b: b, services: strings.Join(RoutedServices(), ", "), opts: o}
 	s := grpc.NewServer(
+		grpc.StatsHandler(grpcx.ServerStatsHandler("gateway")), // the gateway's span; backends' spans are its children
+		grpc.StreamInterceptor(grpcx.MetricsStreamInterceptor("gateway")),
 		grpc.ForceServerCodecV2(rawCodec{}),
 		grpc.UnknownServiceHandler(p.handle),
 		grpc.MaxRecvMsgSize(64<<20),
