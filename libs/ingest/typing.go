@@ -137,6 +137,55 @@ func (j *job) perColumn(plans []*plan, table, missFn, conv string, tmpl []string
 	return out, nil
 }
 
+// colSpec is one column of a perColumnEach query, with its own class expression and aggregates.
+type colSpec struct {
+	p    *plan
+	conv string
+	tmpl []string
+}
+
+// perColumnEach is perColumn for columns that each have their own conv and templates: one scan
+// of table for all of them (for at most wideLimit columns). {m} is always false here.
+func (j *job) perColumnEach(specs []colSpec, table string) ([][]string, error) {
+	out := make([][]string, len(specs))
+	if len(specs) == 0 {
+		return out, nil
+	}
+	var inner, mid, exprs []string
+	for i, c := range specs {
+		n := strconv.Itoa(i)
+		inner = append(inner, c.p.x()+" AS r"+n)
+		if c.conv != "" {
+			mid = append(mid, strings.ReplaceAll(c.conv, "{r}", "r"+n)+" AS v"+n)
+		}
+		for _, t := range c.tmpl {
+			exprs = append(exprs, strings.NewReplacer("{r}", "r"+n, "{m}", "false", "{v}", "v"+n).Replace(t))
+		}
+	}
+	from := "(SELECT " + strings.Join(inner, ", ") + " FROM " + table + ")"
+	if len(mid) > 0 {
+		from = "(SELECT *, " + strings.Join(mid, ", ") + " FROM " + from + ")"
+	}
+	vals := make([]sql.NullString, len(exprs))
+	dest := make([]any, len(exprs))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	if err := j.aggRow(from, exprs, dest); err != nil {
+		return nil, err
+	}
+	k := 0
+	for i, c := range specs {
+		row := make([]string, len(c.tmpl))
+		for t := range c.tmpl {
+			row[t] = vals[k].String
+			k++
+		}
+		out[i] = row
+	}
+	return out, nil
+}
+
 // guessTypes decides a candidate type for every column from the first rows.
 func (j *job) guessTypes(plans []*plan, total int64) error {
 	rows := int64(typeSampleRows)
@@ -363,7 +412,14 @@ func (j *job) verify(plans []*plan, total int64) error {
 		}
 		groups[key] = append(groups[key], p)
 	}
-	for _, key := range order {
+	// All groups are checked in one scan of the table when the table is narrow enough; wider
+	// tables are checked group by group (each of those queries unpivots).
+	type groupQ struct {
+		names, tmpl []string
+		conv        string
+	}
+	qs := make([]groupQ, len(order))
+	for gi, key := range order {
 		g := groups[key]
 		p := g[0]
 		// {v} is the cell's class (see codeExpr), computed once per cell.
@@ -411,10 +467,39 @@ func (j *job) verify(plans []*plan, total int64) error {
 				}
 			}
 		}
-		vals, err := j.perColumn(g, "raw", missFn, conv, tmpl)
+		_ = missFn
+		qs[gi] = groupQ{names: names, tmpl: tmpl, conv: conv}
+	}
+	all := make([][][]string, len(order))
+	if len(plans) <= wideLimit {
+		var specs []colSpec
+		for gi, key := range order {
+			for _, p := range groups[key] {
+				specs = append(specs, colSpec{p: p, conv: qs[gi].conv, tmpl: qs[gi].tmpl})
+			}
+		}
+		vals, err := j.perColumnEach(specs, "raw")
 		if err != nil {
 			return err
 		}
+		at := 0
+		for gi, key := range order {
+			all[gi] = vals[at : at+len(groups[key])]
+			at += len(groups[key])
+		}
+	} else {
+		for gi, key := range order {
+			vals, err := j.perColumn(groups[key], "raw", "", qs[gi].conv, qs[gi].tmpl)
+			if err != nil {
+				return err
+			}
+			all[gi] = vals
+		}
+	}
+	for gi, key := range order {
+		g := groups[key]
+		p := g[0]
+		names, vals := qs[gi].names, all[gi]
 		ms := make([]map[string]string, len(g))
 		var slow []*plan
 		var slowAt []int
