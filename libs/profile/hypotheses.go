@@ -10,6 +10,7 @@ import (
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	"github.com/vdsproject/vds/libs/charts"
 	"github.com/vdsproject/vds/libs/frame"
+	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/stats"
 )
 
@@ -23,6 +24,8 @@ const (
 	DefaultFDR     = 0.05
 	maxGroupLevels = 20 // categorical columns with more levels are not used as grouping variables
 	minGroupSize   = 5  // groups smaller than this are left out of group comparisons
+	// hypothesisPrefix types hypothesis IDs (hyp_…).
+	hypothesisPrefix = "hyp"
 )
 
 // hypCol is a column prepared for testing.
@@ -124,13 +127,15 @@ func Hypotheses(f *frame.Frame, p *profilingv1.Profile, target string, fdr float
 	})
 	outH := make([]*profilingv1.Hypothesis, 0, len(hyps))
 	var findings []*commonv1.Finding
-	for k, i := range order {
+	for _, i := range order {
 		h := hyps[i]
-		h.Id = fmt.Sprintf("h%03d", k+1)
+		h.Id = ids.New(hypothesisPrefix)
 		outH = append(outH, h)
 		if h.Survived {
 			fd := makers[i](h)
-			fd.Id = "f_" + h.Id
+			fd.Id = ids.New(ids.Finding)
+			// The survivor's statement is the finding's sentence, with its numbers.
+			h.Statement = fd.Statement
 			findings = append(findings, fd)
 		}
 	}
@@ -240,7 +245,10 @@ func fill(h *profilingv1.Hypothesis, r stats.Result) {
 	}
 	h.EffectSizeName = r.EffectName
 	h.EffectSize = nz(r.EffectSize)
-	h.CiLow, h.CiHigh = nz(r.CILow), nz(r.CIHigh)
+	// An interval is reported only when the test has one; never a made-up 0..0.
+	if !math.IsNaN(r.CILow) && !math.IsNaN(r.CIHigh) && !math.IsInf(r.CILow, 0) && !math.IsInf(r.CIHigh, 0) {
+		h.CiLow, h.CiHigh, h.HasCi = r.CILow, r.CIHigh, true
+	}
 	h.N = int64(r.N)
 }
 
@@ -301,14 +309,30 @@ func testGroups(cat, num *hypCol) (*profilingv1.Hypothesis, findingMaker) {
 			quoteIdent(cat.name), quoteIdent(num.name)),
 	}
 	fill(h, r)
+	for k, g := range gs {
+		h.GroupLabels = append(h.GroupLabels, labels[k])
+		h.GroupSizes = append(h.GroupSizes, int64(len(g)))
+	}
 	mk := func(h *profilingv1.Hypothesis) *commonv1.Finding {
 		what := "median"
 		if useMean {
-			what = "average"
+			what = "mean"
 		}
-		st := fmt.Sprintf("%s differs by %s: the %s is %s for %s = %s and %s for %s = %s (%s, %s %s, q = %s, n = %d).",
-			num.name, cat.name, what, fmtNum(centers[hi]), cat.name, labels[hi], fmtNum(centers[lo]), cat.name, labels[lo],
-			testName(h.Test), effectName(h.EffectSizeName), fmtNum(h.EffectSize), fmtP(h.QValue), h.N)
+		// Two-group effect sizes are signed for the first group against the second: orient them
+		// so the sentence reads "higher group vs lower group" with a positive effect.
+		es, lo95, hi95 := h.EffectSize, h.CiLow, h.CiHigh
+		if len(gs) == 2 && hi == 1 {
+			es, lo95, hi95 = -es, -hi95, -lo95
+		}
+		sizes := ""
+		if len(gs) == 2 {
+			sizes = fmt.Sprintf(": %d vs %d", len(gs[hi]), len(gs[lo]))
+		} else {
+			sizes = fmt.Sprintf(" in %d groups", len(gs))
+		}
+		st := fmt.Sprintf("Rows with %s = %s have a %s %s of %s vs %s for %s = %s (%s, %s, %s, n = %d%s).",
+			cat.name, labels[hi], what, num.name, fmtNum(centers[hi]), fmtNum(centers[lo]), cat.name, labels[lo],
+			testName(h.Test), pq(h), effectText(h, es, lo95, hi95), h.N, sizes)
 		boxes := make([]charts.FiveNum, len(gs))
 		for k, g := range gs {
 			s := slices.Clone(g)
@@ -317,7 +341,7 @@ func testGroups(cat, num *hypCol) (*profilingv1.Hypothesis, findingMaker) {
 				Q3: stats.Quantile(s, 0.75), Max: s[len(s)-1], N: int64(len(s))}
 		}
 		title := num.name + " by " + cat.name
-		h.Chart = makeChart("hyp_"+h.Id, title, "box", charts.Box(title, cat.name, num.name, boxes), "columns "+cat.name+", "+num.name)
+		h.Chart = makeChart(title, "box", charts.Box(title, cat.name, num.name, boxes), "columns "+cat.name+", "+num.name)
 		return finding(h, st)
 	}
 	return h, mk
@@ -367,10 +391,10 @@ func testCorrelation(a, b *hypCol) (*profilingv1.Hypothesis, findingMaker) {
 		if h.EffectSize < 0 {
 			dir = "falls"
 		}
-		st := fmt.Sprintf("%s %s with %s (%s %s = %s, 95%% CI %s to %s, q = %s, n = %d).",
-			b.name, dir, a.name, testName(h.Test), effectName(h.EffectSizeName), fmtNum(h.EffectSize), fmtNum(h.CiLow), fmtNum(h.CiHigh), fmtP(h.QValue), h.N)
+		st := fmt.Sprintf("%s %s as %s rises (%s, %s, %s, n = %d).",
+			b.name, dir, a.name, testName(h.Test), pq(h), effectText(h, h.EffectSize, h.CiLow, h.CiHigh), h.N)
 		title := b.name + " vs " + a.name
-		h.Chart = makeChart("hyp_"+h.Id, title, "scatter", charts.Scatter(title, a.name, b.name, x, y), "columns "+a.name+", "+b.name)
+		h.Chart = makeChart(title, "scatter", charts.Scatter(title, a.name, b.name, x, y), "columns "+a.name+", "+b.name)
 		return finding(h, st)
 	}
 	return h, mk
@@ -424,9 +448,16 @@ func testAssociation(a, b *hypCol) (*profilingv1.Hypothesis, findingMaker) {
 				}
 			}
 		}
-		st := fmt.Sprintf("%s and %s are associated: %s = %s in %.1f%% of rows with %s = %s versus %.1f%% overall (%s, Cramér's V = %s, q = %s, n = %d).",
-			a.name, b.name, b.name, b.labels[bj], 100*t[bi][bj]/rs[bi], a.name, a.labels[bi], 100*cs[bj]/n,
-			testName(h.Test), fmtNum(chi.EffectSize), fmtP(h.QValue), h.N)
+		v := fmt.Sprintf("Cramér's V = %s", fmtNum(chi.EffectSize))
+		if !math.IsNaN(chi.CILow) && !math.IsNaN(chi.CIHigh) {
+			v += fmt.Sprintf(" (95%% CI %s to %s)", fmtNum(chi.CILow), fmtNum(chi.CIHigh))
+		}
+		if h.Test == "fisher_exact" {
+			v = effectText(h, h.EffectSize, h.CiLow, h.CiHigh) + ", " + v
+		}
+		st := fmt.Sprintf("%s = %s in %.1f%% of rows with %s = %s vs %.1f%% overall (%s, %s, %s, n = %d).",
+			b.name, b.labels[bj], 100*t[bi][bj]/rs[bi], a.name, a.labels[bi], 100*cs[bj]/n,
+			testName(h.Test), pq(h), v, h.N)
 		var cats []string
 		var counts []float64
 		for i := range t {
@@ -438,7 +469,7 @@ func testAssociation(a, b *hypCol) (*profilingv1.Hypothesis, findingMaker) {
 			}
 		}
 		title := a.name + " × " + b.name
-		h.Chart = makeChart("hyp_"+h.Id, title, "bar", charts.Bar(title, a.name+" · "+b.name, cats, counts), "columns "+a.name+", "+b.name)
+		h.Chart = makeChart(title, "bar", charts.Bar(title, a.name+" · "+b.name, cats, counts), "columns "+a.name+", "+b.name)
 		fd := finding(h, st)
 		fd.Values["cramers_v"] = nz(chi.EffectSize)
 		return fd
@@ -485,8 +516,11 @@ func finding(h *profilingv1.Hypothesis, statement string) *commonv1.Finding {
 	v := map[string]float64{
 		"statistic": h.Statistic, "p_value": h.PValue, "q_value": h.QValue, "effect_size": h.EffectSize, "n": float64(h.N),
 	}
-	if h.CiLow != 0 || h.CiHigh != 0 {
+	if h.HasCi {
 		v["ci_low"], v["ci_high"] = h.CiLow, h.CiHigh
+	}
+	for k, s := range h.GroupSizes {
+		v["n_"+h.GroupLabels[k]] = float64(s)
 	}
 	fd := &commonv1.Finding{Statement: statement, Test: h.Test, Values: v, Columns: slices.Clone(h.Columns), Query: h.Query}
 	if h.Chart != nil {
@@ -506,6 +540,26 @@ func fmtNum(v float64) string {
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.3g", v)
+}
+
+// pq renders the p and q values for a sentence: "p < 1e-10, q < 1e-10" or "p = 0.0031, q = 0.012".
+func pq(h *profilingv1.Hypothesis) string {
+	one := func(name string, v float64) string {
+		if v < 1e-10 {
+			return name + " < 1e-10"
+		}
+		return name + " = " + fmtP(v)
+	}
+	return one("p", h.PValue) + ", " + one("q", h.QValue)
+}
+
+// effectText renders an effect size with its interval when there is one.
+func effectText(h *profilingv1.Hypothesis, es, lo, hi float64) string {
+	s := fmt.Sprintf("%s = %s", effectName(h.EffectSizeName), fmtNum(es))
+	if h.HasCi {
+		s += fmt.Sprintf(" (95%% CI %s to %s)", fmtNum(lo), fmtNum(hi))
+	}
+	return s
 }
 
 func fmtP(p float64) string {

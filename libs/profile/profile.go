@@ -86,14 +86,11 @@ func Compute(ctx context.Context, f *frame.Frame, opts Options) (*profilingv1.Pr
 		DuplicateRows: dupRows,
 		CreateTime:    timestamppb.Now(),
 	}
-	for i, ci := range infos {
-		ci.prof.ChartId = fmt.Sprintf("col_%d", i)
+	for _, ci := range infos {
 		p.Columns = append(p.Columns, ci.prof)
 		if ch := columnChart(ci); ch != nil {
-			ch.Id = ci.prof.ChartId
+			ci.prof.ChartId = ch.Id
 			p.Charts = append(p.Charts, ch)
-		} else {
-			ci.prof.ChartId = ""
 		}
 	}
 	p.Alerts = append(p.Alerts, columnAlerts(infos, f.Rows)...)

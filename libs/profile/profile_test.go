@@ -14,6 +14,7 @@ import (
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	"github.com/vdsproject/vds/libs/frame"
+	vdsids "github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/semantic"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -88,8 +89,13 @@ func TestPenguins(t *testing.T) {
 		t.Error("no chart id")
 	}
 	ids := map[string]bool{}
+	heatmap := false
 	for _, c := range p.Charts {
+		if err := vdsids.Check(c.Id, vdsids.Chart); err != nil || ids[c.Id] {
+			t.Errorf("chart ID %q is not a fresh cht_ ID: %v", c.Id, err)
+		}
 		ids[c.Id] = true
+		heatmap = heatmap || c.Kind == "heatmap"
 		if c.VegaLite.Fields["$schema"].GetStringValue() != "https://vega.github.io/schema/vega-lite/v5.json" {
 			t.Errorf("chart %s lacks schema", c.Id)
 		}
@@ -99,7 +105,7 @@ func TestPenguins(t *testing.T) {
 			t.Errorf("column %s references missing chart %s", c.Name, c.ChartId)
 		}
 	}
-	if !ids["correlations"] {
+	if !heatmap {
 		t.Error("no correlation heatmap")
 	}
 	hasMI := false
@@ -526,5 +532,61 @@ func TestProfileJSONSize(t *testing.T) {
 	bs, _ := json.Marshal(p)
 	if len(bs) > 2<<20 {
 		t.Errorf("profile of 200k rows is %d bytes; data must be aggregated", len(bs))
+	}
+}
+
+// TestTelcoFinding checks one finding end to end against testdata/telco_tenure.py (scipy 1.10.1):
+// the test chosen, its numbers, the interval, the group sizes and the sentence that carries them.
+func TestTelcoFinding(t *testing.T) {
+	t.Parallel()
+	f := loadCSV(t, "tabular/telco_churn.csv", false)
+	p := mustProfile(t, f, Options{Target: "Churn"})
+	hyps, findings := Hypotheses(f, p, "Churn", 0.05)
+	var h *profilingv1.Hypothesis
+	for _, x := range hyps {
+		if slices.Equal(x.Columns, []string{"Churn", "tenure"}) {
+			h = x
+		}
+	}
+	if h == nil {
+		t.Fatal("Churn vs tenure not tested")
+	}
+	rel := func(name string, got, want float64) {
+		if math.Abs(got-want) > 1e-6*math.Abs(want) {
+			t.Errorf("%s = %.17g, want %.17g", name, got, want)
+		}
+	}
+	if h.Test != "mann_whitney_u" || !h.Survived || !h.HasCi {
+		t.Fatalf("hypothesis %v", h)
+	}
+	rel("U", h.Statistic, 7154668.0)
+	rel("p", h.PValue, 2.419635517951866e-208)
+	rel("rank-biserial", h.EffectSize, 0.4797343510572578)
+	rel("ci low", h.CiLow, 0.45588034704922625)
+	rel("ci high", h.CiHigh, 0.5028996687502407)
+	if !slices.Equal(h.GroupLabels, []string{"No", "Yes"}) || !slices.Equal(h.GroupSizes, []int64{5174, 1869}) || h.N != 7043 {
+		t.Errorf("groups %v %v n %d", h.GroupLabels, h.GroupSizes, h.N)
+	}
+	want := "Rows with Churn = No have a median tenure of 38 vs 10 for Churn = Yes (Mann-Whitney U test, p < 1e-10, q < 1e-10, rank-biserial r = 0.48 (95% CI 0.456 to 0.503), n = 7043: 5174 vs 1869)."
+	if h.Statement != want {
+		t.Errorf("statement\n got %s\nwant %s", h.Statement, want)
+	}
+	for _, fd := range findings {
+		if fd.Statement == want {
+			if err := vdsids.Check(fd.Id, vdsids.Finding); err != nil || fd.Values["ci_low"] != h.CiLow || fd.Values["n_Yes"] != 1869 {
+				t.Errorf("finding %v: %v", fd, err)
+			}
+			return
+		}
+	}
+	t.Error("no finding carries the statement")
+}
+
+func BenchmarkHypothesesNHEFS(b *testing.B) {
+	f := loadCSV(b, "causal/nhefs.csv", false)
+	p := mustProfile(b, f, Options{})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Hypotheses(f, p, "", 0.05)
 	}
 }

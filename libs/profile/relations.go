@@ -11,6 +11,7 @@ import (
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	"github.com/vdsproject/vds/libs/charts"
 	"github.com/vdsproject/vds/libs/frame"
+	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/stats"
 )
 
@@ -379,14 +380,15 @@ func heatmap(cols []*colInfo, pearson map[[2]string]float64) *commonv1.Chart {
 			}
 		}
 	}
-	return makeChart("correlations", "Pearson correlations", "heatmap", charts.Heatmap("Pearson correlations", names, m),
+	return makeChart("Pearson correlations", "heatmap", charts.Heatmap("Pearson correlations", names, m),
 		"pairwise Pearson correlations of numeric columns")
 }
 
-func makeChart(id, title, kind string, spec charts.Spec, source string) *commonv1.Chart {
+// makeChart wraps a spec as a chart with a fresh random ID (cht_…).
+func makeChart(title, kind string, spec charts.Spec, source string) *commonv1.Chart {
 	st, err := charts.ToStruct(spec)
 	if err != nil {
 		return nil
 	}
-	return &commonv1.Chart{Id: id, Title: title, Kind: kind, VegaLite: st, Source: source}
+	return &commonv1.Chart{Id: ids.New(ids.Chart), Title: title, Kind: kind, VegaLite: st, Source: source}
 }

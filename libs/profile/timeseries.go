@@ -107,7 +107,7 @@ func timeSeries(f *frame.Frame, infos []*colInfo) ([]*profilingv1.Alert, []*comm
 		}
 		if found {
 			spec := charts.Line(name+" over "+tcol.Name, tcol.Name, name, times, series)
-			if ch := makeChart("ts_"+name, name+" over "+tcol.Name, "line", spec, "column "+name+" ordered by "+tcol.Name); ch != nil {
+			if ch := makeChart(name+" over "+tcol.Name, "line", spec, "column "+name+" ordered by "+tcol.Name); ch != nil {
 				out = append(out, ch)
 			}
 		}
@@ -182,16 +182,16 @@ func columnChart(ci *colInfo) *commonv1.Chart {
 	case ci.present() == 0:
 		return nil
 	case ci.prof.Numeric != nil && len(ci.bins) > 0:
-		return makeChart("", name, "histogram", charts.Histogram(name, name, ci.bins), src)
+		return makeChart(name, "histogram", charts.Histogram(name, name, ci.bins), src)
 	case ci.sem == commonv1.SemanticType_SEMANTIC_TYPE_DATETIME && len(ci.sorted) > 0:
-		return makeChart("", name, "histogram", timeHistogram(name, ci.sorted), src)
+		return makeChart(name, "histogram", timeHistogram(name, ci.sorted), src)
 	case len(ci.prof.TopValues) > 0:
 		cats := make([]string, len(ci.prof.TopValues))
 		counts := make([]float64, len(ci.prof.TopValues))
 		for i, v := range ci.prof.TopValues {
 			cats[i], counts[i] = v.Value, float64(v.Count)
 		}
-		return makeChart("", name, "bar", charts.Bar(name+" (top values)", name, cats, counts), src)
+		return makeChart(name, "bar", charts.Bar(name+" (top values)", name, cats, counts), src)
 	}
 	return nil
 }

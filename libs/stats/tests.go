@@ -73,7 +73,7 @@ func HedgesG(a, b []float64) Result {
 // MannWhitneyU is the two-sided Mann-Whitney U test with the normal approximation, tie correction
 // and continuity correction (scipy.stats.mannwhitneyu(a, b, method="asymptotic")). Statistic is U of
 // a; the effect size is the rank-biserial correlation 2U/(n1·n2) - 1 (positive when a tends to be
-// larger); Estimate is median(a) - median(b).
+// larger) with its Fisher-z 95% CI (RankBiserialCI); Estimate is median(a) - median(b).
 func MannWhitneyU(a, b []float64) Result {
 	r := newResult("mann_whitney_u")
 	n1, n2 := len(a), len(b)
@@ -99,6 +99,7 @@ func MannWhitneyU(a, b []float64) Result {
 	r.PValue = math.Min(1, 2*0.5*math.Erfc(z/math.Sqrt2))
 	r.EffectName = "rank_biserial"
 	r.EffectSize = 2*u1/(f1*f2) - 1
+	r.CILow, r.CIHigh = RankBiserialCI(r.EffectSize, n1, n2)
 	r.Estimate = Median(a) - Median(b)
 	return r
 }
@@ -107,7 +108,8 @@ func MannWhitneyU(a, b []float64) Result {
 // (scipy.stats.chi2_contingency(table, correction=yates)). Rows or columns that sum to zero are
 // dropped. With yates true, Yates' continuity correction is applied when DF == 1 (scipy's default).
 // The effect size is Cramér's V = sqrt(chi2/(n·(min(r,c)-1))) from the uncorrected statistic
-// (scipy.stats.contingency.association(table, method="cramer")).
+// (scipy.stats.contingency.association(table, method="cramer")), with the noncentral chi-square
+// 95% CI of CramersVCI.
 func ChiSquare(table [][]float64, yates bool) Result {
 	r := newResult("chi_square")
 	r.EffectName = "cramers_v"
@@ -146,6 +148,7 @@ func ChiSquare(table [][]float64, yates bool) Result {
 	r.PValue = chi2Survival(r.Statistic, r.DF)
 	r.EffectSize = math.Sqrt(chi / (n * float64(min(rows, cols)-1)))
 	r.Estimate = r.EffectSize
+	r.CILow, r.CIHigh = CramersVCI(chi, r.DF, r.N, rows, cols)
 	return r
 }
 
@@ -268,6 +271,7 @@ func OneWayANOVA(groups [][]float64) Result {
 	r.PValue = fSurvival(r.Statistic, r.DF, r.DF2)
 	r.EffectSize = ssb / (ssb + ssw)
 	r.Estimate = r.EffectSize
+	r.CILow, r.CIHigh = EtaSquaredCI(r.Statistic, r.DF, r.DF2)
 	return r
 }
 

@@ -875,15 +875,22 @@ type Hypothesis struct {
 	QValue         float64                `protobuf:"fixed64,6,opt,name=q_value,json=qValue,proto3" json:"q_value,omitempty"`
 	EffectSizeName string                 `protobuf:"bytes,7,opt,name=effect_size_name,json=effectSizeName,proto3" json:"effect_size_name,omitempty"`
 	EffectSize     float64                `protobuf:"fixed64,8,opt,name=effect_size,json=effectSize,proto3" json:"effect_size,omitempty"`
-	CiLow          float64                `protobuf:"fixed64,9,opt,name=ci_low,json=ciLow,proto3" json:"ci_low,omitempty"`
-	CiHigh         float64                `protobuf:"fixed64,10,opt,name=ci_high,json=ciHigh,proto3" json:"ci_high,omitempty"`
-	N              int64                  `protobuf:"varint,11,opt,name=n,proto3" json:"n,omitempty"`
-	Columns        []string               `protobuf:"bytes,12,rep,name=columns,proto3" json:"columns,omitempty"`
-	Survived       bool                   `protobuf:"varint,13,opt,name=survived,proto3" json:"survived,omitempty"`
-	Query          string                 `protobuf:"bytes,14,opt,name=query,proto3" json:"query,omitempty"`
-	Chart          *v1.Chart              `protobuf:"bytes,15,opt,name=chart,proto3" json:"chart,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// 95% confidence interval of effect_size; meaningful only when has_ci is set (some effect sizes,
+	// such as Kruskal-Wallis' epsilon squared, have none here, and then both are 0).
+	CiLow    float64   `protobuf:"fixed64,9,opt,name=ci_low,json=ciLow,proto3" json:"ci_low,omitempty"`
+	CiHigh   float64   `protobuf:"fixed64,10,opt,name=ci_high,json=ciHigh,proto3" json:"ci_high,omitempty"`
+	N        int64     `protobuf:"varint,11,opt,name=n,proto3" json:"n,omitempty"`
+	Columns  []string  `protobuf:"bytes,12,rep,name=columns,proto3" json:"columns,omitempty"`
+	Survived bool      `protobuf:"varint,13,opt,name=survived,proto3" json:"survived,omitempty"`
+	Query    string    `protobuf:"bytes,14,opt,name=query,proto3" json:"query,omitempty"`
+	Chart    *v1.Chart `protobuf:"bytes,15,opt,name=chart,proto3" json:"chart,omitempty"`
+	// True when ci_low and ci_high hold a confidence interval.
+	HasCi bool `protobuf:"varint,16,opt,name=has_ci,json=hasCi,proto3" json:"has_ci,omitempty"`
+	// Sizes of the groups compared (group tests), in the order of group_labels.
+	GroupSizes    []int64  `protobuf:"varint,17,rep,packed,name=group_sizes,json=groupSizes,proto3" json:"group_sizes,omitempty"`
+	GroupLabels   []string `protobuf:"bytes,18,rep,name=group_labels,json=groupLabels,proto3" json:"group_labels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Hypothesis) Reset() {
@@ -1017,6 +1024,27 @@ func (x *Hypothesis) GetQuery() string {
 func (x *Hypothesis) GetChart() *v1.Chart {
 	if x != nil {
 		return x.Chart
+	}
+	return nil
+}
+
+func (x *Hypothesis) GetHasCi() bool {
+	if x != nil {
+		return x.HasCi
+	}
+	return false
+}
+
+func (x *Hypothesis) GetGroupSizes() []int64 {
+	if x != nil {
+		return x.GroupSizes
+	}
+	return nil
+}
+
+func (x *Hypothesis) GetGroupLabels() []string {
+	if x != nil {
+		return x.GroupLabels
 	}
 	return nil
 }
@@ -1436,7 +1464,7 @@ const file_vds_profiling_v1_profiling_proto_rawDesc = "" +
 	"\x0eduplicate_rows\x18\v \x01(\x03R\rduplicateRows\x12;\n" +
 	"\vcreate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x15\n" +
-	"\x06job_id\x18\r \x01(\tR\x05jobId\"\x9f\x03\n" +
+	"\x06job_id\x18\r \x01(\tR\x05jobId\"\xfa\x03\n" +
 	"\n" +
 	"Hypothesis\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
@@ -1455,7 +1483,11 @@ const file_vds_profiling_v1_profiling_proto_rawDesc = "" +
 	"\acolumns\x18\f \x03(\tR\acolumns\x12\x1a\n" +
 	"\bsurvived\x18\r \x01(\bR\bsurvived\x12\x14\n" +
 	"\x05query\x18\x0e \x01(\tR\x05query\x12*\n" +
-	"\x05chart\x18\x0f \x01(\v2\x14.vds.common.v1.ChartR\x05chart\"b\n" +
+	"\x05chart\x18\x0f \x01(\v2\x14.vds.common.v1.ChartR\x05chart\x12\x15\n" +
+	"\x06has_ci\x18\x10 \x01(\bR\x05hasCi\x12\x1f\n" +
+	"\vgroup_sizes\x18\x11 \x03(\x03R\n" +
+	"groupSizes\x12!\n" +
+	"\fgroup_labels\x18\x12 \x03(\tR\vgroupLabels\"b\n" +
 	"\x13StartProfileRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\"d\n" +
