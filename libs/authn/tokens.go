@@ -28,7 +28,7 @@ var (
 
 // Claims are the verified contents of a token.
 type Claims struct {
-	Subject   string `json:"sub"`           // user ID
+	Subject   string `json:"sub"` // user ID
 	Email     string `json:"email,omitempty"`
 	SessionID string `json:"sid,omitempty"` // login session (user tokens)
 	Service   string `json:"svc,omitempty"` // mesh tokens: the acting service

@@ -98,28 +98,103 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Migrate applies the embedded migrations not yet applied, each in its own transaction.
+// migrationLock is the PostgreSQL advisory lock key held while migrating, so that services (or
+// replicas) starting together on one database apply each migration exactly once.
+const migrationLock = 0x766473 // "vds"
+
+// Migrate applies the embedded migrations not yet applied, each in its own transaction. On
+// PostgreSQL it holds an advisory lock meanwhile, so concurrent starts wait for each other.
 func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	_, err := s.migrate(ctx)
+	return err
+}
+
+// Migration is one embedded migration and whether it is applied.
+type Migration struct {
+	Version int
+	Name    string
+	Applied bool
+}
+
+// MigrationStatus lists the embedded migrations and which are applied, without changing anything.
+func (s *Store) MigrationStatus(ctx context.Context) ([]Migration, error) {
+	all, err := embedded()
+	if err != nil {
+		return nil, err
 	}
+	applied := map[int]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err == nil {
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			applied[v] = true
+		}
+		rows.Close()
+	} // no table yet: nothing applied
+	for i := range all {
+		all[i].Applied = applied[all[i].Version]
+	}
+	return all, nil
+}
+
+func embedded() ([]Migration, error) {
 	entries, err := fs.ReadDir(migrations, "migrations")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	var out []Migration
 	for _, e := range entries {
 		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
 		if err != nil {
-			return fmt.Errorf("migration %s: bad name", e.Name())
+			return nil, fmt.Errorf("migration %s: bad name", e.Name())
 		}
-		body, err := migrations.ReadFile("migrations/" + e.Name())
+		out = append(out, Migration{Version: v, Name: e.Name()})
+	}
+	return out, nil
+}
+
+// MigrateReport applies pending migrations and returns the ones it applied.
+func (s *Store) MigrateReport(ctx context.Context) ([]Migration, error) { return s.migrate(ctx) }
+
+func (s *Store) migrate(ctx context.Context) ([]Migration, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.flavor == postgres {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+			return nil, fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	all, err := embedded()
+	if err != nil {
+		return nil, err
+	}
+	var done []Migration
+	for _, m := range all {
+		body, err := migrations.ReadFile("migrations/" + m.Name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := s.tx(ctx, func(tx *sql.Tx) error {
+		applied := false
+		err = func() error {
+			tx, err := conn.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
 			var n int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), v).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
@@ -133,13 +208,21 @@ func (s *Store) Migrate(ctx context.Context) error {
 					return fmt.Errorf("%w in: %s", err, strings.TrimSpace(stmt))
 				}
 			}
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, time.Now().UnixMicro())
-			return err
-		}); err != nil {
-			return fmt.Errorf("migration %s: %w", e.Name(), err)
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), m.Version, time.Now().UnixMicro()); err != nil {
+				return err
+			}
+			applied = true
+			return tx.Commit()
+		}()
+		if err != nil {
+			return done, fmt.Errorf("migration %s: %w", m.Name, err)
+		}
+		if applied {
+			m.Applied = true
+			done = append(done, m)
 		}
 	}
-	return nil
+	return done, nil
 }
 
 func (s *Store) ddl(body string) string {

@@ -40,3 +40,52 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestConcurrentMigrate: services starting together on one fresh database all succeed and each
+// migration is applied once.
+func TestConcurrentMigrate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "vds.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dsn := tc.dsn(t)
+			errs := make(chan error, 6)
+			for i := 0; i < 6; i++ {
+				go func() {
+					s, err := Open(context.Background(), dsn)
+					if err == nil {
+						s.Close()
+					}
+					errs <- err
+				}()
+			}
+			for i := 0; i < 6; i++ {
+				if err := <-errs; err != nil {
+					t.Errorf("concurrent open: %v", err)
+				}
+			}
+			s, err := OpenNoMigrate(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ms, err := s.MigrationStatus(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := s.db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms) {
+				t.Fatalf("%d rows in schema_migrations for %d migrations (%v)", n, len(ms), err)
+			}
+			for _, m := range ms {
+				if !m.Applied {
+					t.Errorf("migration %s not applied", m.Name)
+				}
+			}
+		})
+	}
+}
