@@ -5,8 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
