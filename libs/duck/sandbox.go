@@ -193,3 +193,17 @@ func firstWord(q string) string {
 	}
 	return w
 }
+
+// ParquetToCSV writes a Parquet file as CSV with a header row (for the Python sandbox, whose
+// libraries read CSV; Debian has no pyarrow). Only the two files are reachable by the connection.
+func ParquetToCSV(ctx context.Context, parquetPath, csvPath string) error {
+	c, err := Open(ctx, Config{ReadPaths: []string{parquetPath, csvPath}, Threads: 1})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Lock(ctx); err != nil {
+		return err
+	}
+	return c.Exec(ctx, "COPY (SELECT * FROM "+ParquetScan(parquetPath)+") TO "+Literal(csvPath)+" (FORMAT csv, HEADER true)")
+}

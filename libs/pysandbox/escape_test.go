@@ -221,6 +221,15 @@ func TestLimits(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			// NOTE FROM THE LEAD ENGINEER: this case fork-bombed the WHOLE MACHINE twice (load 12000, every
+			// shell of every engineer died). We run as root, and the kernel exempts root's user (kuid 0)
+			// from RLIMIT_NPROC entirely; bwrap's --uid 65534 is only a mapping inside the user namespace,
+			// the processes still count as kuid 0. Before running it again, make the limit real: start
+			// bwrap as a real unprivileged uid (SysProcAttr.Credential) or put it in a cgroup v1 pids group
+			// (pids.max) and check the limit is in force BEFORE forking. Only then drop this guard.
+			if c.name == "fork bomb" && os.Getenv("VDS_ALLOW_FORK_BOMB") != "1" {
+				t.Skip("fork bomb disabled until the process limit is proven to apply (see the note above)")
+			}
 			res, out, _ := run(t, s, c.code, c.lim)
 			if res.Outcome != c.want || !strings.Contains(res.Message, c.msg) {
 				t.Errorf("outcome %s (%q), want %s (%q)", res.Outcome, res.Message, c.want, c.msg)
@@ -246,5 +255,6 @@ func healthy(t *testing.T, s *Sandbox) {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-
-func pyq(s string) string { return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'" }
+func pyq(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}

@@ -129,15 +129,15 @@ type Outcome string
 // Outcomes.
 const (
 	OK          Outcome = "ok"
-	Error       Outcome = "error"        // the code raised or exited non-zero
-	Timeout     Outcome = "timeout"      // wall-time limit
-	CPULimit    Outcome = "cpu_limit"    // CPU-time limit (SIGXCPU)
-	MemoryLimit Outcome = "memory_limit" // MemoryError or cgroup OOM kill
-	FileLimit   Outcome = "file_limit"   // a file passed the size limit (SIGXFSZ) or the output folder was full
-	OutputLimit Outcome = "output_limit" // stdout+stderr passed their cap
+	Error       Outcome = "error"         // the code raised or exited non-zero
+	Timeout     Outcome = "timeout"       // wall-time limit
+	CPULimit    Outcome = "cpu_limit"     // CPU-time limit (SIGXCPU)
+	MemoryLimit Outcome = "memory_limit"  // MemoryError or cgroup OOM kill
+	FileLimit   Outcome = "file_limit"    // a file passed the size limit (SIGXFSZ) or the output folder was full
+	OutputLimit Outcome = "output_limit"  // stdout+stderr passed their cap
 	ProcLimit   Outcome = "process_limit" // fork or thread creation hit the process limit
-	Killed      Outcome = "killed"       // another signal
-	Cancelled   Outcome = "cancelled"    // the caller's context ended
+	Killed      Outcome = "killed"        // another signal
+	Cancelled   Outcome = "cancelled"     // the caller's context ended
 )
 
 // Input is one file made visible read-only as /data/<Name>.
@@ -359,8 +359,11 @@ func (s *Sandbox) start(preimport []string) (*warm, error) {
 		"--ro-bind", filepath.Join(s.cfg.WorkDir, "runner.py"), "/opt/vds/runner.py",
 		"--chdir", "/out", "--cap-drop", "ALL",
 	}
-	if _, err := os.Stat("/etc/alternatives"); err == nil {
-		args = append(args, "--ro-bind", "/etc/alternatives", "/etc/alternatives")
+	// NumPy's BLAS is linked through /etc/alternatives; Debian's Matplotlib keeps its rc file in /etc.
+	for _, p := range []string{"/etc/alternatives", "/etc/matplotlibrc", "/etc/fonts"} {
+		if _, err := os.Stat(p); err == nil {
+			args = append(args, "--ro-bind", p, p)
+		}
 	}
 	args = append(args, "--remount-ro", "/")
 	// fd 3: framed channel from the runner; fd 4: the seccomp program.

@@ -1,0 +1,70 @@
+//go:build duckdb_arrow
+
+package duck
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSQLMemoryLimit: a query that needs more than the memory limit fails with ResourceExhausted
+// instead of taking the host's memory (no spill folder, so nothing can go to disk).
+func TestSQLMemoryLimit(t *testing.T) {
+	t.Parallel()
+	p := writeParquet(t, 10)
+	_, err := SQL(context.Background(), map[string]string{"t": p},
+		"SELECT list(range) AS l FROM range(50000000)", Limits{MemoryLimit: "64MB", Threads: 1})
+	if !errors.Is(err, ErrResourceExhausted) {
+		t.Fatalf("err = %v, want ResourceExhausted", err)
+	}
+}
+
+// TestSQLConfigLocked: settings read back as configured, and the lock holds against every way of
+// changing them from inside a query.
+func TestSQLConfigLocked(t *testing.T) {
+	t.Parallel()
+	p := writeParquet(t, 10)
+	res, err := SQL(context.Background(), map[string]string{"t": p},
+		"SELECT current_setting('enable_external_access')::VARCHAR, current_setting('lock_configuration')::VARCHAR, current_setting('threads')::VARCHAR, current_setting('memory_limit')::VARCHAR",
+		Limits{MemoryLimit: "256MB", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Release()
+	rec := res.Records[0]
+	var got []string
+	for i := 0; i < int(rec.NumCols()); i++ {
+		got = append(got, rec.Column(i).ValueStr(0))
+	}
+	if strings.Join(got, ",") != "false,true,1,244.1 MiB" {
+		t.Errorf("settings %v", got)
+	}
+	for _, q := range []string{"SELECT set_config('threads', '8')", "RESET lock_configuration", "SET enable_external_access = true"} {
+		if r, err := SQL(context.Background(), map[string]string{"t": p}, q, Limits{}); err == nil {
+			r.Release()
+			t.Errorf("%q accepted", q)
+		}
+	}
+}
+
+// TestParquetToCSV converts a version for the Python sandbox.
+func TestParquetToCSV(t *testing.T) {
+	t.Parallel()
+	p := writeParquet(t, 3)
+	out := filepath.Join(t.TempDir(), "t.csv")
+	if err := ParquetToCSV(context.Background(), p, out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 4 {
+		t.Errorf("csv has %d lines, want header + 3:\n%s", len(lines), b)
+	}
+}
