@@ -104,6 +104,9 @@ type Options struct {
 	Exclude []string
 	// Algorithms restricts the learners (AlgoLinear, AlgoLogistic, AlgoRidge, AlgoGBDT); empty = all.
 	Algorithms []string
+	// TargetLabels renames target values before they become class labels, e.g. {"true": "yes",
+	// "false": "no"} for a boolean column that the file spelled yes/no.
+	TargetLabels map[string]string
 	// Progress, when set, is called as trials finish with the fraction of the budget used.
 	Progress func(fraction float64, message string)
 }

@@ -42,6 +42,9 @@ func prepareTarget(f *frame.Frame, opts Options) (*targetInfo, []string, error) 
 		if !ok {
 			continue
 		}
+		if l, ok := opts.TargetLabels[s]; ok {
+			s = l
+		}
 		t.rows = append(t.rows, i)
 		labels = append(labels, s)
 	}

@@ -6,8 +6,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -47,13 +45,20 @@ type Config struct {
 	Workers       int
 	DefaultBudget time.Duration
 	MaxBudget     time.Duration
+	// SigningKeyHex is the Ed25519 seed (hex) that signs models; empty reads or creates home/model-signing.key.
+	SigningKeyHex string
+	// TrustedKeysHex lists further Ed25519 public keys (hex, comma-separated) whose models still load.
+	TrustedKeysHex string
+	// PricePerCPUSecond turns a money budget into CPU seconds and reports what a training cost.
+	PricePerCPUSecond float64
 }
 
 // Server is the ML service.
 type Server struct {
 	mlv1.UnimplementedMLServiceServer
-	rt  *platform.Runtime
-	cfg Config
+	rt   *platform.Runtime
+	cfg  Config
+	keys *learn.Keyring
 }
 
 // Service is the ML deployable.
@@ -66,9 +71,16 @@ func Service() platform.Service {
 			fs.IntVar(&cfg.Workers, "train-workers", cfg.Workers, "training jobs run at once across all ml replicas")
 			fs.DurationVar(&cfg.DefaultBudget, "train-budget", cfg.DefaultBudget, "default wall-time budget of a training")
 			fs.DurationVar(&cfg.MaxBudget, "max-train-budget", cfg.MaxBudget, "largest budget a caller may ask for")
+			fs.StringVar(&cfg.SigningKeyHex, "model-signing-key", "", "Ed25519 seed (64 hex digits) that signs registered models (default: home/model-signing.key, created on first use)")
+			fs.StringVar(&cfg.TrustedKeysHex, "model-trusted-keys", "", "comma-separated Ed25519 public keys (hex) of earlier signing keys whose models still load")
+			fs.Float64Var(&cfg.PricePerCPUSecond, "price-per-cpu-second", 0, "price of one CPU-second, for money budgets and reported training cost (0: money budgets refused)")
 		},
 		Start: func(ctx context.Context, rt *platform.Runtime, srv *grpcx.Server) (func(context.Context) error, error) {
-			s := &Server{rt: rt, cfg: cfg}
+			keys, err := loadKeyring(rt.Home, cfg)
+			if err != nil {
+				return nil, err
+			}
+			s := &Server{rt: rt, cfg: cfg, keys: keys}
 			mlv1.RegisterMLServiceServer(srv, s)
 			return func(ctx context.Context) error { return rt.Queue.Work(ctx, JobTrain, cfg.Workers, s.train) }, nil
 		},
@@ -195,12 +207,21 @@ func (s *Server) train(ctx context.Context, t *jobs.Task) error {
 	if err != nil {
 		return err
 	}
+	// A boolean target keeps the file's spelling of its classes (yes/no rather than true/false).
+	var labels map[string]string
+	if _, ver, err := s.rt.DatasetVersion(uctx, req.Dataset); err == nil {
+		for _, bl := range ver.GetReadRules().GetBooleanLabels() {
+			if bl.GetColumn() == req.Target && bl.GetTrueLabel() != "" && bl.GetFalseLabel() != "" && bl.GetTrueLabel() != bl.GetFalseLabel() {
+				labels = map[string]string{"true": bl.GetTrueLabel(), "false": bl.GetFalseLabel()}
+			}
+		}
+	}
 	budget := s.cfg.DefaultBudget
 	if req.BudgetSeconds > 0 {
 		budget = time.Duration(req.BudgetSeconds * float64(time.Second))
 	}
 	opts := learn.Options{Target: req.Target, Task: learn.TaskFromProto(req.Task), Folds: int(req.CvFolds), Budget: budget, Seed: req.Seed,
-		Exclude: req.ExcludeColumns, Algorithms: req.Algorithms,
+		Exclude: req.ExcludeColumns, Algorithms: req.Algorithms, TargetLabels: labels,
 		Progress: func(frac float64, msg string) { _ = t.Progress(ctx, 0.05+0.85*frac, "training", msg) }}
 	res, err := learn.AutoML(ctx, f, opts)
 	if err != nil {
@@ -239,15 +260,15 @@ func modelKey(id string) string { return "models/" + id + ".pb" }
 
 // register stores the best model's data-only artifact and its record (with the digest).
 func (s *Server) register(ctx context.Context, tr *mlv1.Training, res *learn.Result) (*mlv1.Model, error) {
-	b, err := res.Best.Marshal()
+	id := ids.New(ids.Model)
+	b, env, err := s.keys.Seal(id, res.Best)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(b)
-	m := &mlv1.Model{Id: ids.New(ids.Model), ProjectId: tr.ProjectId, TrainingId: tr.Id, Dataset: tr.Dataset, Target: res.Target,
+	m := &mlv1.Model{Id: id, ProjectId: tr.ProjectId, TrainingId: tr.Id, Dataset: tr.Dataset, Target: res.Target,
 		Task: res.Best.Proto().Task, Algorithm: res.Best.Algorithm(), Config: res.Best.Config(), Metric: res.Metric,
 		CvFolds: int32(res.Folds), Features: res.Features, Classes: res.Classes, PositiveClass: res.PositiveClass,
-		Digest: "sha256:" + hex.EncodeToString(sum[:]), CreateTime: timestamppb.Now()}
+		Digest: env.Digest, Signature: env.Signature, SigningKeyId: env.KeyId, CreateTime: timestamppb.Now()}
 	if len(res.Leaderboard) > 0 {
 		m.CvScore, m.CvStd = res.Leaderboard[0].CVScore, res.Leaderboard[0].CVStd
 	}
@@ -325,7 +346,8 @@ func (s *Server) ListModels(ctx context.Context, req *mlv1.ListModelsRequest) (*
 	return out, nil
 }
 
-// loadModel reads an artifact and refuses it unless its SHA-256 matches the registry record.
+// loadModel reads a stored artifact and refuses it, before parsing any of it, unless its SHA-256
+// matches the registry record and its Ed25519 signature verifies with a trusted key.
 func (s *Server) loadModel(ctx context.Context, m *mlv1.Model) (*learn.Model, error) {
 	rc, err := s.rt.Blobs.Open(ctx, modelKey(m.Id))
 	if err != nil {
@@ -336,11 +358,12 @@ func (s *Server) loadModel(ctx context.Context, m *mlv1.Model) (*learn.Model, er
 	if err != nil {
 		return nil, grpcx.Internal(ctx, err, "load model")
 	}
-	sum := sha256.Sum256(b)
-	if "sha256:"+hex.EncodeToString(sum[:]) != m.Digest {
-		return nil, grpcx.FailedPrecondition("model %s was refused: its stored artifact does not match the registered digest (it was modified or corrupted)", m.Id)
+	lm, err := s.keys.OpenSigned(m.Id, m.Digest, b)
+	if err != nil {
+		s.rt.Log.Warn("model artifact refused", "model", m.Id, "reason", err.Error())
+		return nil, grpcx.FailedPrecondition("model %s was refused: %v; retrain it or restore the original artifact", m.Id, err)
 	}
-	return learn.Unmarshal(b)
+	return lm, nil
 }
 
 // rowsFrame turns prediction rows (text values) into a frame with the model's input columns.

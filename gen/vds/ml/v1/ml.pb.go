@@ -320,8 +320,11 @@ type Model struct {
 	PositiveClass string                 `protobuf:"bytes,15,opt,name=positive_class,json=positiveClass,proto3" json:"positive_class,omitempty"`
 	Importances   []*FeatureImportance   `protobuf:"bytes,16,rep,name=importances,proto3" json:"importances,omitempty"`
 	// SHA-256 of the serialized model and its Ed25519 signature.
-	Digest        string                 `protobuf:"bytes,17,opt,name=digest,proto3" json:"digest,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Digest     string                 `protobuf:"bytes,17,opt,name=digest,proto3" json:"digest,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Ed25519 signature of the artifact (see SignedModelArtifact) and the ID of the key that made it.
+	Signature     []byte `protobuf:"bytes,19,opt,name=signature,proto3" json:"signature,omitempty"`
+	SigningKeyId  string `protobuf:"bytes,20,opt,name=signing_key_id,json=signingKeyId,proto3" json:"signing_key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -482,6 +485,20 @@ func (x *Model) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Model) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *Model) GetSigningKeyId() string {
+	if x != nil {
+		return x.SigningKeyId
+	}
+	return ""
+}
+
 type Training struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -499,8 +516,10 @@ type Training struct {
 	JobId          string                 `protobuf:"bytes,13,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	Error          string                 `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
 	CreateTime     *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// What the search spent: wall time, CPU time and, when a price per CPU-second is configured, money.
+	Spend         *Spend `protobuf:"bytes,16,opt,name=spend,proto3" json:"spend,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Training) Reset() {
@@ -638,6 +657,100 @@ func (x *Training) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Training) GetSpend() *Spend {
+	if x != nil {
+		return x.Spend
+	}
+	return nil
+}
+
+// Spend is the cost of a training: its wall time, the CPU time of its process while it ran, and the
+// money that CPU time costs at the configured price (0 when no price is configured).
+type Spend struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	WallSeconds       float64                `protobuf:"fixed64,1,opt,name=wall_seconds,json=wallSeconds,proto3" json:"wall_seconds,omitempty"`
+	CpuSeconds        float64                `protobuf:"fixed64,2,opt,name=cpu_seconds,json=cpuSeconds,proto3" json:"cpu_seconds,omitempty"`
+	PricePerCpuSecond float64                `protobuf:"fixed64,3,opt,name=price_per_cpu_second,json=pricePerCpuSecond,proto3" json:"price_per_cpu_second,omitempty"`
+	Cost              float64                `protobuf:"fixed64,4,opt,name=cost,proto3" json:"cost,omitempty"`
+	// The budget that bounded the search ("wall 60s" or "money 0.5").
+	Budget        string `protobuf:"bytes,5,opt,name=budget,proto3" json:"budget,omitempty"`
+	Trials        int32  `protobuf:"varint,6,opt,name=trials,proto3" json:"trials,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Spend) Reset() {
+	*x = Spend{}
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Spend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Spend) ProtoMessage() {}
+
+func (x *Spend) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Spend.ProtoReflect.Descriptor instead.
+func (*Spend) Descriptor() ([]byte, []int) {
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Spend) GetWallSeconds() float64 {
+	if x != nil {
+		return x.WallSeconds
+	}
+	return 0
+}
+
+func (x *Spend) GetCpuSeconds() float64 {
+	if x != nil {
+		return x.CpuSeconds
+	}
+	return 0
+}
+
+func (x *Spend) GetPricePerCpuSecond() float64 {
+	if x != nil {
+		return x.PricePerCpuSecond
+	}
+	return 0
+}
+
+func (x *Spend) GetCost() float64 {
+	if x != nil {
+		return x.Cost
+	}
+	return 0
+}
+
+func (x *Spend) GetBudget() string {
+	if x != nil {
+		return x.Budget
+	}
+	return ""
+}
+
+func (x *Spend) GetTrials() int32 {
+	if x != nil {
+		return x.Trials
+	}
+	return 0
+}
+
 type StartTrainingRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Dataset *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
@@ -650,15 +763,18 @@ type StartTrainingRequest struct {
 	// Columns never to use as features.
 	ExcludeColumns []string `protobuf:"bytes,6,rep,name=exclude_columns,json=excludeColumns,proto3" json:"exclude_columns,omitempty"`
 	// Restrict the search to these algorithms (logistic, linear, gbdt, ...); empty means all.
-	Algorithms    []string `protobuf:"bytes,7,rep,name=algorithms,proto3" json:"algorithms,omitempty"`
-	Seed          int64    `protobuf:"varint,8,opt,name=seed,proto3" json:"seed,omitempty"`
+	Algorithms []string `protobuf:"bytes,7,rep,name=algorithms,proto3" json:"algorithms,omitempty"`
+	Seed       int64    `protobuf:"varint,8,opt,name=seed,proto3" json:"seed,omitempty"`
+	// Money budget in the configured currency; the service turns it into CPU seconds at its configured
+	// price per CPU-second. When set, it bounds the search instead of budget_seconds.
+	BudgetMoney   float64 `protobuf:"fixed64,9,opt,name=budget_money,json=budgetMoney,proto3" json:"budget_money,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StartTrainingRequest) Reset() {
 	*x = StartTrainingRequest{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[4]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +786,7 @@ func (x *StartTrainingRequest) String() string {
 func (*StartTrainingRequest) ProtoMessage() {}
 
 func (x *StartTrainingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[4]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +799,7 @@ func (x *StartTrainingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTrainingRequest.ProtoReflect.Descriptor instead.
 func (*StartTrainingRequest) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{4}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StartTrainingRequest) GetDataset() *v1.DatasetRef {
@@ -742,6 +858,13 @@ func (x *StartTrainingRequest) GetSeed() int64 {
 	return 0
 }
 
+func (x *StartTrainingRequest) GetBudgetMoney() float64 {
+	if x != nil {
+		return x.BudgetMoney
+	}
+	return 0
+}
+
 type StartTrainingResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TrainingId    string                 `protobuf:"bytes,1,opt,name=training_id,json=trainingId,proto3" json:"training_id,omitempty"`
@@ -752,7 +875,7 @@ type StartTrainingResponse struct {
 
 func (x *StartTrainingResponse) Reset() {
 	*x = StartTrainingResponse{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[5]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +887,7 @@ func (x *StartTrainingResponse) String() string {
 func (*StartTrainingResponse) ProtoMessage() {}
 
 func (x *StartTrainingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[5]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +900,7 @@ func (x *StartTrainingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTrainingResponse.ProtoReflect.Descriptor instead.
 func (*StartTrainingResponse) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{5}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StartTrainingResponse) GetTrainingId() string {
@@ -803,7 +926,7 @@ type GetTrainingRequest struct {
 
 func (x *GetTrainingRequest) Reset() {
 	*x = GetTrainingRequest{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[6]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +938,7 @@ func (x *GetTrainingRequest) String() string {
 func (*GetTrainingRequest) ProtoMessage() {}
 
 func (x *GetTrainingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[6]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +951,7 @@ func (x *GetTrainingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrainingRequest.ProtoReflect.Descriptor instead.
 func (*GetTrainingRequest) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{6}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetTrainingRequest) GetTrainingId() string {
@@ -847,7 +970,7 @@ type GetTrainingResponse struct {
 
 func (x *GetTrainingResponse) Reset() {
 	*x = GetTrainingResponse{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[7]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +982,7 @@ func (x *GetTrainingResponse) String() string {
 func (*GetTrainingResponse) ProtoMessage() {}
 
 func (x *GetTrainingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[7]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +995,7 @@ func (x *GetTrainingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTrainingResponse.ProtoReflect.Descriptor instead.
 func (*GetTrainingResponse) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{7}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetTrainingResponse) GetTraining() *Training {
@@ -891,7 +1014,7 @@ type LeaderboardRequest struct {
 
 func (x *LeaderboardRequest) Reset() {
 	*x = LeaderboardRequest{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[8]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +1026,7 @@ func (x *LeaderboardRequest) String() string {
 func (*LeaderboardRequest) ProtoMessage() {}
 
 func (x *LeaderboardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[8]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +1039,7 @@ func (x *LeaderboardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaderboardRequest.ProtoReflect.Descriptor instead.
 func (*LeaderboardRequest) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{8}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LeaderboardRequest) GetTrainingId() string {
@@ -935,7 +1058,7 @@ type LeaderboardResponse struct {
 
 func (x *LeaderboardResponse) Reset() {
 	*x = LeaderboardResponse{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[9]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1070,7 @@ func (x *LeaderboardResponse) String() string {
 func (*LeaderboardResponse) ProtoMessage() {}
 
 func (x *LeaderboardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[9]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1083,7 @@ func (x *LeaderboardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaderboardResponse.ProtoReflect.Descriptor instead.
 func (*LeaderboardResponse) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{9}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LeaderboardResponse) GetEntries() []*LeaderboardEntry {
@@ -979,7 +1102,7 @@ type GetModelRequest struct {
 
 func (x *GetModelRequest) Reset() {
 	*x = GetModelRequest{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[10]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1114,7 @@ func (x *GetModelRequest) String() string {
 func (*GetModelRequest) ProtoMessage() {}
 
 func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[10]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1127,7 @@ func (x *GetModelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelRequest.ProtoReflect.Descriptor instead.
 func (*GetModelRequest) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{10}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetModelRequest) GetModelId() string {
@@ -1023,7 +1146,7 @@ type GetModelResponse struct {
 
 func (x *GetModelResponse) Reset() {
 	*x = GetModelResponse{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[11]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1158,7 @@ func (x *GetModelResponse) String() string {
 func (*GetModelResponse) ProtoMessage() {}
 
 func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[11]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1171,7 @@ func (x *GetModelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetModelResponse.ProtoReflect.Descriptor instead.
 func (*GetModelResponse) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{11}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetModelResponse) GetModel() *Model {
@@ -1067,7 +1190,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[12]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1202,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[12]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1215,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{12}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListModelsRequest) GetProjectId() string {
@@ -1111,7 +1234,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[13]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1246,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[13]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1259,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{13}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -1156,7 +1279,7 @@ type Row struct {
 
 func (x *Row) Reset() {
 	*x = Row{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[14]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1168,7 +1291,7 @@ func (x *Row) String() string {
 func (*Row) ProtoMessage() {}
 
 func (x *Row) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[14]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1181,7 +1304,7 @@ func (x *Row) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Row.ProtoReflect.Descriptor instead.
 func (*Row) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{14}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Row) GetValues() map[string]string {
@@ -1204,7 +1327,7 @@ type Prediction struct {
 
 func (x *Prediction) Reset() {
 	*x = Prediction{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[15]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1339,7 @@ func (x *Prediction) String() string {
 func (*Prediction) ProtoMessage() {}
 
 func (x *Prediction) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[15]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1352,7 @@ func (x *Prediction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Prediction.ProtoReflect.Descriptor instead.
 func (*Prediction) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{15}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Prediction) GetLabel() string {
@@ -1263,7 +1386,7 @@ type PredictRequest struct {
 
 func (x *PredictRequest) Reset() {
 	*x = PredictRequest{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[16]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1275,7 +1398,7 @@ func (x *PredictRequest) String() string {
 func (*PredictRequest) ProtoMessage() {}
 
 func (x *PredictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[16]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1288,7 +1411,7 @@ func (x *PredictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictRequest.ProtoReflect.Descriptor instead.
 func (*PredictRequest) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{16}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PredictRequest) GetModelId() string {
@@ -1314,7 +1437,7 @@ type PredictResponse struct {
 
 func (x *PredictResponse) Reset() {
 	*x = PredictResponse{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[17]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1449,7 @@ func (x *PredictResponse) String() string {
 func (*PredictResponse) ProtoMessage() {}
 
 func (x *PredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[17]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1462,7 @@ func (x *PredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PredictResponse.ProtoReflect.Descriptor instead.
 func (*PredictResponse) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{17}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PredictResponse) GetPredictions() []*Prediction {
@@ -1359,7 +1482,7 @@ type BatchPredictRequest struct {
 
 func (x *BatchPredictRequest) Reset() {
 	*x = BatchPredictRequest{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[18]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1494,7 @@ func (x *BatchPredictRequest) String() string {
 func (*BatchPredictRequest) ProtoMessage() {}
 
 func (x *BatchPredictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[18]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1507,7 @@ func (x *BatchPredictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchPredictRequest.ProtoReflect.Descriptor instead.
 func (*BatchPredictRequest) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{18}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BatchPredictRequest) GetModelId() string {
@@ -1410,7 +1533,7 @@ type BatchPredictResponse struct {
 
 func (x *BatchPredictResponse) Reset() {
 	*x = BatchPredictResponse{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[19]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1545,7 @@ func (x *BatchPredictResponse) String() string {
 func (*BatchPredictResponse) ProtoMessage() {}
 
 func (x *BatchPredictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[19]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1558,7 @@ func (x *BatchPredictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchPredictResponse.ProtoReflect.Descriptor instead.
 func (*BatchPredictResponse) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{19}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *BatchPredictResponse) GetJobId() string {
@@ -1456,7 +1579,7 @@ type ExplainRequest struct {
 
 func (x *ExplainRequest) Reset() {
 	*x = ExplainRequest{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[20]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1591,7 @@ func (x *ExplainRequest) String() string {
 func (*ExplainRequest) ProtoMessage() {}
 
 func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[20]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1604,7 @@ func (x *ExplainRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainRequest.ProtoReflect.Descriptor instead.
 func (*ExplainRequest) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{20}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExplainRequest) GetModelId() string {
@@ -1508,7 +1631,7 @@ type ExplainResponse struct {
 
 func (x *ExplainResponse) Reset() {
 	*x = ExplainResponse{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[21]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1520,7 +1643,7 @@ func (x *ExplainResponse) String() string {
 func (*ExplainResponse) ProtoMessage() {}
 
 func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[21]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1533,7 +1656,7 @@ func (x *ExplainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainResponse.ProtoReflect.Descriptor instead.
 func (*ExplainResponse) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{21}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExplainResponse) GetImportances() []*FeatureImportance {
@@ -1561,7 +1684,7 @@ type ExportRequest struct {
 
 func (x *ExportRequest) Reset() {
 	*x = ExportRequest{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[22]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1696,7 @@ func (x *ExportRequest) String() string {
 func (*ExportRequest) ProtoMessage() {}
 
 func (x *ExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[22]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1709,7 @@ func (x *ExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
 func (*ExportRequest) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{22}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExportRequest) GetModelId() string {
@@ -1613,7 +1736,7 @@ type ExportResponse struct {
 
 func (x *ExportResponse) Reset() {
 	*x = ExportResponse{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[23]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1625,7 +1748,7 @@ func (x *ExportResponse) String() string {
 func (*ExportResponse) ProtoMessage() {}
 
 func (x *ExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[23]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1638,7 +1761,7 @@ func (x *ExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportResponse.ProtoReflect.Descriptor instead.
 func (*ExportResponse) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{23}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExportResponse) GetContent() []byte {
@@ -1677,7 +1800,7 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"foldScores\x12\x1f\n" +
 	"\vfit_seconds\x18\b \x01(\x01R\n" +
 	"fitSeconds\x12\x19\n" +
-	"\bmodel_id\x18\t \x01(\tR\amodelId\"\xd6\x04\n" +
+	"\bmodel_id\x18\t \x01(\tR\amodelId\"\x9a\x05\n" +
 	"\x05Model\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1700,7 +1823,9 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"\vimportances\x18\x10 \x03(\v2\x1c.vds.ml.v1.FeatureImportanceR\vimportances\x12\x16\n" +
 	"\x06digest\x18\x11 \x01(\tR\x06digest\x12;\n" +
 	"\vcreate_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xac\x04\n" +
+	"createTime\x12\x1c\n" +
+	"\tsignature\x18\x13 \x01(\fR\tsignature\x12$\n" +
+	"\x0esigning_key_id\x18\x14 \x01(\tR\fsigningKeyId\"\xd4\x04\n" +
 	"\bTraining\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1719,7 +1844,16 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"\x06job_id\x18\r \x01(\tR\x05jobId\x12\x14\n" +
 	"\x05error\x18\x0e \x01(\tR\x05error\x12;\n" +
 	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xa7\x02\n" +
+	"createTime\x12&\n" +
+	"\x05spend\x18\x10 \x01(\v2\x10.vds.ml.v1.SpendR\x05spend\"\xc0\x01\n" +
+	"\x05Spend\x12!\n" +
+	"\fwall_seconds\x18\x01 \x01(\x01R\vwallSeconds\x12\x1f\n" +
+	"\vcpu_seconds\x18\x02 \x01(\x01R\n" +
+	"cpuSeconds\x12/\n" +
+	"\x14price_per_cpu_second\x18\x03 \x01(\x01R\x11pricePerCpuSecond\x12\x12\n" +
+	"\x04cost\x18\x04 \x01(\x01R\x04cost\x12\x16\n" +
+	"\x06budget\x18\x05 \x01(\tR\x06budget\x12\x16\n" +
+	"\x06trials\x18\x06 \x01(\x05R\x06trials\"\xca\x02\n" +
 	"\x14StartTrainingRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12#\n" +
@@ -1730,7 +1864,8 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"\n" +
 	"algorithms\x18\a \x03(\tR\n" +
 	"algorithms\x12\x12\n" +
-	"\x04seed\x18\b \x01(\x03R\x04seed\"O\n" +
+	"\x04seed\x18\b \x01(\x03R\x04seed\x12!\n" +
+	"\fbudget_money\x18\t \x01(\x01R\vbudgetMoney\"O\n" +
 	"\x15StartTrainingResponse\x12\x1f\n" +
 	"\vtraining_id\x18\x01 \x01(\tR\n" +
 	"trainingId\x12\x15\n" +
@@ -1822,7 +1957,7 @@ func file_vds_ml_v1_ml_proto_rawDescGZIP() []byte {
 }
 
 var file_vds_ml_v1_ml_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vds_ml_v1_ml_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_vds_ml_v1_ml_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_vds_ml_v1_ml_proto_goTypes = []any{
 	(Task)(0),                     // 0: vds.ml.v1.Task
 	(TrainingState)(0),            // 1: vds.ml.v1.TrainingState
@@ -1830,76 +1965,78 @@ var file_vds_ml_v1_ml_proto_goTypes = []any{
 	(*LeaderboardEntry)(nil),      // 3: vds.ml.v1.LeaderboardEntry
 	(*Model)(nil),                 // 4: vds.ml.v1.Model
 	(*Training)(nil),              // 5: vds.ml.v1.Training
-	(*StartTrainingRequest)(nil),  // 6: vds.ml.v1.StartTrainingRequest
-	(*StartTrainingResponse)(nil), // 7: vds.ml.v1.StartTrainingResponse
-	(*GetTrainingRequest)(nil),    // 8: vds.ml.v1.GetTrainingRequest
-	(*GetTrainingResponse)(nil),   // 9: vds.ml.v1.GetTrainingResponse
-	(*LeaderboardRequest)(nil),    // 10: vds.ml.v1.LeaderboardRequest
-	(*LeaderboardResponse)(nil),   // 11: vds.ml.v1.LeaderboardResponse
-	(*GetModelRequest)(nil),       // 12: vds.ml.v1.GetModelRequest
-	(*GetModelResponse)(nil),      // 13: vds.ml.v1.GetModelResponse
-	(*ListModelsRequest)(nil),     // 14: vds.ml.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),    // 15: vds.ml.v1.ListModelsResponse
-	(*Row)(nil),                   // 16: vds.ml.v1.Row
-	(*Prediction)(nil),            // 17: vds.ml.v1.Prediction
-	(*PredictRequest)(nil),        // 18: vds.ml.v1.PredictRequest
-	(*PredictResponse)(nil),       // 19: vds.ml.v1.PredictResponse
-	(*BatchPredictRequest)(nil),   // 20: vds.ml.v1.BatchPredictRequest
-	(*BatchPredictResponse)(nil),  // 21: vds.ml.v1.BatchPredictResponse
-	(*ExplainRequest)(nil),        // 22: vds.ml.v1.ExplainRequest
-	(*ExplainResponse)(nil),       // 23: vds.ml.v1.ExplainResponse
-	(*ExportRequest)(nil),         // 24: vds.ml.v1.ExportRequest
-	(*ExportResponse)(nil),        // 25: vds.ml.v1.ExportResponse
-	nil,                           // 26: vds.ml.v1.Row.ValuesEntry
-	(*v1.DatasetRef)(nil),         // 27: vds.common.v1.DatasetRef
-	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
-	(*v1.Chart)(nil),              // 29: vds.common.v1.Chart
+	(*Spend)(nil),                 // 6: vds.ml.v1.Spend
+	(*StartTrainingRequest)(nil),  // 7: vds.ml.v1.StartTrainingRequest
+	(*StartTrainingResponse)(nil), // 8: vds.ml.v1.StartTrainingResponse
+	(*GetTrainingRequest)(nil),    // 9: vds.ml.v1.GetTrainingRequest
+	(*GetTrainingResponse)(nil),   // 10: vds.ml.v1.GetTrainingResponse
+	(*LeaderboardRequest)(nil),    // 11: vds.ml.v1.LeaderboardRequest
+	(*LeaderboardResponse)(nil),   // 12: vds.ml.v1.LeaderboardResponse
+	(*GetModelRequest)(nil),       // 13: vds.ml.v1.GetModelRequest
+	(*GetModelResponse)(nil),      // 14: vds.ml.v1.GetModelResponse
+	(*ListModelsRequest)(nil),     // 15: vds.ml.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),    // 16: vds.ml.v1.ListModelsResponse
+	(*Row)(nil),                   // 17: vds.ml.v1.Row
+	(*Prediction)(nil),            // 18: vds.ml.v1.Prediction
+	(*PredictRequest)(nil),        // 19: vds.ml.v1.PredictRequest
+	(*PredictResponse)(nil),       // 20: vds.ml.v1.PredictResponse
+	(*BatchPredictRequest)(nil),   // 21: vds.ml.v1.BatchPredictRequest
+	(*BatchPredictResponse)(nil),  // 22: vds.ml.v1.BatchPredictResponse
+	(*ExplainRequest)(nil),        // 23: vds.ml.v1.ExplainRequest
+	(*ExplainResponse)(nil),       // 24: vds.ml.v1.ExplainResponse
+	(*ExportRequest)(nil),         // 25: vds.ml.v1.ExportRequest
+	(*ExportResponse)(nil),        // 26: vds.ml.v1.ExportResponse
+	nil,                           // 27: vds.ml.v1.Row.ValuesEntry
+	(*v1.DatasetRef)(nil),         // 28: vds.common.v1.DatasetRef
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*v1.Chart)(nil),              // 30: vds.common.v1.Chart
 }
 var file_vds_ml_v1_ml_proto_depIdxs = []int32{
-	27, // 0: vds.ml.v1.Model.dataset:type_name -> vds.common.v1.DatasetRef
+	28, // 0: vds.ml.v1.Model.dataset:type_name -> vds.common.v1.DatasetRef
 	0,  // 1: vds.ml.v1.Model.task:type_name -> vds.ml.v1.Task
 	2,  // 2: vds.ml.v1.Model.importances:type_name -> vds.ml.v1.FeatureImportance
-	28, // 3: vds.ml.v1.Model.create_time:type_name -> google.protobuf.Timestamp
-	27, // 4: vds.ml.v1.Training.dataset:type_name -> vds.common.v1.DatasetRef
+	29, // 3: vds.ml.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	28, // 4: vds.ml.v1.Training.dataset:type_name -> vds.common.v1.DatasetRef
 	0,  // 5: vds.ml.v1.Training.task:type_name -> vds.ml.v1.Task
 	1,  // 6: vds.ml.v1.Training.state:type_name -> vds.ml.v1.TrainingState
 	3,  // 7: vds.ml.v1.Training.leaderboard:type_name -> vds.ml.v1.LeaderboardEntry
-	28, // 8: vds.ml.v1.Training.create_time:type_name -> google.protobuf.Timestamp
-	27, // 9: vds.ml.v1.StartTrainingRequest.dataset:type_name -> vds.common.v1.DatasetRef
-	0,  // 10: vds.ml.v1.StartTrainingRequest.task:type_name -> vds.ml.v1.Task
-	5,  // 11: vds.ml.v1.GetTrainingResponse.training:type_name -> vds.ml.v1.Training
-	3,  // 12: vds.ml.v1.LeaderboardResponse.entries:type_name -> vds.ml.v1.LeaderboardEntry
-	4,  // 13: vds.ml.v1.GetModelResponse.model:type_name -> vds.ml.v1.Model
-	4,  // 14: vds.ml.v1.ListModelsResponse.models:type_name -> vds.ml.v1.Model
-	26, // 15: vds.ml.v1.Row.values:type_name -> vds.ml.v1.Row.ValuesEntry
-	16, // 16: vds.ml.v1.PredictRequest.rows:type_name -> vds.ml.v1.Row
-	17, // 17: vds.ml.v1.PredictResponse.predictions:type_name -> vds.ml.v1.Prediction
-	27, // 18: vds.ml.v1.BatchPredictRequest.dataset:type_name -> vds.common.v1.DatasetRef
-	2,  // 19: vds.ml.v1.ExplainResponse.importances:type_name -> vds.ml.v1.FeatureImportance
-	29, // 20: vds.ml.v1.ExplainResponse.charts:type_name -> vds.common.v1.Chart
-	6,  // 21: vds.ml.v1.MLService.StartTraining:input_type -> vds.ml.v1.StartTrainingRequest
-	8,  // 22: vds.ml.v1.MLService.GetTraining:input_type -> vds.ml.v1.GetTrainingRequest
-	10, // 23: vds.ml.v1.MLService.Leaderboard:input_type -> vds.ml.v1.LeaderboardRequest
-	12, // 24: vds.ml.v1.MLService.GetModel:input_type -> vds.ml.v1.GetModelRequest
-	14, // 25: vds.ml.v1.MLService.ListModels:input_type -> vds.ml.v1.ListModelsRequest
-	18, // 26: vds.ml.v1.MLService.Predict:input_type -> vds.ml.v1.PredictRequest
-	20, // 27: vds.ml.v1.MLService.BatchPredict:input_type -> vds.ml.v1.BatchPredictRequest
-	22, // 28: vds.ml.v1.MLService.Explain:input_type -> vds.ml.v1.ExplainRequest
-	24, // 29: vds.ml.v1.MLService.Export:input_type -> vds.ml.v1.ExportRequest
-	7,  // 30: vds.ml.v1.MLService.StartTraining:output_type -> vds.ml.v1.StartTrainingResponse
-	9,  // 31: vds.ml.v1.MLService.GetTraining:output_type -> vds.ml.v1.GetTrainingResponse
-	11, // 32: vds.ml.v1.MLService.Leaderboard:output_type -> vds.ml.v1.LeaderboardResponse
-	13, // 33: vds.ml.v1.MLService.GetModel:output_type -> vds.ml.v1.GetModelResponse
-	15, // 34: vds.ml.v1.MLService.ListModels:output_type -> vds.ml.v1.ListModelsResponse
-	19, // 35: vds.ml.v1.MLService.Predict:output_type -> vds.ml.v1.PredictResponse
-	21, // 36: vds.ml.v1.MLService.BatchPredict:output_type -> vds.ml.v1.BatchPredictResponse
-	23, // 37: vds.ml.v1.MLService.Explain:output_type -> vds.ml.v1.ExplainResponse
-	25, // 38: vds.ml.v1.MLService.Export:output_type -> vds.ml.v1.ExportResponse
-	30, // [30:39] is the sub-list for method output_type
-	21, // [21:30] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	29, // 8: vds.ml.v1.Training.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 9: vds.ml.v1.Training.spend:type_name -> vds.ml.v1.Spend
+	28, // 10: vds.ml.v1.StartTrainingRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	0,  // 11: vds.ml.v1.StartTrainingRequest.task:type_name -> vds.ml.v1.Task
+	5,  // 12: vds.ml.v1.GetTrainingResponse.training:type_name -> vds.ml.v1.Training
+	3,  // 13: vds.ml.v1.LeaderboardResponse.entries:type_name -> vds.ml.v1.LeaderboardEntry
+	4,  // 14: vds.ml.v1.GetModelResponse.model:type_name -> vds.ml.v1.Model
+	4,  // 15: vds.ml.v1.ListModelsResponse.models:type_name -> vds.ml.v1.Model
+	27, // 16: vds.ml.v1.Row.values:type_name -> vds.ml.v1.Row.ValuesEntry
+	17, // 17: vds.ml.v1.PredictRequest.rows:type_name -> vds.ml.v1.Row
+	18, // 18: vds.ml.v1.PredictResponse.predictions:type_name -> vds.ml.v1.Prediction
+	28, // 19: vds.ml.v1.BatchPredictRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	2,  // 20: vds.ml.v1.ExplainResponse.importances:type_name -> vds.ml.v1.FeatureImportance
+	30, // 21: vds.ml.v1.ExplainResponse.charts:type_name -> vds.common.v1.Chart
+	7,  // 22: vds.ml.v1.MLService.StartTraining:input_type -> vds.ml.v1.StartTrainingRequest
+	9,  // 23: vds.ml.v1.MLService.GetTraining:input_type -> vds.ml.v1.GetTrainingRequest
+	11, // 24: vds.ml.v1.MLService.Leaderboard:input_type -> vds.ml.v1.LeaderboardRequest
+	13, // 25: vds.ml.v1.MLService.GetModel:input_type -> vds.ml.v1.GetModelRequest
+	15, // 26: vds.ml.v1.MLService.ListModels:input_type -> vds.ml.v1.ListModelsRequest
+	19, // 27: vds.ml.v1.MLService.Predict:input_type -> vds.ml.v1.PredictRequest
+	21, // 28: vds.ml.v1.MLService.BatchPredict:input_type -> vds.ml.v1.BatchPredictRequest
+	23, // 29: vds.ml.v1.MLService.Explain:input_type -> vds.ml.v1.ExplainRequest
+	25, // 30: vds.ml.v1.MLService.Export:input_type -> vds.ml.v1.ExportRequest
+	8,  // 31: vds.ml.v1.MLService.StartTraining:output_type -> vds.ml.v1.StartTrainingResponse
+	10, // 32: vds.ml.v1.MLService.GetTraining:output_type -> vds.ml.v1.GetTrainingResponse
+	12, // 33: vds.ml.v1.MLService.Leaderboard:output_type -> vds.ml.v1.LeaderboardResponse
+	14, // 34: vds.ml.v1.MLService.GetModel:output_type -> vds.ml.v1.GetModelResponse
+	16, // 35: vds.ml.v1.MLService.ListModels:output_type -> vds.ml.v1.ListModelsResponse
+	20, // 36: vds.ml.v1.MLService.Predict:output_type -> vds.ml.v1.PredictResponse
+	22, // 37: vds.ml.v1.MLService.BatchPredict:output_type -> vds.ml.v1.BatchPredictResponse
+	24, // 38: vds.ml.v1.MLService.Explain:output_type -> vds.ml.v1.ExplainResponse
+	26, // 39: vds.ml.v1.MLService.Export:output_type -> vds.ml.v1.ExportResponse
+	31, // [31:40] is the sub-list for method output_type
+	22, // [22:31] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_vds_ml_v1_ml_proto_init() }
@@ -1913,7 +2050,7 @@ func file_vds_ml_v1_ml_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_ml_v1_ml_proto_rawDesc), len(file_vds_ml_v1_ml_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -295,6 +295,89 @@ func (*ModelArtifact_Linear) isModelArtifact_Learner() {}
 
 func (*ModelArtifact_Trees) isModelArtifact_Learner() {}
 
+// SignedModelArtifact is what the registry stores: the serialized ModelArtifact exactly as signed, its
+// SHA-256 digest and an Ed25519 signature. The signature covers the domain string
+// "vds.ml.v1.ModelArtifact", the model ID and the digest (each followed by a newline), so an artifact
+// can be neither altered nor moved to another model's record. Readers check the digest and the
+// signature against a trusted key before they parse artifact.
+type SignedModelArtifact struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Artifact []byte                 `protobuf:"bytes,1,opt,name=artifact,proto3" json:"artifact,omitempty"`
+	// "sha256:" followed by the hex digest of artifact.
+	Digest    string `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
+	Signature []byte `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	// "ed25519:" followed by the first 16 hex digits of the SHA-256 of the public key.
+	KeyId         string `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	ModelId       string `protobuf:"bytes,5,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignedModelArtifact) Reset() {
+	*x = SignedModelArtifact{}
+	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignedModelArtifact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignedModelArtifact) ProtoMessage() {}
+
+func (x *SignedModelArtifact) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignedModelArtifact.ProtoReflect.Descriptor instead.
+func (*SignedModelArtifact) Descriptor() ([]byte, []int) {
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SignedModelArtifact) GetArtifact() []byte {
+	if x != nil {
+		return x.Artifact
+	}
+	return nil
+}
+
+func (x *SignedModelArtifact) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *SignedModelArtifact) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *SignedModelArtifact) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *SignedModelArtifact) GetModelId() string {
+	if x != nil {
+		return x.ModelId
+	}
+	return ""
+}
+
 // ColumnTransform turns one input column into consecutive features.
 type ColumnTransform struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -323,7 +406,7 @@ type ColumnTransform struct {
 
 func (x *ColumnTransform) Reset() {
 	*x = ColumnTransform{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -335,7 +418,7 @@ func (x *ColumnTransform) String() string {
 func (*ColumnTransform) ProtoMessage() {}
 
 func (x *ColumnTransform) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -348,7 +431,7 @@ func (x *ColumnTransform) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ColumnTransform.ProtoReflect.Descriptor instead.
 func (*ColumnTransform) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{1}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ColumnTransform) GetColumn() string {
@@ -463,7 +546,7 @@ type Preprocessing struct {
 
 func (x *Preprocessing) Reset() {
 	*x = Preprocessing{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -475,7 +558,7 @@ func (x *Preprocessing) String() string {
 func (*Preprocessing) ProtoMessage() {}
 
 func (x *Preprocessing) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -488,7 +571,7 @@ func (x *Preprocessing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preprocessing.ProtoReflect.Descriptor instead.
 func (*Preprocessing) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{2}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Preprocessing) GetColumns() []*ColumnTransform {
@@ -533,7 +616,7 @@ type LinearModel struct {
 
 func (x *LinearModel) Reset() {
 	*x = LinearModel{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -545,7 +628,7 @@ func (x *LinearModel) String() string {
 func (*LinearModel) ProtoMessage() {}
 
 func (x *LinearModel) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -558,7 +641,7 @@ func (x *LinearModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinearModel.ProtoReflect.Descriptor instead.
 func (*LinearModel) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{3}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *LinearModel) GetOutputs() int32 {
@@ -602,7 +685,7 @@ type Tree struct {
 
 func (x *Tree) Reset() {
 	*x = Tree{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +697,7 @@ func (x *Tree) String() string {
 func (*Tree) ProtoMessage() {}
 
 func (x *Tree) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +710,7 @@ func (x *Tree) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tree.ProtoReflect.Descriptor instead.
 func (*Tree) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{4}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Tree) GetFeature() []int32 {
@@ -697,7 +780,7 @@ type CategorySplit struct {
 
 func (x *CategorySplit) Reset() {
 	*x = CategorySplit{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +792,7 @@ func (x *CategorySplit) String() string {
 func (*CategorySplit) ProtoMessage() {}
 
 func (x *CategorySplit) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +805,7 @@ func (x *CategorySplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CategorySplit.ProtoReflect.Descriptor instead.
 func (*CategorySplit) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{5}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CategorySplit) GetNode() int32 {
@@ -752,7 +835,7 @@ type TreeEnsemble struct {
 
 func (x *TreeEnsemble) Reset() {
 	*x = TreeEnsemble{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +847,7 @@ func (x *TreeEnsemble) String() string {
 func (*TreeEnsemble) ProtoMessage() {}
 
 func (x *TreeEnsemble) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +860,7 @@ func (x *TreeEnsemble) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeEnsemble.ProtoReflect.Descriptor instead.
 func (*TreeEnsemble) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{6}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TreeEnsemble) GetOutputs() int32 {
@@ -825,7 +908,13 @@ const file_vds_ml_v1_model_proto_rawDesc = "" +
 	"\x06linear\x18\t \x01(\v2\x16.vds.ml.v1.LinearModelH\x00R\x06linear\x12/\n" +
 	"\x05trees\x18\n" +
 	" \x01(\v2\x17.vds.ml.v1.TreeEnsembleH\x00R\x05treesB\t\n" +
-	"\alearner\"\xa8\x04\n" +
+	"\alearner\"\x99\x01\n" +
+	"\x13SignedModelArtifact\x12\x1a\n" +
+	"\bartifact\x18\x01 \x01(\fR\bartifact\x12\x16\n" +
+	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\x12\x15\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x19\n" +
+	"\bmodel_id\x18\x05 \x01(\tR\amodelId\"\xa8\x04\n" +
 	"\x0fColumnTransform\x12\x16\n" +
 	"\x06column\x18\x01 \x01(\tR\x06column\x126\n" +
 	"\bencoding\x18\x02 \x01(\x0e2\x1a.vds.ml.v1.FeatureEncodingR\bencoding\x12\x1f\n" +
@@ -903,34 +992,35 @@ func file_vds_ml_v1_model_proto_rawDescGZIP() []byte {
 }
 
 var file_vds_ml_v1_model_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vds_ml_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_vds_ml_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_vds_ml_v1_model_proto_goTypes = []any{
-	(FeatureEncoding)(0),    // 0: vds.ml.v1.FeatureEncoding
-	(DatetimePart)(0),       // 1: vds.ml.v1.DatetimePart
-	(*ModelArtifact)(nil),   // 2: vds.ml.v1.ModelArtifact
-	(*ColumnTransform)(nil), // 3: vds.ml.v1.ColumnTransform
-	(*Preprocessing)(nil),   // 4: vds.ml.v1.Preprocessing
-	(*LinearModel)(nil),     // 5: vds.ml.v1.LinearModel
-	(*Tree)(nil),            // 6: vds.ml.v1.Tree
-	(*CategorySplit)(nil),   // 7: vds.ml.v1.CategorySplit
-	(*TreeEnsemble)(nil),    // 8: vds.ml.v1.TreeEnsemble
-	(Task)(0),               // 9: vds.ml.v1.Task
+	(FeatureEncoding)(0),        // 0: vds.ml.v1.FeatureEncoding
+	(DatetimePart)(0),           // 1: vds.ml.v1.DatetimePart
+	(*ModelArtifact)(nil),       // 2: vds.ml.v1.ModelArtifact
+	(*SignedModelArtifact)(nil), // 3: vds.ml.v1.SignedModelArtifact
+	(*ColumnTransform)(nil),     // 4: vds.ml.v1.ColumnTransform
+	(*Preprocessing)(nil),       // 5: vds.ml.v1.Preprocessing
+	(*LinearModel)(nil),         // 6: vds.ml.v1.LinearModel
+	(*Tree)(nil),                // 7: vds.ml.v1.Tree
+	(*CategorySplit)(nil),       // 8: vds.ml.v1.CategorySplit
+	(*TreeEnsemble)(nil),        // 9: vds.ml.v1.TreeEnsemble
+	(Task)(0),                   // 10: vds.ml.v1.Task
 }
 var file_vds_ml_v1_model_proto_depIdxs = []int32{
-	9, // 0: vds.ml.v1.ModelArtifact.task:type_name -> vds.ml.v1.Task
-	4, // 1: vds.ml.v1.ModelArtifact.preprocessing:type_name -> vds.ml.v1.Preprocessing
-	5, // 2: vds.ml.v1.ModelArtifact.linear:type_name -> vds.ml.v1.LinearModel
-	8, // 3: vds.ml.v1.ModelArtifact.trees:type_name -> vds.ml.v1.TreeEnsemble
-	0, // 4: vds.ml.v1.ColumnTransform.encoding:type_name -> vds.ml.v1.FeatureEncoding
-	1, // 5: vds.ml.v1.ColumnTransform.parts:type_name -> vds.ml.v1.DatetimePart
-	3, // 6: vds.ml.v1.Preprocessing.columns:type_name -> vds.ml.v1.ColumnTransform
-	7, // 7: vds.ml.v1.Tree.category_splits:type_name -> vds.ml.v1.CategorySplit
-	6, // 8: vds.ml.v1.TreeEnsemble.trees:type_name -> vds.ml.v1.Tree
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	10, // 0: vds.ml.v1.ModelArtifact.task:type_name -> vds.ml.v1.Task
+	5,  // 1: vds.ml.v1.ModelArtifact.preprocessing:type_name -> vds.ml.v1.Preprocessing
+	6,  // 2: vds.ml.v1.ModelArtifact.linear:type_name -> vds.ml.v1.LinearModel
+	9,  // 3: vds.ml.v1.ModelArtifact.trees:type_name -> vds.ml.v1.TreeEnsemble
+	0,  // 4: vds.ml.v1.ColumnTransform.encoding:type_name -> vds.ml.v1.FeatureEncoding
+	1,  // 5: vds.ml.v1.ColumnTransform.parts:type_name -> vds.ml.v1.DatetimePart
+	4,  // 6: vds.ml.v1.Preprocessing.columns:type_name -> vds.ml.v1.ColumnTransform
+	8,  // 7: vds.ml.v1.Tree.category_splits:type_name -> vds.ml.v1.CategorySplit
+	7,  // 8: vds.ml.v1.TreeEnsemble.trees:type_name -> vds.ml.v1.Tree
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_vds_ml_v1_model_proto_init() }
@@ -949,7 +1039,7 @@ func file_vds_ml_v1_model_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_ml_v1_model_proto_rawDesc), len(file_vds_ml_v1_model_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,186 @@
+package server_test
+
+import (
+	"context"
+	"math"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/vdsproject/vds/gen/client"
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+	"github.com/vdsproject/vds/libs/shareddata"
+	"github.com/vdsproject/vds/services/mesh"
+)
+
+// platform starts the whole mesh (real gRPC, embedded NATS, SQLite) under a temporary home.
+func platform(t *testing.T) (*client.Client, *mesh.Platform, string) {
+	t.Helper()
+	ctx := context.Background()
+	home := t.TempDir()
+	p, err := mesh.Up(ctx, mesh.Options{Home: home, Bootstrap: true, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Stop() })
+	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, p, home
+}
+
+func upload(t *testing.T, c *client.Client, project, rel string) *commonv1.DatasetRef {
+	t.Helper()
+	ctx := context.Background()
+	up, err := c.UploadFile(ctx, project, shareddata.Path(t, rel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.JobId != "" {
+		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
+}
+
+func train(t *testing.T, c *client.Client, req *mlv1.StartTrainingRequest) (*mlv1.Training, *mlv1.Model) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := c.ML.StartTraining(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitJob(ctx, st.JobId, nil); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := c.ML.GetTraining(ctx, &mlv1.GetTrainingRequest{TrainingId: st.TrainingId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.ML.GetModel(ctx, &mlv1.GetModelRequest{ModelId: tr.Training.BestModelId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.Training, m.Model
+}
+
+// messyTrainPredictTamper trains on the messy file with a text target through the service, checks
+// the constant columns were dropped with a warning, predicts rows with unseen categories and values,
+// then flips one byte of the stored artifact and checks that the next load is refused.
+func TestService(t *testing.T) {
+	c, p, home := platform(t)
+	t.Run("messy train, predict, tamper", func(t *testing.T) { messyTrainPredictTamper(t, c, p, home) })
+	t.Run("unseen categories", func(t *testing.T) { unseenCategoryPredict(t, c, p) })
+}
+
+func messyTrainPredictTamper(t *testing.T, c *client.Client, p *mesh.Platform, home string) {
+	ctx := context.Background()
+	ref := upload(t, c, p.Creds.ProjectID, "messy/constant_and_string_target.csv")
+	tr, m := train(t, c, &mlv1.StartTrainingRequest{Dataset: ref, Target: "label", BudgetSeconds: 3, Seed: 1})
+	if tr.State != mlv1.TrainingState_TRAINING_STATE_SUCCEEDED || tr.Task != mlv1.Task_TASK_BINARY {
+		t.Fatalf("training state %v task %v error %q", tr.State, tr.Task, tr.Error)
+	}
+	if !slices.Equal(m.Classes, []string{"no", "yes"}) || m.PositiveClass != "yes" {
+		t.Fatalf("classes %v positive %q", m.Classes, m.PositiveClass)
+	}
+	for _, col := range []string{"const_nan", "near_const"} {
+		if !slices.Contains(tr.DroppedColumns, col) {
+			t.Errorf("%s not dropped: %v", col, tr.DroppedColumns)
+		}
+		warned := false
+		for _, w := range tr.Warnings {
+			warned = warned || (strings.Contains(w, col) && strings.Contains(w, "constant"))
+		}
+		if !warned {
+			t.Errorf("no constant-column warning for %s in %q", col, tr.Warnings)
+		}
+	}
+	if !slices.Equal(m.Features, []string{"feature"}) {
+		t.Errorf("features %v", m.Features)
+	}
+	if !strings.HasPrefix(m.Digest, "sha256:") || len(m.Signature) != 64 || !strings.HasPrefix(m.SigningKeyId, "ed25519:") {
+		t.Fatalf("model record not signed: digest %q signature %d bytes key %q", m.Digest, len(m.Signature), m.SigningKeyId)
+	}
+
+	// The constant columns are not read, so values never seen in training (a category in a numeric
+	// column, an unknown column) change nothing: rows 0 and 1 must score exactly like rows 2 and 3.
+	rows := []*mlv1.Row{
+		{Values: map[string]string{"feature": "-2.5", "near_const": "a never-seen category", "const_nan": "banana"}},
+		{Values: map[string]string{"feature": "1.5", "unknown_column": "x"}},
+		{Values: map[string]string{"feature": "-2.5"}},
+		{Values: map[string]string{"feature": "1.5"}},
+		{Values: map[string]string{}},
+	}
+	pr, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: rows})
+	if err != nil {
+		t.Fatalf("predict with unseen categories: %v", err)
+	}
+	if len(pr.Predictions) != len(rows) {
+		t.Fatalf("%d predictions", len(pr.Predictions))
+	}
+	for i, p := range pr.Predictions {
+		if len(p.Probabilities) != 2 || (p.Label != "yes" && p.Label != "no") || math.Abs(p.Probabilities[0]+p.Probabilities[1]-1) > 1e-12 || p.Probabilities[1] != p.Value {
+			t.Fatalf("row %d: %v", i, p)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if pr.Predictions[i].Value != pr.Predictions[i+2].Value {
+			t.Errorf("row %d scored %v with unseen values, %v without", i, pr.Predictions[i].Value, pr.Predictions[i+2].Value)
+		}
+	}
+
+	// Flip one byte in the middle of the stored artifact.
+	path := filepath.Join(home, "objects", "models", m.Id+".pb")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("stored artifact: %v", err)
+	}
+	b[len(b)/2] ^= 0x20
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: rows[:1]})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "refused") {
+		t.Fatalf("tampered artifact: got %v, want FailedPrecondition saying it was refused", err)
+	}
+	t.Logf("tampered load refused: %s", status.Convert(err).Message())
+}
+
+// unseenCategoryPredict trains on Titanic (text columns sex and embarked) and predicts rows
+// whose categories never occur in training.
+func unseenCategoryPredict(t *testing.T, c *client.Client, p *mesh.Platform) {
+	ctx := context.Background()
+	ref := upload(t, c, p.Creds.ProjectID, "tabular/titanic.csv")
+	_, m := train(t, c, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 3, Seed: 2,
+		ExcludeColumns: []string{"alive"}, Algorithms: []string{"gbdt"}})
+	if !slices.Contains(m.Features, "sex") {
+		t.Fatalf("sex is not a feature: %v", m.Features)
+	}
+	start := time.Now()
+	pr, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: []*mlv1.Row{
+		{Values: map[string]string{"sex": "female", "pclass": "1", "age": "30"}},
+		{Values: map[string]string{"sex": "unknown-sex", "embarked": "Atlantis", "class": "Zeppelin", "pclass": "3", "age": "30"}},
+		{Values: map[string]string{"sex": "male", "pclass": "3", "age": "30"}},
+	}})
+	if err != nil {
+		t.Fatalf("predict with unseen categories: %v", err)
+	}
+	t.Logf("predict took %v: %v", time.Since(start), pr.Predictions)
+	if len(pr.Predictions) != 3 {
+		t.Fatalf("%d predictions", len(pr.Predictions))
+	}
+	if f, mm := pr.Predictions[0].Value, pr.Predictions[2].Value; f <= mm {
+		t.Errorf("P(survived) first-class woman %.3f <= third-class man %.3f", f, mm)
+	}
+}
