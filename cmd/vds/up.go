@@ -24,6 +24,7 @@ type platformFlags struct {
 func (p *platformFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&p.home, "home", config.DefaultHome(), "state directory (database, objects, NATS data, keys, credentials)")
 	fs.StringVar(&p.databaseURL, "database-url", "", "metadata store: postgres://… or sqlite:///path (default: SQLite under --home)")
+	fs.StringVar(&p.databaseURL, "postgres-url", "", "PostgreSQL metadata store, postgres://… (an alias of --database-url)")
 	fs.StringVar(&p.objectStore, "object-store", "", "object store URL: file:///dir or s3://bucket (default: a folder under --home)")
 	fs.StringVar(&p.natsURL, "nats-url", "", "external NATS server with JetStream (default: an embedded server under --home)")
 	fs.StringVar(&p.logFormat, "log-format", "text", "log format: json or text")
