@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	"github.com/vdsproject/vds/libs/charts/vegatest"
 	"github.com/vdsproject/vds/libs/duck"
 	"github.com/vdsproject/vds/libs/frame"
 	"github.com/vdsproject/vds/libs/ingest"
@@ -98,6 +99,7 @@ func TestSharedCorpus(t *testing.T) {
 			t.Errorf("expected file %s is missing from the corpus", rel)
 		}
 	}
+	validate := vegatest.Optional(t)
 	for _, rel := range files {
 		t.Run(rel, func(t *testing.T) {
 			w := wants[rel]
@@ -122,6 +124,24 @@ func TestSharedCorpus(t *testing.T) {
 				t.Fatalf("profile does not marshal: %v", err)
 			}
 			hyps, findings := Hypotheses(f, p, w.target, 0.05)
+			charted := slices.Clone(p.Charts)
+			for _, h := range hyps {
+				if h.Chart != nil {
+					charted = append(charted, h.Chart)
+				}
+			}
+			seen := map[string]bool{}
+			for _, ch := range charted {
+				if seen[ch.Id] {
+					t.Errorf("chart ID %s used twice", ch.Id)
+				}
+				seen[ch.Id] = true
+				if validate != nil {
+					if err := validate(ch.VegaLite.AsMap()); err != nil {
+						t.Errorf("chart %s (%s) does not validate against the Vega-Lite schema: %v", ch.Title, ch.Kind, err)
+					}
+				}
+			}
 			for _, fd := range findings {
 				if fd.Statement == "" || fd.Query == "" {
 					t.Errorf("finding without statement or query: %v", fd)
