@@ -6,14 +6,19 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -22,11 +27,13 @@ import (
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
+	"github.com/vdsproject/vds/libs/authn"
 	"github.com/vdsproject/vds/libs/duck"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/lineage"
 	"github.com/vdsproject/vds/libs/platform"
+	"github.com/vdsproject/vds/libs/pysandbox"
 	"github.com/vdsproject/vds/libs/storage"
 )
 
@@ -41,6 +48,12 @@ type Config struct {
 	Threads    int
 	MaxCode    int
 	Concurrent int
+	// Python sandbox.
+	PyPool     int
+	PyMemory   int64
+	PyOutput   int64
+	PyProcs    int
+	PyFileSize int64
 }
 
 // Server is the sandbox service.
@@ -50,11 +63,16 @@ type Server struct {
 	cfg   Config
 	cache string
 	slots chan struct{}
+	// pool is nil when the Python sandbox cannot be built here; pyReason says why.
+	pool      *pysandbox.Pool
+	pyReason  string
+	pyCeiling pysandbox.Limits
 }
 
 // Service is the sandbox deployable.
 func Service() platform.Service {
-	cfg := Config{MaxTimeout: 60 * time.Second, MaxRows: 100000, Memory: "1GB", Threads: 2, MaxCode: 100000, Concurrent: 4}
+	cfg := Config{MaxTimeout: 60 * time.Second, MaxRows: 100000, Memory: "1GB", Threads: 2, MaxCode: 100000, Concurrent: 4,
+		PyPool: 2, PyMemory: 2 << 30, PyOutput: 1 << 20, PyProcs: 64, PyFileSize: 64 << 20}
 	return platform.Service{
 		Name:  "sandbox",
 		Peers: []string{"auth", "ingestion"},
@@ -63,14 +81,36 @@ func Service() platform.Service {
 			fs.Int64Var(&cfg.MaxRows, "sandbox-max-rows", cfg.MaxRows, "most rows a query may return")
 			fs.StringVar(&cfg.Memory, "sandbox-memory", cfg.Memory, "DuckDB memory limit per execution")
 			fs.IntVar(&cfg.Concurrent, "sandbox-concurrency", cfg.Concurrent, "executions at once in this replica")
+			fs.IntVar(&cfg.PyPool, "sandbox-python-pool", cfg.PyPool, "pre-started Python sandboxes kept per profile (plain, pandas); 0 starts each on demand")
+			fs.Int64Var(&cfg.PyMemory, "sandbox-python-memory", cfg.PyMemory, "address-space (and cgroup memory) limit of one Python execution, bytes")
+			fs.Int64Var(&cfg.PyOutput, "sandbox-python-output", cfg.PyOutput, "most stdout+stderr bytes one Python execution may write")
+			fs.IntVar(&cfg.PyProcs, "sandbox-python-procs", cfg.PyProcs, "most processes and threads in one Python sandbox")
+			fs.Int64Var(&cfg.PyFileSize, "sandbox-python-file-size", cfg.PyFileSize, "largest file one Python execution may write, bytes")
 		},
 		Start: func(ctx context.Context, rt *platform.Runtime, srv *grpcx.Server) (func(context.Context) error, error) {
 			cache := filepath.Join(rt.Home, "cache", "sandbox")
 			if err := os.MkdirAll(cache, 0o700); err != nil {
 				return nil, err
 			}
-			sandboxv1.RegisterSandboxServiceServer(srv, &Server{rt: rt, cfg: cfg, cache: cache, slots: make(chan struct{}, cfg.Concurrent)})
-			return nil, nil
+			s := &Server{rt: rt, cfg: cfg, cache: cache, slots: make(chan struct{}, cfg.Concurrent)}
+			s.pyCeiling = pysandbox.Limits{Wall: cfg.MaxTimeout, CPU: cfg.MaxTimeout, Memory: cfg.PyMemory, Output: cfg.PyOutput, Procs: cfg.PyProcs, FileSize: cfg.PyFileSize}
+			work := filepath.Join(rt.Home, "run", "sandbox")
+			os.RemoveAll(work) // sandboxes of an earlier process
+			sb, err := pysandbox.New(ctx, pysandbox.Config{WorkDir: work, Ceiling: s.pyCeiling})
+			if err != nil {
+				s.pyReason = err.Error()
+				rt.Log.Warn("Python execution disabled", "reason", s.pyReason)
+			} else {
+				s.pool = pysandbox.NewPool(sb, cfg.PyPool, "", "pandas")
+			}
+			sandboxv1.RegisterSandboxServiceServer(srv, s)
+			return func(ctx context.Context) error {
+				<-ctx.Done()
+				if s.pool != nil {
+					s.pool.Close()
+				}
+				return nil
+			}, nil
 		},
 	}
 }
@@ -86,12 +126,17 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 	switch req.Language {
 	case sandboxv1.Language_LANGUAGE_SQL:
 	case sandboxv1.Language_LANGUAGE_PYTHON:
-		return status.Error(codes.FailedPrecondition, "Python execution is not available on this server: it needs the bubblewrap OS sandbox, which this build does not enable yet; code is never run unsandboxed. Use language SQL.")
 	default:
 		return grpcx.InvalidArgument("language", "must be LANGUAGE_SQL or LANGUAGE_PYTHON")
 	}
 	if len(req.Code) == 0 || len(req.Code) > s.cfg.MaxCode {
 		return grpcx.InvalidArgument("code", fmt.Sprintf("must be 1 to %d characters", s.cfg.MaxCode))
+	}
+	if len(req.Inputs) > 16 {
+		return grpcx.InvalidArgument("inputs", "name at most 16 datasets")
+	}
+	if req.Language == sandboxv1.Language_LANGUAGE_PYTHON {
+		return s.executePython(ctx, req, who, stream)
 	}
 	if len(req.Inputs) == 0 || len(req.Inputs) > 16 {
 		return grpcx.InvalidArgument("inputs", "name 1 to 16 datasets to query")
@@ -169,6 +214,17 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 		if res.Truncated {
 			st.Message += fmt.Sprintf(" (truncated at the limit of %d rows)", lim.MaxRows)
 		}
+		if req.SaveResult {
+			ref, err := s.saveSQL(context.WithoutCancel(ctx), who, req, exe.Id, inputIDs, res)
+			if err != nil {
+				st.Outcome, st.Message = sandboxv1.Outcome_OUTCOME_ERROR, "the query ran but saving its result failed: "+status.Convert(err).Message()
+			} else {
+				exe.Outputs = append(exe.Outputs, ref)
+				if err := stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "result", RowCount: res.Rows, Truncated: res.Truncated, SavedAs: ref}}}); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	exe.Status = st
 	b, _ := proto.Marshal(exe)
@@ -181,15 +237,20 @@ func outcomeOf(ctx context.Context, err error, timeout time.Duration) (sandboxv1
 	if ctx.Err() != nil {
 		return sandboxv1.Outcome_OUTCOME_ERROR, "cancelled by the caller"
 	}
-	switch status.Code(err) {
-	case codes.DeadlineExceeded:
-		return sandboxv1.Outcome_OUTCOME_TIMEOUT, fmt.Sprintf("stopped at the time limit of %s", timeout)
-	case codes.InvalidArgument, codes.PermissionDenied:
+	msg := strings.TrimPrefix(err.Error(), duck.ErrInvalidArgument.Error()+": ")
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
+		return sandboxv1.Outcome_OUTCOME_TIMEOUT, fmt.Sprintf("interrupted at the time limit of %s", timeout)
+	case errors.Is(err, duck.ErrResourceExhausted) || status.Code(err) == codes.ResourceExhausted:
+		return sandboxv1.Outcome_OUTCOME_MEMORY_LIMIT, msg
+	case errors.Is(err, duck.ErrInvalidArgument) && (strings.Contains(msg, "Permission Error") || strings.Contains(msg, "only a single read-only query") ||
+		strings.Contains(msg, "exactly one statement")):
+		// The lockdown said no: file access outside the inputs, writes, settings, extensions.
+		return sandboxv1.Outcome_OUTCOME_REFUSED, msg
+	case status.Code(err) == codes.PermissionDenied:
 		return sandboxv1.Outcome_OUTCOME_REFUSED, status.Convert(err).Message()
-	case codes.ResourceExhausted:
-		return sandboxv1.Outcome_OUTCOME_MEMORY_LIMIT, status.Convert(err).Message()
 	}
-	return sandboxv1.Outcome_OUTCOME_ERROR, err.Error()
+	return sandboxv1.Outcome_OUTCOME_ERROR, msg
 }
 
 func truncate(s string, n int) string {
@@ -226,4 +287,31 @@ func (s *Server) GetExecution(ctx context.Context, req *sandboxv1.GetExecutionRe
 	}
 	e := &sandboxv1.Execution{}
 	return &sandboxv1.GetExecutionResponse{Execution: e}, proto.Unmarshal(r.Data, e)
+}
+
+// saveSQL stores a query result as a new dataset (Parquet through the ingestion service) with
+// lineage from the input versions and the execution, naming the query text.
+func (s *Server) saveSQL(ctx context.Context, who *authn.Identity, req *sandboxv1.ExecuteRequest, exeID string, inputIDs []string, res *duck.Result) (*commonv1.DatasetRef, error) {
+	var buf bytes.Buffer
+	w, err := pqarrow.NewFileWriter(res.Schema, &buf, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res.Records {
+		if err := w.WriteBuffered(r); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	name := "sql-result-" + strings.TrimPrefix(exeID, ids.Execution+"_") + ".parquet"
+	up, err := s.upload(ctx, who, req.ProjectId, name, buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	ref := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
+	_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: fmt.Sprintf("%s.v%d", up.DatasetId, up.Version), Kind: "dataset_version", ProjectId: req.ProjectId, Label: name},
+		append(append([]string(nil), inputIDs...), exeID), "sql", map[string]string{"code": truncate(req.Code, 2000), "execution_id": exeID})
+	return ref, nil
 }

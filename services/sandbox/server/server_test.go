@@ -1,0 +1,255 @@
+package server_test
+
+import (
+	"bytes"
+	"fmt"
+
+	"context"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vdsproject/vds/gen/client"
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
+	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
+	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
+	"github.com/vdsproject/vds/libs/shareddata"
+	"github.com/vdsproject/vds/services/mesh"
+)
+
+type collected struct {
+	stdout, stderr string
+	tables         []*sandboxv1.Table
+	artifacts      []*sandboxv1.ExecutionArtifact
+	status         *sandboxv1.Status
+	id             string
+}
+
+func execute(t *testing.T, c *client.Client, req *sandboxv1.ExecuteRequest) (*collected, error) {
+	t.Helper()
+	st, err := c.Sandbox.Execute(context.Background(), req)
+	if err != nil {
+		return nil, err
+	}
+	out := &collected{}
+	for {
+		ev, err := st.Recv()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out.id = ev.ExecutionId
+		switch e := ev.Event.(type) {
+		case *sandboxv1.ExecuteResponse_Stdout:
+			out.stdout += e.Stdout
+		case *sandboxv1.ExecuteResponse_Stderr:
+			out.stderr += e.Stderr
+		case *sandboxv1.ExecuteResponse_Table:
+			out.tables = append(out.tables, e.Table)
+		case *sandboxv1.ExecuteResponse_Artifact:
+			out.artifacts = append(out.artifacts, e.Artifact)
+		case *sandboxv1.ExecuteResponse_Status:
+			out.status = e.Status
+		}
+	}
+}
+
+// TestTipsGroupBy is the acceptance case: Python groups tips.csv by day, writes a table and a
+// chart; both come back, the table is a new dataset version whose lineage names the input and the
+// code, and the execution is recorded. Reference means computed with pandas 1.5.3:
+// pd.read_csv("tips.csv").groupby("day").total_bill.mean().round(4) -> Fri 17.1516, Sat 20.4414,
+// Sun 21.41, Thur 17.6827.
+func TestTipsGroupBy(t *testing.T) {
+	ctx := context.Background()
+	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	up, err := c.UploadFile(ctx, p.Creds.ProjectID, shareddata.Path(t, "tabular/tips.csv"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+		t.Fatal(err)
+	}
+	in := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
+	code := `import vds
+import matplotlib.pyplot as plt
+df = vds.load("tips")
+by = df.groupby("day", as_index=False).total_bill.mean().round(4)
+print(by.to_csv(index=False), end="")
+by.to_csv("by_day.csv", index=False)
+plt.bar(by.day, by.total_bill)
+plt.savefig("by_day.png")
+`
+	res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON, Code: code,
+		Inputs: []*sandboxv1.Input{{Dataset: in, Alias: "tips"}}})
+	if os.Getenv("CI") != "true" && err != nil && strings.Contains(err.Error(), "not available") {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK {
+		t.Fatalf("status %v; stderr %s", res.status, res.stderr)
+	}
+	want := "day,total_bill\nFri,17.1516\nSat,20.4414\nSun,21.41\nThur,17.6827\n"
+	if res.stdout != want {
+		t.Errorf("stdout %q, want %q", res.stdout, want)
+	}
+	if len(res.artifacts) != 1 || res.artifacts[0].Name != "by_day.png" || res.artifacts[0].ContentType != "image/png" || res.artifacts[0].SizeBytes < 1000 {
+		t.Errorf("artifacts %v, want one PNG by_day.png", res.artifacts)
+	}
+	if len(res.tables) != 1 || res.tables[0].SavedAs.GetDatasetId() == "" {
+		t.Fatalf("tables %v, want by_day.csv saved as a dataset", res.tables)
+	}
+	out := res.tables[0].SavedAs
+	ds, err := c.Datasets.GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: out.DatasetId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Dataset.Name != "by_day.csv" {
+		t.Errorf("saved dataset name %q", ds.Dataset.Name)
+	}
+	lin, err := c.Lineage.GetLineage(ctx, &lineagev1.GetLineageRequest{ArtifactId: out.DatasetId + ".v1", Depth: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var from []string
+	var gotCode bool
+	for _, e := range lin.Edges {
+		if e.ToId == out.DatasetId+".v1" {
+			from = append(from, e.FromId)
+			gotCode = gotCode || e.Params["code"] == code
+		}
+	}
+	slices.Sort(from)
+	wantFrom := []string{in.DatasetId + ".v1", res.id}
+	slices.Sort(wantFrom)
+	if !slices.Equal(from, wantFrom) || !gotCode {
+		t.Errorf("lineage into the saved table from %v (code recorded %v), want %v", from, gotCode, wantFrom)
+	}
+	rec, err := c.Sandbox.GetExecution(ctx, &sandboxv1.GetExecutionRequest{ExecutionId: res.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := rec.Execution
+	if e.Code != code || e.UserId == "" || len(e.Inputs) != 1 || e.Inputs[0].Dataset.DatasetId != in.DatasetId || e.Limits.GetTimeoutMs() == 0 ||
+		e.Status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || len(e.Outputs) != 1 || len(e.Artifacts) != 1 || e.Status.GetCpuMs() <= 0 || e.Status.GetPeakMemoryBytes() <= 0 {
+		t.Errorf("execution record incomplete: %v", e)
+	}
+	// A hostile execution through the service is stopped, and the next one works.
+	bomb, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON,
+		Code: "while True:\n    print('x' * 1000)", Limits: &sandboxv1.Limits{MaxOutputBytes: 10000}})
+	if err != nil || bomb.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OUTPUT_LIMIT || len(bomb.stdout) != 10000 {
+		t.Errorf("stdout flood: %v %v, %d bytes", err, bomb.status, len(bomb.stdout))
+	}
+	next, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON, Code: "print(6*7)"})
+	if err != nil || next.stdout != "42\n" {
+		t.Errorf("next execution: %v %q", err, next.stdout)
+	}
+}
+
+// TestSQLSaveAndScope runs SQL over tips through the service: the result comes back as Arrow with
+// pandas-checked values, is saved as a dataset version with lineage to the input and the query,
+// and a dataset not named in the request is not visible.
+func TestSQLSaveAndScope(t *testing.T) {
+	ctx := context.Background()
+	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var refs []*commonv1.DatasetRef
+	for _, f := range []string{"tabular/tips.csv", "tabular/iris.csv"} {
+		up, err := c.UploadFile(ctx, p.Creds.ProjectID, shareddata.Path(t, f), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version})
+	}
+	q := `SELECT day, round(avg(total_bill), 4) AS mean_bill, count(*) AS n FROM tips GROUP BY day ORDER BY day`
+	res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: q,
+		Inputs: []*sandboxv1.Input{{Dataset: refs[0], Alias: "tips"}}, SaveResult: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || len(res.tables) != 2 {
+		t.Fatalf("status %v, %d tables", res.status, len(res.tables))
+	}
+	rdr, err := ipc.NewReader(bytes.NewReader(res.tables[0].ArrowIpc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			got = append(got, fmt.Sprintf("%v,%v,%v", rec.Column(0).ValueStr(i), rec.Column(1).ValueStr(i), rec.Column(2).ValueStr(i)))
+		}
+	}
+	rdr.Release()
+	// pandas: tips.groupby("day").total_bill.agg(["mean","count"]) -> Fri 17.1516 19, Sat 20.4414 87, Sun 21.41 76, Thur 17.6827 62.
+	want := []string{"Fri,17.1516,19", "Sat,20.4414,87", "Sun,21.41,76", "Thur,17.6827,62"}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+	saved := res.tables[1].SavedAs
+	lin, err := c.Lineage.GetLineage(ctx, &lineagev1.GetLineageRequest{ArtifactId: fmt.Sprintf("%s.v%d", saved.DatasetId, saved.Version), Depth: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var from []string
+	for _, e := range lin.Edges {
+		if e.ToId == fmt.Sprintf("%s.v%d", saved.DatasetId, saved.Version) && e.Params["code"] == q {
+			from = append(from, e.FromId)
+		}
+	}
+	slices.Sort(from)
+	wantFrom := []string{fmt.Sprintf("%s.v%d", refs[0].DatasetId, refs[0].Version), res.id}
+	slices.Sort(wantFrom)
+	if !slices.Equal(from, wantFrom) {
+		t.Errorf("lineage from %v, want %v", from, wantFrom)
+	}
+	// Only requested datasets are visible: iris exists in the project but was not named; files
+	// cannot be read by path; writes and settings are refused; a long query is interrupted.
+	for _, tc := range []struct {
+		q, msg string
+		want   sandboxv1.Outcome
+	}{
+		{"SELECT * FROM iris", "Table with name iris does not exist", sandboxv1.Outcome_OUTCOME_ERROR},
+		{"SELECT * FROM data2", "Table with name data2 does not exist", sandboxv1.Outcome_OUTCOME_ERROR},
+		{"SELECT * FROM read_parquet('*.parquet')", "Permission Error", sandboxv1.Outcome_OUTCOME_REFUSED},
+		{"SELECT * FROM read_csv('/etc/passwd')", "Permission Error", sandboxv1.Outcome_OUTCOME_REFUSED},
+		{"COPY tips TO 'x.csv'", "only a single read-only query", sandboxv1.Outcome_OUTCOME_REFUSED},
+		{"SET threads = 64", "only a single read-only query", sandboxv1.Outcome_OUTCOME_REFUSED},
+		{"SELECT count(*) FROM range(100000000) a, range(100000000) b WHERE a.range + b.range = 7", "time limit of 1s", sandboxv1.Outcome_OUTCOME_TIMEOUT},
+	} {
+		res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: tc.q,
+			Inputs: []*sandboxv1.Input{{Dataset: refs[0], Alias: "tips"}}, Limits: &sandboxv1.Limits{TimeoutMs: 1000}})
+		if err != nil || res.status.GetOutcome() != tc.want || !strings.Contains(res.status.GetMessage(), tc.msg) {
+			t.Errorf("%s: %v %v, want %s with %q", tc.q, err, res.status, tc.want, tc.msg)
+		}
+	}
+}
