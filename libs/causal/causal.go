@@ -158,9 +158,9 @@ type fit struct {
 	trimmed float64
 	ps      []float64
 	// cate holds predicted individual effects (meta-learners).
-	cate    []float64
-	notes   []string
-	warns   []string
+	cate  []float64
+	notes []string
+	warns []string
 }
 
 // Estimate estimates the effect of spec.Treatment on spec.Outcome in f.

@@ -147,7 +147,9 @@ func ExplainChange(f *frame.Frame, spec ChangeSpec) (*causalv1.ExplainChangeResp
 	})
 	// The column whose decomposition puts most of the change into its mix (composition) or into a
 	// single segment's rate is the most informative; rank by the larger of the two shares.
-	sort.SliceStable(sums, func(a, b int) bool { return colScore(sums[a].mix, sums[a].top, delta) > colScore(sums[b].mix, sums[b].top, delta) })
+	sort.SliceStable(sums, func(a, b int) bool {
+		return colScore(sums[a].mix, sums[a].top, delta) > colScore(sums[b].mix, sums[b].top, delta)
+	})
 	out.BestColumn = sums[0].name
 	out.Findings = append(out.Findings, &commonv1.Finding{
 		Statement: fmt.Sprintf("The mean of %s moved from %.4g (%d rows, %s) to %.4g (%d rows), a change of %+.4g.",

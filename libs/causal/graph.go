@@ -102,8 +102,9 @@ func (g *Graph) cycle() string {
 }
 
 var (
-	dotEdge = regexp.MustCompile(`("(?:[^"\\]|\\.)*"|[A-Za-z0-9_.:]+)\s*(->|--)\s*("(?:[^"\\]|\\.)*"|[A-Za-z0-9_.:]+)`)
 	dotAttr = regexp.MustCompile(`\[[^\]]*\]`)
+	// dotKeyword matches an attribute statement such as "node" or "edge" (after removing [...]).
+	dotKeyword = regexp.MustCompile(`(?i)^(graph|node|edge)\s*$`)
 )
 
 // ParseGraph reads a DOT digraph ("digraph { a -> b; b -> c }", chains "a -> b -> c" allowed,
@@ -136,8 +137,8 @@ func ParseGraph(text string) (*Graph, error) {
 			if stmt == "" || strings.HasPrefix(stmt, "//") || strings.HasPrefix(stmt, "#") {
 				continue
 			}
-			low := strings.ToLower(stmt)
-			if strings.HasPrefix(low, "graph") || strings.HasPrefix(low, "node") || strings.HasPrefix(low, "edge") || strings.Contains(stmt, "=") && !strings.Contains(stmt, "->") {
+			// Attribute statements (graph/node/edge defaults had their [...] removed) and a=b settings.
+			if dotKeyword.MatchString(stmt) || strings.Contains(stmt, "=") && !strings.Contains(stmt, "->") {
 				continue
 			}
 			if !strings.Contains(stmt, "->") {

@@ -28,6 +28,7 @@ func TestParseGraph(t *testing.T) {
 	}{
 		{"dot", `digraph G { rankdir=LR; node [shape=box]; "age" -> treat; age -> y [color=red]; treat -> y }`, 3, ""},
 		{"dot chain", "digraph { a -> b -> c; d }", 2, ""},
+		{"dot keywords as name prefixes", "digraph { node [shape=box]; edge [color=red]; nodegree -> treat; edges -> treat; graphite -> treat }", 3, ""},
 		{"edge list", "# comment\na -> b\nb, c\nc d\n", 3, ""},
 		{"cycle", "a -> b\nb -> c\nc -> a", 0, "cycle"},
 		{"self loop", "a -> a", 0, "self-loop"},

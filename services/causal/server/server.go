@@ -1,11 +1,14 @@
 // Package server implements the causal service: effect estimation jobs (regression adjustment, IPW,
-// AIPW, matching, difference in means) with balance, refutations and stated assumptions.
+// AIPW, matching, difference in means, T- and X-learners, and front-door or IV estimates when a
+// graph allows only those) with balance, refutations and stated assumptions; stored, versioned
+// causal graphs and their discovery by the PC algorithm; and "why did Y change" decompositions.
 package server
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -53,8 +56,7 @@ func Service() platform.Service {
 	}
 }
 
-var methods = map[string]bool{"": true, causal.MethodDifferenceInMeans: true, causal.MethodRegressionAdjustment: true,
-	causal.MethodIPW: true, causal.MethodAIPW: true, causal.MethodMatching: true}
+func validMethod(m string) bool { return m == "" || contains(causal.Methods, m) }
 
 func (s *Server) EstimateEffect(ctx context.Context, req *causalv1.EstimateEffectRequest) (*causalv1.EstimateEffectResponse, error) {
 	ds, ver, err := s.rt.DatasetVersion(ctx, req.Dataset)
@@ -82,14 +84,29 @@ func (s *Server) EstimateEffect(ctx context.Context, req *causalv1.EstimateEffec
 			return nil, grpcx.InvalidArgument("confounders", fmt.Sprintf("%q is the treatment or the outcome, not a confounder", c))
 		}
 	}
-	if !methods[req.Method] {
-		return nil, grpcx.InvalidArgument("method", fmt.Sprintf("unknown method %q (use regression_adjustment, ipw, aipw, matching or difference_in_means)", req.Method))
+	if !validMethod(req.Method) {
+		return nil, grpcx.InvalidArgument("method", fmt.Sprintf("unknown method %q (use one of %s)", req.Method, strings.Join(causal.Methods, ", ")))
+	}
+	for _, c := range req.Categorical {
+		if !contains(req.Confounders, c) {
+			return nil, grpcx.InvalidArgument("categorical", fmt.Sprintf("%q is not one of the confounders", c))
+		}
 	}
 	if req.Estimand != "" && req.Estimand != causal.EstimandATE && req.Estimand != causal.EstimandATT {
 		return nil, grpcx.InvalidArgument("estimand", "must be ate or att")
 	}
-	if req.Graph != nil && len(req.Graph.Edges) > 0 {
-		return nil, grpcx.InvalidArgument("graph", "estimation from a causal graph is not available yet; list the confounders instead")
+	g, err := s.requestGraph(ctx, req, ds.ProjectId)
+	if err != nil {
+		return nil, err
+	}
+	if g != nil {
+		// Keep the graph in the request as edges so that the job does not depend on the stored copy.
+		req.Graph, req.GraphText, req.GraphId, req.GraphVersion = g.Proto(nil), "", "", 0
+		for _, n := range []string{req.Treatment, req.Outcome} {
+			if !contains(g.Nodes, n) {
+				return nil, grpcx.InvalidArgument("graph", fmt.Sprintf("%q is not a node of the graph", n))
+			}
+		}
 	}
 	req.Dataset = &commonv1.DatasetRef{DatasetId: ds.Id, Version: ver.Version}
 	est := &causalv1.Estimate{Id: ids.New(ids.Estimate), ProjectId: ds.ProjectId, Dataset: req.Dataset, Treatment: req.Treatment, Outcome: req.Outcome,
@@ -127,11 +144,23 @@ func (s *Server) run(ctx context.Context, t *jobs.Task) error {
 		return err
 	}
 	cols := append([]string{req.Treatment, req.Outcome}, req.Confounders...)
-	for _, c := range req.Squared {
-		if !contains(cols, c) {
-			cols = append(cols, c)
+	var g *causal.Graph
+	if req.Graph != nil && (len(req.Graph.Edges) > 0 || req.Graph.Dot != "") {
+		if g, err = causal.GraphFromProto(req.Graph); err != nil {
+			return jobs.Permanent(err)
+		}
+		// Graph nodes that are columns are observed; the others are latent.
+		_, ver, err := s.rt.DatasetVersion(uctx, req.Dataset)
+		if err != nil {
+			return err
+		}
+		for _, n := range g.Nodes {
+			if platform.HasColumn(ver.Columns, n) {
+				cols = append(cols, n)
+			}
 		}
 	}
+	cols = unique(append(cols, req.Squared...))
 	if err := t.Progress(ctx, 0.1, "reading data", ""); err != nil {
 		return err
 	}
@@ -143,7 +172,8 @@ func (s *Server) run(ctx context.Context, t *jobs.Task) error {
 		return err
 	}
 	got, err := causal.Estimate(ctx, f, causal.Spec{Treatment: req.Treatment, Outcome: req.Outcome, Confounders: req.Confounders,
-		Method: req.Method, TreatedValue: req.TreatedValue, Squared: req.Squared, Estimand: req.Estimand, Seed: 1})
+		Method: req.Method, TreatedValue: req.TreatedValue, Squared: req.Squared, Categorical: req.Categorical, Estimand: req.Estimand,
+		Graph: g, Seed: 1})
 	state := "succeeded"
 	if err != nil {
 		if ctx.Err() != nil {
@@ -158,7 +188,6 @@ func (s *Server) run(ctx context.Context, t *jobs.Task) error {
 		}
 		if got != nil {
 			got.Id, got.ProjectId, got.Dataset, got.JobId, got.CreateTime = old.Id, old.ProjectId, old.Dataset, old.JobId, old.CreateTime
-			got.Estimand = req.Estimand
 			old = got
 		} else {
 			old.Error = err.Error()
@@ -173,11 +202,24 @@ func (s *Server) run(ctx context.Context, t *jobs.Task) error {
 	if uerr != nil {
 		return uerr
 	}
+	if got == nil {
+		return t.SetResult(ctx, task.EstimateId)
+	}
 	vid := fmt.Sprintf("%s.v%d", req.Dataset.DatasetId, req.Dataset.Version)
 	_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: task.EstimateId, Kind: "estimate", ProjectId: task.ProjectId,
 		Label: fmt.Sprintf("effect of %s on %s (%s): %.4g", req.Treatment, req.Outcome, got.Method, got.Ate)}, []string{vid}, "estimate effect",
 		map[string]string{"treatment": req.Treatment, "outcome": req.Outcome, "method": got.Method})
 	return t.SetResult(ctx, task.EstimateId)
+}
+
+func unique(xs []string) []string {
+	var out []string
+	for _, x := range xs {
+		if !contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func contains(xs []string, s string) bool {

@@ -726,7 +726,10 @@ type EstimateEffectRequest struct {
 	// Optional graph in DOT (digraph { a -> b; }) or as an edge list "a -> b" per line.
 	GraphText string `protobuf:"bytes,10,opt,name=graph_text,json=graphText,proto3" json:"graph_text,omitempty"`
 	// Numeric confounders to treat as categorical (one-hot).
-	Categorical   []string `protobuf:"bytes,11,rep,name=categorical,proto3" json:"categorical,omitempty"`
+	Categorical []string `protobuf:"bytes,11,rep,name=categorical,proto3" json:"categorical,omitempty"`
+	// A stored graph to identify the effect with (version 0 = latest).
+	GraphId       string `protobuf:"bytes,12,opt,name=graph_id,json=graphId,proto3" json:"graph_id,omitempty"`
+	GraphVersion  int32  `protobuf:"varint,13,opt,name=graph_version,json=graphVersion,proto3" json:"graph_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -836,6 +839,20 @@ func (x *EstimateEffectRequest) GetCategorical() []string {
 		return x.Categorical
 	}
 	return nil
+}
+
+func (x *EstimateEffectRequest) GetGraphId() string {
+	if x != nil {
+		return x.GraphId
+	}
+	return ""
+}
+
+func (x *EstimateEffectRequest) GetGraphVersion() int32 {
+	if x != nil {
+		return x.GraphVersion
+	}
+	return 0
 }
 
 type EstimateEffectResponse struct {
@@ -1056,8 +1073,11 @@ func (x *DiscoverGraphRequest) GetTiers() []*Tier {
 }
 
 type DiscoverGraphResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Graph         *CausalGraph           `protobuf:"bytes,1,opt,name=graph,proto3" json:"graph,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The proposal, stored as version 1 of a new graph (edit it with SaveGraph).
+	Graph         *CausalGraph `protobuf:"bytes,1,opt,name=graph,proto3" json:"graph,omitempty"`
+	Notes         []string     `protobuf:"bytes,2,rep,name=notes,proto3" json:"notes,omitempty"`
+	Tests         int64        `protobuf:"varint,3,opt,name=tests,proto3" json:"tests,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1099,6 +1119,233 @@ func (x *DiscoverGraphResponse) GetGraph() *CausalGraph {
 	return nil
 }
 
+func (x *DiscoverGraphResponse) GetNotes() []string {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+func (x *DiscoverGraphResponse) GetTests() int64 {
+	if x != nil {
+		return x.Tests
+	}
+	return 0
+}
+
+type SaveGraphRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dataset whose project owns the graph.
+	Dataset *v1.DatasetRef `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	// Empty creates a new graph; otherwise a new version of this graph.
+	GraphId string `protobuf:"bytes,2,opt,name=graph_id,json=graphId,proto3" json:"graph_id,omitempty"`
+	// Edges (or graph.dot) ...
+	Graph *CausalGraph `protobuf:"bytes,3,opt,name=graph,proto3" json:"graph,omitempty"`
+	// ... or the graph as DOT / an edge list.
+	Text          string `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveGraphRequest) Reset() {
+	*x = SaveGraphRequest{}
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveGraphRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveGraphRequest) ProtoMessage() {}
+
+func (x *SaveGraphRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveGraphRequest.ProtoReflect.Descriptor instead.
+func (*SaveGraphRequest) Descriptor() ([]byte, []int) {
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SaveGraphRequest) GetDataset() *v1.DatasetRef {
+	if x != nil {
+		return x.Dataset
+	}
+	return nil
+}
+
+func (x *SaveGraphRequest) GetGraphId() string {
+	if x != nil {
+		return x.GraphId
+	}
+	return ""
+}
+
+func (x *SaveGraphRequest) GetGraph() *CausalGraph {
+	if x != nil {
+		return x.Graph
+	}
+	return nil
+}
+
+func (x *SaveGraphRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type SaveGraphResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Graph         *CausalGraph           `protobuf:"bytes,1,opt,name=graph,proto3" json:"graph,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveGraphResponse) Reset() {
+	*x = SaveGraphResponse{}
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveGraphResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveGraphResponse) ProtoMessage() {}
+
+func (x *SaveGraphResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveGraphResponse.ProtoReflect.Descriptor instead.
+func (*SaveGraphResponse) Descriptor() ([]byte, []int) {
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SaveGraphResponse) GetGraph() *CausalGraph {
+	if x != nil {
+		return x.Graph
+	}
+	return nil
+}
+
+type GetGraphRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GraphId string                 `protobuf:"bytes,1,opt,name=graph_id,json=graphId,proto3" json:"graph_id,omitempty"`
+	// 0 means the latest version.
+	Version       int32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGraphRequest) Reset() {
+	*x = GetGraphRequest{}
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGraphRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGraphRequest) ProtoMessage() {}
+
+func (x *GetGraphRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGraphRequest.ProtoReflect.Descriptor instead.
+func (*GetGraphRequest) Descriptor() ([]byte, []int) {
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetGraphRequest) GetGraphId() string {
+	if x != nil {
+		return x.GraphId
+	}
+	return ""
+}
+
+func (x *GetGraphRequest) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type GetGraphResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Graph         *CausalGraph           `protobuf:"bytes,1,opt,name=graph,proto3" json:"graph,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGraphResponse) Reset() {
+	*x = GetGraphResponse{}
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGraphResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGraphResponse) ProtoMessage() {}
+
+func (x *GetGraphResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGraphResponse.ProtoReflect.Descriptor instead.
+func (*GetGraphResponse) Descriptor() ([]byte, []int) {
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GetGraphResponse) GetGraph() *CausalGraph {
+	if x != nil {
+		return x.Graph
+	}
+	return nil
+}
+
 type ExplainChangeRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Dataset    *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
@@ -1114,7 +1361,7 @@ type ExplainChangeRequest struct {
 
 func (x *ExplainChangeRequest) Reset() {
 	*x = ExplainChangeRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1373,7 @@ func (x *ExplainChangeRequest) String() string {
 func (*ExplainChangeRequest) ProtoMessage() {}
 
 func (x *ExplainChangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1386,7 @@ func (x *ExplainChangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainChangeRequest.ProtoReflect.Descriptor instead.
 func (*ExplainChangeRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{13}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExplainChangeRequest) GetDataset() *v1.DatasetRef {
@@ -1195,7 +1442,7 @@ type ChangeDriver struct {
 
 func (x *ChangeDriver) Reset() {
 	*x = ChangeDriver{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[14]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1454,7 @@ func (x *ChangeDriver) String() string {
 func (*ChangeDriver) ProtoMessage() {}
 
 func (x *ChangeDriver) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[14]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1467,7 @@ func (x *ChangeDriver) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeDriver.ProtoReflect.Descriptor instead.
 func (*ChangeDriver) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{14}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ChangeDriver) GetSegment() string {
@@ -1302,7 +1549,7 @@ type ExplainChangeResponse struct {
 
 func (x *ExplainChangeResponse) Reset() {
 	*x = ExplainChangeResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[15]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1561,7 @@ func (x *ExplainChangeResponse) String() string {
 func (*ExplainChangeResponse) ProtoMessage() {}
 
 func (x *ExplainChangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[15]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1574,7 @@ func (x *ExplainChangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainChangeResponse.ProtoReflect.Descriptor instead.
 func (*ExplainChangeResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{15}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ExplainChangeResponse) GetBefore() float64 {
@@ -1450,7 +1697,7 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\bsegments\x18\x1b \x03(\v2\x16.vds.causal.v1.SegmentR\bsegments\x12#\n" +
 	"\rpassed_checks\x18\x1c \x03(\tR\fpassedChecks\x12#\n" +
 	"\rfailed_checks\x18\x1d \x03(\tR\ffailedChecks\x12&\n" +
-	"\x0eidentification\x18\x1e \x01(\tR\x0eidentification\"\x8c\x03\n" +
+	"\x0eidentification\x18\x1e \x01(\tR\x0eidentification\"\xcc\x03\n" +
 	"\x15EstimateEffectRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x1c\n" +
 	"\ttreatment\x18\x02 \x01(\tR\ttreatment\x12\x18\n" +
@@ -1464,7 +1711,9 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\n" +
 	"graph_text\x18\n" +
 	" \x01(\tR\tgraphText\x12 \n" +
-	"\vcategorical\x18\v \x03(\tR\vcategorical\"P\n" +
+	"\vcategorical\x18\v \x03(\tR\vcategorical\x12\x19\n" +
+	"\bgraph_id\x18\f \x01(\tR\agraphId\x12#\n" +
+	"\rgraph_version\x18\r \x01(\x05R\fgraphVersion\"P\n" +
 	"\x16EstimateEffectResponse\x12\x1f\n" +
 	"\vestimate_id\x18\x01 \x01(\tR\n" +
 	"estimateId\x12\x15\n" +
@@ -1479,8 +1728,22 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\acolumns\x18\x02 \x03(\tR\acolumns\x12\x14\n" +
 	"\x05alpha\x18\x03 \x01(\x01R\x05alpha\x126\n" +
 	"\tforbidden\x18\x04 \x03(\v2\x18.vds.causal.v1.GraphEdgeR\tforbidden\x12)\n" +
-	"\x05tiers\x18\x05 \x03(\v2\x13.vds.causal.v1.TierR\x05tiers\"I\n" +
+	"\x05tiers\x18\x05 \x03(\v2\x13.vds.causal.v1.TierR\x05tiers\"u\n" +
 	"\x15DiscoverGraphResponse\x120\n" +
+	"\x05graph\x18\x01 \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\x12\x14\n" +
+	"\x05notes\x18\x02 \x03(\tR\x05notes\x12\x14\n" +
+	"\x05tests\x18\x03 \x01(\x03R\x05tests\"\xa8\x01\n" +
+	"\x10SaveGraphRequest\x123\n" +
+	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x19\n" +
+	"\bgraph_id\x18\x02 \x01(\tR\agraphId\x120\n" +
+	"\x05graph\x18\x03 \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\"E\n" +
+	"\x11SaveGraphResponse\x120\n" +
+	"\x05graph\x18\x01 \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\"F\n" +
+	"\x0fGetGraphRequest\x12\x19\n" +
+	"\bgraph_id\x18\x01 \x01(\tR\agraphId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\"D\n" +
+	"\x10GetGraphResponse\x120\n" +
 	"\x05graph\x18\x01 \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\"\xb8\x01\n" +
 	"\x14ExplainChangeRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x18\n" +
@@ -1512,12 +1775,14 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\bn_before\x18\x05 \x01(\x03R\anBefore\x12\x17\n" +
 	"\an_after\x18\x06 \x01(\x03R\x06nAfter\x12\x1f\n" +
 	"\vbest_column\x18\a \x01(\tR\n" +
-	"bestColumn2\xd9\x04\n" +
+	"bestColumn2\xcb\x06\n" +
 	"\rCausalService\x12\x9a\x01\n" +
 	"\x0eEstimateEffect\x12$.vds.causal.v1.EstimateEffectRequest\x1a%.vds.causal.v1.EstimateEffectResponse\";\x82\xd3\xe4\x93\x025:\x01*\"0/v1/datasets/{dataset.dataset_id}:estimateEffect\x12y\n" +
 	"\vGetEstimate\x12!.vds.causal.v1.GetEstimateRequest\x1a\".vds.causal.v1.GetEstimateResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/estimates/{estimate_id}\x12\x96\x01\n" +
 	"\rDiscoverGraph\x12#.vds.causal.v1.DiscoverGraphRequest\x1a$.vds.causal.v1.DiscoverGraphResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/datasets/{dataset.dataset_id}:discoverGraph\x12\x96\x01\n" +
-	"\rExplainChange\x12#.vds.causal.v1.ExplainChangeRequest\x1a$.vds.causal.v1.ExplainChangeResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/datasets/{dataset.dataset_id}:explainChangeB6Z4github.com/vdsproject/vds/gen/vds/causal/v1;causalv1b\x06proto3"
+	"\rExplainChange\x12#.vds.causal.v1.ExplainChangeRequest\x1a$.vds.causal.v1.ExplainChangeResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/datasets/{dataset.dataset_id}:explainChange\x12\x83\x01\n" +
+	"\tSaveGraph\x12\x1f.vds.causal.v1.SaveGraphRequest\x1a .vds.causal.v1.SaveGraphResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/datasets/{dataset.dataset_id}/graphs\x12j\n" +
+	"\bGetGraph\x12\x1e.vds.causal.v1.GetGraphRequest\x1a\x1f.vds.causal.v1.GetGraphResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/graphs/{graph_id}B6Z4github.com/vdsproject/vds/gen/vds/causal/v1;causalv1b\x06proto3"
 
 var (
 	file_vds_causal_v1_causal_proto_rawDescOnce sync.Once
@@ -1531,7 +1796,7 @@ func file_vds_causal_v1_causal_proto_rawDescGZIP() []byte {
 	return file_vds_causal_v1_causal_proto_rawDescData
 }
 
-var file_vds_causal_v1_causal_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_vds_causal_v1_causal_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_vds_causal_v1_causal_proto_goTypes = []any{
 	(*GraphEdge)(nil),              // 0: vds.causal.v1.GraphEdge
 	(*CausalGraph)(nil),            // 1: vds.causal.v1.CausalGraph
@@ -1546,46 +1811,58 @@ var file_vds_causal_v1_causal_proto_goTypes = []any{
 	(*GetEstimateResponse)(nil),    // 10: vds.causal.v1.GetEstimateResponse
 	(*DiscoverGraphRequest)(nil),   // 11: vds.causal.v1.DiscoverGraphRequest
 	(*DiscoverGraphResponse)(nil),  // 12: vds.causal.v1.DiscoverGraphResponse
-	(*ExplainChangeRequest)(nil),   // 13: vds.causal.v1.ExplainChangeRequest
-	(*ChangeDriver)(nil),           // 14: vds.causal.v1.ChangeDriver
-	(*ExplainChangeResponse)(nil),  // 15: vds.causal.v1.ExplainChangeResponse
-	(*v1.DatasetRef)(nil),          // 16: vds.common.v1.DatasetRef
-	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
-	(*v1.Chart)(nil),               // 18: vds.common.v1.Chart
-	(*v1.Finding)(nil),             // 19: vds.common.v1.Finding
+	(*SaveGraphRequest)(nil),       // 13: vds.causal.v1.SaveGraphRequest
+	(*SaveGraphResponse)(nil),      // 14: vds.causal.v1.SaveGraphResponse
+	(*GetGraphRequest)(nil),        // 15: vds.causal.v1.GetGraphRequest
+	(*GetGraphResponse)(nil),       // 16: vds.causal.v1.GetGraphResponse
+	(*ExplainChangeRequest)(nil),   // 17: vds.causal.v1.ExplainChangeRequest
+	(*ChangeDriver)(nil),           // 18: vds.causal.v1.ChangeDriver
+	(*ExplainChangeResponse)(nil),  // 19: vds.causal.v1.ExplainChangeResponse
+	(*v1.DatasetRef)(nil),          // 20: vds.common.v1.DatasetRef
+	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
+	(*v1.Chart)(nil),               // 22: vds.common.v1.Chart
+	(*v1.Finding)(nil),             // 23: vds.common.v1.Finding
 }
 var file_vds_causal_v1_causal_proto_depIdxs = []int32{
 	0,  // 0: vds.causal.v1.CausalGraph.edges:type_name -> vds.causal.v1.GraphEdge
 	0,  // 1: vds.causal.v1.CausalGraph.undirected:type_name -> vds.causal.v1.GraphEdge
-	16, // 2: vds.causal.v1.Estimate.dataset:type_name -> vds.common.v1.DatasetRef
+	20, // 2: vds.causal.v1.Estimate.dataset:type_name -> vds.common.v1.DatasetRef
 	4,  // 3: vds.causal.v1.Estimate.balance:type_name -> vds.causal.v1.Balance
 	5,  // 4: vds.causal.v1.Estimate.refutations:type_name -> vds.causal.v1.Refutation
-	17, // 5: vds.causal.v1.Estimate.create_time:type_name -> google.protobuf.Timestamp
-	18, // 6: vds.causal.v1.Estimate.charts:type_name -> vds.common.v1.Chart
+	21, // 5: vds.causal.v1.Estimate.create_time:type_name -> google.protobuf.Timestamp
+	22, // 6: vds.causal.v1.Estimate.charts:type_name -> vds.common.v1.Chart
 	2,  // 7: vds.causal.v1.Estimate.segments:type_name -> vds.causal.v1.Segment
-	16, // 8: vds.causal.v1.EstimateEffectRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	20, // 8: vds.causal.v1.EstimateEffectRequest.dataset:type_name -> vds.common.v1.DatasetRef
 	1,  // 9: vds.causal.v1.EstimateEffectRequest.graph:type_name -> vds.causal.v1.CausalGraph
 	6,  // 10: vds.causal.v1.GetEstimateResponse.estimate:type_name -> vds.causal.v1.Estimate
-	16, // 11: vds.causal.v1.DiscoverGraphRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	20, // 11: vds.causal.v1.DiscoverGraphRequest.dataset:type_name -> vds.common.v1.DatasetRef
 	0,  // 12: vds.causal.v1.DiscoverGraphRequest.forbidden:type_name -> vds.causal.v1.GraphEdge
 	3,  // 13: vds.causal.v1.DiscoverGraphRequest.tiers:type_name -> vds.causal.v1.Tier
 	1,  // 14: vds.causal.v1.DiscoverGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
-	16, // 15: vds.causal.v1.ExplainChangeRequest.dataset:type_name -> vds.common.v1.DatasetRef
-	14, // 16: vds.causal.v1.ExplainChangeResponse.drivers:type_name -> vds.causal.v1.ChangeDriver
-	19, // 17: vds.causal.v1.ExplainChangeResponse.findings:type_name -> vds.common.v1.Finding
-	7,  // 18: vds.causal.v1.CausalService.EstimateEffect:input_type -> vds.causal.v1.EstimateEffectRequest
-	9,  // 19: vds.causal.v1.CausalService.GetEstimate:input_type -> vds.causal.v1.GetEstimateRequest
-	11, // 20: vds.causal.v1.CausalService.DiscoverGraph:input_type -> vds.causal.v1.DiscoverGraphRequest
-	13, // 21: vds.causal.v1.CausalService.ExplainChange:input_type -> vds.causal.v1.ExplainChangeRequest
-	8,  // 22: vds.causal.v1.CausalService.EstimateEffect:output_type -> vds.causal.v1.EstimateEffectResponse
-	10, // 23: vds.causal.v1.CausalService.GetEstimate:output_type -> vds.causal.v1.GetEstimateResponse
-	12, // 24: vds.causal.v1.CausalService.DiscoverGraph:output_type -> vds.causal.v1.DiscoverGraphResponse
-	15, // 25: vds.causal.v1.CausalService.ExplainChange:output_type -> vds.causal.v1.ExplainChangeResponse
-	22, // [22:26] is the sub-list for method output_type
-	18, // [18:22] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	20, // 15: vds.causal.v1.SaveGraphRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	1,  // 16: vds.causal.v1.SaveGraphRequest.graph:type_name -> vds.causal.v1.CausalGraph
+	1,  // 17: vds.causal.v1.SaveGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
+	1,  // 18: vds.causal.v1.GetGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
+	20, // 19: vds.causal.v1.ExplainChangeRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	18, // 20: vds.causal.v1.ExplainChangeResponse.drivers:type_name -> vds.causal.v1.ChangeDriver
+	23, // 21: vds.causal.v1.ExplainChangeResponse.findings:type_name -> vds.common.v1.Finding
+	7,  // 22: vds.causal.v1.CausalService.EstimateEffect:input_type -> vds.causal.v1.EstimateEffectRequest
+	9,  // 23: vds.causal.v1.CausalService.GetEstimate:input_type -> vds.causal.v1.GetEstimateRequest
+	11, // 24: vds.causal.v1.CausalService.DiscoverGraph:input_type -> vds.causal.v1.DiscoverGraphRequest
+	17, // 25: vds.causal.v1.CausalService.ExplainChange:input_type -> vds.causal.v1.ExplainChangeRequest
+	13, // 26: vds.causal.v1.CausalService.SaveGraph:input_type -> vds.causal.v1.SaveGraphRequest
+	15, // 27: vds.causal.v1.CausalService.GetGraph:input_type -> vds.causal.v1.GetGraphRequest
+	8,  // 28: vds.causal.v1.CausalService.EstimateEffect:output_type -> vds.causal.v1.EstimateEffectResponse
+	10, // 29: vds.causal.v1.CausalService.GetEstimate:output_type -> vds.causal.v1.GetEstimateResponse
+	12, // 30: vds.causal.v1.CausalService.DiscoverGraph:output_type -> vds.causal.v1.DiscoverGraphResponse
+	19, // 31: vds.causal.v1.CausalService.ExplainChange:output_type -> vds.causal.v1.ExplainChangeResponse
+	14, // 32: vds.causal.v1.CausalService.SaveGraph:output_type -> vds.causal.v1.SaveGraphResponse
+	16, // 33: vds.causal.v1.CausalService.GetGraph:output_type -> vds.causal.v1.GetGraphResponse
+	28, // [28:34] is the sub-list for method output_type
+	22, // [22:28] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_vds_causal_v1_causal_proto_init() }
@@ -1599,7 +1876,7 @@ func file_vds_causal_v1_causal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_causal_v1_causal_proto_rawDesc), len(file_vds_causal_v1_causal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,8 @@ const (
 	CausalService_GetEstimate_FullMethodName    = "/vds.causal.v1.CausalService/GetEstimate"
 	CausalService_DiscoverGraph_FullMethodName  = "/vds.causal.v1.CausalService/DiscoverGraph"
 	CausalService_ExplainChange_FullMethodName  = "/vds.causal.v1.CausalService/ExplainChange"
+	CausalService_SaveGraph_FullMethodName      = "/vds.causal.v1.CausalService/SaveGraph"
+	CausalService_GetGraph_FullMethodName       = "/vds.causal.v1.CausalService/GetGraph"
 )
 
 // CausalServiceClient is the client API for CausalService service.
@@ -35,6 +37,9 @@ type CausalServiceClient interface {
 	GetEstimate(ctx context.Context, in *GetEstimateRequest, opts ...grpc.CallOption) (*GetEstimateResponse, error)
 	DiscoverGraph(ctx context.Context, in *DiscoverGraphRequest, opts ...grpc.CallOption) (*DiscoverGraphResponse, error)
 	ExplainChange(ctx context.Context, in *ExplainChangeRequest, opts ...grpc.CallOption) (*ExplainChangeResponse, error)
+	// SaveGraph stores a user's graph (or an edited proposal) as a new graph or a new version.
+	SaveGraph(ctx context.Context, in *SaveGraphRequest, opts ...grpc.CallOption) (*SaveGraphResponse, error)
+	GetGraph(ctx context.Context, in *GetGraphRequest, opts ...grpc.CallOption) (*GetGraphResponse, error)
 }
 
 type causalServiceClient struct {
@@ -85,6 +90,26 @@ func (c *causalServiceClient) ExplainChange(ctx context.Context, in *ExplainChan
 	return out, nil
 }
 
+func (c *causalServiceClient) SaveGraph(ctx context.Context, in *SaveGraphRequest, opts ...grpc.CallOption) (*SaveGraphResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SaveGraphResponse)
+	err := c.cc.Invoke(ctx, CausalService_SaveGraph_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *causalServiceClient) GetGraph(ctx context.Context, in *GetGraphRequest, opts ...grpc.CallOption) (*GetGraphResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetGraphResponse)
+	err := c.cc.Invoke(ctx, CausalService_GetGraph_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CausalServiceServer is the server API for CausalService service.
 // All implementations must embed UnimplementedCausalServiceServer
 // for forward compatibility.
@@ -95,6 +120,9 @@ type CausalServiceServer interface {
 	GetEstimate(context.Context, *GetEstimateRequest) (*GetEstimateResponse, error)
 	DiscoverGraph(context.Context, *DiscoverGraphRequest) (*DiscoverGraphResponse, error)
 	ExplainChange(context.Context, *ExplainChangeRequest) (*ExplainChangeResponse, error)
+	// SaveGraph stores a user's graph (or an edited proposal) as a new graph or a new version.
+	SaveGraph(context.Context, *SaveGraphRequest) (*SaveGraphResponse, error)
+	GetGraph(context.Context, *GetGraphRequest) (*GetGraphResponse, error)
 	mustEmbedUnimplementedCausalServiceServer()
 }
 
@@ -116,6 +144,12 @@ func (UnimplementedCausalServiceServer) DiscoverGraph(context.Context, *Discover
 }
 func (UnimplementedCausalServiceServer) ExplainChange(context.Context, *ExplainChangeRequest) (*ExplainChangeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExplainChange not implemented")
+}
+func (UnimplementedCausalServiceServer) SaveGraph(context.Context, *SaveGraphRequest) (*SaveGraphResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SaveGraph not implemented")
+}
+func (UnimplementedCausalServiceServer) GetGraph(context.Context, *GetGraphRequest) (*GetGraphResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetGraph not implemented")
 }
 func (UnimplementedCausalServiceServer) mustEmbedUnimplementedCausalServiceServer() {}
 func (UnimplementedCausalServiceServer) testEmbeddedByValue()                       {}
@@ -210,6 +244,42 @@ func _CausalService_ExplainChange_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CausalService_SaveGraph_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SaveGraphRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CausalServiceServer).SaveGraph(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CausalService_SaveGraph_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CausalServiceServer).SaveGraph(ctx, req.(*SaveGraphRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CausalService_GetGraph_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetGraphRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CausalServiceServer).GetGraph(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CausalService_GetGraph_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CausalServiceServer).GetGraph(ctx, req.(*GetGraphRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CausalService_ServiceDesc is the grpc.ServiceDesc for CausalService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -232,6 +302,14 @@ var CausalService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExplainChange",
 			Handler:    _CausalService_ExplainChange_Handler,
+		},
+		{
+			MethodName: "SaveGraph",
+			Handler:    _CausalService_SaveGraph_Handler,
+		},
+		{
+			MethodName: "GetGraph",
+			Handler:    _CausalService_GetGraph_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
