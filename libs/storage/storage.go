@@ -140,6 +140,9 @@ type Storage interface {
 	GetSession(ctx context.Context, id string) (Session, error)
 	GetSessionByRefreshHash(ctx context.Context, hash string) (Session, error)
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
+	// RevokeUserSessions revokes, at at, every live session of userID except keep, and returns the
+	// IDs it revoked (after a password change).
+	RevokeUserSessions(ctx context.Context, userID, keep string, at time.Time) ([]string, error)
 	// ListSessionsRevokedSince returns the sessions revoked at or after since (for revocation catch-up).
 	ListSessionsRevokedSince(ctx context.Context, since time.Time) ([]Session, error)
 

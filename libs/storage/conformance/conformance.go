@@ -354,16 +354,41 @@ func testRevokedSessions(t *testing.T, s storage.Storage) {
 		}
 		return x
 	}
-	mk("live", time.Time{})
+	liveS := mk("live", time.Time{})
 	old := mk("old", now.Add(-2*time.Hour))
 	recent := mk("recent", now.Add(-time.Minute))
+	// Revoking all of a user's sessions but one leaves that one and the already revoked alone.
+	keep := mk("keep", time.Time{})
+	other := mustUser(t, s, "other@example.com")
+	otherSess := storage.Session{ID: ids.New(ids.Session), UserID: other.ID, RefreshHash: "other", CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastUsedAt: now}
+	if err := s.CreateSession(ctx, otherSess); err != nil {
+		t.Fatal(err)
+	}
+	at := now.Add(-30 * time.Minute)
+	revoked, err := s.RevokeUserSessions(ctx, u.ID, keep.ID, at)
+	if err != nil || len(revoked) != 1 {
+		t.Fatalf("RevokeUserSessions = %v, %v; want the one live session", revoked, err)
+	}
+	if g, _ := s.GetSession(ctx, keep.ID); !g.RevokedAt.IsZero() {
+		t.Fatal("the kept session was revoked")
+	}
+	if g, _ := s.GetSession(ctx, otherSess.ID); !g.RevokedAt.IsZero() {
+		t.Fatal("another user's session was revoked")
+	}
+	if g, _ := s.GetSession(ctx, old.ID); !g.RevokedAt.Equal(now.Add(-2 * time.Hour)) {
+		t.Fatalf("an already revoked session got a new revocation time %v", g.RevokedAt)
+	}
+	live := revoked[0]
+	if live != liveS.ID {
+		t.Fatalf("revoked %s, want the live session %s", live, liveS.ID)
+	}
 	got, err := s.ListSessionsRevokedSince(ctx, now.Add(-time.Hour))
-	if err != nil || len(got) != 1 || got[0].ID != recent.ID || !got[0].RevokedAt.Equal(recent.RevokedAt) {
-		t.Fatalf("ListSessionsRevokedSince(-1h) = %+v, %v; want only %s", got, err, recent.ID)
+	if err != nil || len(got) != 2 || got[0].ID != live || got[1].ID != recent.ID || !got[1].RevokedAt.Equal(recent.RevokedAt) {
+		t.Fatalf("ListSessionsRevokedSince(-1h) = %+v, %v; want %s then %s", got, err, live, recent.ID)
 	}
 	got, err = s.ListSessionsRevokedSince(ctx, time.Time{})
-	if err != nil || len(got) != 2 || got[0].ID != old.ID || got[1].ID != recent.ID {
-		t.Fatalf("ListSessionsRevokedSince(zero) = %+v, %v; want %s then %s (never the live one)", got, err, old.ID, recent.ID)
+	if err != nil || len(got) != 3 || got[0].ID != old.ID {
+		t.Fatalf("ListSessionsRevokedSince(zero) = %+v, %v; want 3, oldest first (never the live one)", got, err)
 	}
 }
 

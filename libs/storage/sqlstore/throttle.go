@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/vdsproject/vds/libs/storage"
@@ -46,4 +47,37 @@ func (s *Store) CountLoginFailures(ctx context.Context, key string, since time.T
 func (s *Store) ClearLoginFailures(ctx context.Context, key string, before time.Time) error {
 	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM login_failures WHERE throttle_key = ? OR at < ?`), key, us(before))
 	return err
+}
+
+// RevokeUserSessions revokes every live session of userID except keep.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID, keep string, at time.Time) ([]string, error) {
+	var ids []string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM sessions WHERE user_id = ? AND id <> ? AND revoked_at = 0 AND expires_at > ?`+s.forUpdate()), userID, keep, us(at))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE sessions SET revoked_at = ? WHERE id = ?`), us(at), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/mail"
 	"strings"
@@ -335,12 +336,17 @@ func (s *Server) Logout(ctx context.Context, req *authv1.LogoutRequest) (*authv1
 	}); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, grpcx.Internal(ctx, err, "logout")
 	}
-	s.rt.Verifier.Revoke(sid, now.Add(grpcx.MaxAccessTTL))
-	if err := grpcx.PublishRevocation(s.rt.NC, sid, now); err != nil {
-		s.rt.Log.Warn("announce revocation (services will see it at their next store poll)", "err", err)
-	}
+	s.revoked(sid, now)
 	s.audit(ctx, who.UserID, "logout", "", sid, nil)
 	return &authv1.LogoutResponse{}, nil
+}
+
+// revoked makes a session revocation take effect here at once and tells every other service.
+func (s *Server) revoked(sid string, at time.Time) {
+	s.rt.Verifier.Revoke(sid, at.Add(grpcx.MaxAccessTTL))
+	if err := grpcx.PublishRevocation(s.rt.NC, sid, at); err != nil {
+		s.rt.Log.Warn("announce revocation (services will see it at their next store poll)", "err", err)
+	}
 }
 
 func (s *Server) WhoAmI(ctx context.Context, _ *authv1.WhoAmIRequest) (*authv1.WhoAmIResponse, error) {
@@ -411,7 +417,16 @@ func (s *Server) ChangePassword(ctx context.Context, req *authv1.ChangePasswordR
 	if _, err := s.rt.Store.UpdateUser(ctx, u.ID, func(o storage.User) (storage.User, error) { o.PasswordHash = h; return o, nil }); err != nil {
 		return nil, grpcx.Internal(ctx, err, "change password")
 	}
-	s.audit(ctx, u.ID, "password.changed", "", u.ID, nil)
+	// Every other session of the account ends: whoever knew the old password is logged out.
+	now := time.Now()
+	ended, err := s.rt.Store.RevokeUserSessions(ctx, u.ID, who.SessionID, now)
+	if err != nil {
+		return nil, grpcx.Internal(ctx, err, "change password")
+	}
+	for _, sid := range ended {
+		s.revoked(sid, now)
+	}
+	s.audit(ctx, u.ID, "password.changed", "", u.ID, map[string]string{"sessions_ended": fmt.Sprint(len(ended))})
 	return &authv1.ChangePasswordResponse{}, nil
 }
 

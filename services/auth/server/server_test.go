@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -212,5 +213,77 @@ func TestNoUserEnumeration(t *testing.T) {
 	t.Logf("median wrong-password login: known %v, unknown %v (ratio %.2f)", known, unknown, ratio)
 	if ratio < 0.5 || ratio > 2 {
 		t.Fatalf("timing reveals registered addresses: known %v, unknown %v (ratio %.2f)", known, unknown, ratio)
+	}
+}
+
+func TestSettings(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+		check   func(Settings) bool
+	}{
+		{nil, "", func(s Settings) bool { return s.Params == passwords.Default && s.AccessTTL == 15*time.Minute }},
+		{[]string{"-argon2-memory-kib", "65536", "-argon2-iterations", "3", "-argon2-threads", "2"}, "", func(s Settings) bool {
+			return s.Params == passwords.Params{Memory: 65536, Time: 3, Threads: 2}
+		}},
+		{[]string{"-login-max-failures-per-account", "3"}, "", func(s Settings) bool { return s.Throttle.MaxPerAccount == 3 }},
+		{[]string{"-argon2-memory-kib", "1024"}, "too weak", nil},
+		{[]string{"-access-token-ttl", "2h"}, "access-token-ttl", nil},
+	}
+	for _, tc := range tests {
+		s := DefaultSettings()
+		fs := flag.NewFlagSet("auth", flag.ContinueOnError)
+		s.Bind(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		err := s.Validate()
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%v: error %v, want one naming %q", tc.args, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || !tc.check(s)):
+			t.Errorf("%v: %+v, %v", tc.args, s, err)
+		}
+	}
+}
+
+// TestChangePasswordEndsOtherSessions: after a password change only the session that made it
+// survives; the others' refresh tokens and access tokens stop working.
+func TestChangePasswordEndsOtherSessions(t *testing.T) {
+	st := newStore(t)
+	s := newServer(t, st)
+	if _, _, err := s.CreateUser(context.Background(), "mover@example.com", "the old password", ""); err != nil {
+		t.Fatal(err)
+	}
+	var logins []*authv1.LoginResponse
+	for i := 0; i < 3; i++ {
+		l, err := s.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "mover@example.com", Password: "the old password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logins = append(logins, l)
+	}
+	auth := func(tok string) context.Context {
+		c, err := s.rt.Verifier.Verify(context.Background(), tok)
+		if err != nil {
+			return nil
+		}
+		return authn.WithIdentity(context.Background(), &authn.Identity{UserID: c.Subject, SessionID: c.SessionID})
+	}
+	if _, err := s.ChangePassword(auth(logins[0].AccessToken), &authv1.ChangePasswordRequest{OldPassword: "the old password", NewPassword: "the new password"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range logins {
+		_, verr := s.rt.Verifier.Verify(context.Background(), l.AccessToken)
+		_, rerr := s.Refresh(context.Background(), &authv1.RefreshRequest{RefreshToken: l.RefreshToken})
+		if keep := i == 0; (verr == nil) != keep || (rerr == nil) != keep {
+			t.Errorf("session %d after the password change: access %v, refresh %v; want it kept=%v", i, verr, rerr, keep)
+		}
+	}
+	if _, err := s.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "mover@example.com", Password: "the old password"}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("old password after the change: %v", err)
+	}
+	if _, err := s.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "mover@example.com", Password: "the new password"}); err != nil {
+		t.Errorf("new password: %v", err)
 	}
 }
