@@ -43,6 +43,9 @@ func testSandbox(t *testing.T) *Sandbox {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if shared != nil {
+		shared.Close()
+	}
 	if sharedDir != "" {
 		os.RemoveAll(sharedDir)
 	}
@@ -243,6 +246,67 @@ func TestLimits(t *testing.T) {
 		})
 	}
 	healthy(t, s)
+}
+
+// TestHostUser: run as root, the service starts bubblewrap as nobody, so that outside its
+// namespaces every sandboxed process is host uid 65534, not root.
+func TestHostUser(t *testing.T) {
+	s := testSandbox(t)
+	if os.Geteuid() != 0 {
+		t.Skip("the host user switch applies when the service runs as root")
+	}
+	var uids []string
+	var once sync.Once
+	res, err := s.Run(context.Background(), Job{Code: "import time\nprint('ready', flush=True)\ntime.sleep(1)", Stdout: func([]byte) {
+		once.Do(func() {
+			dirs, _ := os.ReadDir("/proc")
+			for _, d := range dirs {
+				cmd, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+				if err != nil || !strings.Contains(string(cmd), "/opt/vds/runner.py") || !descendsFrom(d.Name(), os.Getpid()) {
+					continue
+				}
+				st, _ := os.ReadFile("/proc/" + d.Name() + "/status")
+				for _, l := range strings.Split(string(st), "\n") {
+					if strings.HasPrefix(l, "Uid:") {
+						uids = append(uids, strings.Join(strings.Fields(l)[1:], " "))
+					}
+				}
+			}
+		})
+	}})
+	if err != nil || res.Outcome != OK {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if len(uids) == 0 {
+		t.Fatal("found no sandboxed process on the host")
+	}
+	for _, u := range uids {
+		if u != "65534 65534 65534 65534" {
+			t.Errorf("a sandbox process runs as host uids %q, want nobody", u)
+		}
+	}
+}
+
+// descendsFrom reports whether process pid has ancestor as a parent, grandparent...
+func descendsFrom(pid string, ancestor int) bool {
+	for i := 0; i < 20; i++ {
+		st, err := os.ReadFile("/proc/" + pid + "/status")
+		if err != nil {
+			return false
+		}
+		for _, l := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(l, "PPid:") {
+				pid = strings.TrimSpace(strings.TrimPrefix(l, "PPid:"))
+			}
+		}
+		if pid == strconv.Itoa(ancestor) {
+			return true
+		}
+		if pid == "0" || pid == "1" {
+			return false
+		}
+	}
+	return false
 }
 
 func healthy(t *testing.T, s *Sandbox) {

@@ -110,8 +110,14 @@ type Config struct {
 	// Python is the interpreter inside the sandbox; empty means /usr/bin/python3 (Debian's, whose
 	// packages such as pandas are under /usr).
 	Python string
-	// WorkDir holds one private folder per sandbox (its inputs); it must exist and be private.
+	// WorkDir holds one private folder per sandbox (its inputs). When the sandbox runs as a
+	// separate host user (HostUID) and WorkDir is not reachable by that user, a private folder
+	// under the system temporary directory is used instead (removed by Close).
 	WorkDir string
+	// HostUID is the host user bubblewrap runs as, so that the sandboxed process is an
+	// unprivileged host user even outside its namespaces. 0 means 65534 (nobody) when this process
+	// is root, and this process's own user otherwise; -1 forces this process's own user.
+	HostUID int
 	// Ceiling is the most any execution may use; requests may only lower it.
 	Ceiling Limits
 	// NoCgroups turns off the per-sandbox cgroup even where cgroups are writable.
@@ -183,6 +189,28 @@ type Sandbox struct {
 	cfg     Config
 	filter  []byte
 	cgroups string // v1 root of memory+pids, "" when not writable
+	uid     int    // host user of the sandbox, -1 for this process's own
+	ownWork bool   // WorkDir was made by New and is removed by Close
+}
+
+// Close removes a work folder New made for itself.
+func (s *Sandbox) Close() {
+	if s.ownWork {
+		os.RemoveAll(s.cfg.WorkDir)
+	}
+}
+
+// reachable reports whether every ancestor of dir can be traversed by other users.
+func reachable(dir string) bool {
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if d == "/" {
+			return true
+		}
+	}
 }
 
 var namespaceFlags = uint64(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWNET |
@@ -260,8 +288,30 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if cfg.WorkDir == "" {
 		return nil, errors.New("pysandbox: WorkDir is required")
 	}
+	uid := -1
+	switch {
+	case cfg.HostUID > 0:
+		uid = cfg.HostUID
+	case cfg.HostUID == 0 && os.Geteuid() == 0:
+		uid = 65534
+	}
+	ownWork := false
 	if err := os.MkdirAll(cfg.WorkDir, 0o700); err != nil {
 		return nil, err
+	}
+	if uid >= 0 {
+		abs, _ := filepath.Abs(cfg.WorkDir)
+		if !reachable(abs) {
+			d, err := os.MkdirTemp("", "vds-sandbox-")
+			if err != nil {
+				return nil, err
+			}
+			cfg.WorkDir, ownWork = d, true
+		}
+		// Others may traverse (not list) the folder; each sandbox's folder has a random name.
+		if err := os.Chmod(cfg.WorkDir, 0o711); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.WriteFile(filepath.Join(cfg.WorkDir, "runner.py"), runnerPy, 0o644); err != nil {
 		return nil, err
@@ -270,7 +320,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pysandbox: seccomp filter: %w", err)
 	}
-	s := &Sandbox{cfg: cfg, filter: f}
+	s := &Sandbox{cfg: cfg, filter: f, uid: uid, ownWork: ownWork}
 	if !cfg.NoCgroups {
 		s.cgroups = cgroupRoot()
 	}
@@ -279,9 +329,11 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	defer cancel()
 	res, err := s.Run(pctx, Job{Code: "print('ok')", Limits: Limits{Wall: 15 * time.Second}})
 	if err != nil {
+		s.Close()
 		return nil, &UnavailableError{Reason: err.Error()}
 	}
 	if res.Outcome != OK {
+		s.Close()
 		return nil, &UnavailableError{Reason: fmt.Sprintf("a probe run inside bubblewrap failed (%s: %s); user namespaces may be disabled", res.Outcome, res.Message)}
 	}
 	return s, nil
@@ -343,6 +395,12 @@ func (s *Sandbox) start(preimport []string) (*warm, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	if s.uid >= 0 {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
 	rl, _ := json.Marshal(rlimits(lim))
 	args := []string{
 		"--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
@@ -372,6 +430,9 @@ func (s *Sandbox) start(preimport []string) (*warm, error) {
 	cmd.Env = []string{}
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if s.uid >= 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(s.uid), Gid: uint32(s.uid), Groups: []uint32{}}
+	}
 	chR, chW, err := os.Pipe()
 	if err != nil {
 		os.RemoveAll(dir)
@@ -459,7 +520,17 @@ func (w *warm) run(ctx context.Context, job Job) (*Result, error) {
 			return nil, fmt.Errorf("pysandbox: input name %q or alias %q is not a plain file name", in.Name, in.Alias)
 		}
 		dst := filepath.Join(w.dir, "in", in.Name)
-		if err := os.Link(in.Path, dst); err != nil {
+		if w.s.uid >= 0 {
+			// A private copy readable by the sandbox's host user only (a hard link would share
+			// the cache file's owner and mode).
+			if err := copyFile(in.Path, dst); err != nil {
+				return nil, fmt.Errorf("pysandbox: stage input %s: %w", in.Name, err)
+			}
+			if err := os.Chown(dst, w.s.uid, w.s.uid); err != nil {
+				return nil, fmt.Errorf("pysandbox: stage input %s: %w", in.Name, err)
+			}
+			_ = os.Chmod(dst, 0o400)
+		} else if err := os.Link(in.Path, dst); err != nil {
 			if err := copyFile(in.Path, dst); err != nil {
 				return nil, fmt.Errorf("pysandbox: stage input %s: %w", in.Name, err)
 			}

@@ -108,6 +108,7 @@ func Service() platform.Service {
 				<-ctx.Done()
 				if s.pool != nil {
 					s.pool.Close()
+					s.pool.Sandbox().Close()
 				}
 				return nil
 			}, nil
