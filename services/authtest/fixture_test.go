@@ -121,6 +121,7 @@ type owned struct {
 	model        string
 	estimate     string
 	estimateJob  string
+	graph        string
 	execution    string
 	apiKey       string // ID of a read-scoped API key of A's
 	apiKeySecret string
@@ -171,6 +172,11 @@ func makeResources(t *testing.T, a *user, csv string) owned {
 			t.Fatalf("estimate job: %v", err)
 		}
 	}
+	sg, err := a.c.Causal.SaveGraph(ctx, &causalv1.SaveGraphRequest{Dataset: ref, Text: "x1 -> tr\nx1 -> y\ntr -> y"})
+	if err != nil {
+		t.Fatalf("save graph: %v", err)
+	}
+	o.graph = sg.Graph.Id
 	ex, err := a.c.Sandbox.Execute(ctx, &sandboxv1.ExecuteRequest{ProjectId: a.project, Language: sandboxv1.Language_LANGUAGE_SQL,
 		Code: "SELECT COUNT(*) AS n FROM data", Inputs: []*sandboxv1.Input{{Dataset: ref}}})
 	if err != nil {

@@ -206,6 +206,14 @@ func cases() []rpcCase {
 			_, err := c.Causal.ExplainChange(ctx, &causalv1.ExplainChangeRequest{Dataset: ref(e), Outcome: "y", Segments: []string{"seg"}})
 			return err
 		}},
+		{causalv1.CausalService_SaveGraph_FullMethodName, write, func(ctx context.Context, c *client.Client, e env) error {
+			_, err := c.Causal.SaveGraph(ctx, &causalv1.SaveGraphRequest{Dataset: ref(e), GraphId: e.o.graph, Text: "x2 -> tr\ntr -> y"})
+			return err
+		}},
+		{causalv1.CausalService_GetGraph_FullMethodName, read, func(ctx context.Context, c *client.Client, e env) error {
+			_, err := c.Causal.GetGraph(ctx, &causalv1.GetGraphRequest{GraphId: e.o.graph})
+			return err
+		}},
 		// sandbox
 		{sandboxv1.SandboxService_Execute_FullMethodName, write, func(ctx context.Context, c *client.Client, e env) error {
 			s, err := c.Sandbox.Execute(ctx, &sandboxv1.ExecuteRequest{ProjectId: e.aProject, Language: sandboxv1.Language_LANGUAGE_SQL, Code: "SELECT 1", Inputs: []*sandboxv1.Input{{Dataset: ref(e)}}})

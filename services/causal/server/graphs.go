@@ -9,7 +9,9 @@ import (
 
 	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
+	"github.com/vdsproject/vds/libs/authn"
 	"github.com/vdsproject/vds/libs/causal"
 	"github.com/vdsproject/vds/libs/frame"
 	"github.com/vdsproject/vds/libs/grpcx"
@@ -152,11 +154,8 @@ func (s *Server) saveGraph(ctx context.Context, projectID, parentID, id string, 
 }
 
 func (s *Server) SaveGraph(ctx context.Context, req *causalv1.SaveGraphRequest) (*causalv1.SaveGraphResponse, error) {
-	ds, _, err := s.rt.DatasetVersion(ctx, req.Dataset)
+	di, err := s.access(ctx, req.Dataset, storage.RoleEditor)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := grpcx.Authorize(ctx, s.rt.Store, ds.ProjectId, storage.RoleEditor, "dataset", ds.Id); err != nil {
 		return nil, err
 	}
 	var g *causal.Graph
@@ -182,14 +181,14 @@ func (s *Server) SaveGraph(ctx context.Context, req *causalv1.SaveGraphRequest) 
 		if err != nil {
 			return nil, err
 		}
-		if old.projectID != ds.ProjectId {
+		if old.projectID != di.projectID {
 			return nil, grpcx.NotFound("graph", req.GraphId)
 		}
 		if _, err := grpcx.Authorize(ctx, s.rt.Store, old.projectID, storage.RoleEditor, "graph", req.GraphId); err != nil {
 			return nil, err
 		}
 	}
-	pg, err := s.saveGraph(ctx, ds.ProjectId, ds.Id, req.GraphId, g)
+	pg, err := s.saveGraph(ctx, di.projectID, di.datasetID, req.GraphId, g)
 	if err != nil {
 		return nil, err
 	}
@@ -207,11 +206,13 @@ func (s *Server) GetGraph(ctx context.Context, req *causalv1.GetGraphRequest) (*
 type datasetInfo struct {
 	projectID, datasetID string
 	version              int32
-	frame                *frame.Frame
+	columns              []*datasetsv1.Column
+	who                  *authn.Identity
 }
 
-// readAs reads columns of a dataset version for the caller.
-func (s *Server) readAs(ctx context.Context, ref *commonv1.DatasetRef, min int, cols []string) (*datasetInfo, error) {
+// access resolves a dataset reference and checks that the caller has at least role min in its
+// project (before anything else is validated, so that a stranger learns nothing).
+func (s *Server) access(ctx context.Context, ref *commonv1.DatasetRef, min int) (*datasetInfo, error) {
 	ds, ver, err := s.rt.DatasetVersion(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -220,23 +221,34 @@ func (s *Server) readAs(ctx context.Context, ref *commonv1.DatasetRef, min int, 
 	if err != nil {
 		return nil, err
 	}
+	return &datasetInfo{projectID: ds.ProjectId, datasetID: ds.Id, version: ver.Version, columns: ver.Columns, who: who}, nil
+}
+
+// read reads columns of the dataset version as the caller.
+func (s *Server) read(ctx context.Context, di *datasetInfo, field string, cols []string) (*frame.Frame, error) {
 	for _, c := range cols {
-		if err := platform.RequireColumn("columns", ver.Columns, c); err != nil {
+		if err := platform.RequireColumn(field, di.columns, c); err != nil {
 			return nil, err
 		}
 	}
-	uctx, err := s.rt.ActAs(ctx, who.UserID, ds.ProjectId)
+	uctx, err := s.rt.ActAs(ctx, di.who.UserID, di.projectID)
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.rt.ReadFrame(uctx, ds.Id, ver.Version, cols)
+	f, err := s.rt.ReadFrame(uctx, di.datasetID, di.version, cols)
 	if err != nil {
 		return nil, grpcx.Internal(ctx, err, "read dataset")
 	}
-	return &datasetInfo{projectID: ds.ProjectId, datasetID: ds.Id, version: ver.Version, frame: f}, nil
+	return f, nil
 }
 
+// DiscoverGraph proposes a graph by the PC algorithm and stores it as version 1 of a new graph. A
+// viewer may run it: it reads the data and stores only a derived proposal.
 func (s *Server) DiscoverGraph(ctx context.Context, req *causalv1.DiscoverGraphRequest) (*causalv1.DiscoverGraphResponse, error) {
+	di, err := s.access(ctx, req.Dataset, storage.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
 	if req.Alpha < 0 || req.Alpha >= 1 {
 		return nil, grpcx.InvalidArgument("alpha", "must lie in [0, 1) (0 means the default 0.01)")
 	}
@@ -248,21 +260,14 @@ func (s *Server) DiscoverGraph(ctx context.Context, req *causalv1.DiscoverGraphR
 		return nil, grpcx.ResourceExhausted("the graph search is limited to %d columns, got %d", maxDiscoverColumns, len(cols))
 	}
 	if len(cols) == 0 {
-		ds, ver, err := s.rt.DatasetVersion(ctx, req.Dataset)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := grpcx.Authorize(ctx, s.rt.Store, ds.ProjectId, storage.RoleEditor, "dataset", ds.Id); err != nil {
-			return nil, err
-		}
-		for _, c := range ver.Columns {
+		for _, c := range di.columns {
 			cols = append(cols, c.Name)
 		}
 		if len(cols) > maxDiscoverColumns {
 			return nil, grpcx.InvalidArgument("columns", fmt.Sprintf("the dataset has %d columns; list at most %d to search over", len(cols), maxDiscoverColumns))
 		}
 	}
-	di, err := s.readAs(ctx, req.Dataset, storage.RoleEditor, cols)
+	f, err := s.read(ctx, di, "columns", cols)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +286,7 @@ func (s *Server) DiscoverGraph(ctx context.Context, req *causalv1.DiscoverGraphR
 		}
 		opts.Tiers = append(opts.Tiers, t.Columns)
 	}
-	res, err := causal.PC(ctx, di.frame, opts)
+	res, err := causal.PC(ctx, f, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -299,6 +304,10 @@ func (s *Server) DiscoverGraph(ctx context.Context, req *causalv1.DiscoverGraphR
 }
 
 func (s *Server) ExplainChange(ctx context.Context, req *causalv1.ExplainChangeRequest) (*causalv1.ExplainChangeResponse, error) {
+	di, err := s.access(ctx, req.Dataset, storage.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
 	if req.Outcome == "" {
 		return nil, grpcx.InvalidArgument("outcome", "is required")
 	}
@@ -317,11 +326,11 @@ func (s *Server) ExplainChange(ctx context.Context, req *causalv1.ExplainChangeR
 		}
 	}
 	cols := unique(append([]string{req.Outcome, req.TimeColumn}, req.Segments...))
-	di, err := s.readAs(ctx, req.Dataset, storage.RoleViewer, cols)
+	f, err := s.read(ctx, di, "segments", cols)
 	if err != nil {
 		return nil, err
 	}
-	res, err := causal.ExplainChange(di.frame, causal.ChangeSpec{Outcome: req.Outcome, TimeColumn: req.TimeColumn, Segments: req.Segments, Split: req.Split})
+	res, err := causal.ExplainChange(f, causal.ChangeSpec{Outcome: req.Outcome, TimeColumn: req.TimeColumn, Segments: req.Segments, Split: req.Split})
 	if err != nil {
 		return nil, grpcx.FailedPrecondition("%s", err.Error())
 	}
