@@ -5,6 +5,8 @@ package server
 import (
 	"context"
 	"flag"
+	"fmt"
+	"os"
 
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/ids"
+	"github.com/vdsproject/vds/libs/planner"
 	"github.com/vdsproject/vds/libs/platform"
 	"github.com/vdsproject/vds/libs/storage"
 )
@@ -30,21 +33,41 @@ type Server struct {
 	orchestratorv1.UnimplementedOrchestratorServiceServer
 	rt            *platform.Runtime
 	defaultBudget time.Duration
+	// llm is the language-model planner when one is configured; nil means the built-in planner.
+	llm answerer
+}
+
+// answerer is a planner that answers one question through the tools.
+type answerer interface {
+	Answer(ctx context.Context, tools planner.Tools, s *planner.Schema, question string, o planner.Options, emit func(*orchestratorv1.Event)) (*planner.Result, error)
 }
 
 // Service is the orchestrator deployable.
 func Service() platform.Service {
 	workers := 2
 	budget := 30 * time.Second
+	// The LLM settings default to their VDS_ variables so that the in-process mesh (which parses no
+	// flags) picks them up too.
+	llm := planner.LLMConfig{BaseURL: os.Getenv("VDS_LLM_BASE_URL"), Model: os.Getenv("VDS_LLM_MODEL"), APIKey: os.Getenv("VDS_LLM_API_KEY")}
 	return platform.Service{
 		Name:  "orchestrator",
 		Peers: []string{"auth", "ingestion", "profiling", "ml", "causal", "sandbox"},
 		Flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&workers, "analysis-workers", workers, "analyses run at once across all orchestrator replicas")
 			fs.DurationVar(&budget, "analysis-budget", budget, "default model-training budget of an analysis")
+			fs.StringVar(&llm.BaseURL, "llm-base-url", llm.BaseURL, "OpenAI-compatible chat-completions API root (e.g. http://127.0.0.1:8000/v1); empty: the built-in planner only")
+			fs.StringVar(&llm.Model, "llm-model", llm.Model, "model name sent to the LLM endpoint")
+			fs.StringVar(&llm.APIKey, "llm-api-key", llm.APIKey, "bearer key for the LLM endpoint")
 		},
 		Start: func(ctx context.Context, rt *platform.Runtime, srv *grpcx.Server) (func(context.Context) error, error) {
 			s := &Server{rt: rt, defaultBudget: budget}
+			if llm.BaseURL != "" {
+				l, err := planner.NewLLM(llm)
+				if err != nil {
+					return nil, fmt.Errorf("llm planner: %w", err)
+				}
+				s.llm = l
+			}
 			orchestratorv1.RegisterOrchestratorServiceServer(srv, s)
 			return func(ctx context.Context) error { return rt.Queue.Work(ctx, JobAnalyze, workers, s.analyze) }, nil
 		},

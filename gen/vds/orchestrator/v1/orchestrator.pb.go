@@ -781,14 +781,16 @@ func (x *GetAnalysisReportResponse) GetReport() *AnalysisReport {
 }
 
 type Conversation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	ProjectId     string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Title         string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
-	Datasets      []*v1.DatasetRef       `protobuf:"bytes,4,rep,name=datasets,proto3" json:"datasets,omitempty"`
-	Messages      []*Message             `protobuf:"bytes,5,rep,name=messages,proto3" json:"messages,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ProjectId  string                 `protobuf:"bytes,2,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Title      string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Datasets   []*v1.DatasetRef       `protobuf:"bytes,4,rep,name=datasets,proto3" json:"datasets,omitempty"`
+	Messages   []*Message             `protobuf:"bytes,5,rep,name=messages,proto3" json:"messages,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// builtin or llm: the planner that answers this conversation's messages.
+	Planner       string `protobuf:"bytes,8,opt,name=planner,proto3" json:"planner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -870,6 +872,13 @@ func (x *Conversation) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Conversation) GetPlanner() string {
+	if x != nil {
+		return x.Planner
+	}
+	return ""
 }
 
 type Message struct {
@@ -1503,10 +1512,13 @@ func (*Event_Answer) isEvent_Kind() {}
 func (*Event_Clarification) isEvent_Kind() {}
 
 type CreateConversationRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProjectId     string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
-	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
-	Datasets      []*v1.DatasetRef       `protobuf:"bytes,3,rep,name=datasets,proto3" json:"datasets,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	Title     string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Datasets  []*v1.DatasetRef       `protobuf:"bytes,3,rep,name=datasets,proto3" json:"datasets,omitempty"`
+	// builtin (no network) or llm (the configured OpenAI-compatible endpoint); empty means llm when
+	// one is configured, builtin otherwise.
+	Planner       string `protobuf:"bytes,4,opt,name=planner,proto3" json:"planner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1560,6 +1572,13 @@ func (x *CreateConversationRequest) GetDatasets() []*v1.DatasetRef {
 		return x.Datasets
 	}
 	return nil
+}
+
+func (x *CreateConversationRequest) GetPlanner() string {
+	if x != nil {
+		return x.Planner
+	}
+	return ""
 }
 
 type CreateConversationResponse struct {
@@ -2063,7 +2082,7 @@ const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"\vanalysis_id\x18\x01 \x01(\tR\n" +
 	"analysisId\"X\n" +
 	"\x19GetAnalysisReportResponse\x12;\n" +
-	"\x06report\x18\x01 \x01(\v2#.vds.orchestrator.v1.AnalysisReportR\x06report\"\xbe\x02\n" +
+	"\x06report\x18\x01 \x01(\v2#.vds.orchestrator.v1.AnalysisReportR\x06report\"\xd8\x02\n" +
 	"\fConversation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2074,7 +2093,8 @@ const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xb2\x01\n" +
+	"updateTime\x12\x18\n" +
+	"\aplanner\x18\b \x01(\tR\aplanner\"\xb2\x01\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
@@ -2130,12 +2150,13 @@ const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"\rclarification\x18\n" +
 	" \x01(\tH\x00R\rclarification\x121\n" +
 	"\x04plan\x18\v \x03(\v2\x1d.vds.orchestrator.v1.PlanStepR\x04planB\x06\n" +
-	"\x04kind\"\x87\x01\n" +
+	"\x04kind\"\xa1\x01\n" +
 	"\x19CreateConversationRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x125\n" +
-	"\bdatasets\x18\x03 \x03(\v2\x19.vds.common.v1.DatasetRefR\bdatasets\"c\n" +
+	"\bdatasets\x18\x03 \x03(\v2\x19.vds.common.v1.DatasetRefR\bdatasets\x12\x18\n" +
+	"\aplanner\x18\x04 \x01(\tR\aplanner\"c\n" +
 	"\x1aCreateConversationResponse\x12E\n" +
 	"\fconversation\x18\x01 \x01(\v2!.vds.orchestrator.v1.ConversationR\fconversation\"A\n" +
 	"\x16GetConversationRequest\x12'\n" +

@@ -1,0 +1,292 @@
+package planner
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Intent kinds the built-in planner knows.
+const (
+	Describe     = "describe"
+	Quality      = "data_quality"
+	Compare      = "compare_groups"
+	Relationship = "relationship"
+	Trend        = "trend"
+	Drivers      = "drivers"
+	Predict      = "predict"
+	Effect       = "effect"
+	Segments     = "segments"
+	Anomalies    = "anomalies"
+	Clarify      = "clarify"
+)
+
+// Intent is what a question asks, with its columns resolved against the schema.
+type Intent struct {
+	Kind string
+	// Measure is the column summarised (compare, describe, trend, segments, anomalies) or the target
+	// (drivers, predict) or the outcome (effect).
+	Measure string
+	// Agg is mean, median, sum, rate, count, min, max or std.
+	Agg string
+	// Group is the column that splits rows (compare) or the treatment (effect) or the second column of a relationship.
+	Group string
+	// Time is the time column of a trend.
+	Time string
+	// Clarification is the question asked back when Kind is Clarify.
+	Clarification string
+	// Options are the candidate columns of a clarification.
+	Options []string
+}
+
+func (in Intent) String() string {
+	parts := []string{in.Kind}
+	for _, kv := range [][2]string{{"measure", in.Measure}, {"agg", in.Agg}, {"group", in.Group}, {"time", in.Time}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+"="+kv[1])
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func has(q string, res ...string) bool {
+	for _, r := range res {
+		if regexp.MustCompile(`\b` + r).MatchString(q) {
+			return true
+		}
+	}
+	return false
+}
+
+// Recognize reads a question against the dataset's schema. A question it cannot resolve to columns
+// unambiguously comes back as a Clarify intent that says what is missing and offers candidates.
+func Recognize(s *Schema, question string) Intent {
+	q := strings.ToLower(question)
+	res := Resolve(s, question)
+	cols := res.Columns
+	// The column named after "by", "per", "across", "for each" is a grouping.
+	groupAfter := func() string {
+		m := regexp.MustCompile(`\b(by|per|across|for each|for every|between|among|split by|broken down by|grouped by)\b(.*)$`).FindStringSubmatch(q)
+		if m == nil {
+			return ""
+		}
+		r := Resolve(s, m[2])
+		for _, c := range r.Columns {
+			if cc := s.Col(c); cc.IsGroup() || (cc.IsNumeric() && lowCard(cc)) {
+				return c
+			}
+		}
+		return ""
+	}
+	agg := ""
+	switch {
+	case has(q, `median`):
+		agg = "median"
+	case has(q, `total`, `sum`):
+		agg = "sum"
+	case has(q, `rate`, `share`, `proportion`, `percent`, `fraction`, `likely`, `probability`):
+		agg = "rate"
+	case has(q, `how many`, `count`, `number of`):
+		agg = "count"
+	case has(q, `max`, `highest`, `largest`, `biggest`) && !has(q, `why`):
+		agg = "max"
+	case has(q, `min`, `lowest`, `smallest`) && !has(q, `why`):
+		agg = "min"
+	case has(q, `std`, `standard deviation`, `spread`, `variance`):
+		agg = "std"
+	case has(q, `mean`, `average`, `avg`, `typical`):
+		agg = "mean"
+	}
+	ambiguous := func(what string) Intent {
+		opts := res.Ambiguous[0]
+		return Intent{Kind: Clarify, Options: opts, Clarification: fmt.Sprintf("Which %s do you mean: %s?", what, strings.Join(quoteAll(opts), " or "))}
+	}
+	need := func(what string, pick func(*Column) bool) Intent {
+		if len(res.Ambiguous) > 0 {
+			return ambiguous(what)
+		}
+		var opts []string
+		for _, c := range s.Columns {
+			if pick(&c) {
+				opts = append(opts, c.Name)
+			}
+		}
+		// Likely targets (two-valued columns) first.
+		sort.SliceStable(opts, func(i, j int) bool {
+			bi, bj := s.Col(opts[i]), s.Col(opts[j])
+			return (binary(bi) || bi.Type == "boolean") && !(binary(bj) || bj.Type == "boolean")
+		})
+		if len(opts) > 8 {
+			opts = opts[:8]
+		}
+		return Intent{Kind: Clarify, Options: opts, Clarification: fmt.Sprintf("Which %s should I use? Candidates: %s.", what, strings.Join(quoteAll(opts), ", "))}
+	}
+	anyCol := func(*Column) bool { return true }
+	measureOf := func(exclude string) string {
+		for _, c := range cols {
+			if c != exclude && (s.Col(c).IsNumeric() || s.Col(c).Type == "boolean" || binary(s.Col(c))) {
+				return c
+			}
+		}
+		return ""
+	}
+	timeCol := func() string {
+		for _, c := range cols {
+			if isTime(s.Col(c)) {
+				return c
+			}
+		}
+		for _, c := range s.Columns {
+			if isTime(&c) {
+				return c.Name
+			}
+		}
+		return ""
+	}
+	switch {
+	case has(q, `effect of`, `impact of`, `causal`, `cause`, `does .* affect`, `affects?\b`, `influence of`):
+		if len(cols) < 2 {
+			return need("treatment and outcome", anyCol)
+		}
+		return Intent{Kind: Effect, Group: cols[0], Measure: cols[1]}
+	case has(q, `why`, `driver`, `drive`, `what explains`, `factors?`, `reasons?`, `determin`, `contribut`):
+		if len(cols) == 0 {
+			return need("target column", func(c *Column) bool { return c.IsNumeric() || c.IsGroup() })
+		}
+		return Intent{Kind: Drivers, Measure: cols[0]}
+	case has(q, `predict`, `classif`, `model`, `machine learning`):
+		if len(cols) == 0 {
+			return need("target column", func(c *Column) bool { return c.IsNumeric() || c.IsGroup() })
+		}
+		return Intent{Kind: Predict, Measure: cols[0]}
+	case has(q, `missing`, `quality`, `duplicat`, `null`, `clean`, `dirty`, `blank`):
+		return Intent{Kind: Quality}
+	case has(q, `anomal`, `outlier`, `unusual`, `extreme`, `weird`, `strange`):
+		m := measureOf("")
+		return Intent{Kind: Anomalies, Measure: m}
+	case has(q, `segment`, `cluster`, `cohort`, `personas?`):
+		return Intent{Kind: Segments, Measure: measureOf("")}
+	case has(q, `trend`, `over time`, `over the years`, `through time`, `growth`, `grow`, `increas`, `decreas`, `year over year`, `seasonal`, `evolv`):
+		if len(res.Ambiguous) > 0 {
+			return ambiguous("column")
+		}
+		t := timeCol()
+		m := measureOf(t)
+		if t == "" {
+			return need("time column", func(c *Column) bool { return c.Type == "datetime" })
+		}
+		if m == "" {
+			return need("measure", func(c *Column) bool { return c.IsNumeric() && c.Name != t })
+		}
+		return Intent{Kind: Trend, Time: t, Measure: m, Agg: orDefault(agg, "mean")}
+	case has(q, `correlat`, `relationship`, `relate`, `associat`, `depend`, `vs\.?`, `versus`, `against`, `link`) && !has(q, `by`, `per`):
+		if len(res.Ambiguous) > 0 {
+			return ambiguous("column")
+		}
+		if len(cols) < 2 {
+			return need("two columns", anyCol)
+		}
+		return Intent{Kind: Relationship, Measure: cols[1], Group: cols[0]}
+	}
+	if g := groupAfter(); g != "" || has(q, `compare`, `differ`) {
+		if len(res.Ambiguous) > 0 {
+			return ambiguous("column")
+		}
+		if g == "" {
+			for _, c := range cols {
+				if s.Col(c).IsGroup() && !binaryTarget(s.Col(c), cols) {
+					g = c
+					break
+				}
+			}
+		}
+		m := measureOf(g)
+		if g == "" {
+			return need("grouping column", func(c *Column) bool { return c.IsGroup() })
+		}
+		if m == "" {
+			if agg == "count" {
+				return Intent{Kind: Compare, Group: g, Agg: "count"}
+			}
+			return need("measure to compare across "+g, func(c *Column) bool { return c.IsNumeric() })
+		}
+		a := agg
+		if a == "" || a == "count" {
+			a = "mean"
+			if !s.Col(m).IsNumeric() || agg == "count" && false {
+				a = "rate"
+			}
+		}
+		return Intent{Kind: Compare, Group: g, Measure: m, Agg: a}
+	}
+	if has(q, `describe`, `summar`, `overview`, `tell me about`, `what is in`, `what's in`, `look like`) && len(cols) == 0 {
+		return Intent{Kind: Describe}
+	}
+	if len(res.Ambiguous) > 0 {
+		return ambiguous("column")
+	}
+	if len(cols) >= 1 {
+		a := agg
+		c := s.Col(cols[0])
+		if a == "" {
+			a = "mean"
+		}
+		if !c.IsNumeric() && a != "count" {
+			a = "rate"
+			if !binary(c) && c.Type != "boolean" {
+				a = "count"
+			}
+		}
+		return Intent{Kind: Describe, Measure: cols[0], Agg: a}
+	}
+	if agg != "" {
+		return need("column", func(c *Column) bool { return c.IsNumeric() })
+	}
+	if has(q, `data`, `dataset`, `table`, `file`) {
+		return Intent{Kind: Describe}
+	}
+	return Intent{Kind: Clarify, Clarification: "I could not tell what to analyse. Ask, for example, for an average, a comparison by a column, a trend, or why a column is high; the columns are: " + strings.Join(quoteAll(names(s, 12)), ", ") + "."}
+}
+
+func binaryTarget(c *Column, cols []string) bool { return len(cols) > 1 && (c.Type == "boolean" || binary(c)) && cols[0] == c.Name }
+
+func names(s *Schema, n int) []string {
+	var out []string
+	for _, c := range s.Columns {
+		if len(out) < n {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func quoteAll(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = "`" + x + "`"
+	}
+	return out
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func binary(c *Column) bool { return c != nil && c.Type == "categorical" && len(c.Values) == 2 }
+
+func lowCard(c *Column) bool { return c != nil && len(c.Values) > 0 && len(c.Values) <= 12 }
+
+func isTime(c *Column) bool {
+	if c == nil {
+		return false
+	}
+	if c.Type == "datetime" {
+		return true
+	}
+	n := strings.ToLower(c.Name)
+	return c.IsNumeric() && (n == "year" || n == "yr" || strings.HasSuffix(n, "_year") || n == "period" || n == "t")
+}

@@ -1,0 +1,289 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
+	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	"github.com/vdsproject/vds/libs/grpcx"
+	"github.com/vdsproject/vds/libs/ids"
+	"github.com/vdsproject/vds/libs/lineage"
+	"github.com/vdsproject/vds/libs/planner"
+	"github.com/vdsproject/vds/libs/storage"
+)
+
+// KindConversation is the resource kind of conversations.
+const KindConversation = "conversation"
+
+const (
+	maxMessageText   = 4000
+	maxMessages      = 200
+	maxConversations = 200
+)
+
+func (s *Server) CreateConversation(ctx context.Context, req *orchestratorv1.CreateConversationRequest) (*orchestratorv1.CreateConversationResponse, error) {
+	if err := ids.Check(req.ProjectId, ids.Project); err != nil {
+		return nil, grpcx.InvalidArgument("project_id", err.Error())
+	}
+	if _, err := grpcx.Authorize(ctx, s.rt.Store, req.ProjectId, storage.RoleEditor, "project", req.ProjectId); err != nil {
+		return nil, err
+	}
+	if len(req.Title) > 200 {
+		return nil, grpcx.InvalidArgument("title", "must be at most 200 characters")
+	}
+	if len(req.Datasets) > 16 {
+		return nil, grpcx.InvalidArgument("datasets", "name at most 16 datasets")
+	}
+	pl := req.Planner
+	switch pl {
+	case "":
+		pl = "builtin"
+		if s.llm != nil {
+			pl = "llm"
+		}
+	case "builtin":
+	case "llm":
+		if s.llm == nil {
+			return nil, grpcx.FailedPrecondition("no LLM endpoint is configured (--llm-base-url); use planner builtin")
+		}
+	default:
+		return nil, grpcx.InvalidArgument("planner", "must be builtin, llm or empty")
+	}
+	c := &orchestratorv1.Conversation{Id: ids.New(ids.Conversion), ProjectId: req.ProjectId, Title: req.Title, CreateTime: timestamppb.Now(), Planner: pl}
+	for _, ref := range req.Datasets {
+		ds, ver, err := s.rt.DatasetVersion(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if ds.ProjectId != req.ProjectId {
+			return nil, grpcx.NotFound("dataset", ref.GetDatasetId())
+		}
+		c.Datasets = append(c.Datasets, &commonv1.DatasetRef{DatasetId: ver.DatasetId, Version: ver.Version})
+	}
+	c.UpdateTime = c.CreateTime
+	b, _ := proto.Marshal(c)
+	if err := s.rt.Store.CreateResource(ctx, storage.Resource{Kind: KindConversation, ID: c.Id, ProjectID: c.ProjectId, State: "open", Data: b}); err != nil {
+		return nil, grpcx.Internal(ctx, err, "create conversation")
+	}
+	return &orchestratorv1.CreateConversationResponse{Conversation: c}, nil
+}
+
+func (s *Server) loadConversation(ctx context.Context, id string, role int) (*orchestratorv1.Conversation, error) {
+	if err := ids.Check(id, ids.Conversion); err != nil {
+		return nil, grpcx.InvalidArgument("conversation_id", err.Error())
+	}
+	r, err := s.rt.Store.GetResource(ctx, KindConversation, id)
+	if err != nil {
+		return nil, grpcx.FromStorage(ctx, err, "conversation", id)
+	}
+	if _, err := grpcx.Authorize(ctx, s.rt.Store, r.ProjectID, role, "conversation", id); err != nil {
+		return nil, err
+	}
+	c := &orchestratorv1.Conversation{}
+	if err := proto.Unmarshal(r.Data, c); err != nil {
+		return nil, grpcx.Internal(ctx, err, "read conversation")
+	}
+	return c, nil
+}
+
+func (s *Server) GetConversation(ctx context.Context, req *orchestratorv1.GetConversationRequest) (*orchestratorv1.GetConversationResponse, error) {
+	c, err := s.loadConversation(ctx, req.ConversationId, storage.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	return &orchestratorv1.GetConversationResponse{Conversation: c}, nil
+}
+
+func (s *Server) ListConversations(ctx context.Context, req *orchestratorv1.ListConversationsRequest) (*orchestratorv1.ListConversationsResponse, error) {
+	if err := ids.Check(req.ProjectId, ids.Project); err != nil {
+		return nil, grpcx.InvalidArgument("project_id", err.Error())
+	}
+	if _, err := grpcx.Authorize(ctx, s.rt.Store, req.ProjectId, storage.RoleViewer, "project", req.ProjectId); err != nil {
+		return nil, err
+	}
+	rs, err := s.rt.Store.ListResources(ctx, storage.ListQuery{Kind: KindConversation, ProjectID: req.ProjectId, Limit: maxConversations})
+	if err != nil {
+		return nil, grpcx.Internal(ctx, err, "list conversations")
+	}
+	out := &orchestratorv1.ListConversationsResponse{}
+	for _, r := range rs {
+		c := &orchestratorv1.Conversation{}
+		if proto.Unmarshal(r.Data, c) != nil {
+			continue
+		}
+		// The listing carries the messages of each conversation, not their events.
+		for _, m := range c.Messages {
+			m.Events = nil
+		}
+		out.Conversations = append(out.Conversations, c)
+	}
+	return out, nil
+}
+
+// SendMessage answers one question in a conversation, streaming every event as it happens, and
+// persists the question, the events and the answer.
+func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orchestratorv1.OrchestratorService_SendMessageServer) error {
+	ctx := stream.Context()
+	c, err := s.loadConversation(ctx, req.ConversationId, storage.RoleEditor)
+	if err != nil {
+		return err
+	}
+	text := strings.TrimSpace(req.Text)
+	switch {
+	case text == "":
+		return grpcx.InvalidArgument("text", "must not be empty")
+	case len(text) > maxMessageText:
+		return grpcx.InvalidArgument("text", fmt.Sprintf("must be at most %d characters", maxMessageText))
+	case len(c.Datasets) == 0:
+		return grpcx.FailedPrecondition("conversation %s has no dataset; create it with one", c.Id)
+	case len(c.Messages) >= maxMessages:
+		return grpcx.ResourceExhausted("conversation %s has %d messages, the limit; start a new one", c.Id, maxMessages)
+	case len(req.Selections) > 16:
+		return grpcx.InvalidArgument("selections", "give at most 16 selections")
+	}
+	who, err := grpcx.Authorize(ctx, s.rt.Store, c.ProjectId, storage.RoleEditor, "conversation", c.Id)
+	if err != nil {
+		return err
+	}
+	uctx, err := s.rt.ActAs(ctx, who.UserID, c.ProjectId)
+	if err != nil {
+		return grpcx.Internal(ctx, err, "act as user")
+	}
+	ref := c.Datasets[len(c.Datasets)-1]
+	tl := &tools{s: s, project: c.ProjectId, ref: ref}
+	sch, err := tl.schema(uctx)
+	if err != nil {
+		return grpcx.Internal(ctx, err, "read the dataset's schema")
+	}
+	filter, err := selectionFilter(sch, req.Selections)
+	if err != nil {
+		return err
+	}
+	user := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "user", Text: text, CreateTime: timestamppb.Now()}
+	// Context: a reply to an earlier ask-back completes that question.
+	question := text
+	if n := len(c.Messages); n >= 2 && c.Messages[n-1].Role == "assistant" && isClarification(c.Messages[n-1]) {
+		question = c.Messages[n-2].Text + " " + text
+	}
+	asst := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "assistant", CreateTime: timestamppb.Now()}
+	var sendErr error
+	emit := func(ev *orchestratorv1.Event) {
+		asst.Events = append(asst.Events, ev)
+		if sendErr == nil {
+			sendErr = stream.Send(&orchestratorv1.SendMessageResponse{Event: ev})
+		}
+	}
+	res, err := s.answer(uctx, c.Planner, tl, sch, question, planner.Options{Filter: filter}, emit)
+	if err != nil {
+		asst.Text = "The analysis failed: " + err.Error()
+		emit(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: asst.Text, Confidence: "none"}}})
+	} else {
+		asst.Text = res.Answer.Text
+	}
+	title := c.Title
+	if title == "" {
+		title = truncate(text, 80)
+	}
+	if _, uerr := s.rt.Store.UpdateResource(context.WithoutCancel(ctx), KindConversation, c.Id, func(r storage.Resource) (storage.Resource, error) {
+		cur := &orchestratorv1.Conversation{}
+		if err := proto.Unmarshal(r.Data, cur); err != nil {
+			return r, err
+		}
+		cur.Title = title
+		cur.Messages = append(cur.Messages, user, asst)
+		cur.UpdateTime = timestamppb.Now()
+		b, err := proto.Marshal(cur)
+		r.Data = b
+		return r, err
+	}); uerr != nil {
+		return grpcx.Internal(ctx, uerr, "save conversation")
+	}
+	if res != nil {
+		in := fmt.Sprintf("%s.v%d", sch.DatasetID, sch.Version)
+		for _, ch := range res.Charts {
+			_ = lineage.Record(context.WithoutCancel(ctx), s.rt.Store, &lineagev1.Artifact{Id: ch.Id, Kind: "chart", ProjectId: c.ProjectId, Label: ch.Title},
+				[]string{in}, "ask", map[string]string{"conversation": c.Id, "question": truncate(question, 500)})
+		}
+		for _, f := range res.Findings {
+			_ = lineage.Record(context.WithoutCancel(ctx), s.rt.Store, &lineagev1.Artifact{Id: f.Id, Kind: "finding", ProjectId: c.ProjectId, Label: truncate(f.Statement, 200)},
+				[]string{in}, "ask", map[string]string{"conversation": c.Id, "query": truncate(f.Query, 2000)})
+		}
+	}
+	return sendErr
+}
+
+// answer runs the planner: the LLM planner when one is configured, the built-in one otherwise.
+// When the model's endpoint fails, the built-in planner answers instead and says so.
+func (s *Server) answer(ctx context.Context, which string, tl *tools, sch *planner.Schema, question string, o planner.Options, emit func(*orchestratorv1.Event)) (*planner.Result, error) {
+	if which == "llm" && s.llm != nil {
+		res, err := s.llm.Answer(ctx, tl, sch, question, o, emit)
+		if err == nil || ctx.Err() != nil {
+			return res, err
+		}
+		emit(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_PlanSummary{PlanSummary: "The language model failed (" + err.Error() + "); the built-in planner answers instead."}})
+	}
+	return planner.Answer(ctx, tl, sch, question, o, emit)
+}
+
+func isClarification(m *orchestratorv1.Message) bool {
+	for _, ev := range m.Events {
+		if ev.GetClarification() != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// selectionFilter turns what the user clicked into a SQL condition on known columns only.
+func selectionFilter(s *planner.Schema, sels []*orchestratorv1.Selection) (string, error) {
+	var conds []string
+	for i, sel := range sels {
+		c := s.Col(sel.Field)
+		if c == nil {
+			return "", grpcx.InvalidArgument(fmt.Sprintf("selections[%d].field", i), fmt.Sprintf("%q is not a column of the dataset", sel.Field))
+		}
+		col := `"` + strings.ReplaceAll(c.Name, `"`, `""`) + `"`
+		switch {
+		case len(sel.Values) > 0:
+			var vs []string
+			for _, v := range sel.Values {
+				vs = append(vs, "'"+strings.ReplaceAll(v, "'", "''")+"'")
+			}
+			sort.Strings(vs)
+			conds = append(conds, fmt.Sprintf("CAST(%s AS VARCHAR) IN (%s)", col, strings.Join(vs, ", ")))
+		case sel.RangeHigh > sel.RangeLow:
+			conds = append(conds, fmt.Sprintf("%s BETWEEN %g AND %g", col, sel.RangeLow, sel.RangeHigh))
+		default:
+			return "", grpcx.InvalidArgument(fmt.Sprintf("selections[%d]", i), "give values or a range with range_high > range_low")
+		}
+	}
+	return strings.Join(conds, " AND "), nil
+}
+
+func (s *Server) GetReport(ctx context.Context, req *orchestratorv1.GetReportRequest) (*orchestratorv1.GetReportResponse, error) {
+	c, err := s.loadConversation(ctx, req.ConversationId, storage.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	switch strings.ToLower(req.Format) {
+	case "", "markdown", "md":
+		return &orchestratorv1.GetReportResponse{Content: planner.Markdown(c), ContentType: "text/markdown; charset=utf-8"}, nil
+	case "html":
+		return &orchestratorv1.GetReportResponse{Content: planner.HTML(c), ContentType: "text/html; charset=utf-8"}, nil
+	}
+	return nil, grpcx.InvalidArgument("format", "must be markdown or html")
+}

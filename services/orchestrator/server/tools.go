@@ -1,0 +1,254 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
+	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
+	"github.com/vdsproject/vds/libs/planner"
+	"github.com/vdsproject/vds/libs/semantic"
+)
+
+// tools calls the platform's services by dataset ID for the planner.
+type tools struct {
+	s       *Server
+	project string
+	ref     *commonv1.DatasetRef
+}
+
+func (t *tools) waitJob(ctx context.Context, jobID string) error {
+	if err := t.s.rt.Queue.Watch(ctx, jobID, func(*jobsv1.JobEvent) error { return nil }); err != nil {
+		return err
+	}
+	j, err := t.s.rt.Queue.Get(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	if j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
+		return fmt.Errorf("%s job %s %s: %s", j.Kind, j.Id, strings.ToLower(strings.TrimPrefix(j.State.String(), "JOB_STATE_")), j.Error)
+	}
+	return nil
+}
+
+// SQL runs a query in the sandbox; the dataset is the table "data".
+func (t *tools) SQL(ctx context.Context, query string) (*planner.Table, error) {
+	conn, err := t.s.rt.Peer("sandbox")
+	if err != nil {
+		return nil, err
+	}
+	st, err := sandboxv1.NewSandboxServiceClient(conn).Execute(ctx, &sandboxv1.ExecuteRequest{ProjectId: t.project, Language: sandboxv1.Language_LANGUAGE_SQL,
+		Code: query, Inputs: []*sandboxv1.Input{{Dataset: t.ref, Alias: "data"}}, Limits: &sandboxv1.Limits{MaxRows: 100000}})
+	if err != nil {
+		return nil, err
+	}
+	var out *planner.Table
+	for {
+		ev, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch e := ev.Event.(type) {
+		case *sandboxv1.ExecuteResponse_Table:
+			if out, err = decodeTable(e.Table.ArrowIpc); err != nil {
+				return nil, err
+			}
+		case *sandboxv1.ExecuteResponse_Status:
+			if e.Status.Outcome != sandboxv1.Outcome_OUTCOME_OK {
+				return nil, fmt.Errorf("sandbox %s: %s", strings.ToLower(strings.TrimPrefix(e.Status.Outcome.String(), "OUTCOME_")), e.Status.Message)
+			}
+		}
+	}
+	if out == nil {
+		return nil, errors.New("sandbox returned no table")
+	}
+	return out, nil
+}
+
+func decodeTable(b []byte) (*planner.Table, error) {
+	rd, err := ipc.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Release()
+	t := &planner.Table{}
+	for _, f := range rd.Schema().Fields() {
+		t.Columns = append(t.Columns, f.Name)
+	}
+	for rd.Next() {
+		rec := rd.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			row := make([]any, rec.NumCols())
+			for j := 0; j < int(rec.NumCols()); j++ {
+				row[j] = cell(rec.Column(j), i)
+			}
+			t.Rows = append(t.Rows, row)
+		}
+	}
+	return t, rd.Err()
+}
+
+func cell(a arrow.Array, i int) any {
+	if a.IsNull(i) {
+		return nil
+	}
+	switch c := a.(type) {
+	case *array.Float64:
+		return c.Value(i)
+	case *array.Float32:
+		return float64(c.Value(i))
+	case *array.Int64:
+		return float64(c.Value(i))
+	case *array.Int32:
+		return float64(c.Value(i))
+	case *array.Int16:
+		return float64(c.Value(i))
+	case *array.Int8:
+		return float64(c.Value(i))
+	case *array.Uint64:
+		return float64(c.Value(i))
+	case *array.Uint32:
+		return float64(c.Value(i))
+	case *array.Boolean:
+		return c.Value(i)
+	case *array.String:
+		return c.Value(i)
+	case *array.LargeString:
+		return c.Value(i)
+	case *array.Decimal128:
+		dt := c.DataType().(*arrow.Decimal128Type)
+		return c.Value(i).ToFloat64(dt.Scale)
+	case *array.Timestamp:
+		dt := c.DataType().(*arrow.TimestampType)
+		return c.Value(i).ToTime(dt.Unit)
+	case *array.Date32:
+		return c.Value(i).ToTime()
+	}
+	return a.ValueStr(i)
+}
+
+// Hypotheses profiles the dataset (cached per version) and tests hypotheses about target.
+func (t *tools) Hypotheses(ctx context.Context, target string) ([]*profilingv1.Hypothesis, error) {
+	conn, err := t.s.rt.Peer("profiling")
+	if err != nil {
+		return nil, err
+	}
+	c := profilingv1.NewProfilingServiceClient(conn)
+	st, err := c.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: t.ref, Target: target})
+	if err != nil {
+		return nil, err
+	}
+	if !st.Cached {
+		if err := t.waitJob(ctx, st.JobId); err != nil {
+			return nil, err
+		}
+	}
+	h, err := c.GenerateHypotheses(ctx, &profilingv1.GenerateHypothesesRequest{ProfileId: st.ProfileId, Target: target, Fdr: 0.05})
+	if err != nil {
+		return nil, err
+	}
+	return h.Hypotheses, nil
+}
+
+// Train runs AutoML and returns the best model.
+func (t *tools) Train(ctx context.Context, target string, budget time.Duration) (*mlv1.Model, error) {
+	conn, err := t.s.rt.Peer("ml")
+	if err != nil {
+		return nil, err
+	}
+	c := mlv1.NewMLServiceClient(conn)
+	st, err := c.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: t.ref, Target: target, BudgetSeconds: budget.Seconds(), CvFolds: 5, Seed: 1})
+	if err != nil {
+		return nil, err
+	}
+	if err := t.waitJob(ctx, st.JobId); err != nil {
+		return nil, err
+	}
+	tr, err := c.GetTraining(ctx, &mlv1.GetTrainingRequest{TrainingId: st.TrainingId})
+	if err != nil {
+		return nil, err
+	}
+	m, err := c.GetModel(ctx, &mlv1.GetModelRequest{ModelId: tr.Training.BestModelId})
+	if err != nil {
+		return nil, err
+	}
+	return m.Model, nil
+}
+
+// Effect estimates an average treatment effect through the causal service.
+func (t *tools) Effect(ctx context.Context, treatment, outcome string, confounders []string) (*causalv1.Estimate, error) {
+	conn, err := t.s.rt.Peer("causal")
+	if err != nil {
+		return nil, err
+	}
+	c := causalv1.NewCausalServiceClient(conn)
+	st, err := c.EstimateEffect(ctx, &causalv1.EstimateEffectRequest{Dataset: t.ref, Treatment: treatment, Outcome: outcome, Confounders: confounders})
+	if err != nil {
+		return nil, err
+	}
+	if err := t.waitJob(ctx, st.JobId); err != nil {
+		return nil, err
+	}
+	e, err := c.GetEstimate(ctx, &causalv1.GetEstimateRequest{EstimateId: st.EstimateId})
+	if err != nil {
+		return nil, err
+	}
+	return e.Estimate, nil
+}
+
+// schema reads the dataset version's columns and the values of its low-cardinality columns.
+func (t *tools) schema(ctx context.Context) (*planner.Schema, error) {
+	conn, err := t.s.rt.Peer("ingestion")
+	if err != nil {
+		return nil, err
+	}
+	ds, err := datasetsv1.NewDatasetServiceClient(conn).GetVersion(ctx, &datasetsv1.GetVersionRequest{DatasetId: t.ref.DatasetId, Version: t.ref.Version})
+	if err != nil {
+		return nil, err
+	}
+	v := ds.Version
+	s := &planner.Schema{DatasetID: v.DatasetId, Version: v.Version, Rows: v.RowCount}
+	t.ref = &commonv1.DatasetRef{DatasetId: v.DatasetId, Version: v.Version}
+	var parts []string
+	for _, c := range v.Columns {
+		typ := semantic.Name(c.SemanticType)
+		if typ == "latitude" || typ == "longitude" {
+			typ = "numeric"
+		}
+		s.Columns = append(s.Columns, planner.Column{Name: c.Name, Type: typ, Missing: c.MissingCount})
+		if typ == "categorical" || typ == "boolean" || typ == "numeric" {
+			col := `"` + strings.ReplaceAll(c.Name, `"`, `""`) + `"`
+			lit := "'" + strings.ReplaceAll(c.Name, "'", "''") + "'"
+			parts = append(parts, fmt.Sprintf("(SELECT %s AS c, v FROM (SELECT DISTINCT CAST(%s AS VARCHAR) AS v FROM data WHERE %s IS NOT NULL ORDER BY 1 LIMIT 13))", lit, col, col))
+		}
+	}
+	if len(parts) > 0 {
+		tab, err := t.SQL(ctx, strings.Join(parts, " UNION ALL "))
+		if err != nil {
+			return nil, fmt.Errorf("read column values: %w", err)
+		}
+		for i := range tab.Rows {
+			if c := s.Col(tab.Str(i, 0)); c != nil {
+				c.Values = append(c.Values, tab.Str(i, 1))
+			}
+		}
+	}
+	return s, nil
+}
