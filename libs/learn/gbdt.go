@@ -124,6 +124,7 @@ type treeBuild struct {
 	right   []int32
 	value   []float64
 	defL    []bool
+	cover   []float64
 }
 
 func (t *treeBuild) add() int {
@@ -134,6 +135,7 @@ func (t *treeBuild) add() int {
 	t.right = append(t.right, -1)
 	t.value = append(t.value, 0)
 	t.defL = append(t.defL, false)
+	t.cover = append(t.cover, 0)
 	return len(t.feature) - 1
 }
 
@@ -253,6 +255,7 @@ func (t *gbdtTrainer) growTree(m int) *treeBuild {
 		root.h += t.h[r]
 	}
 	root.n = float64(m)
+	tb.cover[root.node] = root.n
 	t.buildHist(root.hist, t.idx[:m])
 	t.bestSplit(root)
 	leaves := []*growLeaf{root}
@@ -300,6 +303,7 @@ func (t *gbdtTrainer) growTree(m int) *treeBuild {
 		rn := &growLeaf{node: tb.add(), start: mid, end: l.end, g: l.g - sp.gl, h: l.h - sp.hl, n: l.n - sp.nl, depth: l.depth + 1}
 		tb.left[nd] = int32(ln.node)
 		tb.right[nd] = int32(rn.node)
+		tb.cover[ln.node], tb.cover[rn.node] = ln.n, rn.n
 		small, large := ln, rn
 		if small.end-small.start > large.end-large.start {
 			small, large = rn, ln
@@ -545,7 +549,7 @@ func gbdtFit(ctx context.Context, task Task, x *dense, y []float64, yc []int, k 
 			for i := 0; i < nv; i++ {
 				vpred[o][i] += tb.leafBinned(vbins, i)
 			}
-			ens.Trees = append(ens.Trees, &mlv1.Tree{Feature: tb.feature, Threshold: tb.thr, Left: tb.left, Right: tb.right, Value: tb.value, DefaultLeft: tb.defL, Output: int32(o)})
+			ens.Trees = append(ens.Trees, &mlv1.Tree{Feature: tb.feature, Threshold: tb.thr, Left: tb.left, Right: tb.right, Value: tb.value, DefaultLeft: tb.defL, Cover: tb.cover, Output: int32(o)})
 		}
 		if nv > 0 {
 			loss := ensembleLoss(task, vpred, vy, vyc)

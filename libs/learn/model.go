@@ -166,6 +166,9 @@ func validate(pb *mlv1.ModelArtifact) error {
 				len(tr.GetValue()) != nn || len(tr.GetDefaultLeft()) != nn {
 				return fmt.Errorf("tree %d: node arrays differ in length", ti)
 			}
+			if c := len(tr.GetCover()); c != 0 && c != nn {
+				return fmt.Errorf("tree %d: node covers differ in length", ti)
+			}
 			if tr.GetOutput() < 0 || int(tr.GetOutput()) >= outs {
 				return fmt.Errorf("tree %d: output out of range", ti)
 			}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -460,9 +462,81 @@ func (s *Server) Explain(ctx context.Context, req *mlv1.ExplainRequest) (*mlv1.E
 	if err != nil {
 		return nil, err
 	}
-	if req.Method != "" && req.Method != "permutation" {
-		return nil, grpcx.InvalidArgument("method", "only \"permutation\" importance is available for now")
+	if req.MaxRows < 0 || req.MaxRows > 5000 {
+		return nil, grpcx.InvalidArgument("max_rows", "must be between 0 (default 500) and 5000")
 	}
+	switch req.Method {
+	case "", "permutation":
+		return s.explainPermutation(ctx, m)
+	case "shap", "pdp":
+	default:
+		return nil, grpcx.InvalidArgument("method", fmt.Sprintf("unknown method %q (use permutation, shap or pdp)", req.Method))
+	}
+	for _, c := range req.Columns {
+		if !slices.Contains(m.Features, c) {
+			return nil, grpcx.InvalidArgument("columns", fmt.Sprintf("the model does not use column %q; it uses %s", c, strings.Join(m.Features, ", ")))
+		}
+	}
+	lm, err := s.loadModel(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	who, err := grpcx.RequireIdentity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	uctx, err := s.rt.ActAs(ctx, who.UserID, m.ProjectId)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.rt.ReadFrame(uctx, m.Dataset.GetDatasetId(), m.Dataset.GetVersion(), m.Features)
+	if err != nil {
+		return nil, grpcx.FailedPrecondition("the training data of model %s cannot be read to explain it: %v", m.Id, err)
+	}
+	n := int(req.MaxRows)
+	if n == 0 {
+		n = 500
+	}
+	f = sampleRows(f, n, 1)
+	if req.Method == "shap" {
+		return s.explainSHAP(ctx, m, lm, f)
+	}
+	return s.explainPDP(ctx, m, lm, f, req.Columns)
+}
+
+// sampleRows keeps at most n rows of f, chosen at random with a fixed seed.
+func sampleRows(f *frame.Frame, n int, seed int64) *frame.Frame {
+	if f.Rows <= n {
+		return f
+	}
+	rows := rand.New(rand.NewSource(seed)).Perm(f.Rows)[:n]
+	sort.Ints(rows)
+	out := &frame.Frame{Rows: n}
+	for _, c := range f.Columns {
+		nc := &frame.Column{Name: c.Name, Kind: c.Kind, ArrowType: c.ArrowType, Null: make([]bool, n)}
+		for i, r := range rows {
+			nc.Null[i] = c.Null[r]
+			if c.S != nil {
+				nc.S = append(nc.S, c.S[r])
+			}
+			if c.F != nil {
+				nc.F = append(nc.F, c.F[r])
+			}
+		}
+		out.Columns = append(out.Columns, nc)
+	}
+	return out
+}
+
+func chartOf(ctx context.Context, m *mlv1.Model, kind, title string, spec charts.Spec) (*commonv1.Chart, error) {
+	st, err := charts.ToStruct(spec)
+	if err != nil {
+		return nil, grpcx.Internal(ctx, err, "chart")
+	}
+	return &commonv1.Chart{Id: ids.New(ids.Chart), Title: title, Kind: kind, VegaLite: st, Source: "model " + m.Id}, nil
+}
+
+func (s *Server) explainPermutation(ctx context.Context, m *mlv1.Model) (*mlv1.ExplainResponse, error) {
 	imps := append([]*mlv1.FeatureImportance(nil), m.Importances...)
 	sort.SliceStable(imps, func(i, j int) bool { return imps[i].Importance > imps[j].Importance })
 	var names []string
@@ -470,10 +544,123 @@ func (s *Server) Explain(ctx context.Context, req *mlv1.ExplainRequest) (*mlv1.E
 	for _, imp := range imps {
 		names, vals = append(names, imp.Feature), append(vals, imp.Importance)
 	}
-	spec := charts.Importance(fmt.Sprintf("What drives %s (permutation importance, drop in %s)", m.Target, m.Metric), names, vals)
-	st, err := charts.ToStruct(spec)
+	ch, err := chartOf(ctx, m, "importance", "Drivers of "+m.Target,
+		charts.Importance(fmt.Sprintf("What drives %s (permutation importance, drop in %s)", m.Target, m.Metric), names, vals))
 	if err != nil {
-		return nil, grpcx.Internal(ctx, err, "chart")
+		return nil, err
 	}
-	return &mlv1.ExplainResponse{Importances: imps, Charts: []*commonv1.Chart{{Id: ids.New(ids.Chart), Title: "Drivers of " + m.Target, Kind: "importance", VegaLite: st, Source: "model " + m.Id}}}, nil
+	return &mlv1.ExplainResponse{Importances: imps, Charts: []*commonv1.Chart{ch}}, nil
+}
+
+func (s *Server) explainSHAP(ctx context.Context, m *mlv1.Model, lm *learn.Model, f *frame.Frame) (*mlv1.ExplainResponse, error) {
+	sv, err := lm.SHAP(f)
+	if err != nil {
+		return nil, grpcx.FailedPrecondition("%v", err)
+	}
+	out := &mlv1.ExplainResponse{ExpectedValue: sv.Expected}
+	vals := make([]float64, len(sv.Columns))
+	for j := range sv.Columns {
+		var all []float64
+		for o := range sv.Values {
+			for _, row := range sv.Values[o] {
+				all = append(all, math.Abs(row[j]))
+			}
+		}
+		var sum float64
+		for _, v := range all {
+			sum += v
+		}
+		mean := sum / float64(len(all))
+		var ss float64
+		for _, v := range all {
+			ss += (v - mean) * (v - mean)
+		}
+		vals[j] = mean
+		out.Importances = append(out.Importances, &mlv1.FeatureImportance{Feature: sv.Columns[j], Importance: mean, Std: math.Sqrt(ss / float64(max(1, len(all)-1)))})
+	}
+	sort.SliceStable(out.Importances, func(i, j int) bool { return out.Importances[i].Importance > out.Importances[j].Importance })
+	scale := "the prediction"
+	switch m.Task {
+	case mlv1.Task_TASK_BINARY:
+		scale = "log-odds of " + m.PositiveClass
+	case mlv1.Task_TASK_MULTICLASS:
+		scale = "class scores, summed over classes"
+	}
+	ch, err := chartOf(ctx, m, "importance", "SHAP drivers of "+m.Target,
+		charts.Importance(fmt.Sprintf("What drives %s (mean |SHAP value| on %s, %d rows)", m.Target, scale, f.Rows), sv.Columns, vals))
+	if err != nil {
+		return nil, err
+	}
+	out.Charts = append(out.Charts, ch)
+	return out, nil
+}
+
+func (s *Server) explainPDP(ctx context.Context, m *mlv1.Model, lm *learn.Model, f *frame.Frame, cols []string) (*mlv1.ExplainResponse, error) {
+	if len(cols) == 0 {
+		imps := append([]*mlv1.FeatureImportance(nil), m.Importances...)
+		sort.SliceStable(imps, func(i, j int) bool { return imps[i].Importance > imps[j].Importance })
+		for _, imp := range imps {
+			if len(cols) < 3 {
+				cols = append(cols, imp.Feature)
+			}
+		}
+	}
+	out := &mlv1.ExplainResponse{}
+	for _, col := range cols {
+		pts, err := lm.PartialDependence(f, col, 20)
+		if err != nil {
+			return nil, grpcx.FailedPrecondition("partial dependence on %s: %v", col, err)
+		}
+		outputs := []string{m.Target}
+		switch m.Task {
+		case mlv1.Task_TASK_BINARY:
+			outputs = []string{"P(" + m.PositiveClass + ")"}
+		case mlv1.Task_TASK_MULTICLASS:
+			outputs = nil
+			for _, c := range m.Classes {
+				outputs = append(outputs, "P("+c+")")
+			}
+		}
+		numeric := len(pts) > 0 && !math.IsNaN(pts[0].X)
+		var rows []any
+		for o, name := range outputs {
+			pd := &mlv1.PartialDependence{Column: col, Output: name}
+			for _, p := range pts {
+				pd.Values = append(pd.Values, p.Value)
+				pd.MeanPrediction = append(pd.MeanPrediction, p.Y[o])
+				var xv any = p.Value
+				if numeric {
+					xv = p.X
+				}
+				rows = append(rows, map[string]any{col: xv, "prediction": p.Y[o], "output": name})
+			}
+			out.PartialDependence = append(out.PartialDependence, pd)
+		}
+		xType, mark := "nominal", "bar"
+		if numeric {
+			xType, mark = "quantitative", "line"
+		}
+		enc := map[string]any{
+			"x": map[string]any{"field": col, "type": xType},
+			"y": map[string]any{"field": "prediction", "type": "quantitative", "title": "mean prediction"},
+		}
+		if len(outputs) > 1 {
+			enc["color"] = map[string]any{"field": "output", "type": "nominal"}
+			if !numeric {
+				enc["xOffset"] = map[string]any{"field": "output"}
+			}
+		}
+		spec := charts.Spec{"$schema": charts.Schema, "width": "container",
+			"title": fmt.Sprintf("Partial dependence of %s on %s (%d rows)", outputs[0], col, f.Rows),
+			"data":  map[string]any{"values": rows}, "mark": map[string]any{"type": mark, "tooltip": true, "point": numeric}, "encoding": enc}
+		if !numeric {
+			spec["mark"] = map[string]any{"type": mark, "tooltip": true}
+		}
+		ch, err := chartOf(ctx, m, "partial_dependence", "Partial dependence on "+col, spec)
+		if err != nil {
+			return nil, err
+		}
+		out.Charts = append(out.Charts, ch)
+	}
+	return out, nil
 }

@@ -2,8 +2,8 @@ package server_test
 
 import (
 	"context"
-	"math"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -163,7 +163,7 @@ func unseenCategoryPredict(t *testing.T, c *client.Client, p *mesh.Platform) {
 	ctx := context.Background()
 	ref := upload(t, c, p.Creds.ProjectID, "tabular/titanic.csv")
 	_, m := train(t, c, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 3, Seed: 2,
-		ExcludeColumns: []string{"alive"}, Algorithms: []string{"gbdt"}})
+		ExcludeColumns: []string{"alive", "who", "adult_male"}, Algorithms: []string{"gbdt"}})
 	if !slices.Contains(m.Features, "sex") {
 		t.Fatalf("sex is not a feature: %v", m.Features)
 	}
@@ -182,5 +182,45 @@ func unseenCategoryPredict(t *testing.T, c *client.Client, p *mesh.Platform) {
 	}
 	if f, mm := pr.Predictions[0].Value, pr.Predictions[2].Value; f <= mm {
 		t.Errorf("P(survived) first-class woman %.3f <= third-class man %.3f", f, mm)
+	}
+	explain(t, c, m)
+}
+
+// explain checks the Explain RPC's SHAP and partial dependence answers on the Titanic model trained
+// without sex's proxies (who, adult_male), where women survived far more often (74% against 19%).
+func explain(t *testing.T, c *client.Client, m *mlv1.Model) {
+	ctx := context.Background()
+	sh, err := c.ML.Explain(ctx, &mlv1.ExplainRequest{ModelId: m.Id, Method: "shap", MaxRows: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sh.Importances) != len(m.Features) || len(sh.Charts) != 1 || len(sh.ExpectedValue) != 1 {
+		t.Fatalf("shap: %d importances, %d charts, expected %v", len(sh.Importances), len(sh.Charts), sh.ExpectedValue)
+	}
+	if top := sh.Importances[0].Feature; top != "sex" {
+		t.Errorf("top SHAP driver %q, want sex", top)
+	}
+	pd, err := c.ML.Explain(ctx, &mlv1.ExplainRequest{ModelId: m.Id, Method: "pdp", Columns: []string{"sex", "age"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pd.PartialDependence) != 2 || len(pd.Charts) != 2 || pd.Charts[0].Kind != "partial_dependence" {
+		t.Fatalf("pdp: %d curves, %d charts", len(pd.PartialDependence), len(pd.Charts))
+	}
+	sex := map[string]float64{}
+	for i, v := range pd.PartialDependence[0].Values {
+		sex[v] = pd.PartialDependence[0].MeanPrediction[i]
+	}
+	if pd.PartialDependence[0].Output != "P(1)" || sex["female"] <= sex["male"]+0.2 {
+		t.Errorf("partial dependence on sex %v (%s): women should survive far more often", sex, pd.PartialDependence[0].Output)
+	}
+	for _, bad := range []*mlv1.ExplainRequest{
+		{ModelId: m.Id, Method: "lime"},
+		{ModelId: m.Id, Method: "pdp", Columns: []string{"no_such_column"}},
+		{ModelId: m.Id, Method: "shap", MaxRows: 100000},
+	} {
+		if _, err := c.ML.Explain(ctx, bad); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("%v: got %v, want InvalidArgument", bad, err)
+		}
 	}
 }

@@ -1572,7 +1572,11 @@ type ExplainRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	ModelId string                 `protobuf:"bytes,1,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
 	// permutation, shap, pdp; empty means permutation.
-	Method        string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// pdp: the columns to draw (default: the three most important).
+	Columns []string `protobuf:"bytes,3,rep,name=columns,proto3" json:"columns,omitempty"`
+	// shap and pdp: rows of the training dataset to use (default 500, at most 5000).
+	MaxRows       int32 `protobuf:"varint,4,opt,name=max_rows,json=maxRows,proto3" json:"max_rows,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1621,10 +1625,28 @@ func (x *ExplainRequest) GetMethod() string {
 	return ""
 }
 
+func (x *ExplainRequest) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *ExplainRequest) GetMaxRows() int32 {
+	if x != nil {
+		return x.MaxRows
+	}
+	return 0
+}
+
 type ExplainResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Importances   []*FeatureImportance   `protobuf:"bytes,1,rep,name=importances,proto3" json:"importances,omitempty"`
-	Charts        []*v1.Chart            `protobuf:"bytes,2,rep,name=charts,proto3" json:"charts,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// permutation: the drop in the metric; shap: the mean absolute SHAP value of the raw score.
+	Importances       []*FeatureImportance `protobuf:"bytes,1,rep,name=importances,proto3" json:"importances,omitempty"`
+	Charts            []*v1.Chart          `protobuf:"bytes,2,rep,name=charts,proto3" json:"charts,omitempty"`
+	PartialDependence []*PartialDependence `protobuf:"bytes,3,rep,name=partial_dependence,json=partialDependence,proto3" json:"partial_dependence,omitempty"`
+	// shap: the expected raw score (log-odds for binary models) the attributions start from.
+	ExpectedValue []float64 `protobuf:"fixed64,4,rep,packed,name=expected_value,json=expectedValue,proto3" json:"expected_value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1673,6 +1695,90 @@ func (x *ExplainResponse) GetCharts() []*v1.Chart {
 	return nil
 }
 
+func (x *ExplainResponse) GetPartialDependence() []*PartialDependence {
+	if x != nil {
+		return x.PartialDependence
+	}
+	return nil
+}
+
+func (x *ExplainResponse) GetExpectedValue() []float64 {
+	if x != nil {
+		return x.ExpectedValue
+	}
+	return nil
+}
+
+// PartialDependence is the mean prediction with one column set to each grid value.
+type PartialDependence struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Column         string                 `protobuf:"bytes,1,opt,name=column,proto3" json:"column,omitempty"`
+	Values         []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	MeanPrediction []float64              `protobuf:"fixed64,3,rep,packed,name=mean_prediction,json=meanPrediction,proto3" json:"mean_prediction,omitempty"`
+	// What mean_prediction is: "P(<class>)" or the target's name for regression.
+	Output        string `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartialDependence) Reset() {
+	*x = PartialDependence{}
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartialDependence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartialDependence) ProtoMessage() {}
+
+func (x *PartialDependence) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartialDependence.ProtoReflect.Descriptor instead.
+func (*PartialDependence) Descriptor() ([]byte, []int) {
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PartialDependence) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *PartialDependence) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *PartialDependence) GetMeanPrediction() []float64 {
+	if x != nil {
+		return x.MeanPrediction
+	}
+	return nil
+}
+
+func (x *PartialDependence) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
 type ExportRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	ModelId string                 `protobuf:"bytes,1,opt,name=model_id,json=modelId,proto3" json:"model_id,omitempty"`
@@ -1684,7 +1790,7 @@ type ExportRequest struct {
 
 func (x *ExportRequest) Reset() {
 	*x = ExportRequest{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[23]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1696,7 +1802,7 @@ func (x *ExportRequest) String() string {
 func (*ExportRequest) ProtoMessage() {}
 
 func (x *ExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[23]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1709,7 +1815,7 @@ func (x *ExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
 func (*ExportRequest) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{23}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExportRequest) GetModelId() string {
@@ -1736,7 +1842,7 @@ type ExportResponse struct {
 
 func (x *ExportResponse) Reset() {
 	*x = ExportResponse{}
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[24]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1748,7 +1854,7 @@ func (x *ExportResponse) String() string {
 func (*ExportResponse) ProtoMessage() {}
 
 func (x *ExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_ml_proto_msgTypes[24]
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1761,7 +1867,7 @@ func (x *ExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportResponse.ProtoReflect.Descriptor instead.
 func (*ExportResponse) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{24}
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ExportResponse) GetContent() []byte {
@@ -1908,13 +2014,22 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"\bmodel_id\x18\x01 \x01(\tR\amodelId\x123\n" +
 	"\adataset\x18\x02 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\"-\n" +
 	"\x14BatchPredictResponse\x12\x15\n" +
-	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"C\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"x\n" +
 	"\x0eExplainRequest\x12\x19\n" +
 	"\bmodel_id\x18\x01 \x01(\tR\amodelId\x12\x16\n" +
-	"\x06method\x18\x02 \x01(\tR\x06method\"\x7f\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x18\n" +
+	"\acolumns\x18\x03 \x03(\tR\acolumns\x12\x19\n" +
+	"\bmax_rows\x18\x04 \x01(\x05R\amaxRows\"\xf3\x01\n" +
 	"\x0fExplainResponse\x12>\n" +
 	"\vimportances\x18\x01 \x03(\v2\x1c.vds.ml.v1.FeatureImportanceR\vimportances\x12,\n" +
-	"\x06charts\x18\x02 \x03(\v2\x14.vds.common.v1.ChartR\x06charts\"B\n" +
+	"\x06charts\x18\x02 \x03(\v2\x14.vds.common.v1.ChartR\x06charts\x12K\n" +
+	"\x12partial_dependence\x18\x03 \x03(\v2\x1c.vds.ml.v1.PartialDependenceR\x11partialDependence\x12%\n" +
+	"\x0eexpected_value\x18\x04 \x03(\x01R\rexpectedValue\"\x84\x01\n" +
+	"\x11PartialDependence\x12\x16\n" +
+	"\x06column\x18\x01 \x01(\tR\x06column\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\x12'\n" +
+	"\x0fmean_prediction\x18\x03 \x03(\x01R\x0emeanPrediction\x12\x16\n" +
+	"\x06output\x18\x04 \x01(\tR\x06output\"B\n" +
 	"\rExportRequest\x12\x19\n" +
 	"\bmodel_id\x18\x01 \x01(\tR\amodelId\x12\x16\n" +
 	"\x06format\x18\x02 \x01(\tR\x06format\"M\n" +
@@ -1957,7 +2072,7 @@ func file_vds_ml_v1_ml_proto_rawDescGZIP() []byte {
 }
 
 var file_vds_ml_v1_ml_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vds_ml_v1_ml_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_vds_ml_v1_ml_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_vds_ml_v1_ml_proto_goTypes = []any{
 	(Task)(0),                     // 0: vds.ml.v1.Task
 	(TrainingState)(0),            // 1: vds.ml.v1.TrainingState
@@ -1984,59 +2099,61 @@ var file_vds_ml_v1_ml_proto_goTypes = []any{
 	(*BatchPredictResponse)(nil),  // 22: vds.ml.v1.BatchPredictResponse
 	(*ExplainRequest)(nil),        // 23: vds.ml.v1.ExplainRequest
 	(*ExplainResponse)(nil),       // 24: vds.ml.v1.ExplainResponse
-	(*ExportRequest)(nil),         // 25: vds.ml.v1.ExportRequest
-	(*ExportResponse)(nil),        // 26: vds.ml.v1.ExportResponse
-	nil,                           // 27: vds.ml.v1.Row.ValuesEntry
-	(*v1.DatasetRef)(nil),         // 28: vds.common.v1.DatasetRef
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
-	(*v1.Chart)(nil),              // 30: vds.common.v1.Chart
+	(*PartialDependence)(nil),     // 25: vds.ml.v1.PartialDependence
+	(*ExportRequest)(nil),         // 26: vds.ml.v1.ExportRequest
+	(*ExportResponse)(nil),        // 27: vds.ml.v1.ExportResponse
+	nil,                           // 28: vds.ml.v1.Row.ValuesEntry
+	(*v1.DatasetRef)(nil),         // 29: vds.common.v1.DatasetRef
+	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
+	(*v1.Chart)(nil),              // 31: vds.common.v1.Chart
 }
 var file_vds_ml_v1_ml_proto_depIdxs = []int32{
-	28, // 0: vds.ml.v1.Model.dataset:type_name -> vds.common.v1.DatasetRef
+	29, // 0: vds.ml.v1.Model.dataset:type_name -> vds.common.v1.DatasetRef
 	0,  // 1: vds.ml.v1.Model.task:type_name -> vds.ml.v1.Task
 	2,  // 2: vds.ml.v1.Model.importances:type_name -> vds.ml.v1.FeatureImportance
-	29, // 3: vds.ml.v1.Model.create_time:type_name -> google.protobuf.Timestamp
-	28, // 4: vds.ml.v1.Training.dataset:type_name -> vds.common.v1.DatasetRef
+	30, // 3: vds.ml.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	29, // 4: vds.ml.v1.Training.dataset:type_name -> vds.common.v1.DatasetRef
 	0,  // 5: vds.ml.v1.Training.task:type_name -> vds.ml.v1.Task
 	1,  // 6: vds.ml.v1.Training.state:type_name -> vds.ml.v1.TrainingState
 	3,  // 7: vds.ml.v1.Training.leaderboard:type_name -> vds.ml.v1.LeaderboardEntry
-	29, // 8: vds.ml.v1.Training.create_time:type_name -> google.protobuf.Timestamp
+	30, // 8: vds.ml.v1.Training.create_time:type_name -> google.protobuf.Timestamp
 	6,  // 9: vds.ml.v1.Training.spend:type_name -> vds.ml.v1.Spend
-	28, // 10: vds.ml.v1.StartTrainingRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	29, // 10: vds.ml.v1.StartTrainingRequest.dataset:type_name -> vds.common.v1.DatasetRef
 	0,  // 11: vds.ml.v1.StartTrainingRequest.task:type_name -> vds.ml.v1.Task
 	5,  // 12: vds.ml.v1.GetTrainingResponse.training:type_name -> vds.ml.v1.Training
 	3,  // 13: vds.ml.v1.LeaderboardResponse.entries:type_name -> vds.ml.v1.LeaderboardEntry
 	4,  // 14: vds.ml.v1.GetModelResponse.model:type_name -> vds.ml.v1.Model
 	4,  // 15: vds.ml.v1.ListModelsResponse.models:type_name -> vds.ml.v1.Model
-	27, // 16: vds.ml.v1.Row.values:type_name -> vds.ml.v1.Row.ValuesEntry
+	28, // 16: vds.ml.v1.Row.values:type_name -> vds.ml.v1.Row.ValuesEntry
 	17, // 17: vds.ml.v1.PredictRequest.rows:type_name -> vds.ml.v1.Row
 	18, // 18: vds.ml.v1.PredictResponse.predictions:type_name -> vds.ml.v1.Prediction
-	28, // 19: vds.ml.v1.BatchPredictRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	29, // 19: vds.ml.v1.BatchPredictRequest.dataset:type_name -> vds.common.v1.DatasetRef
 	2,  // 20: vds.ml.v1.ExplainResponse.importances:type_name -> vds.ml.v1.FeatureImportance
-	30, // 21: vds.ml.v1.ExplainResponse.charts:type_name -> vds.common.v1.Chart
-	7,  // 22: vds.ml.v1.MLService.StartTraining:input_type -> vds.ml.v1.StartTrainingRequest
-	9,  // 23: vds.ml.v1.MLService.GetTraining:input_type -> vds.ml.v1.GetTrainingRequest
-	11, // 24: vds.ml.v1.MLService.Leaderboard:input_type -> vds.ml.v1.LeaderboardRequest
-	13, // 25: vds.ml.v1.MLService.GetModel:input_type -> vds.ml.v1.GetModelRequest
-	15, // 26: vds.ml.v1.MLService.ListModels:input_type -> vds.ml.v1.ListModelsRequest
-	19, // 27: vds.ml.v1.MLService.Predict:input_type -> vds.ml.v1.PredictRequest
-	21, // 28: vds.ml.v1.MLService.BatchPredict:input_type -> vds.ml.v1.BatchPredictRequest
-	23, // 29: vds.ml.v1.MLService.Explain:input_type -> vds.ml.v1.ExplainRequest
-	25, // 30: vds.ml.v1.MLService.Export:input_type -> vds.ml.v1.ExportRequest
-	8,  // 31: vds.ml.v1.MLService.StartTraining:output_type -> vds.ml.v1.StartTrainingResponse
-	10, // 32: vds.ml.v1.MLService.GetTraining:output_type -> vds.ml.v1.GetTrainingResponse
-	12, // 33: vds.ml.v1.MLService.Leaderboard:output_type -> vds.ml.v1.LeaderboardResponse
-	14, // 34: vds.ml.v1.MLService.GetModel:output_type -> vds.ml.v1.GetModelResponse
-	16, // 35: vds.ml.v1.MLService.ListModels:output_type -> vds.ml.v1.ListModelsResponse
-	20, // 36: vds.ml.v1.MLService.Predict:output_type -> vds.ml.v1.PredictResponse
-	22, // 37: vds.ml.v1.MLService.BatchPredict:output_type -> vds.ml.v1.BatchPredictResponse
-	24, // 38: vds.ml.v1.MLService.Explain:output_type -> vds.ml.v1.ExplainResponse
-	26, // 39: vds.ml.v1.MLService.Export:output_type -> vds.ml.v1.ExportResponse
-	31, // [31:40] is the sub-list for method output_type
-	22, // [22:31] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	31, // 21: vds.ml.v1.ExplainResponse.charts:type_name -> vds.common.v1.Chart
+	25, // 22: vds.ml.v1.ExplainResponse.partial_dependence:type_name -> vds.ml.v1.PartialDependence
+	7,  // 23: vds.ml.v1.MLService.StartTraining:input_type -> vds.ml.v1.StartTrainingRequest
+	9,  // 24: vds.ml.v1.MLService.GetTraining:input_type -> vds.ml.v1.GetTrainingRequest
+	11, // 25: vds.ml.v1.MLService.Leaderboard:input_type -> vds.ml.v1.LeaderboardRequest
+	13, // 26: vds.ml.v1.MLService.GetModel:input_type -> vds.ml.v1.GetModelRequest
+	15, // 27: vds.ml.v1.MLService.ListModels:input_type -> vds.ml.v1.ListModelsRequest
+	19, // 28: vds.ml.v1.MLService.Predict:input_type -> vds.ml.v1.PredictRequest
+	21, // 29: vds.ml.v1.MLService.BatchPredict:input_type -> vds.ml.v1.BatchPredictRequest
+	23, // 30: vds.ml.v1.MLService.Explain:input_type -> vds.ml.v1.ExplainRequest
+	26, // 31: vds.ml.v1.MLService.Export:input_type -> vds.ml.v1.ExportRequest
+	8,  // 32: vds.ml.v1.MLService.StartTraining:output_type -> vds.ml.v1.StartTrainingResponse
+	10, // 33: vds.ml.v1.MLService.GetTraining:output_type -> vds.ml.v1.GetTrainingResponse
+	12, // 34: vds.ml.v1.MLService.Leaderboard:output_type -> vds.ml.v1.LeaderboardResponse
+	14, // 35: vds.ml.v1.MLService.GetModel:output_type -> vds.ml.v1.GetModelResponse
+	16, // 36: vds.ml.v1.MLService.ListModels:output_type -> vds.ml.v1.ListModelsResponse
+	20, // 37: vds.ml.v1.MLService.Predict:output_type -> vds.ml.v1.PredictResponse
+	22, // 38: vds.ml.v1.MLService.BatchPredict:output_type -> vds.ml.v1.BatchPredictResponse
+	24, // 39: vds.ml.v1.MLService.Explain:output_type -> vds.ml.v1.ExplainResponse
+	27, // 40: vds.ml.v1.MLService.Export:output_type -> vds.ml.v1.ExportResponse
+	32, // [32:41] is the sub-list for method output_type
+	23, // [23:32] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_vds_ml_v1_ml_proto_init() }
@@ -2050,7 +2167,7 @@ func file_vds_ml_v1_ml_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_ml_v1_ml_proto_rawDesc), len(file_vds_ml_v1_ml_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -678,7 +678,10 @@ type Tree struct {
 	DefaultLeft    []bool                 `protobuf:"varint,6,rep,packed,name=default_left,json=defaultLeft,proto3" json:"default_left,omitempty"`
 	CategorySplits []*CategorySplit       `protobuf:"bytes,7,rep,name=category_splits,json=categorySplits,proto3" json:"category_splits,omitempty"`
 	// Output (class) this tree contributes to.
-	Output        int32 `protobuf:"varint,8,opt,name=output,proto3" json:"output,omitempty"`
+	Output int32 `protobuf:"varint,8,opt,name=output,proto3" json:"output,omitempty"`
+	// Training rows that reached each node (used by TreeSHAP and partial dependence); empty in
+	// artifacts written before it was recorded.
+	Cover         []float64 `protobuf:"fixed64,9,rep,packed,name=cover,proto3" json:"cover,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -767,6 +770,13 @@ func (x *Tree) GetOutput() int32 {
 		return x.Output
 	}
 	return 0
+}
+
+func (x *Tree) GetCover() []float64 {
+	if x != nil {
+		return x.Cover
+	}
+	return nil
 }
 
 // CategorySplit makes node a set split: values in left_values go left, others right.
@@ -944,7 +954,7 @@ const file_vds_ml_v1_model_proto_rawDesc = "" +
 	"\fcoefficients\x18\x02 \x03(\x01R\fcoefficients\x12\x1e\n" +
 	"\n" +
 	"intercepts\x18\x03 \x03(\x01R\n" +
-	"intercepts\"\xfc\x01\n" +
+	"intercepts\"\x92\x02\n" +
 	"\x04Tree\x12\x18\n" +
 	"\afeature\x18\x01 \x03(\x05R\afeature\x12\x1c\n" +
 	"\tthreshold\x18\x02 \x03(\x01R\tthreshold\x12\x12\n" +
@@ -953,7 +963,8 @@ const file_vds_ml_v1_model_proto_rawDesc = "" +
 	"\x05value\x18\x05 \x03(\x01R\x05value\x12!\n" +
 	"\fdefault_left\x18\x06 \x03(\bR\vdefaultLeft\x12A\n" +
 	"\x0fcategory_splits\x18\a \x03(\v2\x18.vds.ml.v1.CategorySplitR\x0ecategorySplits\x12\x16\n" +
-	"\x06output\x18\b \x01(\x05R\x06output\"D\n" +
+	"\x06output\x18\b \x01(\x05R\x06output\x12\x14\n" +
+	"\x05cover\x18\t \x03(\x01R\x05cover\"D\n" +
 	"\rCategorySplit\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\x05R\x04node\x12\x1f\n" +
 	"\vleft_values\x18\x02 \x03(\x01R\n" +
