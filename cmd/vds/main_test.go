@@ -121,8 +121,8 @@ func TestAnalyzeTelcoChurn(t *testing.T) {
 	if m == nil || m.Metric != "roc_auc" || m.CvFolds != 5 || m.CvScore < 0.80 || m.CvScore > 0.95 {
 		t.Fatalf("model = %v, want 5-fold roc_auc in [0.80, 0.95]", m)
 	}
-	if rep.PositiveClass == "" {
-		t.Error("the positive class of the binary target is not named")
+	if rep.PositiveClass != "Yes" {
+		t.Errorf("positive class %q, want Yes (as the file spells it)", rep.PositiveClass)
 	}
 	for i := 1; i < len(rep.Drivers); i++ {
 		if rep.Drivers[i].Importance > rep.Drivers[i-1].Importance {
@@ -242,8 +242,8 @@ func TestAnalyzeMessyFiles(t *testing.T) {
 			}
 		}},
 		{file: "constant_and_string_target.csv", target: "label", check: func(t *testing.T, rep *orchestratorv1.AnalysisReport) {
-			if rep.Model.GetMetric() != "roc_auc" {
-				t.Errorf("label is not treated as a binary target: metric %q", rep.Model.GetMetric())
+			if rep.Model.GetMetric() != "roc_auc" || (rep.PositiveClass != "yes" && rep.PositiveClass != "no") {
+				t.Errorf("label is not treated as a binary target with classes yes/no: metric %q, positive class %q", rep.Model.GetMetric(), rep.PositiveClass)
 			}
 			if d := drivers(rep); d["const_nan"] || d["near_const"] {
 				t.Errorf("constant columns used as drivers: %v", rep.Drivers)

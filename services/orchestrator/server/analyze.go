@@ -165,6 +165,25 @@ func (a *analysis) describe(ctx context.Context) error {
 	return nil
 }
 
+// userLabel names a class of a boolean column as the file spelled it ("Yes" rather than "true").
+func (a *analysis) userLabel(column, class string) string {
+	if a.version == nil || a.version.ReadRules == nil {
+		return class
+	}
+	for _, bl := range a.version.ReadRules.BooleanLabels {
+		if bl.Column != column {
+			continue
+		}
+		switch {
+		case class == "true" && bl.TrueLabel != "":
+			return bl.TrueLabel
+		case class == "false" && bl.FalseLabel != "":
+			return bl.FalseLabel
+		}
+	}
+	return class
+}
+
 func detail(s string) string {
 	if s == "" {
 		return ""
@@ -237,7 +256,7 @@ func (a *analysis) train(ctx context.Context) error {
 		return err
 	}
 	a.model = m.Model
-	a.rep.PositiveClass = m.Model.PositiveClass
+	a.rep.PositiveClass = a.userLabel(a.rep.Target, m.Model.PositiveClass)
 	a.rep.Model = &orchestratorv1.ReportModel{Id: m.Model.Id, Algorithm: m.Model.Algorithm, Metric: m.Model.Metric, CvScore: m.Model.CvScore,
 		CvStd: m.Model.CvStd, CvFolds: m.Model.CvFolds, Task: strings.ToLower(strings.TrimPrefix(m.Model.Task.String(), "TASK_"))}
 	for _, e := range tr.Training.Leaderboard {
