@@ -1,0 +1,367 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/vdsproject/vds/gen/client"
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
+	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
+	"github.com/vdsproject/vds/services/mesh"
+)
+
+func init() {
+	register("exec", command{
+		usage: "exec FILE_OR_DATASET_ID… (--sql QUERY | --python SCRIPT) [flags]",
+		help:  "run SQL or sandboxed Python over data files or datasets",
+		run:   cmdExec,
+	})
+}
+
+var datasetIDRE = regexp.MustCompile(`^ds_[A-Za-z0-9]+(\.v[0-9]+)?$`)
+
+// tableName turns a file or dataset name into the name code refers to it by: tips.csv -> tips.
+func tableName(name string) string {
+	base := filepath.Base(name)
+	if i := strings.Index(base, "."); i > 0 {
+		base = base[:i]
+	}
+	var b strings.Builder
+	for _, r := range base {
+		if r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	s := b.String()
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		s = "t_" + s
+	}
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	return s
+}
+
+func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("exec", "vds exec FILE_OR_DATASET_ID… (--sql QUERY | --python SCRIPT) — run code over data in the sandbox; "+
+		"files are uploaded first; each input is visible by its name (tips.csv -> table tips, vds.load(\"tips\"))", stderr)
+	var pf platformFlags
+	pf.bind(fs)
+	sqlQ := fs.String("sql", "", "a read-only SQL query (DuckDB dialect)")
+	py := fs.String("python", "", "Python code, or the path of a .py file, or - for standard input")
+	save := fs.Bool("save", false, "save the SQL result as a new dataset (Python output tables are always saved)")
+	timeout := fs.Duration("timeout", 0, "time limit of the execution (default: the server's)")
+	memory := fs.Int64("memory-mb", 0, "memory limit of a Python execution in MiB (default: the server's)")
+	maxRows := fs.Int64("max-rows", 0, "most result rows a SQL query returns (default: the server's)")
+	format := fs.String("format", "text", "output format: text (streams output, prints tables) or json (one object)")
+	server := fs.String("server", "", "gRPC address of a running platform (vds up); empty starts an embedded platform for this run")
+	apiKey := fs.String("api-key", "", "API key for --server (default: the key `vds up` saved under --home)")
+	project := fs.String("project", "", "project ID (default: the API key's project)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case (*sqlQ == "") == (*py == ""):
+		return usageError{"exec needs exactly one of --sql QUERY or --python SCRIPT"}
+	case len(pos) > 16:
+		return usageError{fmt.Sprintf("exec takes at most 16 inputs, got %d", len(pos))}
+	case len(pos) == 0 && *sqlQ != "":
+		return usageError{"exec --sql needs at least one data file or dataset ID to query"}
+	case *timeout < 0 || *memory < 0 || *maxRows < 0:
+		return usageError{"--timeout, --memory-mb and --max-rows must not be negative"}
+	}
+	if err := oneOf("format", *format, "json", "text"); err != nil {
+		return err
+	}
+	req := &sandboxv1.ExecuteRequest{Language: sandboxv1.Language_LANGUAGE_SQL, Code: *sqlQ, SaveResult: *save,
+		Limits: &sandboxv1.Limits{TimeoutMs: timeout.Milliseconds(), MemoryBytes: *memory << 20, MaxRows: *maxRows}}
+	if *py != "" {
+		req.Language, req.Code = sandboxv1.Language_LANGUAGE_PYTHON, *py
+		switch {
+		case *py == "-":
+			b, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+			if err != nil {
+				return err
+			}
+			req.Code = string(b)
+		case strings.HasSuffix(*py, ".py") && !strings.Contains(*py, "\n"):
+			b, err := os.ReadFile(*py)
+			if err != nil {
+				return fmt.Errorf("cannot read the script %s: %w", *py, errors.Unwrap(err))
+			}
+			req.Code = string(b)
+		}
+	}
+	for _, p := range pos {
+		if !datasetIDRE.MatchString(p) {
+			st, err := os.Stat(p)
+			switch {
+			case err != nil:
+				return fmt.Errorf("%s is neither a readable file nor a dataset ID (ds_…): %w", p, errors.Unwrap(err))
+			case !st.Mode().IsRegular():
+				return fmt.Errorf("%s is not a regular file", p)
+			}
+		}
+	}
+
+	// No progress bar: stderr carries the code's own stderr.
+	bar := newProgress(stderr, true)
+	defer bar.done()
+	addr, key := *server, *apiKey
+	home, err := filepath.Abs(pf.home)
+	if err != nil {
+		return err
+	}
+	if addr == "" {
+		p, creds, err := startEmbedded(ctx, &pf, home, bar)
+		switch {
+		case errors.Is(err, mesh.ErrLocked) && creds != nil && creds.GRPCAddr != "":
+			addr = creds.GRPCAddr
+		case err != nil:
+			return err
+		default:
+			defer p.Stop()
+			addr = p.GRPCAddr
+		}
+		if key == "" && creds != nil {
+			key = creds.APIKey
+		}
+		if *project == "" && creds != nil {
+			*project = creds.ProjectID
+		}
+	}
+	if key == "" {
+		creds, err := mesh.LoadCredentials(home)
+		if err != nil {
+			return fmt.Errorf("no API key for %s: pass --api-key, or use the --home of the `vds up` that serves it (%v)", addr, err)
+		}
+		key = creds.APIKey
+		if *project == "" {
+			*project = creds.ProjectID
+		}
+	}
+	c, err := client.Dial(ctx, addr, client.WithAPIKey(key))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if *project == "" {
+		if *project, err = defaultProject(ctx, c); err != nil {
+			return err
+		}
+	}
+	req.ProjectId = *project
+	used := map[string]int{}
+	for _, p := range pos {
+		ref, name, err := resolveInput(ctx, c, *project, p)
+		if err != nil {
+			return err
+		}
+		alias := tableName(name)
+		if used[alias]++; used[alias] > 1 {
+			alias += strconv.Itoa(used[alias])
+		}
+		req.Inputs = append(req.Inputs, &sandboxv1.Input{Dataset: ref, Alias: alias})
+	}
+	return runExec(ctx, c, req, *format, stdout, stderr)
+}
+
+// resolveInput uploads a file (and waits for ingest) or looks up a dataset ID ("ds_…" or "ds_….vN").
+func resolveInput(ctx context.Context, c *client.Client, project, arg string) (*commonv1.DatasetRef, string, error) {
+	if datasetIDRE.MatchString(arg) {
+		if _, err := os.Stat(arg); err != nil {
+			id, ver := arg, int32(0)
+			if i := strings.Index(arg, ".v"); i > 0 {
+				v, _ := strconv.Atoi(arg[i+2:])
+				id, ver = arg[:i], int32(v)
+			}
+			d, err := c.Datasets.GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: id})
+			if err != nil {
+				return nil, "", explain(err, "dataset "+id)
+			}
+			return &commonv1.DatasetRef{DatasetId: id, Version: ver}, d.Dataset.Name, nil
+		}
+	}
+	up, err := c.UploadFile(ctx, project, arg, nil)
+	if err != nil {
+		return nil, "", explain(err, "upload "+filepath.Base(arg))
+	}
+	if up.JobId != "" {
+		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+			return nil, "", explain(err, "ingest "+filepath.Base(arg))
+		}
+	}
+	return &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}, filepath.Base(arg), nil
+}
+
+type execJSON struct {
+	ExecutionID string            `json:"execution_id"`
+	Stdout      string            `json:"stdout"`
+	Stderr      string            `json:"stderr"`
+	Tables      []json.RawMessage `json:"tables"`
+	Artifacts   []json.RawMessage `json:"artifacts"`
+	Status      json.RawMessage   `json:"status"`
+}
+
+func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteRequest, format string, stdout, stderr io.Writer) error {
+	st, err := c.Sandbox.Execute(ctx, req)
+	if err != nil {
+		return explain(err, "exec")
+	}
+	out := execJSON{Tables: []json.RawMessage{}, Artifacts: []json.RawMessage{}}
+	var final *sandboxv1.Status
+	pj := protojson.MarshalOptions{EmitUnpopulated: false}
+	for {
+		ev, err := st.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return explain(err, "exec")
+		}
+		out.ExecutionID = ev.ExecutionId
+		switch e := ev.Event.(type) {
+		case *sandboxv1.ExecuteResponse_Stdout:
+			if format == "json" {
+				out.Stdout += e.Stdout
+			} else {
+				fmt.Fprint(stdout, e.Stdout)
+			}
+		case *sandboxv1.ExecuteResponse_Stderr:
+			if format == "json" {
+				out.Stderr += e.Stderr
+			} else {
+				fmt.Fprint(stderr, e.Stderr)
+			}
+		case *sandboxv1.ExecuteResponse_Table:
+			rows, err := tableRows(e.Table.ArrowIpc)
+			if err != nil {
+				return fmt.Errorf("decode result table: %w", err)
+			}
+			if format == "json" {
+				meta := map[string]any{"name": e.Table.Name, "row_count": e.Table.RowCount, "truncated": e.Table.Truncated, "rows": rows}
+				if e.Table.SavedAs != nil {
+					meta["saved_as"] = map[string]any{"dataset_id": e.Table.SavedAs.DatasetId, "version": e.Table.SavedAs.Version}
+				}
+				b, _ := json.Marshal(meta)
+				out.Tables = append(out.Tables, b)
+				continue
+			}
+			if len(e.Table.ArrowIpc) > 0 {
+				if err := printTable(stdout, e.Table.ArrowIpc); err != nil {
+					return err
+				}
+			}
+			if e.Table.Truncated {
+				fmt.Fprintf(stderr, "(result truncated at %d rows)\n", e.Table.RowCount)
+			}
+			if e.Table.SavedAs != nil {
+				fmt.Fprintf(stderr, "saved %s as dataset %s v%d\n", e.Table.Name, e.Table.SavedAs.DatasetId, e.Table.SavedAs.Version)
+			}
+		case *sandboxv1.ExecuteResponse_Artifact:
+			if format == "json" {
+				b, _ := pj.Marshal(e.Artifact)
+				out.Artifacts = append(out.Artifacts, b)
+			} else {
+				fmt.Fprintf(stderr, "artifact %s: %s (%s, %s)\n", e.Artifact.Id, e.Artifact.Name, e.Artifact.ContentType, bytesHuman(e.Artifact.SizeBytes))
+			}
+		case *sandboxv1.ExecuteResponse_Status:
+			final = e.Status
+			b, _ := pj.Marshal(e.Status)
+			out.Status = b
+		}
+	}
+	if format == "json" {
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, string(b))
+	} else if final != nil {
+		fmt.Fprintf(stderr, "execution %s: %s in %s", out.ExecutionID, strings.ToLower(strings.TrimPrefix(final.Outcome.String(), "OUTCOME_")),
+			(time.Duration(final.WallMs) * time.Millisecond).String())
+		if final.Message != "" {
+			fmt.Fprintf(stderr, " — %s", final.Message)
+		}
+		fmt.Fprintln(stderr)
+	}
+	if final == nil {
+		return errors.New("exec: the stream ended without a status")
+	}
+	if final.Outcome != sandboxv1.Outcome_OUTCOME_OK {
+		return fmt.Errorf("execution %s ended %s: %s", out.ExecutionID, strings.ToLower(strings.TrimPrefix(final.Outcome.String(), "OUTCOME_")), final.Message)
+	}
+	return nil
+}
+
+// tableRows decodes an Arrow IPC stream into row objects (column name -> value).
+func tableRows(ipcBytes []byte) ([]json.RawMessage, error) {
+	rows := []json.RawMessage{}
+	if len(ipcBytes) == 0 {
+		return rows, nil
+	}
+	r, err := ipc.NewReader(bytes.NewReader(ipcBytes))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release()
+	for r.Next() {
+		var buf bytes.Buffer
+		if err := array.RecordToJSON(r.RecordBatch(), &buf); err != nil {
+			return nil, err
+		}
+		for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+			if len(line) > 0 {
+				rows = append(rows, json.RawMessage(line))
+			}
+		}
+	}
+	return rows, r.Err()
+}
+
+// printTable writes an Arrow IPC stream as tab-separated text with a header row.
+func printTable(w io.Writer, ipcBytes []byte) error {
+	r, err := ipc.NewReader(bytes.NewReader(ipcBytes))
+	if err != nil {
+		return err
+	}
+	defer r.Release()
+	var names []string
+	for _, f := range r.Schema().Fields() {
+		names = append(names, f.Name)
+	}
+	fmt.Fprintln(w, strings.Join(names, "\t"))
+	for r.Next() {
+		rec := r.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			cells := make([]string, rec.NumCols())
+			for j := range cells {
+				if rec.Column(j).IsNull(i) {
+					cells[j] = "NULL"
+				} else {
+					cells[j] = rec.Column(j).ValueStr(i)
+				}
+			}
+			fmt.Fprintln(w, strings.Join(cells, "\t"))
+		}
+	}
+	return r.Err()
+}
