@@ -292,7 +292,13 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	}
 	if opts.Budget <= 0 {
 		opts.Budget = 30 * time.Second
+		if opts.CPUBudget > 0 {
+			// money is the bound; the wall clock only guards against a stalled run on a busy machine
+			opts.Budget = 4 * opts.CPUBudget
+		}
 	}
+	cpu0 := cpuTime()
+	cpuUsed := func() time.Duration { return cpuTime() - cpu0 }
 	progress := func(fr float64, msg string) {
 		if opts.Progress != nil {
 			opts.Progress(math.Min(fr, 1), msg)
@@ -368,6 +374,7 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	var bestFolds []foldOut
 	bestScore := math.NaN()
 	lastDur := map[string]time.Duration{}
+	lastCPU := map[string]time.Duration{}
 	trials := plan(t.task, opts.Seed, allowLin, allowGB)
 	for i, tr := range trials {
 		if err := ctx.Err(); err != nil {
@@ -382,16 +389,26 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 				// a cheaper learner may still fit; a larger tree config will not
 				continue
 			}
+			if opts.CPUBudget > 0 && cpuUsed()+lastCPU[tr.algo]*3/2 > opts.CPUBudget*7/10 {
+				continue
+			}
 		}
 		tctx := ctx
 		var cancel context.CancelFunc = func() {}
 		if len(res.Leaderboard) > 0 {
-			tctx, cancel = context.WithDeadline(ctx, hardEnd)
+			end := hardEnd
+			if opts.CPUBudget > 0 {
+				// the remaining CPU share, spread over the CV workers
+				if cpuEnd := time.Now().Add((opts.CPUBudget*85/100 - cpuUsed()) / workers); cpuEnd.Before(end) {
+					end = cpuEnd
+				}
+			}
+			tctx, cancel = context.WithDeadline(ctx, end)
 		}
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuUsed()
 		outs, err := s.cv(tctx, tr)
 		cancel()
-		dur := time.Since(t0)
+		dur, cdur := time.Since(t0), cpuUsed()-c0
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("learn: training cancelled: %w", ctx.Err())
@@ -403,6 +420,9 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 		}
 		if dur > lastDur[tr.algo] || tr.gb == nil {
 			lastDur[tr.algo] = dur
+		}
+		if cdur > lastCPU[tr.algo] || tr.gb == nil {
+			lastCPU[tr.algo] = cdur
 		}
 		e := Entry{Algorithm: tr.algo, Config: tr.config, Metric: metric, FitSeconds: dur.Seconds(), Metrics: map[string]float64{}}
 		for _, o := range outs {
@@ -462,6 +482,7 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	}
 	res.Importances = imps
 	res.Warnings = warns
+	res.Spend = Spend{Wall: time.Since(start), CPU: cpuUsed(), Trials: len(res.Leaderboard)}
 	progress(1, fmt.Sprintf("best %s %s %.4f", best.algo, metric, bestScore))
 	return res, nil
 }

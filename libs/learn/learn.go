@@ -99,7 +99,10 @@ type Options struct {
 	Folds int
 	// Budget is the wall-time budget of the whole run (default 30s).
 	Budget time.Duration
-	Seed   int64
+	// CPUBudget, when set, also bounds the CPU time the run may use (a money budget at a price per
+	// CPU-second becomes one). CPU time is the process's, measured with getrusage.
+	CPUBudget time.Duration
+	Seed      int64
 	// Exclude lists columns never used as features.
 	Exclude []string
 	// Algorithms restricts the learners (AlgoLinear, AlgoLogistic, AlgoRidge, AlgoGBDT); empty = all.
@@ -156,6 +159,14 @@ type Result struct {
 	Rows     int
 	Features []string
 	Folds    int
+	// Spend is what the run used.
+	Spend Spend
+}
+
+// Spend is the wall and CPU time a run used and the number of trials it finished.
+type Spend struct {
+	Wall, CPU time.Duration
+	Trials    int
 }
 
 // HigherIsBetter reports whether larger values of the metric are better.

@@ -108,6 +108,17 @@ func (s *Server) StartTraining(ctx context.Context, req *mlv1.StartTrainingReque
 	if req.BudgetSeconds < 0 || time.Duration(req.BudgetSeconds*float64(time.Second)) > s.cfg.MaxBudget {
 		return nil, grpcx.InvalidArgument("budget_seconds", fmt.Sprintf("must be between 0 and %.0f seconds", s.cfg.MaxBudget.Seconds()))
 	}
+	if req.BudgetMoney < 0 || math.IsNaN(req.BudgetMoney) {
+		return nil, grpcx.InvalidArgument("budget_money", "must not be negative")
+	}
+	if req.BudgetMoney > 0 {
+		if s.cfg.PricePerCPUSecond <= 0 {
+			return nil, grpcx.FailedPrecondition("this ML service has no price per CPU-second configured (--price-per-cpu-second), so it cannot take a money budget; give budget_seconds instead")
+		}
+		if cpu := req.BudgetMoney / s.cfg.PricePerCPUSecond; cpu > 2*s.cfg.MaxBudget.Seconds() {
+			return nil, grpcx.InvalidArgument("budget_money", fmt.Sprintf("%.4g buys %.0f CPU-seconds at %.4g per CPU-second; at most %.0f are allowed", req.BudgetMoney, cpu, s.cfg.PricePerCPUSecond, 2*s.cfg.MaxBudget.Seconds()))
+		}
+	}
 	if req.CvFolds != 0 && (req.CvFolds < 2 || req.CvFolds > 20) {
 		return nil, grpcx.InvalidArgument("cv_folds", "must be between 2 and 20")
 	}
@@ -219,10 +230,20 @@ func (s *Server) train(ctx context.Context, t *jobs.Task) error {
 		}
 	}
 	budget := s.cfg.DefaultBudget
+	budgetText := fmt.Sprintf("wall %gs", budget.Seconds())
 	if req.BudgetSeconds > 0 {
 		budget = time.Duration(req.BudgetSeconds * float64(time.Second))
+		budgetText = fmt.Sprintf("wall %gs", req.BudgetSeconds)
 	}
-	opts := learn.Options{Target: req.Target, Task: learn.TaskFromProto(req.Task), Folds: int(req.CvFolds), Budget: budget, Seed: req.Seed,
+	var cpuBudget time.Duration
+	if req.BudgetMoney > 0 && s.cfg.PricePerCPUSecond > 0 {
+		cpuBudget = time.Duration(req.BudgetMoney / s.cfg.PricePerCPUSecond * float64(time.Second))
+		budgetText = fmt.Sprintf("money %g (%.1f CPU-seconds at %g per CPU-second)", req.BudgetMoney, cpuBudget.Seconds(), s.cfg.PricePerCPUSecond)
+		if req.BudgetSeconds <= 0 {
+			budget = 0 // the CPU budget bounds the run
+		}
+	}
+	opts := learn.Options{Target: req.Target, Task: learn.TaskFromProto(req.Task), Folds: int(req.CvFolds), Budget: budget, CPUBudget: cpuBudget, Seed: req.Seed,
 		Exclude: req.ExcludeColumns, Algorithms: req.Algorithms, TargetLabels: labels,
 		Progress: func(frac float64, msg string) { _ = t.Progress(ctx, 0.05+0.85*frac, "training", msg) }}
 	res, err := learn.AutoML(ctx, f, opts)
@@ -241,6 +262,8 @@ func (s *Server) train(ctx context.Context, t *jobs.Task) error {
 	}
 	tr.State, tr.BestModelId, tr.Metric, tr.PositiveClass = mlv1.TrainingState_TRAINING_STATE_SUCCEEDED, m.Id, res.Metric, res.PositiveClass
 	tr.Task, tr.Warnings = m.Task, res.Warnings
+	tr.Spend = &mlv1.Spend{WallSeconds: res.Spend.Wall.Seconds(), CpuSeconds: res.Spend.CPU.Seconds(), PricePerCpuSecond: s.cfg.PricePerCPUSecond,
+		Cost: res.Spend.CPU.Seconds() * s.cfg.PricePerCPUSecond, Budget: budgetText, Trials: int32(res.Spend.Trials)}
 	tr.Leaderboard, tr.DroppedColumns = nil, nil
 	for _, d := range res.Dropped {
 		tr.DroppedColumns = append(tr.DroppedColumns, d.Column)

@@ -106,6 +106,14 @@ func messyTrainPredictTamper(t *testing.T, c *client.Client, p *mesh.Platform, h
 			t.Errorf("no constant-column warning for %s in %q", col, tr.Warnings)
 		}
 	}
+	if sp := tr.Spend; sp == nil || sp.WallSeconds <= 0 || sp.CpuSeconds <= 0 || sp.Budget != "wall 3s" || int(sp.Trials) != len(tr.Leaderboard) || sp.Cost != 0 {
+		t.Errorf("spend %v", tr.Spend)
+	}
+	// No price per CPU-second is configured in the embedded mesh, so a money budget is refused.
+	_, err := c.ML.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: ref, Target: "label", BudgetMoney: 0.5})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "price-per-cpu-second") {
+		t.Errorf("money budget without a price: %v", err)
+	}
 	if !slices.Equal(m.Features, []string{"feature"}) {
 		t.Errorf("features %v", m.Features)
 	}
