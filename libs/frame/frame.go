@@ -6,6 +6,7 @@ package frame
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,6 +149,61 @@ func (b *Builder) Frame() *Frame {
 }
 
 func appendArray(c *Column, arr arrow.Array, n int) error {
+	c.Null = slices.Grow(c.Null, n)
+	// Fast paths for the common types: whole-batch loops, and one string copy per batch.
+	switch a := arr.(type) {
+	case *array.Float64:
+		c.F = slices.Grow(c.F, n)
+		if a.NullN() == 0 {
+			c.F = append(c.F, a.Float64Values()[:n]...)
+			c.Null = append(c.Null, make([]bool, n)...)
+			return nil
+		}
+		for i, v := range a.Float64Values()[:n] {
+			null := a.IsNull(i)
+			if null {
+				v = math.NaN()
+			}
+			c.Null = append(c.Null, null)
+			c.F = append(c.F, v)
+		}
+		return nil
+	case *array.Int64:
+		c.F = slices.Grow(c.F, n)
+		for i, v := range a.Int64Values()[:n] {
+			null := a.IsNull(i)
+			f := float64(v)
+			if null {
+				f = math.NaN()
+			}
+			c.Null = append(c.Null, null)
+			c.F = append(c.F, f)
+		}
+		return nil
+	case *array.String:
+		if c.Kind != String {
+			break
+		}
+		c.S = slices.Grow(c.S, n)
+		offs := a.ValueOffsets()
+		data := string(a.ValueBytes()) // the batch's values, copied once
+		base := offs[0]
+		for i := 0; i < n; i++ {
+			null := a.IsNull(i)
+			v := ""
+			if !null {
+				v = data[offs[i]-base : offs[i+1]-base]
+			}
+			c.Null = append(c.Null, null)
+			c.S = append(c.S, v)
+		}
+		return nil
+	}
+	if c.Kind == String {
+		c.S = slices.Grow(c.S, n)
+	} else {
+		c.F = slices.Grow(c.F, n)
+	}
 	for i := 0; i < n; i++ {
 		null := arr.IsNull(i)
 		c.Null = append(c.Null, null)
