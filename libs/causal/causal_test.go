@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -356,5 +357,26 @@ func TestIHDPHeterogeneous(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNearestTied(t *testing.T) {
+	key := []float64{0, 1, 2, 2, 3, 5, 1}
+	pool := []int{0, 1, 6, 2, 3, 4, 5} // sorted by key
+	for _, tc := range []struct {
+		x    float64
+		want []int
+		dist float64
+	}{
+		{1.1, []int{1, 6}, 0.1},    // two units at key 1
+		{2.5, []int{2, 3, 4}, 0.5}, // ties on both sides: 2, 2 and 3
+		{-4, []int{0}, 4},
+		{9, []int{5}, 4},
+	} {
+		got, d := nearestTied(pool, key, tc.x)
+		sort.Ints(got)
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) || math.Abs(d-tc.dist) > 1e-12 {
+			t.Errorf("x=%v: %v at %v, want %v at %v", tc.x, got, d, tc.want, tc.dist)
+		}
 	}
 }

@@ -37,18 +37,20 @@ func matching(d *data, spec *Spec) (*fit, error) {
 		return s
 	}
 	trS, ctS := byLP(tr), byLP(ct)
-	match := make([]int, n)
-	for i := range match {
-		match[i] = -1
-	}
+	// match[i] lists the nearest units of the other group (several when their distances tie: each
+	// then counts with weight 1/len, as Abadie and Imbens do, so the result does not depend on the
+	// row order).
+	match := make([][]int, n)
 	K := make([]float64, n)
 	unmatched := 0
 	matchGroup := func(units, pool []int) {
 		for _, i := range units {
-			j, dist := nearest(pool, lp, lp[i], -1)
-			if j >= 0 && dist <= caliper {
-				match[i] = j
-				K[j]++
+			js, dist := nearestTied(pool, lp, lp[i])
+			if len(js) > 0 && dist <= caliper {
+				match[i] = js
+				for _, j := range js {
+					K[j] += 1 / float64(len(js))
+				}
 			} else {
 				unmatched++
 			}
@@ -74,16 +76,20 @@ func matching(d *data, spec *Spec) (*fit, error) {
 	}
 	var diffs []float64
 	for i := 0; i < n; i++ {
-		if match[i] < 0 {
+		if len(match[i]) == 0 {
 			continue
 		}
-		dy := d.y[i] - d.y[match[i]]
+		ym := 0.0
+		for _, j := range match[i] {
+			ym += d.y[j] / float64(len(match[i]))
+			f.w[j] += 1 / float64(len(match[i]))
+		}
+		dy := d.y[i] - ym
 		if d.t[i] == 0 {
 			dy = -dy
 		}
 		diffs = append(diffs, dy)
 		f.w[i]++
-		f.w[match[i]]++
 	}
 	target := n
 	if att {
@@ -128,6 +134,26 @@ func matching(d *data, spec *Spec) (*fit, error) {
 	}
 	f.notes = append(f.notes, fmt.Sprintf("Correct model: the logistic propensity model is correctly specified so that units matched on it (1:1 nearest neighbour with replacement, caliper %.3g = 0.2 SD of the logit propensity) are comparable; Abadie-Imbens standard error.", caliper))
 	return f, nil
+}
+
+// nearestTied returns every element of pool (sorted by key) at the smallest distance to x.
+func nearestTied(pool []int, key []float64, x float64) ([]int, float64) {
+	j, bd := nearest(pool, key, x, -1)
+	if j < 0 {
+		return nil, bd
+	}
+	eps := 1e-12 * math.Max(1, math.Abs(x))
+	k := sort.Search(len(pool), func(a int) bool { return key[pool[a]] >= x-bd-eps })
+	var out []int
+	for a := k; a < len(pool) && key[pool[a]] <= x+bd+eps; a++ {
+		if math.Abs(math.Abs(key[pool[a]]-x)-bd) <= eps {
+			out = append(out, pool[a])
+		}
+	}
+	if len(out) == 0 {
+		out = []int{j}
+	}
+	return out, bd
 }
 
 // nearest returns the element of pool (sorted by key) whose key is closest to x, skipping skip.
