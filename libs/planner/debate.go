@@ -618,19 +618,20 @@ func (r *run) engineer() (string, error) {
 // ---- synthesis
 
 func (r *run) synthesis() (conf, text string) {
+	// Decisive flags (the result may not hold) make confidence low; caveats alone make it medium.
 	switch {
 	case len(r.turns) == 0:
 		return "high", ""
 	case len(r.flags) == 0:
 		conf = "high"
-	case len(r.flags) <= 2:
-		conf = "medium"
 	default:
-		conf = "low"
+		conf = "medium"
 	}
 	for _, f := range r.flags {
-		if strings.Contains(f, "not statistically significant") || strings.Contains(f, "includes zero") || strings.Contains(f, "reverses") {
-			conf = "low"
+		for _, d := range []string{"not statistically significant", "includes zero", "reverses", "does not survive", "depends on the extreme", "does not hold", "leakage", "opposite sign"} {
+			if strings.Contains(f, d) {
+				conf = "low"
+			}
 		}
 	}
 	var b strings.Builder
@@ -639,7 +640,7 @@ func (r *run) synthesis() (conf, text string) {
 		fmt.Fprintf(&b, " Caveats: %s.", strings.Join(r.flags, "; "))
 	}
 	change := map[string]string{
-		"mean": "a different definition of the population (filters) or a better treatment of outliers",
+		"mean":    "a different definition of the population (filters) or a better treatment of outliers",
 		"compare": "adjusting for the entangled column in a model, or a different grouping", "corr": "a confounder that drives both columns",
 		"trend": "a structural break or a longer series", "drivers": "an adjusted (causal) estimate of each driver's effect, or new columns",
 		"model": "new data from another period (drift) or a leak in the features", "effect": "an unmeasured confounder",

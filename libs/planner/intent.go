@@ -83,6 +83,8 @@ func Recognize(s *Schema, question string) Intent {
 	switch {
 	case has(q, `median`):
 		agg = "median"
+	case has(q, `mean`, `average`, `avg`, `typical`):
+		agg = "mean"
 	case has(q, `total`, `sum`):
 		agg = "sum"
 	case has(q, `rate`, `share`, `proportion`, `percent`, `fraction`, `likely`, `probability`):
@@ -249,7 +251,9 @@ func Recognize(s *Schema, question string) Intent {
 	return Intent{Kind: Clarify, Clarification: "I could not tell what to analyse. Ask, for example, for an average, a comparison by a column, a trend, or why a column is high; the columns are: " + strings.Join(quoteAll(names(s, 12)), ", ") + "."}
 }
 
-func binaryTarget(c *Column, cols []string) bool { return len(cols) > 1 && (c.Type == "boolean" || binary(c)) && cols[0] == c.Name }
+func binaryTarget(c *Column, cols []string) bool {
+	return len(cols) > 1 && (c.Type == "boolean" || binary(c)) && cols[0] == c.Name
+}
 
 func names(s *Schema, n int) []string {
 	var out []string

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/vdsproject/vds/gen/client"
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	"github.com/vdsproject/vds/services/mesh"
+)
+
+func init() {
+	register("ask", command{
+		usage: "ask FILE_OR_DATASET_ID \"QUESTION\" [--conversation ID] [--format json] [flags]",
+		help:  "ask a question about a data file or dataset; the plan, tool calls and debate stream to stderr",
+		run:   cmdAsk,
+	})
+}
+
+// askJSON is the --format json answer.
+type askJSON struct {
+	ConversationID string             `json:"conversation_id"`
+	Intent         string             `json:"intent,omitempty"`
+	Text           string             `json:"text"`
+	Confidence     string             `json:"confidence"`
+	Values         map[string]float64 `json:"values"`
+	Clarification  string             `json:"clarification,omitempty"`
+	Charts         []string           `json:"charts"`
+}
+
+func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("ask", "vds ask FILE_OR_DATASET_ID \"QUESTION\" — answer a question with numbers from the data, a debate of checks and a confidence; "+
+		"events stream to stderr, the answer goes to stdout", stderr)
+	var pf platformFlags
+	pf.bind(fs)
+	conv := fs.String("conversation", "", "continue this conversation (cnv_…): earlier questions and ask-backs give context")
+	format := fs.String("format", "text", "output format: text or json (text, confidence and the key numbers as named values)")
+	plannerName := fs.String("planner", "", "builtin (no network) or llm (the configured endpoint); default: llm when configured")
+	quiet := fs.Bool("quiet", false, "do not print the events on stderr")
+	server := fs.String("server", "", "gRPC address of a running platform (vds up); empty starts an embedded platform for this run")
+	apiKey := fs.String("api-key", "", "API key for --server (default: the key `vds up` saved under --home)")
+	project := fs.String("project", "", "project ID (default: the API key's project)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	var input, question string
+	switch {
+	case len(pos) == 2:
+		input, question = pos[0], pos[1]
+	case len(pos) == 1 && *conv != "":
+		question = pos[0]
+	default:
+		return usageError{"ask needs a data file or dataset ID and a question: vds ask FILE_OR_DATASET_ID \"QUESTION\" (or --conversation ID \"QUESTION\")"}
+	}
+	if strings.TrimSpace(question) == "" {
+		return usageError{"the question is empty"}
+	}
+	if err := oneOf("format", *format, "json", "text"); err != nil {
+		return err
+	}
+	if err := oneOf("planner", *plannerName, "", "builtin", "llm"); err != nil {
+		return err
+	}
+	bar := newProgress(stderr, true)
+	defer bar.done()
+	addr, key := *server, *apiKey
+	home, err := filepath.Abs(pf.home)
+	if err != nil {
+		return err
+	}
+	if addr == "" {
+		p, creds, err := startEmbedded(ctx, &pf, home, bar)
+		switch {
+		case errors.Is(err, mesh.ErrLocked) && creds != nil && creds.GRPCAddr != "":
+			addr = creds.GRPCAddr
+		case err != nil:
+			return err
+		default:
+			defer p.Stop()
+			addr = p.GRPCAddr
+		}
+		if key == "" && creds != nil {
+			key = creds.APIKey
+		}
+		if *project == "" && creds != nil {
+			*project = creds.ProjectID
+		}
+	}
+	if key == "" {
+		creds, err := mesh.LoadCredentials(home)
+		if err != nil {
+			return fmt.Errorf("no API key for %s: pass --api-key, or use the --home of the `vds up` that serves it (%v)", addr, err)
+		}
+		key = creds.APIKey
+		if *project == "" {
+			*project = creds.ProjectID
+		}
+	}
+	c, err := client.Dial(ctx, addr, client.WithAPIKey(key))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if *project == "" {
+		if *project, err = defaultProject(ctx, c); err != nil {
+			return err
+		}
+	}
+	id := *conv
+	if id == "" {
+		ref, name, err := resolveInput(ctx, c, *project, input)
+		if err != nil {
+			return err
+		}
+		cc, err := c.Orchestrator.CreateConversation(ctx, &orchestratorv1.CreateConversationRequest{ProjectId: *project, Title: name + ": " + question,
+			Datasets: []*commonv1.DatasetRef{ref}, Planner: *plannerName})
+		if err != nil {
+			return explain(err, "conversation")
+		}
+		id = cc.Conversation.Id
+	}
+	if !*quiet {
+		fmt.Fprintf(stderr, "conversation %s\n", id)
+	}
+	st, err := c.Orchestrator.SendMessage(ctx, &orchestratorv1.SendMessageRequest{ConversationId: id, Text: question})
+	if err != nil {
+		return explain(err, "ask")
+	}
+	out := askJSON{ConversationID: id, Values: map[string]float64{}, Charts: []string{}}
+	var ans *orchestratorv1.Answer
+	for {
+		r, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return explain(err, "ask")
+		}
+		ev := r.Event
+		if !*quiet {
+			printEvent(stderr, ev)
+		}
+		switch k := ev.Kind.(type) {
+		case *orchestratorv1.Event_PlanSummary:
+			if f := strings.Fields(strings.TrimPrefix(k.PlanSummary, "Intent ")); out.Intent == "" && strings.HasPrefix(k.PlanSummary, "Intent ") && len(f) > 0 {
+				out.Intent = strings.TrimSuffix(f[0], ".")
+			}
+		case *orchestratorv1.Event_Clarification:
+			out.Clarification, out.Intent = k.Clarification, "clarify"
+		case *orchestratorv1.Event_Chart:
+			out.Charts = append(out.Charts, k.Chart.Id)
+		case *orchestratorv1.Event_Answer:
+			ans = k.Answer
+		}
+	}
+	if ans == nil {
+		return errors.New("ask: the stream ended without an answer")
+	}
+	out.Text, out.Confidence = ans.Text, ans.Confidence
+	for k, v := range ans.Values {
+		out.Values[k] = v
+	}
+	if *format == "json" {
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(stdout, string(b))
+		return err
+	}
+	fmt.Fprintln(stdout, ans.Text)
+	if len(ans.Values) > 0 {
+		var ks []string
+		for k := range ans.Values {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		for _, k := range ks {
+			fmt.Fprintf(stdout, "  %s = %.6g\n", k, ans.Values[k])
+		}
+	}
+	return nil
+}
+
+// printEvent writes one event as a line (or a few) for a person watching stderr.
+func printEvent(w io.Writer, ev *orchestratorv1.Event) {
+	switch k := ev.Kind.(type) {
+	case *orchestratorv1.Event_PlanSummary:
+		fmt.Fprintf(w, "plan: %s\n", k.PlanSummary)
+	case *orchestratorv1.Event_StepStarted:
+		fmt.Fprintf(w, "▶ %s %s\n", k.StepStarted.Id, k.StepStarted.Description)
+	case *orchestratorv1.Event_StepFinished:
+		fmt.Fprintf(w, "✓ %s\n", k.StepFinished.Id)
+	case *orchestratorv1.Event_ToolCall:
+		tc := k.ToolCall
+		name := tc.Tool
+		if p := tc.Arguments["purpose"]; p != "" {
+			name += " (" + p + ")"
+		}
+		if tc.Error != "" {
+			fmt.Fprintf(w, "  tool %s: error: %s\n", name, tc.Error)
+		} else {
+			fmt.Fprintf(w, "  tool %s: %s\n", name, oneLineN(tc.ResultSummary, 160))
+		}
+	case *orchestratorv1.Event_Finding:
+		fmt.Fprintf(w, "  finding: %s\n", oneLineN(k.Finding.Statement, 240))
+	case *orchestratorv1.Event_Chart:
+		fmt.Fprintf(w, "  chart %s: %s\n", k.Chart.Id, k.Chart.Title)
+	case *orchestratorv1.Event_Debate:
+		fmt.Fprintf(w, "  [%s] %s\n", k.Debate.Role, k.Debate.Claim)
+		for _, e := range k.Debate.Evidence {
+			fmt.Fprintf(w, "      - %s\n", e)
+		}
+	case *orchestratorv1.Event_Clarification:
+		fmt.Fprintf(w, "question back: %s\n", k.Clarification)
+	case *orchestratorv1.Event_Answer:
+		fmt.Fprintf(w, "answer (confidence %s)\n", k.Answer.Confidence)
+	}
+}
+
+func oneLineN(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vdsproject/vds/libs/shareddata"
+)
+
+func TestAskUsage(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"ask"}, "needs a data file or dataset ID and a question"},
+		{[]string{"ask", "x.csv"}, "needs a data file or dataset ID and a question"},
+		{[]string{"ask", "x.csv", "  "}, "the question is empty"},
+		{[]string{"ask", "x.csv", "q", "--format", "xml"}, "--format must be one of json, text"},
+		{[]string{"ask", "x.csv", "q", "--planner", "magic"}, "--planner must be one of"},
+	} {
+		code, _, errs := cli(t, 10*time.Second, c.args...)
+		if code != 2 || !strings.Contains(errs, c.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 with %q", c.args, code, errs, c.msg)
+		}
+	}
+}
+
+// vds ask uploads the file, streams the events to stderr, prints the JSON answer with named numbers,
+// and continues the conversation with --conversation (an ask-back answered by its reply).
+func TestAskTips(t *testing.T) {
+	home, addr := platform(t)
+	file := shareddata.Path(t, "tabular/tips.csv")
+	code, out, errs := cli(t, 2*time.Minute, "ask", file, "What is the average tip by day?", "--format", "json", "--server", addr, "--home", home, "--planner", "builtin")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var a askJSON
+	if err := json.Unmarshal([]byte(out), &a); err != nil {
+		t.Fatalf("stdout is not the JSON answer: %v\n%s", err, out)
+	}
+	// pandas: tips.groupby("day").tip.mean()["Sun"] = 3.2551315789473683
+	if v := a.Values["mean(tip)|day=Sun"]; math.Abs(v-3.2551315789473683) > 1e-9 || a.Intent != "compare_groups" || len(a.Charts) == 0 {
+		t.Fatalf("answer %+v", a)
+	}
+	for _, want := range []string{"plan: Intent compare_groups", "tool run_sql", "[skeptic]", "[engineer]", "answer (confidence"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	code, out, errs = cli(t, time.Minute, "ask", "--conversation", a.ConversationID, "What is the average?", "--server", addr, "--home", home, "--format", "json")
+	if code != 0 || !strings.Contains(out, `"intent": "clarify"`) {
+		t.Fatalf("ask-back: exit %d, %s %s", code, out, errs)
+	}
+	code, out, errs = cli(t, time.Minute, "ask", "--conversation", a.ConversationID, "the total bill", "--server", addr, "--home", home)
+	// pandas: tips.total_bill.mean() = 19.78594262295082
+	if code != 0 || !strings.Contains(out, "mean(total_bill) = 19.7859") {
+		t.Fatalf("reply: exit %d, %s %s", code, out, errs)
+	}
+}
