@@ -282,6 +282,12 @@ func estimateAll(ctx context.Context, f *frame.Frame, spec Spec) (est *causalv1.
 		}
 	}
 	est.Balance = balance(d, res.w)
+	if spec.Method != MethodDifferenceInMeans && est.StdError > 0 {
+		if z := math.Abs(est.NaiveDifference-est.Ate) / est.StdError; z > 2 {
+			est.Warnings = append(est.Warnings, fmt.Sprintf("the naive difference in means (%.4g) is biased: it lies %.1f standard errors from the adjusted estimate (%.4g), so the groups differ in the adjusted confounders",
+				est.NaiveDifference, z, est.Ate))
+		}
+	}
 	ps := res.ps
 	if ps == nil && len(spec.Confounders) > 0 {
 		// Overlap is worth checking even for methods that do not use the propensity.

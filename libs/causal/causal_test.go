@@ -81,6 +81,9 @@ func TestLalonde(t *testing.T) {
 		if math.Abs(e.NaiveDifference-(-635.03)) > 0.01 {
 			t.Errorf("%s: naive difference %.4f, want -635.03", m, e.NaiveDifference)
 		}
+		if !strings.Contains(strings.Join(e.Warnings, " "), "naive difference in means (-635) is biased") {
+			t.Errorf("%s: the naive difference is not reported as biased: %v", m, e.Warnings)
+		}
 		if e.Ate >= 1200 && e.Ate <= 2400 && m != MethodRegressionAdjustment {
 			inRange++
 		}
