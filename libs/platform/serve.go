@@ -11,7 +11,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/nats-io/nats.go"
 	"golang.org/x/sync/errgroup"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/vdsproject/vds/libs/config"
 	"github.com/vdsproject/vds/libs/grpcx"
@@ -46,6 +48,7 @@ func Serve(ctx context.Context, svc Service, cfg Config, lis net.Listener, log *
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx, lis) })
+	watchNATS(rt, srv, log)
 	if run != nil {
 		g.Go(func() error {
 			if err := run(gctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -56,6 +59,20 @@ func Serve(ctx context.Context, svc Service, cfg Config, lis net.Listener, log *
 	}
 	log.Info("service started", "addr", lis.Addr().String())
 	return g.Wait()
+}
+
+// watchNATS reports the service NOT_SERVING on its gRPC health while its NATS connection is down
+// (it can neither take nor submit jobs then), and SERVING again once it reconnects, so readiness
+// probes take the replica out of rotation instead of letting its calls fail.
+func watchNATS(rt *Runtime, srv *grpcx.Server, log *slog.Logger) {
+	rt.NC.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
+		log.Warn("NATS connection lost: not serving until it is back", "err", err)
+		srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	})
+	rt.NC.SetReconnectHandler(func(*nats.Conn) {
+		log.Info("NATS connection back: serving")
+		srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	})
 }
 
 // Main is the entry point of a standalone service binary.
