@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
@@ -50,6 +51,7 @@ func (h *hypCol) numeric() bool { return h.num != nil }
 //   - two numbers correlate: Pearson when both look symmetric (|skewness| <= 1), otherwise Spearman;
 //   - two categories are associated: Fisher's exact test for a 2x2 table with an expected count
 //     below 5, otherwise the chi-square test of independence;
+//   - a number trends over time (when a datetime column can index the rows): Mann-Kendall;
 //   - pairs with the target are always included (it leads the column list).
 //
 // Pairs that the profile already explains (leakage, duplicate columns) or that encode the same
@@ -100,6 +102,17 @@ func Hypotheses(f *frame.Frame, p *profilingv1.Profile, target string, fdr float
 			}
 			hyps = append(hyps, h)
 			makers = append(makers, mk)
+		}
+	}
+	if tcol, gran := timeIndex(f, p); tcol != nil {
+		for _, c := range cols {
+			if !c.numeric() {
+				continue
+			}
+			if h, mk := testTrend(tcol, gran, c, rows); h != nil {
+				hyps = append(hyps, h)
+				makers = append(makers, mk)
+			}
 		}
 	}
 	ps := make([]float64, len(hyps))
@@ -400,6 +413,86 @@ func testCorrelation(a, b *hypCol) (*profilingv1.Hypothesis, findingMaker) {
 	return h, mk
 }
 
+// timeIndex is the first datetime column that can order the rows as a time series (at least
+// tsMinPoints values, mostly distinct), as the profile's time-series checks choose it, and the
+// granularity the profile found for it.
+func timeIndex(f *frame.Frame, p *profilingv1.Profile) (*frame.Column, string) {
+	for _, cp := range p.Columns {
+		present := cp.Count - cp.MissingCount
+		c := f.Col(cp.Name)
+		if cp.SemanticType == commonv1.SemanticType_SEMANTIC_TYPE_DATETIME && c != nil && c.Kind == frame.Time &&
+			present >= tsMinPoints && float64(cp.DistinctCount) >= tsIndexUnique*float64(present) {
+			return c, cp.GetDatetime().GetGranularity()
+		}
+	}
+	return nil, ""
+}
+
+// testTrend tests a monotonic trend of a numeric column over the time index: Mann-Kendall on the
+// series in time order (bucket-averaged to at most TrendPoints points), Kendall's tau as the
+// effect size (no interval) and Sen's slope per point.
+func testTrend(tcol *frame.Column, gran string, num *hypCol, rows []int) (*profilingv1.Hypothesis, findingMaker) {
+	order := make([]int, 0, len(rows))
+	for k, i := range rows {
+		if !tcol.Null[i] && tcol.F[i] == tcol.F[i] && num.num[k] == num.num[k] {
+			order = append(order, k)
+		}
+	}
+	if len(order) < tsMinPoints {
+		return nil, nil
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ta, tb := tcol.F[rows[a]], tcol.F[rows[b]]
+		switch {
+		case ta < tb:
+			return -1
+		case ta > tb:
+			return 1
+		}
+		return 0
+	})
+	series := make([]float64, len(order))
+	times := make([]time.Time, len(order))
+	for j, k := range order {
+		series[j] = num.num[k]
+		times[j] = frame.TimeOf(tcol.F[rows[k]])
+	}
+	points := bucketMeans(series, TrendPoints)
+	r := stats.MannKendall(points)
+	if math.IsNaN(r.Statistic) || math.IsNaN(r.PValue) {
+		return nil, nil
+	}
+	qt, qn := quoteIdent(tcol.Name), quoteIdent(num.name)
+	h := &profilingv1.Hypothesis{
+		Statement: fmt.Sprintf("%s trends over %s", num.name, tcol.Name),
+		Test:      "mann_kendall", Columns: []string{tcol.Name, num.name},
+		Query: fmt.Sprintf("SELECT %[1]s, avg(%[2]s) AS mean, count(*) AS n FROM data WHERE %[1]s IS NOT NULL AND %[2]s IS NOT NULL GROUP BY %[1]s ORDER BY %[1]s", qt, qn),
+	}
+	fill(h, r)
+	h.N = int64(len(series))
+	mk := func(h *profilingv1.Hypothesis) *commonv1.Finding {
+		dir := "rises"
+		if h.EffectSize < 0 {
+			dir = "falls"
+		}
+		step := "point"
+		if len(points) == len(series) && gran != "" {
+			step = gran
+		} else if len(points) < len(series) {
+			step = fmt.Sprintf("%d-observation bucket", len(series)/len(points))
+		}
+		st := fmt.Sprintf("%s %s over %s by about %s per %s (Mann-Kendall trend test, %s, Kendall's τ = %s, n = %d observations from %s to %s).",
+			num.name, dir, tcol.Name, fmtNum(math.Abs(r.Estimate)), step, pq(h), fmtNum(h.EffectSize), h.N,
+			times[0].Format("2006-01-02"), times[len(times)-1].Format("2006-01-02"))
+		title := num.name + " over " + tcol.Name
+		h.Chart = makeChart(title, "line", charts.Line(title, tcol.Name, num.name, times, series), "columns "+tcol.Name+", "+num.name)
+		fd := finding(h, st)
+		fd.Values["sen_slope"] = nz(r.Estimate)
+		return fd
+	}
+	return h, mk
+}
+
 func pairs(x, y []float64) ([]float64, []float64) {
 	xs, ys := make([]float64, 0, len(x)), make([]float64, 0, len(x))
 	for i := range x {
@@ -590,6 +683,8 @@ func testName(t string) string {
 		return "chi-square test"
 	case "fisher_exact":
 		return "Fisher's exact test"
+	case "mann_kendall":
+		return "Mann-Kendall trend test"
 	}
 	return t
 }
@@ -612,6 +707,8 @@ func effectName(e string) string {
 		return "odds ratio"
 	case "cramers_v":
 		return "Cramér's V"
+	case "tau":
+		return "Kendall's τ"
 	}
 	return e
 }

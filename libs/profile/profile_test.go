@@ -248,6 +248,29 @@ func TestFlightsTrendSeasonality(t *testing.T) {
 		t.Fatalf("no 12-month seasonality: %v", se)
 	}
 	t.Logf("trend %v\nseasonality %v", tr.Message, se.Message)
+	// The trend is also a tested hypothesis; reference from testdata/flights_trend.py.
+	hyps, _ := Hypotheses(f, p, "", 0.05)
+	var h *profilingv1.Hypothesis
+	for _, x := range hyps {
+		if x.Test == "mann_kendall" && slices.Equal(x.Columns, []string{"date", "passengers"}) {
+			h = x
+		}
+	}
+	if h == nil || !h.Survived || h.HasCi {
+		t.Fatalf("passengers trend hypothesis %v", h)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{{"S", h.Statistic, 8327}, {"p", h.PValue, 6.750566761283967e-47}, {"tau", h.EffectSize, 0.8087606837606838}} {
+		if math.Abs(c.got-c.want) > 1e-6*math.Abs(c.want) {
+			t.Errorf("%s = %.17g, want %.17g", c.name, c.got, c.want)
+		}
+	}
+	want := "passengers rises over date by about 2.45 per month (Mann-Kendall trend test, p < 1e-10, q < 1e-10, Kendall's τ = 0.809, n = 144 observations from 1949-01-01 to 1960-12-01)."
+	if h.Statement != want {
+		t.Errorf("statement\n got %s\nwant %s", h.Statement, want)
+	}
 	if findAlert(p, "trend", "year") == nil {
 		t.Log("year not flagged (fine either way)")
 	}
