@@ -28,7 +28,7 @@ func init() {
 	})
 }
 
-const effectMethods = "regression_adjustment (default), ipw, aipw, matching, difference_in_means, t_learner, x_learner"
+const effectMethods = "regression_adjustment (default), ipw, aipw, matching, dml, difference_in_means, t_learner, x_learner"
 
 func splitList(s string) []string {
 	var out []string

@@ -73,7 +73,7 @@ func TestBenchTable(t *testing.T) {
 	for i := range xs {
 		xs[i] = fmt.Sprintf("x%d", i+1)
 	}
-	for _, m := range []string{MethodAIPW, MethodTLearner, MethodXLearner} {
+	for _, m := range []string{MethodAIPW, MethodDML, MethodTLearner, MethodXLearner} {
 		add("ihdp_1", func() (row, error) {
 			f := frames["ihdp_1"]
 			e, ind, err := EstimateIndividual(ctx, f, Spec{Treatment: "treatment", Outcome: "y_factual", Confounders: xs, Method: m, Seed: 3,

@@ -78,10 +78,10 @@ type Spec struct {
 }
 
 // Methods lists the estimation methods.
-var Methods = []string{MethodDifferenceInMeans, MethodRegressionAdjustment, MethodIPW, MethodAIPW, MethodMatching, MethodTLearner, MethodXLearner}
+var Methods = []string{MethodDifferenceInMeans, MethodRegressionAdjustment, MethodIPW, MethodAIPW, MethodMatching, MethodDML, MethodTLearner, MethodXLearner}
 
 // IsLearner reports whether the method fits AutoML nuisance models.
-func IsLearner(m string) bool { return m == MethodTLearner || m == MethodXLearner }
+func IsLearner(m string) bool { return m == MethodTLearner || m == MethodXLearner || m == MethodDML }
 
 // data is the analysis sample.
 type data struct {
@@ -332,6 +332,8 @@ func run(ctx context.Context, d *data, spec *Spec) (*fit, error) {
 		return matching(d, spec)
 	case MethodTLearner, MethodXLearner:
 		return metaLearner(ctx, d, spec)
+	case MethodDML:
+		return dml(ctx, d, spec)
 	}
 	return nil, fmt.Errorf("causal: unknown method %q", spec.Method)
 }

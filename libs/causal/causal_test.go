@@ -383,3 +383,37 @@ func TestNearestTied(t *testing.T) {
 		}
 	}
 }
+
+// Double machine learning with AutoML nuisance models and cross-fitting on IHDP and on the
+// synthetic data with text treatment and confounders.
+func TestDML(t *testing.T) {
+	names := []string{"treatment", "y_factual", "y_cfactual", "mu0", "mu1"}
+	var xs []string
+	for i := 1; i <= 25; i++ {
+		xs = append(xs, fmt.Sprintf("x%d", i))
+	}
+	ihdp := loadCSV(t, shareddata.Path(t, "causal/ihdp_1.csv"), append(names, xs...))
+	for _, tc := range []struct {
+		name  string
+		f     *frame.Frame
+		spec  Spec
+		truth float64
+		tol   float64
+	}{
+		{"ihdp", ihdp, Spec{Treatment: "treatment", Outcome: "y_factual", Confounders: xs}, 4.016, 0.2},
+		{"synthetic text columns", synthetic(2000, 5), Spec{Treatment: "took", Outcome: "y", Confounders: []string{"x", "region"}}, 3, 0.25},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := tc.spec
+			spec.Method, spec.Seed, spec.SkipRefutations, spec.LearnerBudget = MethodDML, 4, true, time.Second
+			e := estimate(t, tc.f, spec)
+			logEstimate(t, "dml "+tc.name, e)
+			if math.Abs(e.Ate-tc.truth) >= tc.tol || e.CiLow > tc.truth || e.CiHigh < tc.truth {
+				t.Errorf("dml %.4f [%.4f, %.4f], want %.3f within %.2f and covered", e.Ate, e.CiLow, e.CiHigh, tc.truth, tc.tol)
+			}
+			if b, a := maxAbsSMD(e); a >= b {
+				t.Errorf("balance %.3f -> %.3f", b, a)
+			}
+		})
+	}
+}

@@ -324,7 +324,7 @@ func checks(est *causalv1.Estimate, haveOverlap, overlapOK bool) {
 	if haveOverlap {
 		add("overlap", overlapOK)
 	}
-	if len(est.Balance) > 0 && est.Method != MethodDifferenceInMeans && est.Method != MethodRegressionAdjustment && !IsLearner(est.Method) {
+	if len(est.Balance) > 0 && est.Method != MethodDifferenceInMeans && est.Method != MethodRegressionAdjustment && est.Method != MethodTLearner && est.Method != MethodXLearner {
 		worst := 0.0
 		for _, b := range est.Balance {
 			worst = math.Max(worst, math.Abs(b.SmdAfter))

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
+	"strings"
 	"time"
 
 	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
@@ -18,6 +20,7 @@ import (
 const (
 	MethodTLearner = "t_learner"
 	MethodXLearner = "x_learner"
+	MethodDML      = "dml"
 )
 
 // DefaultLearnerBudget is the AutoML wall-time budget of each nuisance model.
@@ -271,4 +274,117 @@ func segments(f *frame.Frame, cate []float64, limit int) []*causalv1.Segment {
 		out = append(out, cv.segs...)
 	}
 	return out
+}
+
+// classifier fits an AutoML binary classification of t on the features at rows idx and returns
+// the probability of t = 1 for every row.
+func classifier(ctx context.Context, feat *frame.Frame, idx []int, t []float64, budget time.Duration, seed int64) ([]float64, string, error) {
+	res, err := learn.AutoML(ctx, pick(feat, idx, t), learn.Options{Target: learnTarget, Task: learn.TaskBinary,
+		Folds: 3, Budget: budget, Seed: seed})
+	if err != nil {
+		return nil, "", fmt.Errorf("causal: propensity model: %w", err)
+	}
+	p, err := res.Best.Predict(feat)
+	if err != nil {
+		return nil, "", fmt.Errorf("causal: propensity model: %w", err)
+	}
+	out := p.Value
+	if res.PositiveClass != "1" {
+		out = make([]float64, len(p.Value))
+		for i, v := range p.Value {
+			out[i] = 1 - v
+		}
+	}
+	return out, res.Best.Algorithm(), nil
+}
+
+// dml is double/debiased machine learning (Chernozhukov et al. 2018) for the ATE: the outcome
+// models of each arm and the propensity model are AutoML fits on one half of the rows and predict
+// the other half (2-fold cross-fitting, folds stratified by treatment), and the effect is the mean
+// of the doubly robust score, whose standard deviation gives the standard error.
+func dml(ctx context.Context, d *data, spec *Spec) (*fit, error) {
+	if d.feat == nil || len(spec.Confounders) == 0 {
+		return nil, fmt.Errorf("causal: dml needs at least one confounder")
+	}
+	budget := spec.LearnerBudget
+	if budget <= 0 {
+		budget = DefaultLearnerBudget
+	}
+	n := d.n()
+	rng := rand.New(rand.NewPCG(uint64(spec.Seed), 0xd31))
+	fold := make([]int, n)
+	for _, arm := range []float64{0, 1} {
+		var idx []int
+		for i, t := range d.t {
+			if t == arm {
+				idx = append(idx, i)
+			}
+		}
+		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		for k, i := range idx {
+			fold[i] = k % 2
+		}
+	}
+	m1, m0, e := make([]float64, n), make([]float64, n), make([]float64, n)
+	var algos []string
+	for k := 0; k < 2; k++ {
+		var tr, tr1, tr0 []int
+		for i := range fold {
+			if fold[i] != k {
+				tr = append(tr, i)
+				if d.t[i] == 1 {
+					tr1 = append(tr1, i)
+				} else {
+					tr0 = append(tr0, i)
+				}
+			}
+		}
+		seed := spec.Seed + int64(10*k)
+		p1, a1, err := regressor(ctx, d.feat, tr1, d.y, budget, seed)
+		if err != nil {
+			return nil, err
+		}
+		p0, a0, err := regressor(ctx, d.feat, tr0, d.y, budget, seed+1)
+		if err != nil {
+			return nil, err
+		}
+		pe, ae, err := classifier(ctx, d.feat, tr, d.t, budget, seed+2)
+		if err != nil {
+			return nil, err
+		}
+		for i := range fold {
+			if fold[i] == k {
+				m1[i], m0[i], e[i] = p1[i], p0[i], math.Min(math.Max(pe[i], 1e-6), 1-1e-6)
+			}
+		}
+		algos = append(algos, fmt.Sprintf("fold %d: treated %s, control %s, propensity %s", k+1, a1, a0, ae))
+	}
+	keep := trimRows(e, spec.Trim)
+	f := &fit{ps: e, trimmed: 1 - float64(len(keep))/float64(n)}
+	if f.trimmed > 0 {
+		f.warns = append(f.warns, fmt.Sprintf("trimmed %d rows (%.1f%%) with cross-fitted propensity outside [%.3g, %.3g]; the estimate refers to the remaining population",
+			n-len(keep), 100*f.trimmed, spec.Trim, 1-spec.Trim))
+	}
+	w, err := ipwWeights(d, e, keep, EstimandATE)
+	if err != nil {
+		return nil, err
+	}
+	f.w = w
+	phi := make([]float64, 0, len(keep))
+	for _, i := range keep {
+		v := m1[i] - m0[i]
+		if d.t[i] == 1 {
+			v += (d.y[i] - m1[i]) / e[i]
+		} else {
+			v -= (d.y[i] - m0[i]) / (1 - e[i])
+		}
+		phi = append(phi, v)
+	}
+	var sd float64
+	f.effect, sd = meanSD(phi)
+	f.se = sd / math.Sqrt(float64(len(phi)))
+	normalCI(f)
+	f.warns = append(f.warns, weightWarnings(w)...)
+	f.notes = append(f.notes, fmt.Sprintf("Double machine learning with 2-fold cross-fitting; nuisance models by AutoML (%s). Valid when the nuisance models converge fast enough (the product of their errors vanishes faster than 1/sqrt(n)); the interval comes from the doubly robust score.", strings.Join(algos, "; ")))
+	return f, nil
 }
