@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -92,11 +93,43 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 // span when its metadata carries a W3C trace context, tagged with the serving vds service. Health
 // checks are not traced.
 func ServerStatsHandler(service string) stats.Handler {
-	return otelgrpc.NewServerHandler(
+	return flightBytes{service: service, Handler: otelgrpc.NewServerHandler(
 		otelgrpc.WithPropagators(telemetry.Propagator()),
 		otelgrpc.WithSpanAttributes(telemetry.ServiceKey.String(service)),
 		otelgrpc.WithFilter(filters.Not(filters.HealthCheck())),
-	)
+	)}
+}
+
+// flightPrefix is the method prefix of Arrow Flight, whose payload bytes are counted.
+const flightPrefix = "/arrow.flight.protocol.FlightService/"
+
+type flightMethodKey struct{}
+
+// flightBytes counts the payload bytes of Arrow Flight calls (telemetry.FlightBytes) and passes
+// every event on to the tracing handler.
+type flightBytes struct {
+	stats.Handler
+	service string
+}
+
+func (f flightBytes) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	ctx = f.Handler.TagRPC(ctx, info)
+	if strings.HasPrefix(info.FullMethodName, flightPrefix) {
+		ctx = context.WithValue(ctx, flightMethodKey{}, true)
+	}
+	return ctx
+}
+
+func (f flightBytes) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	if ctx.Value(flightMethodKey{}) != nil {
+		switch p := s.(type) {
+		case *stats.InPayload:
+			telemetry.FlightBytes.WithLabelValues(f.service, "received").Add(float64(p.WireLength))
+		case *stats.OutPayload:
+			telemetry.FlightBytes.WithLabelValues(f.service, "sent").Add(float64(p.WireLength))
+		}
+	}
+	f.Handler.HandleRPC(ctx, s)
 }
 
 // ClientStatsHandler traces outgoing calls and puts the trace context into their metadata.
