@@ -42,7 +42,7 @@ import (
 // env is one ingestion service over real loopback gRPC, with embedded NATS, SQLite and a file
 // object store, and two users: the owner of project and a stranger with a project of their own.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	home     string
 	natsURL  string
 	rt       *platform.Runtime
@@ -57,7 +57,7 @@ type env struct {
 
 const testAckWait = 6 * time.Second
 
-func newEnv(t *testing.T, cfg Config, startWorker bool) *env {
+func newEnv(t testing.TB, cfg Config, startWorker bool) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -317,7 +317,7 @@ func TestUploadIngestAndFlight(t *testing.T) {
 	}
 }
 
-func countRows(t *testing.T, ctx context.Context, fl flight.FlightServiceClient, q *datasetsv1.DatasetQuery) int64 {
+func countRows(t testing.TB, ctx context.Context, fl flight.FlightServiceClient, q *datasetsv1.DatasetQuery) int64 {
 	t.Helper()
 	rdr, err := client.DoGet(ctx, fl, q)
 	if err != nil {
