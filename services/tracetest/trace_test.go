@@ -1,10 +1,11 @@
 package tracetest
 
 import (
+	"bytes"
 	"context"
-	"io"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +39,8 @@ func TestAnalysisIsOneTrace(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Log: logging.New(io.Discard, "json", "error"), Bootstrap: true})
+	logs := &syncBuffer{}
+	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Log: logging.New(logs, "json", "info"), Bootstrap: true})
 	if err != nil {
 		t.Fatalf("start platform: %v", err)
 	}
@@ -148,6 +150,22 @@ func TestAnalysisIsOneTrace(t *testing.T) {
 			}
 		}
 	}
+	// The logs join the trace (the workers' records carry its trace ID) and hold no secrets or
+	// row values.
+	joined := 0
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"trace_id":"`+traceID.String()+`"`) && strings.Contains(line, `"msg":"job succeeded"`) {
+			joined++
+		}
+	}
+	if joined < 4 {
+		t.Errorf("%d 'job succeeded' log records carry the analysis's trace_id, want one per job (4)", joined)
+	}
+	for _, secret := range []string{p.Creds.APIKey, p.Creds.Password, "versicolor", "virginica"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the logs contain a secret or a row value (%.6s…)", secret)
+		}
+	}
 	if t.Failed() || testing.Verbose() {
 		var names []string
 		for _, s := range spans {
@@ -219,6 +237,24 @@ func hasAncestor(spans map[trace.SpanID]tracetest.SpanStub, s tracetest.SpanStub
 		s = p
 	}
 	return false
+}
+
+// syncBuffer is a log sink shared by the platform's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func keys(m map[string][]string) []string {
