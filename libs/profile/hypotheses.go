@@ -297,6 +297,17 @@ func testGroups(cat, num *hypCol) (*profilingv1.Hypothesis, findingMaker) {
 	default:
 		r = stats.KruskalWallis(gs)
 	}
+	if len(gs) == 2 && r.EffectSize < 0 {
+		// Order two groups larger first, so the stored effect size (and its interval) is positive
+		// and reads as "the first group against the second".
+		gs[0], gs[1] = gs[1], gs[0]
+		labels[0], labels[1] = labels[1], labels[0]
+		if normal {
+			r = stats.WelchT(gs[0], gs[1])
+		} else {
+			r = stats.MannWhitneyU(gs[0], gs[1])
+		}
+	}
 	useMean := r.Test == "welch_t" || r.Test == "anova"
 	centers := make([]float64, len(gs))
 	for k, g := range gs {
@@ -315,6 +326,9 @@ func testGroups(cat, num *hypCol) (*profilingv1.Hypothesis, findingMaker) {
 			lo = k
 		}
 	}
+	if len(gs) == 2 || hi == lo {
+		hi, lo = 0, 1
+	}
 	h := &profilingv1.Hypothesis{
 		Statement: fmt.Sprintf("%s differs between the groups of %s", num.name, cat.name),
 		Test:      r.Test, Columns: []string{cat.name, num.name},
@@ -331,12 +345,7 @@ func testGroups(cat, num *hypCol) (*profilingv1.Hypothesis, findingMaker) {
 		if useMean {
 			what = "mean"
 		}
-		// Two-group effect sizes are signed for the first group against the second: orient them
-		// so the sentence reads "higher group vs lower group" with a positive effect.
 		es, lo95, hi95 := h.EffectSize, h.CiLow, h.CiHigh
-		if len(gs) == 2 && hi == 1 {
-			es, lo95, hi95 = -es, -hi95, -lo95
-		}
 		sizes := ""
 		if len(gs) == 2 {
 			sizes = fmt.Sprintf(": %d vs %d", len(gs[hi]), len(gs[lo]))

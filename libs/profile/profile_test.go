@@ -590,6 +590,21 @@ func TestTelcoFinding(t *testing.T) {
 	if !slices.Equal(h.GroupLabels, []string{"No", "Yes"}) || !slices.Equal(h.GroupSizes, []int64{5174, 1869}) || h.N != 7043 {
 		t.Errorf("groups %v %v n %d", h.GroupLabels, h.GroupSizes, h.N)
 	}
+	// MonthlyCharges is near normal within each group: Welch t, churners (the larger mean) first.
+	var w *profilingv1.Hypothesis
+	for _, x := range hyps {
+		if slices.Equal(x.Columns, []string{"Churn", "MonthlyCharges"}) {
+			w = x
+		}
+	}
+	if w == nil || w.Test != "welch_t" || !w.HasCi || !slices.Equal(w.GroupLabels, []string{"Yes", "No"}) {
+		t.Fatalf("MonthlyCharges hypothesis %v", w)
+	}
+	rel("welch t", w.Statistic, 18.407526676414673)
+	rel("welch p", w.PValue, 8.59244933154705e-73)
+	rel("hedges g", w.EffectSize, 0.4462359576211899)
+	rel("g low", w.CiLow, 0.3928363487876687)
+	rel("g high", w.CiHigh, 0.4996355664547111)
 	want := "Rows with Churn = No have a median tenure of 38 vs 10 for Churn = Yes (Mann-Whitney U test, p < 1e-10, q < 1e-10, rank-biserial r = 0.48 (95% CI 0.456 to 0.503), n = 7043: 5174 vs 1869)."
 	if h.Statement != want {
 		t.Errorf("statement\n got %s\nwant %s", h.Statement, want)
