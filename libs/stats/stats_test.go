@@ -6,6 +6,7 @@ package stats
 // the script prints.
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -284,4 +285,14 @@ func TestConfidenceIntervals(t *testing.T) {
 	if !(r.CILow < r.EffectSize && r.EffectSize < r.CIHigh && r.CIHigh-r.CILow < 0.02) {
 		t.Errorf("large-n V %v CI [%v, %v]", r.EffectSize, r.CILow, r.CIHigh)
 	}
+}
+
+func TestQuantiles(t *testing.T) {
+	t.Parallel()
+	ac := append(append([]float64{}, refA...), refC...)
+	SortFloat64s(ac)
+	for i, c := range []struct{ p, want float64 }{{0, 4.9}, {0.1, 5.08}, {0.25, 5.5}, {0.5, 6.0}, {0.9, 7.12}, {1, 7.4}} {
+		near(t, fmt.Sprintf("quantile %d", i), Quantile(ac, c.p), c.want)
+	}
+	near(t, "median", Median(refB), 4.75)
 }

@@ -72,3 +72,5 @@ for (x1, x2) in ((a, b), (a, c)):
     U=st.mannwhitneyu(x1,x2,method="asymptotic").statistic; n1,n2=len(x1),len(x2); r=2*U/(n1*n2)-1
     se=np.sqrt((n1+n2+1)/(3*n1*n2)); z=np.arctanh(r)
     print("rbc ci",repr(r),repr(np.tanh(z-st.norm.ppf(.975)*se)),repr(np.tanh(z+st.norm.ppf(.975)*se)))
+# Quantiles (numpy's default linear interpolation, pandas' describe()) and the median.
+print("quantiles", repr([float(np.quantile(a + c, q)) for q in (0.0, 0.1, 0.25, 0.5, 0.9, 1.0)]), repr(float(np.median(b))))
