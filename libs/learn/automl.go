@@ -40,6 +40,11 @@ func linearTrial(task Task, c float64) trial {
 	return trial{algo: name, config: fmt.Sprintf("C=%g", c), lin: &linearParams{C: c, MaxIter: 300}}
 }
 
+// elasticNetTrial is a linear learner with an elastic-net penalty (l1 share l1).
+func elasticNetTrial(c, l1 float64) trial {
+	return trial{algo: AlgoElasticNet, config: fmt.Sprintf("C=%g l1_ratio=%g", c, l1), lin: &linearParams{C: c, MaxIter: 60, L1Ratio: l1}}
+}
+
 func gbdtTrial(p gbdtParams) trial {
 	cfg := fmt.Sprintf("learning_rate=%g max_leaves=%d max_depth=%d min_samples_leaf=%d min_child_weight=%g l2=%g subsample=%g colsample=%g max_rounds=%d early_stop=%d",
 		p.LearningRate, p.MaxLeaves, p.MaxDepth, p.MinSamplesLeaf, p.MinChildWeight, p.Lambda, p.Subsample, p.Colsample, p.MaxRounds, p.EarlyStop)
@@ -60,7 +65,9 @@ func plan(task Task, seed int64, allowLin, allowGB bool) []trial {
 	add(gbdtTrial(gbdtParams{LearningRate: 0.05, MaxLeaves: 31, MaxDepth: 6, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.8, Colsample: 0.8, MaxRounds: 1000, EarlyStop: 50}))
 	add(gbdtTrial(gbdtParams{LearningRate: 0.05, MaxLeaves: 7, MaxDepth: 3, MinSamplesLeaf: 30, MinChildWeight: 1e-3, Lambda: 5, Subsample: 0.8, Colsample: 0.6, MaxRounds: 1000, EarlyStop: 50}))
 	add(linearTrial(task, 0.01))
+	add(elasticNetTrial(0.1, 0.5))
 	add(linearTrial(task, 10))
+	add(elasticNetTrial(1, 0.5))
 	add(gbdtTrial(gbdtParams{LearningRate: 0.03, MaxLeaves: 63, MaxDepth: 8, MinSamplesLeaf: 40, MinChildWeight: 1e-3, Lambda: 5, Subsample: 0.7, Colsample: 0.6, MaxRounds: 1500, EarlyStop: 60}))
 	rng := rand.New(rand.NewSource(seed + 7))
 	lrs := []float64{0.03, 0.05, 0.1}
@@ -316,7 +323,7 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	allowLin, allowGB := len(opts.Algorithms) == 0, len(opts.Algorithms) == 0
 	for _, a := range opts.Algorithms {
 		switch strings.ToLower(a) {
-		case AlgoLinear, AlgoLogistic, AlgoRidge, "logistic", "linear_regression":
+		case AlgoLinear, AlgoLogistic, AlgoRidge, AlgoElasticNet, "logistic", "linear_regression":
 			allowLin = true
 		case AlgoGBDT, "gradient_boosting", "xgboost", "lightgbm", "hist_gradient_boosting":
 			allowGB = true

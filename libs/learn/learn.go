@@ -85,6 +85,8 @@ const (
 	AlgoLogistic = "logistic_regression" // binary and multiclass (multinomial)
 	AlgoRidge    = "ridge"               // regression
 	AlgoGBDT     = "gbdt"                // histogram gradient-boosted trees
+	// AlgoElasticNet is logistic/multinomial or least-squares regression with an L1+L2 penalty.
+	AlgoElasticNet = "elastic_net"
 	// AlgoLinear selects the linear learner of the task (logistic regression or ridge).
 	AlgoLinear = "linear"
 )

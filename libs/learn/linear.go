@@ -12,9 +12,14 @@ import (
 
 // linearParams configures the L2-regularized linear learners. The objective is the mean loss plus
 // 0.5*lambda*||w||^2 with lambda = 1/(C*n) (scikit-learn's C convention); the intercept is not penalized.
+//
+// With L1Ratio > 0 the penalty is the elastic net lambda*(L1Ratio*||w||_1 + 0.5*(1-L1Ratio)*||w||^2),
+// solved by FISTA: scikit-learn's LogisticRegression(penalty="elasticnet", C, l1_ratio) for
+// classification and ElasticNet(alpha=lambda, l1_ratio) for regression.
 type linearParams struct {
 	C       float64
 	MaxIter int
+	L1Ratio float64
 }
 
 func sigmoid(z float64) float64 {
@@ -29,9 +34,11 @@ func sigmoid(z float64) float64 {
 func fitLinear(ctx context.Context, task Task, x *dense, y []float64, yc []int, k int, prm linearParams) (*mlv1.LinearModel, error) {
 	n, p := x.n, x.p
 	lam := 1 / (prm.C * float64(n))
-	if task == TaskRegression {
+	if task == TaskRegression && prm.L1Ratio <= 0 {
 		return fitRidge(x, y, lam)
 	}
+	l1 := lam * prm.L1Ratio
+	lam *= 1 - prm.L1Ratio
 	outs := 1
 	if task == TaskMulticlass {
 		outs = k
@@ -60,7 +67,13 @@ func fitLinear(ctx context.Context, task Task, x *dense, y []float64, yc []int, 
 		}
 		var loss float64
 		// residuals into z
-		if outs == 1 {
+		if task == TaskRegression {
+			for i := range z {
+				r := z[i] - y[i]
+				loss += 0.5 * r * r
+				z[i] = r
+			}
+		} else if outs == 1 {
 			for i := range z {
 				zi := z[i]
 				// log(1+exp(z)) - y*z
@@ -122,8 +135,12 @@ func fitLinear(ctx context.Context, task Task, x *dense, y []float64, yc []int, 
 		return loss
 	}
 	w0 := make([]float64, np)
-	// start intercepts at the log prior
-	if outs == 1 {
+	// start intercepts at the log prior (the mean for regression)
+	if task == TaskRegression {
+		for _, v := range y {
+			w0[p] += v / float64(n)
+		}
+	} else if outs == 1 {
 		var m float64
 		for _, v := range y {
 			m += v
@@ -143,6 +160,17 @@ func fitLinear(ctx context.Context, task Task, x *dense, y []float64, yc []int, 
 	if maxIter <= 0 {
 		maxIter = 300
 	}
+	if l1 > 0 || task == TaskRegression {
+		free := make([]bool, np)
+		for o := 0; o < outs; o++ {
+			free[o*(p+1)+p] = true
+		}
+		w, err := fista(ctx, w0, free, l1, maxIter*10, eval)
+		if err != nil {
+			return nil, err
+		}
+		return linearFromW(w, outs, p), nil
+	}
 	problem := optimize.Problem{
 		Func: func(w []float64) float64 { return eval(w, nil) },
 		Grad: func(g, w []float64) { eval(w, g) },
@@ -161,13 +189,17 @@ func fitLinear(ctx context.Context, task Task, x *dense, y []float64, yc []int, 
 	if res == nil {
 		return nil, err
 	}
-	w := res.X
+	return linearFromW(res.X, outs, p), nil
+}
+
+// linearFromW unpacks the solver's per-output (weights, intercept) vector.
+func linearFromW(w []float64, outs, p int) *mlv1.LinearModel {
 	lm := &mlv1.LinearModel{Outputs: int32(outs), Coefficients: make([]float64, outs*p), Intercepts: make([]float64, outs)}
 	for o := 0; o < outs; o++ {
 		copy(lm.Coefficients[o*p:(o+1)*p], w[o*(p+1):o*(p+1)+p])
 		lm.Intercepts[o] = w[o*(p+1)+p]
 	}
-	return lm, nil
+	return lm
 }
 
 // fitRidge solves (X'X + lambda*n*I) w = X'(y - mean y) on centered features.

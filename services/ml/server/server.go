@@ -124,9 +124,9 @@ func (s *Server) StartTraining(ctx context.Context, req *mlv1.StartTrainingReque
 	}
 	for _, a := range req.Algorithms {
 		switch a {
-		case learn.AlgoLinear, learn.AlgoLogistic, learn.AlgoRidge, learn.AlgoGBDT:
+		case learn.AlgoLinear, learn.AlgoLogistic, learn.AlgoRidge, learn.AlgoElasticNet, learn.AlgoGBDT:
 		default:
-			return nil, grpcx.InvalidArgument("algorithms", fmt.Sprintf("unknown algorithm %q (use linear, logistic_regression, ridge or gbdt)", a))
+			return nil, grpcx.InvalidArgument("algorithms", fmt.Sprintf("unknown algorithm %q (use linear, logistic_regression, ridge, elastic_net or gbdt)", a))
 		}
 	}
 	who, _ := grpcx.RequireIdentity(ctx)
