@@ -148,11 +148,10 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if !*quiet {
 			printEvent(stderr, ev)
 		}
+		if ev.Intent != nil && out.Intent == "" {
+			out.Intent = ev.Intent.Kind
+		}
 		switch k := ev.Kind.(type) {
-		case *orchestratorv1.Event_PlanSummary:
-			if f := strings.Fields(strings.TrimPrefix(k.PlanSummary, "Intent ")); out.Intent == "" && strings.HasPrefix(k.PlanSummary, "Intent ") && len(f) > 0 {
-				out.Intent = strings.TrimSuffix(f[0], ".")
-			}
 		case *orchestratorv1.Event_Clarification:
 			out.Clarification, out.Intent = k.Clarification, "clarify"
 		case *orchestratorv1.Event_Chart:

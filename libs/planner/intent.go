@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
 )
 
 // Intent kinds the built-in planner knows.
@@ -293,4 +295,59 @@ func isTime(c *Column) bool {
 	}
 	n := strings.ToLower(c.Name)
 	return c.IsNumeric() && (n == "year" || n == "yr" || strings.HasSuffix(n, "_year") || n == "period" || n == "t")
+}
+
+// Proto is the intent on the wire.
+func (in Intent) Proto() *orchestratorv1.Intent {
+	return &orchestratorv1.Intent{Kind: in.Kind, Measure: in.Measure, Agg: in.Agg, Group: in.Group, Time: in.Time}
+}
+
+// FromProto reads an intent from the wire (nil for none).
+func FromProto(p *orchestratorv1.Intent) *Intent {
+	if p == nil || p.Kind == "" {
+		return nil
+	}
+	return &Intent{Kind: p.Kind, Measure: p.Measure, Agg: p.Agg, Group: p.Group, Time: p.Time}
+}
+
+var followUpRE = regexp.MustCompile(`^\s*(and|what about|how about|now|same|also|then|split|broken down)\b|^\s*(by|per|across|over)\b`)
+
+// RecognizeIn reads a question in the context of the conversation's previous intent: a follow-up that
+// names only a grouping ("and by gender?"), only a time column ("and over the years?") or only a new
+// measure ("what about tenure?") keeps the rest of the previous question.
+func RecognizeIn(s *Schema, question string, prev *Intent) Intent {
+	in := Recognize(s, question)
+	if prev == nil || prev.Measure == "" || prev.Kind == Clarify {
+		return in
+	}
+	q := strings.ToLower(question)
+	short := len(words(question)) <= 6
+	if !followUpRE.MatchString(q) && !(short && in.Kind == Clarify) {
+		return in
+	}
+	res := Resolve(s, question)
+	if len(res.Columns) != 1 || len(res.Ambiguous) > 0 {
+		return in
+	}
+	c := s.Col(res.Columns[0])
+	agg := prev.Agg
+	if agg == "" {
+		agg = "mean"
+		if m := s.Col(prev.Measure); m != nil && !m.IsNumeric() {
+			agg = "rate"
+		}
+	}
+	switch {
+	case isTime(c):
+		return Intent{Kind: Trend, Measure: prev.Measure, Agg: agg, Time: c.Name}
+	case (c.IsGroup() || lowCard(c)) && c.Name != prev.Measure && !(prev.Kind == Drivers || prev.Kind == Predict) || (c.IsGroup() && has(q, `by`, `per`, `across`)):
+		return Intent{Kind: Compare, Measure: prev.Measure, Agg: agg, Group: c.Name}
+	case c.IsNumeric() && prev.Kind == Compare && prev.Group != "":
+		a := prev.Agg
+		if a == "rate" || a == "" {
+			a = "mean"
+		}
+		return Intent{Kind: Compare, Measure: c.Name, Agg: a, Group: prev.Group}
+	}
+	return in
 }

@@ -132,3 +132,38 @@ func TestValidateToolCalls(t *testing.T) {
 		}
 	}
 }
+
+func TestRecognizeFollowUps(t *testing.T) {
+	s := telco()
+	prev := &Intent{Kind: Compare, Measure: "Churn", Agg: "rate", Group: "Contract"}
+	for _, tc := range []struct {
+		q    string
+		prev *Intent
+		want string
+	}{
+		{"and by gender?", prev, "compare_groups measure=Churn agg=rate group=gender"},
+		{"what about payment method", prev, "compare_groups measure=Churn agg=rate group=PaymentMethod"},
+		{"and the monthly charges?", prev, "compare_groups measure=MonthlyCharges agg=mean group=Contract"},
+		{"What is the mean tenure?", prev, "describe measure=tenure agg=mean"},
+		{"and by gender?", nil, "clarify"},
+		{"by internet service", &Intent{Kind: Describe, Measure: "MonthlyCharges", Agg: "mean"}, "compare_groups measure=MonthlyCharges agg=mean group=InternetService"},
+		{"and over the years?", &Intent{Kind: Describe, Measure: "passengers", Agg: "mean"}, "clarify"},
+	} {
+		sc := s
+		if strings.Contains(tc.q, "years") {
+			sc = flights()
+			tc.want = "trend measure=passengers agg=mean time=year"
+		}
+		in := RecognizeIn(sc, tc.q, tc.prev)
+		got := in.String()
+		if tc.want == "clarify" {
+			if in.Kind != Clarify {
+				t.Errorf("%q after %v: got %s, want a question back", tc.q, tc.prev, got)
+			}
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("%q after %v: got %q, want %q", tc.q, tc.prev, got, tc.want)
+		}
+	}
+}

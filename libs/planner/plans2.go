@@ -166,6 +166,9 @@ func (r *run) effect() (string, error) {
 		if c.Name == tr || c.Name == y || c.Type == "identifier" || c.Type == "text" || c.Type == "datetime" || c.Type == "empty" {
 			continue
 		}
+		if len(c.Values) == 1 {
+			continue // constant: nothing to adjust for
+		}
 		if c.IsNumeric() || lowCard(&c) || c.Type == "boolean" {
 			conf = append(conf, c.Name)
 		}
@@ -188,8 +191,8 @@ func (r *run) effect() (string, error) {
 	r.effectEst = est
 	r.tests++
 	r.main = mainStat{kind: "effect", est: est.Ate, lo: est.CiLow, hi: est.CiHigh, n: float64(est.NTreated + est.NControl)}
-	txt := fmt.Sprintf("Adjusting for %s, %s changes %s by %s on average (95%% CI %s to %s, %s, %d treated and %d control rows); the naive difference was %s.",
-		strings.Join(est.AdjustmentSet, ", "), tr, y, f3(est.Ate), f3(est.CiLow), f3(est.CiHigh), est.Method, est.NTreated, est.NControl, f3(est.NaiveDifference))
+	txt := fmt.Sprintf("The average effect of %s on %s is %s (95%% CI %s to %s; %s adjusting for %s; %d treated and %d control rows); the naive difference was %s.",
+		tr, y, f3(est.Ate), f3(est.CiLow), f3(est.CiHigh), strings.ReplaceAll(est.Method, "_", " "), strings.Join(est.AdjustmentSet, ", "), est.NTreated, est.NControl, f3(est.NaiveDifference))
 	r.finding(txt, est.Method, []string{tr, y}, "", map[string]float64{"ate": est.Ate, "ci_low": est.CiLow, "ci_high": est.CiHigh})
 	return txt, nil
 }

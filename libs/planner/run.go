@@ -115,12 +115,15 @@ type Options struct {
 	Filter string
 	// TrainBudget bounds model training in drivers and predict plans (default 8 s).
 	TrainBudget time.Duration
+	// Previous is the conversation's last answered intent, for follow-up questions.
+	Previous *Intent
 }
 
-// Answer runs the built-in planner on one question: recognise the intent, emit the plan, run each
-// step through tools, hold the debate and emit the answer. Every event also goes to emit as it happens.
+// Answer runs the built-in planner on one question: recognise the intent (in the context of the
+// conversation's previous one, o.Previous), emit the plan, run each step through tools, hold the
+// debate and emit the answer. Every event also goes to emit as it happens.
 func Answer(ctx context.Context, tools Tools, s *Schema, question string, o Options, emit func(*orchestratorv1.Event)) (*Result, error) {
-	in := Recognize(s, question)
+	in := RecognizeIn(s, question, o.Previous)
 	return AnswerIntent(ctx, tools, s, in, o, emit)
 }
 
@@ -135,7 +138,7 @@ func AnswerIntent(ctx context.Context, tools Tools, s *Schema, in Intent, o Opti
 		r.budget = 8 * time.Second
 	}
 	if in.Kind == Clarify {
-		r.send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_Clarification{Clarification: in.Clarification}})
+		r.send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_Clarification{Clarification: in.Clarification}, Intent: in.Proto()})
 		r.res.Answer = &orchestratorv1.Answer{Text: in.Clarification, Values: map[string]float64{}, Confidence: "none"}
 		r.send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_Answer{Answer: r.res.Answer}})
 		return r.res, nil
@@ -147,7 +150,7 @@ func AnswerIntent(ctx context.Context, tools Tools, s *Schema, in Intent, o Opti
 		r.steps = append(r.steps, st)
 		names = append(names, p.desc)
 	}
-	r.send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_PlanSummary{PlanSummary: fmt.Sprintf("Intent %s. Plan: %s.", in, strings.Join(names, "; "))}, Plan: r.steps})
+	r.send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_PlanSummary{PlanSummary: fmt.Sprintf("Intent %s. Plan: %s.", in, strings.Join(names, "; "))}, Plan: r.steps, Intent: in.Proto()})
 	var text string
 	for i, p := range plan {
 		r.step = r.steps[i]

@@ -135,6 +135,9 @@ func ask(t *testing.T, conv string, ref *commonv1.DatasetRef, question string) (
 
 func intentOf(evs []*orchestratorv1.Event) string {
 	for _, ev := range evs {
+		if ev.Intent != nil {
+			return ev.Intent.Kind
+		}
 		if ev.GetClarification() != "" {
 			return "clarify"
 		}
@@ -175,6 +178,9 @@ var questions = []struct {
 	{"tabular/tips.csv", "What's the average?", "clarify", "", 0},
 	{"tabular/iris.csv", "correlation between petal length and petal width", "relationship", "corr(petal_length,petal_width)", 0.9628654314027961},
 	{"tabular/mpg.csv", "What is the average horsepower?", "describe", "mean(horsepower)", 104.46938775510205},
+	// statsmodels 0.13: ols("re78 ~ treat + age + educ + black + hisp + marr + nodegree + re74 + re75").params["treat"]
+	// (regression adjustment; data_id is constant and rownames an identifier, so neither is adjusted for).
+	{"causal/nsw_experimental.csv", "What is the effect of treat on re78?", "effect", "ate", 1676.3426254025544},
 }
 
 func TestQuestionSet(t *testing.T) {
@@ -289,12 +295,17 @@ func TestWhyIsChurnHigh(t *testing.T) {
 	if v := a3.Values["mean(MonthlyCharges)"]; math.Abs(v-64.76169246059918) > 1e-6 {
 		t.Errorf("reply to the ask-back: mean(MonthlyCharges) = %v, want 64.7617 (pandas)", v)
 	}
+	// A follow-up keeps the previous measure: pandas telco.groupby("Contract").MonthlyCharges.mean().
+	_, evs4, a4 := ask(t, conv, ref, "and by contract?")
+	if got := intentOf(evs4); got != "compare_groups" || math.Abs(a4.Values["mean(MonthlyCharges)|Contract=Month-to-month"]-66.39849032258065) > 1e-6 {
+		t.Errorf("follow-up: intent %s, values %v", got, a4.Values)
+	}
 	g, err := c.Orchestrator.GetConversation(ctx, &orchestratorv1.GetConversationRequest{ConversationId: conv})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(g.Conversation.Messages); n != 6 {
-		t.Fatalf("conversation has %d messages, want 6", n)
+	if n := len(g.Conversation.Messages); n != 8 {
+		t.Fatalf("conversation has %d messages, want 8", n)
 	}
 	l, err := c.Orchestrator.ListConversations(ctx, &orchestratorv1.ListConversationsRequest{ProjectId: plat.Creds.ProjectID})
 	if err != nil {

@@ -173,6 +173,7 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 		question = c.Messages[n-2].Text + " " + text
 	}
 	asst := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "assistant", CreateTime: timestamppb.Now()}
+	opts := planner.Options{Filter: filter, Previous: lastIntent(c)}
 	var sendErr error
 	emit := func(ev *orchestratorv1.Event) {
 		asst.Events = append(asst.Events, ev)
@@ -180,7 +181,7 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 			sendErr = stream.Send(&orchestratorv1.SendMessageResponse{Event: ev})
 		}
 	}
-	res, err := s.answer(uctx, c.Planner, tl, sch, question, planner.Options{Filter: filter}, emit)
+	res, err := s.answer(uctx, c.Planner, tl, sch, question, opts, emit)
 	if err != nil {
 		asst.Text = "The analysis failed: " + err.Error()
 		emit(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: asst.Text, Confidence: "none"}}})
@@ -230,6 +231,18 @@ func (s *Server) answer(ctx context.Context, which string, tl *tools, sch *plann
 		emit(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_PlanSummary{PlanSummary: "The language model failed (" + err.Error() + "); the built-in planner answers instead."}})
 	}
 	return planner.Answer(ctx, tl, sch, question, o, emit)
+}
+
+// lastIntent is the intent of the conversation's last answered question (not an ask-back).
+func lastIntent(c *orchestratorv1.Conversation) *planner.Intent {
+	for i := len(c.Messages) - 1; i >= 0; i-- {
+		for _, ev := range c.Messages[i].Events {
+			if in := planner.FromProto(ev.Intent); in != nil && in.Kind != planner.Clarify {
+				return in
+			}
+		}
+	}
+	return nil
 }
 
 func isClarification(m *orchestratorv1.Message) bool {

@@ -1315,8 +1315,10 @@ type Event struct {
 	//	*Event_Debate
 	//	*Event_Answer
 	//	*Event_Clarification
-	Kind          isEvent_Kind `protobuf_oneof:"kind"`
-	Plan          []*PlanStep  `protobuf:"bytes,11,rep,name=plan,proto3" json:"plan,omitempty"`
+	Kind isEvent_Kind `protobuf_oneof:"kind"`
+	Plan []*PlanStep  `protobuf:"bytes,11,rep,name=plan,proto3" json:"plan,omitempty"`
+	// With the plan: what the planner understood the question to ask (machine-readable).
+	Intent        *Intent `protobuf:"bytes,12,opt,name=intent,proto3" json:"intent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1453,6 +1455,13 @@ func (x *Event) GetPlan() []*PlanStep {
 	return nil
 }
 
+func (x *Event) GetIntent() *Intent {
+	if x != nil {
+		return x.Intent
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -1511,6 +1520,87 @@ func (*Event_Answer) isEvent_Kind() {}
 
 func (*Event_Clarification) isEvent_Kind() {}
 
+// Intent is a recognised question: its kind (describe, data_quality, compare_groups, relationship,
+// trend, drivers, predict, effect, segments, anomalies, clarify, llm) and the columns it is about.
+type Intent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The column summarised, the target (drivers, predict) or the outcome (effect).
+	Measure string `protobuf:"bytes,2,opt,name=measure,proto3" json:"measure,omitempty"`
+	// mean, median, sum, rate, count, min, max or std.
+	Agg string `protobuf:"bytes,3,opt,name=agg,proto3" json:"agg,omitempty"`
+	// The grouping column, the treatment (effect) or the other column of a relationship.
+	Group         string `protobuf:"bytes,4,opt,name=group,proto3" json:"group,omitempty"`
+	Time          string `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Intent) Reset() {
+	*x = Intent{}
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Intent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Intent) ProtoMessage() {}
+
+func (x *Intent) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Intent.ProtoReflect.Descriptor instead.
+func (*Intent) Descriptor() ([]byte, []int) {
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Intent) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Intent) GetMeasure() string {
+	if x != nil {
+		return x.Measure
+	}
+	return ""
+}
+
+func (x *Intent) GetAgg() string {
+	if x != nil {
+		return x.Agg
+	}
+	return ""
+}
+
+func (x *Intent) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *Intent) GetTime() string {
+	if x != nil {
+		return x.Time
+	}
+	return ""
+}
+
 type CreateConversationRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ProjectId string                 `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
@@ -1525,7 +1615,7 @@ type CreateConversationRequest struct {
 
 func (x *CreateConversationRequest) Reset() {
 	*x = CreateConversationRequest{}
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[18]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1537,7 +1627,7 @@ func (x *CreateConversationRequest) String() string {
 func (*CreateConversationRequest) ProtoMessage() {}
 
 func (x *CreateConversationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[18]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1550,7 +1640,7 @@ func (x *CreateConversationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConversationRequest.ProtoReflect.Descriptor instead.
 func (*CreateConversationRequest) Descriptor() ([]byte, []int) {
-	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{18}
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateConversationRequest) GetProjectId() string {
@@ -1590,7 +1680,7 @@ type CreateConversationResponse struct {
 
 func (x *CreateConversationResponse) Reset() {
 	*x = CreateConversationResponse{}
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[19]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1692,7 @@ func (x *CreateConversationResponse) String() string {
 func (*CreateConversationResponse) ProtoMessage() {}
 
 func (x *CreateConversationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[19]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1705,7 @@ func (x *CreateConversationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConversationResponse.ProtoReflect.Descriptor instead.
 func (*CreateConversationResponse) Descriptor() ([]byte, []int) {
-	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{19}
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateConversationResponse) GetConversation() *Conversation {
@@ -1634,7 +1724,7 @@ type GetConversationRequest struct {
 
 func (x *GetConversationRequest) Reset() {
 	*x = GetConversationRequest{}
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[20]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1646,7 +1736,7 @@ func (x *GetConversationRequest) String() string {
 func (*GetConversationRequest) ProtoMessage() {}
 
 func (x *GetConversationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[20]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1659,7 +1749,7 @@ func (x *GetConversationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationRequest.ProtoReflect.Descriptor instead.
 func (*GetConversationRequest) Descriptor() ([]byte, []int) {
-	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{20}
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetConversationRequest) GetConversationId() string {
@@ -1678,7 +1768,7 @@ type GetConversationResponse struct {
 
 func (x *GetConversationResponse) Reset() {
 	*x = GetConversationResponse{}
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[21]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1690,7 +1780,7 @@ func (x *GetConversationResponse) String() string {
 func (*GetConversationResponse) ProtoMessage() {}
 
 func (x *GetConversationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[21]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1703,7 +1793,7 @@ func (x *GetConversationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationResponse.ProtoReflect.Descriptor instead.
 func (*GetConversationResponse) Descriptor() ([]byte, []int) {
-	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{21}
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetConversationResponse) GetConversation() *Conversation {
@@ -1722,7 +1812,7 @@ type ListConversationsRequest struct {
 
 func (x *ListConversationsRequest) Reset() {
 	*x = ListConversationsRequest{}
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[22]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1824,7 @@ func (x *ListConversationsRequest) String() string {
 func (*ListConversationsRequest) ProtoMessage() {}
 
 func (x *ListConversationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[22]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1837,7 @@ func (x *ListConversationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsRequest.ProtoReflect.Descriptor instead.
 func (*ListConversationsRequest) Descriptor() ([]byte, []int) {
-	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{22}
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListConversationsRequest) GetProjectId() string {
@@ -1766,7 +1856,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[23]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1778,7 +1868,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[23]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1791,7 +1881,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{23}
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListConversationsResponse) GetConversations() []*Conversation {
@@ -1812,7 +1902,7 @@ type SendMessageRequest struct {
 
 func (x *SendMessageRequest) Reset() {
 	*x = SendMessageRequest{}
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[24]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1824,7 +1914,7 @@ func (x *SendMessageRequest) String() string {
 func (*SendMessageRequest) ProtoMessage() {}
 
 func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[24]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1837,7 +1927,7 @@ func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageRequest.ProtoReflect.Descriptor instead.
 func (*SendMessageRequest) Descriptor() ([]byte, []int) {
-	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{24}
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SendMessageRequest) GetConversationId() string {
@@ -1870,7 +1960,7 @@ type SendMessageResponse struct {
 
 func (x *SendMessageResponse) Reset() {
 	*x = SendMessageResponse{}
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[25]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +1972,7 @@ func (x *SendMessageResponse) String() string {
 func (*SendMessageResponse) ProtoMessage() {}
 
 func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[25]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +1985,7 @@ func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageResponse.ProtoReflect.Descriptor instead.
 func (*SendMessageResponse) Descriptor() ([]byte, []int) {
-	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{25}
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SendMessageResponse) GetEvent() *Event {
@@ -1916,7 +2006,7 @@ type GetReportRequest struct {
 
 func (x *GetReportRequest) Reset() {
 	*x = GetReportRequest{}
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[26]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2018,7 @@ func (x *GetReportRequest) String() string {
 func (*GetReportRequest) ProtoMessage() {}
 
 func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[26]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2031,7 @@ func (x *GetReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportRequest.ProtoReflect.Descriptor instead.
 func (*GetReportRequest) Descriptor() ([]byte, []int) {
-	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{26}
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetReportRequest) GetConversationId() string {
@@ -1968,7 +2058,7 @@ type GetReportResponse struct {
 
 func (x *GetReportResponse) Reset() {
 	*x = GetReportResponse{}
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[27]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2070,7 @@ func (x *GetReportResponse) String() string {
 func (*GetReportResponse) ProtoMessage() {}
 
 func (x *GetReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[27]
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,7 +2083,7 @@ func (x *GetReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportResponse.ProtoReflect.Descriptor instead.
 func (*GetReportResponse) Descriptor() ([]byte, []int) {
-	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{27}
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetReportResponse) GetContent() string {
@@ -2136,7 +2226,7 @@ const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"confidence\x1a9\n" +
 	"\vValuesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xdb\x04\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\x90\x05\n" +
 	"\x05Event\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12#\n" +
 	"\fplan_summary\x18\x02 \x01(\tH\x00R\vplanSummary\x12B\n" +
@@ -2149,8 +2239,15 @@ const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"\x06answer\x18\t \x01(\v2\x1b.vds.orchestrator.v1.AnswerH\x00R\x06answer\x12&\n" +
 	"\rclarification\x18\n" +
 	" \x01(\tH\x00R\rclarification\x121\n" +
-	"\x04plan\x18\v \x03(\v2\x1d.vds.orchestrator.v1.PlanStepR\x04planB\x06\n" +
-	"\x04kind\"\xa1\x01\n" +
+	"\x04plan\x18\v \x03(\v2\x1d.vds.orchestrator.v1.PlanStepR\x04plan\x123\n" +
+	"\x06intent\x18\f \x01(\v2\x1b.vds.orchestrator.v1.IntentR\x06intentB\x06\n" +
+	"\x04kind\"r\n" +
+	"\x06Intent\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
+	"\ameasure\x18\x02 \x01(\tR\ameasure\x12\x10\n" +
+	"\x03agg\x18\x03 \x01(\tR\x03agg\x12\x14\n" +
+	"\x05group\x18\x04 \x01(\tR\x05group\x12\x12\n" +
+	"\x04time\x18\x05 \x01(\tR\x04time\"\xa1\x01\n" +
 	"\x19CreateConversationRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
@@ -2203,7 +2300,7 @@ func file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP() []byte {
 	return file_vds_orchestrator_v1_orchestrator_proto_rawDescData
 }
 
-var file_vds_orchestrator_v1_orchestrator_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_vds_orchestrator_v1_orchestrator_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_vds_orchestrator_v1_orchestrator_proto_goTypes = []any{
 	(*ReportColumn)(nil),               // 0: vds.orchestrator.v1.ReportColumn
 	(*ReportDataset)(nil),              // 1: vds.orchestrator.v1.ReportDataset
@@ -2223,22 +2320,23 @@ var file_vds_orchestrator_v1_orchestrator_proto_goTypes = []any{
 	(*DebateTurn)(nil),                 // 15: vds.orchestrator.v1.DebateTurn
 	(*Answer)(nil),                     // 16: vds.orchestrator.v1.Answer
 	(*Event)(nil),                      // 17: vds.orchestrator.v1.Event
-	(*CreateConversationRequest)(nil),  // 18: vds.orchestrator.v1.CreateConversationRequest
-	(*CreateConversationResponse)(nil), // 19: vds.orchestrator.v1.CreateConversationResponse
-	(*GetConversationRequest)(nil),     // 20: vds.orchestrator.v1.GetConversationRequest
-	(*GetConversationResponse)(nil),    // 21: vds.orchestrator.v1.GetConversationResponse
-	(*ListConversationsRequest)(nil),   // 22: vds.orchestrator.v1.ListConversationsRequest
-	(*ListConversationsResponse)(nil),  // 23: vds.orchestrator.v1.ListConversationsResponse
-	(*SendMessageRequest)(nil),         // 24: vds.orchestrator.v1.SendMessageRequest
-	(*SendMessageResponse)(nil),        // 25: vds.orchestrator.v1.SendMessageResponse
-	(*GetReportRequest)(nil),           // 26: vds.orchestrator.v1.GetReportRequest
-	(*GetReportResponse)(nil),          // 27: vds.orchestrator.v1.GetReportResponse
-	nil,                                // 28: vds.orchestrator.v1.ToolCall.ArgumentsEntry
-	nil,                                // 29: vds.orchestrator.v1.Answer.ValuesEntry
-	(*v1.Finding)(nil),                 // 30: vds.common.v1.Finding
-	(*v1.Chart)(nil),                   // 31: vds.common.v1.Chart
-	(*timestamppb.Timestamp)(nil),      // 32: google.protobuf.Timestamp
-	(*v1.DatasetRef)(nil),              // 33: vds.common.v1.DatasetRef
+	(*Intent)(nil),                     // 18: vds.orchestrator.v1.Intent
+	(*CreateConversationRequest)(nil),  // 19: vds.orchestrator.v1.CreateConversationRequest
+	(*CreateConversationResponse)(nil), // 20: vds.orchestrator.v1.CreateConversationResponse
+	(*GetConversationRequest)(nil),     // 21: vds.orchestrator.v1.GetConversationRequest
+	(*GetConversationResponse)(nil),    // 22: vds.orchestrator.v1.GetConversationResponse
+	(*ListConversationsRequest)(nil),   // 23: vds.orchestrator.v1.ListConversationsRequest
+	(*ListConversationsResponse)(nil),  // 24: vds.orchestrator.v1.ListConversationsResponse
+	(*SendMessageRequest)(nil),         // 25: vds.orchestrator.v1.SendMessageRequest
+	(*SendMessageResponse)(nil),        // 26: vds.orchestrator.v1.SendMessageResponse
+	(*GetReportRequest)(nil),           // 27: vds.orchestrator.v1.GetReportRequest
+	(*GetReportResponse)(nil),          // 28: vds.orchestrator.v1.GetReportResponse
+	nil,                                // 29: vds.orchestrator.v1.ToolCall.ArgumentsEntry
+	nil,                                // 30: vds.orchestrator.v1.Answer.ValuesEntry
+	(*v1.Finding)(nil),                 // 31: vds.common.v1.Finding
+	(*v1.Chart)(nil),                   // 32: vds.common.v1.Chart
+	(*timestamppb.Timestamp)(nil),      // 33: google.protobuf.Timestamp
+	(*v1.DatasetRef)(nil),              // 34: vds.common.v1.DatasetRef
 }
 var file_vds_orchestrator_v1_orchestrator_proto_depIdxs = []int32{
 	0,  // 0: vds.orchestrator.v1.ReportDataset.columns:type_name -> vds.orchestrator.v1.ReportColumn
@@ -2246,53 +2344,54 @@ var file_vds_orchestrator_v1_orchestrator_proto_depIdxs = []int32{
 	2,  // 2: vds.orchestrator.v1.AnalysisReport.model:type_name -> vds.orchestrator.v1.ReportModel
 	3,  // 3: vds.orchestrator.v1.AnalysisReport.leaderboard:type_name -> vds.orchestrator.v1.LeaderboardRow
 	4,  // 4: vds.orchestrator.v1.AnalysisReport.drivers:type_name -> vds.orchestrator.v1.Driver
-	30, // 5: vds.orchestrator.v1.AnalysisReport.findings:type_name -> vds.common.v1.Finding
-	31, // 6: vds.orchestrator.v1.AnalysisReport.charts:type_name -> vds.common.v1.Chart
-	32, // 7: vds.orchestrator.v1.AnalysisReport.create_time:type_name -> google.protobuf.Timestamp
-	33, // 8: vds.orchestrator.v1.StartAnalysisRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	31, // 5: vds.orchestrator.v1.AnalysisReport.findings:type_name -> vds.common.v1.Finding
+	32, // 6: vds.orchestrator.v1.AnalysisReport.charts:type_name -> vds.common.v1.Chart
+	33, // 7: vds.orchestrator.v1.AnalysisReport.create_time:type_name -> google.protobuf.Timestamp
+	34, // 8: vds.orchestrator.v1.StartAnalysisRequest.dataset:type_name -> vds.common.v1.DatasetRef
 	5,  // 9: vds.orchestrator.v1.GetAnalysisReportResponse.report:type_name -> vds.orchestrator.v1.AnalysisReport
-	33, // 10: vds.orchestrator.v1.Conversation.datasets:type_name -> vds.common.v1.DatasetRef
+	34, // 10: vds.orchestrator.v1.Conversation.datasets:type_name -> vds.common.v1.DatasetRef
 	11, // 11: vds.orchestrator.v1.Conversation.messages:type_name -> vds.orchestrator.v1.Message
-	32, // 12: vds.orchestrator.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
-	32, // 13: vds.orchestrator.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
+	33, // 12: vds.orchestrator.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
+	33, // 13: vds.orchestrator.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
 	17, // 14: vds.orchestrator.v1.Message.events:type_name -> vds.orchestrator.v1.Event
-	32, // 15: vds.orchestrator.v1.Message.create_time:type_name -> google.protobuf.Timestamp
-	28, // 16: vds.orchestrator.v1.ToolCall.arguments:type_name -> vds.orchestrator.v1.ToolCall.ArgumentsEntry
-	29, // 17: vds.orchestrator.v1.Answer.values:type_name -> vds.orchestrator.v1.Answer.ValuesEntry
-	32, // 18: vds.orchestrator.v1.Event.time:type_name -> google.protobuf.Timestamp
+	33, // 15: vds.orchestrator.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	29, // 16: vds.orchestrator.v1.ToolCall.arguments:type_name -> vds.orchestrator.v1.ToolCall.ArgumentsEntry
+	30, // 17: vds.orchestrator.v1.Answer.values:type_name -> vds.orchestrator.v1.Answer.ValuesEntry
+	33, // 18: vds.orchestrator.v1.Event.time:type_name -> google.protobuf.Timestamp
 	13, // 19: vds.orchestrator.v1.Event.step_started:type_name -> vds.orchestrator.v1.PlanStep
 	13, // 20: vds.orchestrator.v1.Event.step_finished:type_name -> vds.orchestrator.v1.PlanStep
 	14, // 21: vds.orchestrator.v1.Event.tool_call:type_name -> vds.orchestrator.v1.ToolCall
-	30, // 22: vds.orchestrator.v1.Event.finding:type_name -> vds.common.v1.Finding
-	31, // 23: vds.orchestrator.v1.Event.chart:type_name -> vds.common.v1.Chart
+	31, // 22: vds.orchestrator.v1.Event.finding:type_name -> vds.common.v1.Finding
+	32, // 23: vds.orchestrator.v1.Event.chart:type_name -> vds.common.v1.Chart
 	15, // 24: vds.orchestrator.v1.Event.debate:type_name -> vds.orchestrator.v1.DebateTurn
 	16, // 25: vds.orchestrator.v1.Event.answer:type_name -> vds.orchestrator.v1.Answer
 	13, // 26: vds.orchestrator.v1.Event.plan:type_name -> vds.orchestrator.v1.PlanStep
-	33, // 27: vds.orchestrator.v1.CreateConversationRequest.datasets:type_name -> vds.common.v1.DatasetRef
-	10, // 28: vds.orchestrator.v1.CreateConversationResponse.conversation:type_name -> vds.orchestrator.v1.Conversation
-	10, // 29: vds.orchestrator.v1.GetConversationResponse.conversation:type_name -> vds.orchestrator.v1.Conversation
-	10, // 30: vds.orchestrator.v1.ListConversationsResponse.conversations:type_name -> vds.orchestrator.v1.Conversation
-	12, // 31: vds.orchestrator.v1.SendMessageRequest.selections:type_name -> vds.orchestrator.v1.Selection
-	17, // 32: vds.orchestrator.v1.SendMessageResponse.event:type_name -> vds.orchestrator.v1.Event
-	6,  // 33: vds.orchestrator.v1.OrchestratorService.StartAnalysis:input_type -> vds.orchestrator.v1.StartAnalysisRequest
-	8,  // 34: vds.orchestrator.v1.OrchestratorService.GetAnalysisReport:input_type -> vds.orchestrator.v1.GetAnalysisReportRequest
-	18, // 35: vds.orchestrator.v1.OrchestratorService.CreateConversation:input_type -> vds.orchestrator.v1.CreateConversationRequest
-	20, // 36: vds.orchestrator.v1.OrchestratorService.GetConversation:input_type -> vds.orchestrator.v1.GetConversationRequest
-	22, // 37: vds.orchestrator.v1.OrchestratorService.ListConversations:input_type -> vds.orchestrator.v1.ListConversationsRequest
-	24, // 38: vds.orchestrator.v1.OrchestratorService.SendMessage:input_type -> vds.orchestrator.v1.SendMessageRequest
-	26, // 39: vds.orchestrator.v1.OrchestratorService.GetReport:input_type -> vds.orchestrator.v1.GetReportRequest
-	7,  // 40: vds.orchestrator.v1.OrchestratorService.StartAnalysis:output_type -> vds.orchestrator.v1.StartAnalysisResponse
-	9,  // 41: vds.orchestrator.v1.OrchestratorService.GetAnalysisReport:output_type -> vds.orchestrator.v1.GetAnalysisReportResponse
-	19, // 42: vds.orchestrator.v1.OrchestratorService.CreateConversation:output_type -> vds.orchestrator.v1.CreateConversationResponse
-	21, // 43: vds.orchestrator.v1.OrchestratorService.GetConversation:output_type -> vds.orchestrator.v1.GetConversationResponse
-	23, // 44: vds.orchestrator.v1.OrchestratorService.ListConversations:output_type -> vds.orchestrator.v1.ListConversationsResponse
-	25, // 45: vds.orchestrator.v1.OrchestratorService.SendMessage:output_type -> vds.orchestrator.v1.SendMessageResponse
-	27, // 46: vds.orchestrator.v1.OrchestratorService.GetReport:output_type -> vds.orchestrator.v1.GetReportResponse
-	40, // [40:47] is the sub-list for method output_type
-	33, // [33:40] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	18, // 27: vds.orchestrator.v1.Event.intent:type_name -> vds.orchestrator.v1.Intent
+	34, // 28: vds.orchestrator.v1.CreateConversationRequest.datasets:type_name -> vds.common.v1.DatasetRef
+	10, // 29: vds.orchestrator.v1.CreateConversationResponse.conversation:type_name -> vds.orchestrator.v1.Conversation
+	10, // 30: vds.orchestrator.v1.GetConversationResponse.conversation:type_name -> vds.orchestrator.v1.Conversation
+	10, // 31: vds.orchestrator.v1.ListConversationsResponse.conversations:type_name -> vds.orchestrator.v1.Conversation
+	12, // 32: vds.orchestrator.v1.SendMessageRequest.selections:type_name -> vds.orchestrator.v1.Selection
+	17, // 33: vds.orchestrator.v1.SendMessageResponse.event:type_name -> vds.orchestrator.v1.Event
+	6,  // 34: vds.orchestrator.v1.OrchestratorService.StartAnalysis:input_type -> vds.orchestrator.v1.StartAnalysisRequest
+	8,  // 35: vds.orchestrator.v1.OrchestratorService.GetAnalysisReport:input_type -> vds.orchestrator.v1.GetAnalysisReportRequest
+	19, // 36: vds.orchestrator.v1.OrchestratorService.CreateConversation:input_type -> vds.orchestrator.v1.CreateConversationRequest
+	21, // 37: vds.orchestrator.v1.OrchestratorService.GetConversation:input_type -> vds.orchestrator.v1.GetConversationRequest
+	23, // 38: vds.orchestrator.v1.OrchestratorService.ListConversations:input_type -> vds.orchestrator.v1.ListConversationsRequest
+	25, // 39: vds.orchestrator.v1.OrchestratorService.SendMessage:input_type -> vds.orchestrator.v1.SendMessageRequest
+	27, // 40: vds.orchestrator.v1.OrchestratorService.GetReport:input_type -> vds.orchestrator.v1.GetReportRequest
+	7,  // 41: vds.orchestrator.v1.OrchestratorService.StartAnalysis:output_type -> vds.orchestrator.v1.StartAnalysisResponse
+	9,  // 42: vds.orchestrator.v1.OrchestratorService.GetAnalysisReport:output_type -> vds.orchestrator.v1.GetAnalysisReportResponse
+	20, // 43: vds.orchestrator.v1.OrchestratorService.CreateConversation:output_type -> vds.orchestrator.v1.CreateConversationResponse
+	22, // 44: vds.orchestrator.v1.OrchestratorService.GetConversation:output_type -> vds.orchestrator.v1.GetConversationResponse
+	24, // 45: vds.orchestrator.v1.OrchestratorService.ListConversations:output_type -> vds.orchestrator.v1.ListConversationsResponse
+	26, // 46: vds.orchestrator.v1.OrchestratorService.SendMessage:output_type -> vds.orchestrator.v1.SendMessageResponse
+	28, // 47: vds.orchestrator.v1.OrchestratorService.GetReport:output_type -> vds.orchestrator.v1.GetReportResponse
+	41, // [41:48] is the sub-list for method output_type
+	34, // [34:41] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_vds_orchestrator_v1_orchestrator_proto_init() }
@@ -2317,7 +2416,7 @@ func file_vds_orchestrator_v1_orchestrator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_orchestrator_v1_orchestrator_proto_rawDesc), len(file_vds_orchestrator_v1_orchestrator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
