@@ -53,11 +53,13 @@ func TestSharedCorpus(t *testing.T) {
 	t.Parallel()
 	root := shareddata.Path(t, ".")
 	type want struct {
-		target  string
-		alerts  []string // kind:column that must be present
-		types   map[string]commonv1.SemanticType
-		absent  []string // kind:column that must not be present
-		missing map[string]int64
+		target     string
+		alerts     []string // kind:column that must be present
+		types      map[string]commonv1.SemanticType
+		absent     []string // kind:column that must not be present
+		missing    map[string]int64
+		rows, cols int               // expected shape when set
+		top        map[string]string // expected most frequent value (checks text survives intact)
 		// refusal is set for files ingestion must refuse (no rows, no bytes).
 		refusal bool
 	}
@@ -65,12 +67,17 @@ func TestSharedCorpus(t *testing.T) {
 		commonv1.SemanticType_SEMANTIC_TYPE_CATEGORICAL, commonv1.SemanticType_SEMANTIC_TYPE_BOOLEAN, commonv1.SemanticType_SEMANTIC_TYPE_EMPTY
 	wants := map[string]want{
 		"messy/all_null_column.csv":                {alerts: []string{"all_missing:empty_col"}, types: map[string]commonv1.SemanticType{"empty_col": empty}},
-		"messy/numeric_with_placeholders.csv":      {types: map[string]commonv1.SemanticType{"x": num}},
+		"messy/numeric_with_placeholders.csv":      {types: map[string]commonv1.SemanticType{"x": num}, missing: map[string]int64{"x": 18}},
 		"messy/mixed_types.csv":                    {alerts: []string{"mixed_types:month"}},
-		"messy/semicolon_decimal_comma_latin1.csv": {types: map[string]commonv1.SemanticType{"surface_km2": num}},
+		"messy/semicolon_decimal_comma_latin1.csv": {types: map[string]commonv1.SemanticType{"surface_km2": num}, alerts: []string{"constant:région"}, top: map[string]string{"région": "Île-de-France"}},
 		"messy/constant_and_string_target.csv":     {target: "label", alerts: []string{"constant:const_nan", "near_constant:near_const"}, types: map[string]commonv1.SemanticType{"label": boolean}},
 		"messy/leading_zero_ids.csv":               {alerts: []string{"identifier:customer"}, types: map[string]commonv1.SemanticType{"customer": id}},
-		"messy/currency_thousands.csv":             {},
+		"messy/currency_thousands.csv":             {types: map[string]commonv1.SemanticType{"revenue": num, "share": num}},
+		"messy/utf16_bom_tabs.tsv":                 {rows: 100, cols: 3, top: map[string]string{"category": "厘米"}},
+		"messy/embedded_newlines.csv":              {rows: 100, cols: 3},
+		"messy/stray_quote_crlf.csv":               {rows: 300, cols: 3},
+		"messy/mixed_date_formats.csv":             {types: map[string]commonv1.SemanticType{"when": commonv1.SemanticType_SEMANTIC_TYPE_DATETIME}},
+		"messy/duplicate_headers_ragged.csv":       {cols: 6},
 		"messy/header_only.csv":                    {refusal: true},
 		"messy/empty.csv":                          {refusal: true},
 		"tabular/titanic.csv":                      {target: "survived", alerts: []string{"leakage:alive", "many_missing:deck"}, absent: []string{"leakage:sex", "leakage:fare"}},
@@ -162,6 +169,21 @@ func TestSharedCorpus(t *testing.T) {
 			for name, st := range w.types {
 				if c := column(t, p, name); c.SemanticType != st {
 					t.Errorf("%s is %s, want %s", name, semantic.Name(c.SemanticType), semantic.Name(st))
+				}
+			}
+			if (w.rows != 0 && p.RowCount != int64(w.rows)) || (w.cols != 0 && p.ColumnCount != int32(w.cols)) {
+				t.Errorf("shape %d x %d, want %d x %d", p.RowCount, p.ColumnCount, w.rows, w.cols)
+			}
+			names := map[string]bool{}
+			for _, c := range p.Columns {
+				if names[c.Name] || c.Name == "" {
+					t.Errorf("column name %q is empty or repeated", c.Name)
+				}
+				names[c.Name] = true
+			}
+			for name, v := range w.top {
+				if c := column(t, p, name); len(c.TopValues) == 0 || c.TopValues[0].Value != v {
+					t.Errorf("%s top values %v, want %q first", name, c.TopValues, v)
 				}
 			}
 			for name, m := range w.missing {
