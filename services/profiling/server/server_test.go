@@ -1,0 +1,142 @@
+//go:build duckdb_arrow
+
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/vdsproject/vds/gen/client"
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
+	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
+	"github.com/vdsproject/vds/libs/ids"
+	"github.com/vdsproject/vds/libs/shareddata"
+	"github.com/vdsproject/vds/services/mesh"
+)
+
+// TestProfilingService runs the whole mesh in-process (real gRPC over loopback, embedded NATS,
+// SQLite) and drives the profiling service as a client would: upload and ingest penguins, profile
+// it as a job, read the profile, test hypotheses, and check the errors and the cache.
+func TestProfilingService(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	plat, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("start the mesh: %v", err)
+	}
+	defer plat.Stop()
+	c, err := client.Dial(ctx, plat.GRPCAddr, client.WithAPIKey(plat.Creds.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	up, err := c.UploadFile(ctx, plat.Creds.ProjectID, shareddata.Path(t, "tabular/penguins.csv"), nil)
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	if up.JobId != "" {
+		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+			t.Fatalf("ingest: %v", err)
+		}
+	}
+	ref := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
+
+	// Errors first: unknown target, malformed and unknown profile IDs.
+	_, err = c.Profiling.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: ref, Target: "no_such_column"})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "target") {
+		t.Errorf("unknown target: %v", err)
+	}
+	_, err = c.Profiling.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: "../etc/passwd"})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("malformed profile ID: %v", err)
+	}
+	_, err = c.Profiling.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: ids.New(ids.Profile)})
+	if status.Code(err) != codes.NotFound {
+		t.Errorf("unknown profile ID: %v", err)
+	}
+
+	st, err := c.Profiling.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: ref, Target: "species"})
+	if err != nil {
+		t.Fatalf("start profile: %v", err)
+	}
+	if err := ids.Check(st.ProfileId, ids.Profile); err != nil {
+		t.Errorf("profile ID: %v", err)
+	}
+	job, err := c.WaitJob(ctx, st.JobId, nil)
+	if err != nil || job.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
+		t.Fatalf("profile job %v: %v", job, err)
+	}
+	gp, err := c.Profiling.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: st.ProfileId})
+	if err != nil {
+		t.Fatalf("get profile: %v", err)
+	}
+	p := gp.Profile
+	if p.RowCount != 344 || p.ColumnCount != 7 || p.Target != "species" {
+		t.Errorf("profile %d x %d target %q", p.RowCount, p.ColumnCount, p.Target)
+	}
+	multimodal := false
+	for _, col := range p.Columns {
+		if (col.Name == "flipper_length_mm" || col.Name == "body_mass_g") && col.GetNumeric().GetMultimodal() {
+			multimodal = true
+		}
+	}
+	if !multimodal {
+		t.Error("neither flipper_length_mm nor body_mass_g is multimodal")
+	}
+
+	// Computed once per dataset version: asking again returns the same profile from the cache.
+	again, err := c.Profiling.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: ref, Target: "species"})
+	if err != nil || !again.Cached || again.ProfileId != st.ProfileId {
+		t.Errorf("second start: %v cached=%v id %s vs %s", err, again.GetCached(), again.GetProfileId(), st.ProfileId)
+	}
+
+	_, err = c.Profiling.GenerateHypotheses(ctx, &profilingv1.GenerateHypothesesRequest{ProfileId: st.ProfileId, Fdr: 2})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "fdr") {
+		t.Errorf("fdr 2: %v", err)
+	}
+	hr, err := c.Profiling.GenerateHypotheses(ctx, &profilingv1.GenerateHypothesesRequest{ProfileId: st.ProfileId})
+	if err != nil {
+		t.Fatalf("hypotheses: %v", err)
+	}
+	survivors := 0
+	found := map[string]bool{}
+	for _, h := range hr.Hypotheses {
+		if err := ids.Check(h.Id, "hyp"); err != nil {
+			t.Errorf("hypothesis ID: %v", err)
+		}
+		if !h.Survived {
+			continue
+		}
+		survivors++
+		if h.QValue > 0.05 || h.Query == "" || h.Chart == nil || ids.Check(h.Chart.Id, ids.Chart) != nil {
+			t.Errorf("survivor %s: q %v query %q chart %v", h.Statement, h.QValue, h.Query, h.Chart)
+		}
+		if slices.Contains(h.Columns, "species") {
+			for _, col := range h.Columns {
+				found[col] = true
+			}
+		}
+	}
+	if len(hr.Findings) != survivors {
+		t.Errorf("%d findings for %d survivors", len(hr.Findings), survivors)
+	}
+	for _, col := range []string{"body_mass_g", "flipper_length_mm", "bill_length_mm"} {
+		if !found[col] {
+			t.Errorf("no species difference found for %s", col)
+		}
+	}
+	for _, fd := range hr.Findings {
+		if ids.Check(fd.Id, ids.Finding) != nil || !strings.Contains(fd.Statement, "n = ") || !strings.Contains(fd.Query, "FROM data") {
+			t.Errorf("finding %v", fd)
+		}
+	}
+}
