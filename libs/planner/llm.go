@@ -130,6 +130,7 @@ var llmTools = []toolSpec{
 	{name: "segments", desc: "The groups of rows that differ most in a measure.", optional: []string{"measure"}, columns: []string{"measure"}},
 	{name: "anomalies", desc: "Outlying values of a numeric column.", optional: []string{"column"}, columns: []string{"column"}},
 	{name: "run_sql", desc: "Run one read-only DuckDB SELECT over the dataset, visible as table data. Use for anything the other tools do not cover.", required: []string{"sql"}},
+	{name: "run_python", desc: "Run Python analysis code in the sandbox (no network; pandas, numpy, scipy, statsmodels, sklearn). Load the dataset with `import vds; df = vds.load(\"data\")` and print the results.", required: []string{"code"}},
 }
 
 func (t toolSpec) def() toolDef {
@@ -176,6 +177,7 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 	send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_PlanSummary{PlanSummary: fmt.Sprintf("Intent llm. Plan: the language model %s chooses the platform's tools; every call is validated before it runs.", l.cfg.Model)}})
 	final := &Result{Intent: Intent{Kind: "llm"}, Answer: &orchestratorv1.Answer{Values: map[string]float64{}}}
 	step := 0
+	ran := false
 	for round := 0; round < l.cfg.MaxSteps; round++ {
 		resp, err := l.complete(ctx, chatRequest{Model: l.cfg.Model, Messages: msgs, Tools: defs, ToolChoice: "auto"})
 		if err != nil {
@@ -187,7 +189,12 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 			if final.Answer.Text == "" {
 				final.Answer.Text = "The model gave no answer."
 			}
-			if final.Answer.Confidence == "" {
+			switch {
+			case final.Answer.Confidence != "":
+			case ran:
+				// Only raw SQL or Python ran: no debate checked it.
+				final.Answer.Confidence = "medium"
+			default:
 				final.Answer.Confidence = "low"
 				final.Answer.Text += " (No tool was run, so no number here comes from the data.)"
 			}
@@ -208,6 +215,7 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 					Arguments: map[string]string{"raw": truncateStr(tc.Function.Arguments, 500)}, Error: content}}})
 			} else {
 				content = l.execute(ctx, tools, s, o, st, args, in, final, send)
+				ran = ran || !strings.HasPrefix(content, "error: ")
 			}
 			send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_StepFinished{StepFinished: st}})
 			msgs = append(msgs, chatMessage{Role: "tool", ToolCallID: tc.ID, Name: tc.Function.Name, Content: l.budget(content)})
@@ -221,6 +229,18 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 
 // execute runs one validated call and returns the summary the model sees.
 func (l *LLM) execute(ctx context.Context, tools Tools, s *Schema, o Options, st *orchestratorv1.PlanStep, args map[string]string, in *Intent, final *Result, send func(*orchestratorv1.Event)) string {
+	if args["code"] != "" { // run_python
+		out, err := tools.Python(ctx, args["code"])
+		tc := &orchestratorv1.ToolCall{StepId: st.Id, Tool: "run_python", Arguments: map[string]string{"dataset_id": s.DatasetID, "code": args["code"]}, ResultSummary: truncateStr(out, 400)}
+		if err != nil {
+			tc.Error = err.Error()
+		}
+		send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_ToolCall{ToolCall: tc}})
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return "stdout:\n" + out
+	}
 	if in == nil { // run_sql
 		r := &run{ctx: ctx, tools: tools, s: s, emit: func(ev *orchestratorv1.Event) { send(ev) }, res: &Result{}, values: map[string]float64{}, filter: o.Filter, step: st, turns: map[string]*orchestratorv1.DebateTurn{}}
 		t, err := r.sql("model's query", args["sql"])
@@ -427,6 +447,12 @@ func validate(s *Schema, name, raw string) (map[string]string, *Intent, error) {
 	}
 	if a := args["agg"]; a != "" && !contains([]string{"mean", "median", "sum", "rate", "count", "min", "max", "std"}, a) {
 		return nil, nil, fmt.Errorf("agg %q must be one of mean, median, sum, rate, count, min, max, std", a)
+	}
+	if name == "run_python" {
+		if len(args["code"]) > 20000 {
+			return nil, nil, errors.New("run_python code must be at most 20000 characters")
+		}
+		return args, nil, nil
 	}
 	if name == "run_sql" {
 		low := strings.ToLower(strings.TrimSpace(args["sql"]))

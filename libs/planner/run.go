@@ -70,6 +70,8 @@ type Tools interface {
 	Train(ctx context.Context, target string, budget time.Duration) (*mlv1.Model, error)
 	// Effect estimates the average effect of treatment on outcome adjusting for confounders.
 	Effect(ctx context.Context, treatment, outcome string, confounders []string) (*causalv1.Estimate, error)
+	// Python runs analysis code in the sandbox (the dataset loads with vds.load("data")) and returns its standard output.
+	Python(ctx context.Context, code string) (string, error)
 }
 
 // Result is what one question produced.

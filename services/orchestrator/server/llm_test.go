@@ -143,8 +143,12 @@ func TestLLMPlanner(t *testing.T) {
 	// 2. The endpoint fails: the built-in planner answers instead.
 	q2 := "What is the churn rate by contract type?"
 	l.scripts[q2] = []func(map[string]any) (int, any){
-		func(map[string]any) (int, any) { return 500, map[string]any{"error": map[string]any{"message": "overloaded"}} },
-		func(map[string]any) (int, any) { return 503, map[string]any{"error": map[string]any{"message": "overloaded"}} },
+		func(map[string]any) (int, any) {
+			return 500, map[string]any{"error": map[string]any{"message": "overloaded"}}
+		},
+		func(map[string]any) (int, any) {
+			return 503, map[string]any{"error": map[string]any{"message": "overloaded"}}
+		},
 	}
 	// 3. Unrepairable arguments and a non-column are refused; the model then answers without tools.
 	q3 := "llm: tenure?"
@@ -158,6 +162,20 @@ func TestLLMPlanner(t *testing.T) {
 				fail("refusals: " + res["call_a"] + " / " + res["call_b"])
 			}
 			return 200, reply("I could not compute it.")
+		},
+	}
+	// 4. The model writes analysis code that runs in the Python sandbox.
+	q4 := "llm: python mean of monthly charges"
+	l.scripts[q4] = []func(map[string]any) (int, any){
+		func(map[string]any) (int, any) {
+			return 200, toolCalls([2]string{"run_python", `{"code": "import vds\ndf = vds.load(\"data\")\nprint(round(df.MonthlyCharges.mean(), 4))"}`})
+		},
+		func(req map[string]any) (int, any) {
+			// pandas: telco.MonthlyCharges.mean() = 64.76169246059918
+			if r := toolResults(req)["call_a"]; !strings.Contains(r, "64.7617") {
+				fail("python result: " + r)
+			}
+			return 200, reply("The mean monthly charge is 64.76.")
 		},
 	}
 	l.mu.Unlock()
@@ -195,6 +213,9 @@ func TestLLMPlanner(t *testing.T) {
 	if ans3.Confidence != "low" || len(ans3.Values) != 0 {
 		t.Errorf("an answer without tool results must carry no numbers and low confidence: %+v", ans3)
 	}
+	if _, _, a4 := ask(t, llmConversation(t, ref), ref, q4); a4.Text != "The mean monthly charge is 64.76." {
+		t.Errorf("python answer %q", a4.Text)
+	}
 	l.mu.Lock()
 	for _, a := range l.auth {
 		if a != "Bearer test-key" {
@@ -209,4 +230,3 @@ func TestLLMPlanner(t *testing.T) {
 		t.Error(f)
 	}
 }
-

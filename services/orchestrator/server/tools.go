@@ -144,6 +144,43 @@ func cell(a arrow.Array, i int) any {
 	return a.ValueStr(i)
 }
 
+// Python runs code in the sandbox with the dataset as "data" and returns its standard output.
+func (t *tools) Python(ctx context.Context, code string) (string, error) {
+	conn, err := t.s.rt.Peer("sandbox")
+	if err != nil {
+		return "", err
+	}
+	st, err := sandboxv1.NewSandboxServiceClient(conn).Execute(ctx, &sandboxv1.ExecuteRequest{ProjectId: t.project, Language: sandboxv1.Language_LANGUAGE_PYTHON,
+		Code: code, Inputs: []*sandboxv1.Input{{Dataset: t.ref, Alias: "data"}}})
+	if err != nil {
+		return "", err
+	}
+	var out, errs strings.Builder
+	for {
+		ev, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return out.String(), nil
+		}
+		if err != nil {
+			return out.String(), err
+		}
+		switch e := ev.Event.(type) {
+		case *sandboxv1.ExecuteResponse_Stdout:
+			if out.Len() < 1<<20 {
+				out.WriteString(e.Stdout)
+			}
+		case *sandboxv1.ExecuteResponse_Stderr:
+			if errs.Len() < 4000 {
+				errs.WriteString(e.Stderr)
+			}
+		case *sandboxv1.ExecuteResponse_Status:
+			if e.Status.Outcome != sandboxv1.Outcome_OUTCOME_OK {
+				return out.String(), fmt.Errorf("sandbox %s: %s %s", strings.ToLower(strings.TrimPrefix(e.Status.Outcome.String(), "OUTCOME_")), e.Status.Message, strings.TrimSpace(errs.String()))
+			}
+		}
+	}
+}
+
 // Hypotheses profiles the dataset (cached per version) and tests hypotheses about target.
 func (t *tools) Hypotheses(ctx context.Context, target string) ([]*profilingv1.Hypothesis, error) {
 	conn, err := t.s.rt.Peer("profiling")
