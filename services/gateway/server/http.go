@@ -31,6 +31,7 @@ import (
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
+	"github.com/vdsproject/vds/services/gateway/webui"
 )
 
 // Paths served by the HTTP handler besides the REST API of proto/.
@@ -88,7 +89,9 @@ type gateway struct {
 // NewHTTPHandler returns the HTTP side of the gateway: the REST API of every service (grpc-gateway)
 // with errors as JSON google.rpc.Status bodies, GET /openapi.json, GET /healthz, multipart uploads at
 // POST /v1/projects/{project_id}/datasets:upload, job events as Server-Sent Events at
-// GET /v1/jobs/{job_id}/events, a request body limit, a per-client rate limit and CORS.
+// GET /v1/jobs/{job_id}/events, browser sessions at /v1/session (cookies with CSRF protection, see
+// SessionPath), the embedded web app at every other path, a request body limit, a per-client rate
+// limit and CORS.
 //
 // The Authorization and X-Api-Key headers (and the W3C trace headers) reach the services as gRPC
 // metadata. When ctx is done, event streams end, new requests get 503, and the backend connections
@@ -136,14 +139,19 @@ func NewHTTPHandler(ctx context.Context, o Options) (http.Handler, error) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(gen.OpenAPI)))
 		w.Write(gen.OpenAPI)
 	})
-	routes.HandleFunc("POST "+UploadPath, g.upload)
-	routes.HandleFunc("GET "+EventsPath, g.events)
-	api := g.limitBody(g.mux)
+	routes.Handle("POST "+UploadPath, g.session(http.HandlerFunc(g.upload)))
+	routes.Handle("GET "+EventsPath, g.session(http.HandlerFunc(g.events)))
+	routes.Handle("POST "+SessionPath, g.limitBody(http.HandlerFunc(g.signIn)))
+	routes.Handle("DELETE "+SessionPath, g.session(http.HandlerFunc(g.signOut)))
+	api := g.session(g.limitBody(g.mux))
 	routes.Handle("/v1/", api)
-	if o.Web != nil {
-		routes.Handle("/", o.Web)
-	} else {
+	switch {
+	case o.NoWeb:
 		routes.Handle("/", api)
+	case o.Web != nil:
+		routes.Handle("/", o.Web)
+	default:
+		routes.Handle("/", webui.Handler())
 	}
 
 	go func() {
@@ -333,7 +341,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 
 const (
 	corsMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-	corsHeaders = "Authorization, Content-Type, X-Api-Key, Last-Event-ID, Traceparent, Tracestate, Grpc-Timeout, X-Request-Id"
+	corsHeaders = "Authorization, Content-Type, X-Api-Key, X-CSRF-Token, Last-Event-ID, Traceparent, Tracestate, Grpc-Timeout, X-Request-Id"
 )
 
 func (g *gateway) cors(next http.Handler) http.Handler {

@@ -65,8 +65,10 @@ type Options struct {
 	TrustForwardedFor bool
 	// Heartbeat is the interval of comment lines on an idle event stream (0: DefaultHeartbeat).
 	Heartbeat time.Duration
-	// Web, when set, serves every path outside the API (the web app).
-	Web http.Handler
+	// Web, when set, serves every path outside the API; nil serves the web app embedded in the
+	// binary (package webui). NoWeb serves nothing there (API 404s) instead.
+	Web   http.Handler
+	NoWeb bool
 	Log *slog.Logger
 }
 
