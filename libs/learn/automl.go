@@ -23,10 +23,12 @@ type trial struct {
 	config string
 	lin    *linearParams
 	gb     *gbdtParams
+	nb     *nbParams
+	knn    *knnParams
 }
 
 func (t trial) kind() prepKind {
-	if t.lin != nil {
+	if t.gb == nil {
 		return prepLinear
 	}
 	return prepTree
@@ -52,10 +54,10 @@ func gbdtTrial(p gbdtParams) trial {
 }
 
 // plan lists the trials in order: cheap first, then larger, then random configurations.
-func plan(task Task, seed int64, allowLin, allowGB bool) []trial {
+func plan(task Task, seed int64, rows int, allow func(algo string) bool) []trial {
 	var out []trial
 	add := func(t trial) {
-		if (t.lin != nil && allowLin) || (t.gb != nil && allowGB) {
+		if allow(t.algo) {
 			out = append(out, t)
 		}
 	}
@@ -65,9 +67,19 @@ func plan(task Task, seed int64, allowLin, allowGB bool) []trial {
 	add(gbdtTrial(gbdtParams{LearningRate: 0.05, MaxLeaves: 31, MaxDepth: 6, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.8, Colsample: 0.8, MaxRounds: 1000, EarlyStop: 50}))
 	add(gbdtTrial(gbdtParams{LearningRate: 0.05, MaxLeaves: 7, MaxDepth: 3, MinSamplesLeaf: 30, MinChildWeight: 1e-3, Lambda: 5, Subsample: 0.8, Colsample: 0.6, MaxRounds: 1000, EarlyStop: 50}))
 	add(linearTrial(task, 0.01))
+	if task != TaskRegression {
+		add(trial{algo: AlgoNaiveBayes, config: "var_smoothing=1e-09", nb: &nbParams{VarSmoothing: 1e-9}})
+	}
+	if rows <= 10000 {
+		add(trial{algo: AlgoKNN, config: "k=15 weights=distance", knn: &knnParams{K: 15, Weighted: true}})
+	}
 	add(elasticNetTrial(0.1, 0.5))
 	add(linearTrial(task, 10))
 	add(elasticNetTrial(1, 0.5))
+	if rows <= 10000 {
+		add(trial{algo: AlgoKNN, config: "k=5 weights=uniform", knn: &knnParams{K: 5}})
+		add(trial{algo: AlgoKNN, config: "k=31 weights=distance", knn: &knnParams{K: 31, Weighted: true}})
+	}
 	add(gbdtTrial(gbdtParams{LearningRate: 0.03, MaxLeaves: 63, MaxDepth: 8, MinSamplesLeaf: 40, MinChildWeight: 1e-3, Lambda: 5, Subsample: 0.7, Colsample: 0.6, MaxRounds: 1500, EarlyStop: 60}))
 	rng := rand.New(rand.NewSource(seed + 7))
 	lrs := []float64{0.03, 0.05, 0.1}
@@ -142,12 +154,23 @@ func (s *search) newModel(tr trial, pp *mlv1.Preprocessing) *mlv1.ModelArtifact 
 func (s *search) fit(ctx context.Context, tr trial, pp *mlv1.Preprocessing, x *dense, y []float64, yc []int, rounds int, seed int64) (*Model, int, error) {
 	pb := s.newModel(tr, pp)
 	k := len(s.t.classes)
-	if tr.lin != nil {
+	switch {
+	case tr.lin != nil:
 		lm, err := fitLinear(ctx, s.t.task, x, y, yc, k, *tr.lin)
 		if err != nil {
 			return nil, 0, err
 		}
 		pb.Learner = &mlv1.ModelArtifact_Linear{Linear: lm}
+		return &Model{pb: pb}, 0, nil
+	case tr.nb != nil:
+		nb, err := fitNaiveBayes(x, yc, k, *tr.nb)
+		if err != nil {
+			return nil, 0, err
+		}
+		pb.Learner = &mlv1.ModelArtifact_NaiveBayes{NaiveBayes: nb}
+		return &Model{pb: pb}, 0, nil
+	case tr.knn != nil:
+		pb.Learner = &mlv1.ModelArtifact_Neighbors{Neighbors: fitKNN(x, y, *tr.knn)}
 		return &Model{pb: pb}, 0, nil
 	}
 	ens, best, err := gbdtFit(ctx, s.t.task, x, y, yc, k, *tr.gb, rounds, seed)
@@ -158,15 +181,7 @@ func (s *search) fit(ctx context.Context, tr trial, pp *mlv1.Preprocessing, x *d
 	return &Model{pb: pb}, best, nil
 }
 
-func scoresOf(m *Model, x *dense) [][]float64 {
-	switch l := m.pb.GetLearner().(type) {
-	case *mlv1.ModelArtifact_Linear:
-		return linearScores(l.Linear, x)
-	case *mlv1.ModelArtifact_Trees:
-		return treeScores(l.Trees, x)
-	}
-	return nil
-}
+func scoresOf(m *Model, x *dense) [][]float64 { return m.scores(context.Background(), x) }
 
 func metricName(task Task) string {
 	switch task {
@@ -320,17 +335,22 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	if len(feats) == 0 {
 		return nil, fmt.Errorf("learn: no usable feature columns remain for target %q after screening (%d dropped); add informative columns", t.name, len(dropped))
 	}
-	allowLin, allowGB := len(opts.Algorithms) == 0, len(opts.Algorithms) == 0
+	allowed := map[string]bool{}
 	for _, a := range opts.Algorithms {
 		switch strings.ToLower(a) {
-		case AlgoLinear, AlgoLogistic, AlgoRidge, AlgoElasticNet, "logistic", "linear_regression":
-			allowLin = true
+		case AlgoLinear, "logistic", "linear_regression", AlgoLogistic, AlgoRidge:
+			allowed[AlgoLogistic], allowed[AlgoRidge] = true, true
+		case AlgoElasticNet:
+			allowed[AlgoElasticNet] = true
 		case AlgoGBDT, "gradient_boosting", "xgboost", "lightgbm", "hist_gradient_boosting":
-			allowGB = true
+			allowed[AlgoGBDT] = true
+		case AlgoNaiveBayes, AlgoKNN:
+			allowed[strings.ToLower(a)] = true
 		default:
-			return nil, fmt.Errorf("learn: unknown algorithm %q; use %q or %q", a, AlgoLinear, AlgoGBDT)
+			return nil, fmt.Errorf("learn: unknown algorithm %q; use %s", a, strings.Join(Algorithms(), ", "))
 		}
 	}
+	allow := func(algo string) bool { return len(allowed) == 0 || allowed[algo] }
 	k := opts.Folds
 	if lim := len(t.rows) / 3; k > lim {
 		k = lim
@@ -382,7 +402,7 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	bestScore := math.NaN()
 	lastDur := map[string]time.Duration{}
 	lastCPU := map[string]time.Duration{}
-	trials := plan(t.task, opts.Seed, allowLin, allowGB)
+	trials := plan(t.task, opts.Seed, len(t.rows), allow)
 	for i, tr := range trials {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("learn: training cancelled: %w", err)

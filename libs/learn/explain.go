@@ -139,7 +139,7 @@ func (m *Model) SHAP(f *frame.Frame) (*SHAPValues, error) {
 			}
 		}
 	default:
-		return nil, errors.New("learn: model has no learner")
+		return nil, fmt.Errorf("learn: SHAP values are computed for tree and linear models, not %s; use permutation importance or partial dependence", m.Algorithm())
 	}
 	sv := &SHAPValues{Columns: cols, Expected: exp, Values: make([][][]float64, outs)}
 	for o := 0; o < outs; o++ {

@@ -91,6 +91,11 @@ const (
 	AlgoLinear = "linear"
 )
 
+// Algorithms lists the learner names Options.Algorithms accepts.
+func Algorithms() []string {
+	return []string{AlgoLinear, AlgoLogistic, AlgoRidge, AlgoElasticNet, AlgoGBDT, AlgoNaiveBayes, AlgoKNN}
+}
+
 // Options configures AutoML.
 type Options struct {
 	// Target is the column to predict.

@@ -1,6 +1,7 @@
 package learn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -191,6 +192,30 @@ func validate(pb *mlv1.ModelArtifact) error {
 				}
 			}
 		}
+	case *mlv1.ModelArtifact_NaiveBayes:
+		nb := l.NaiveBayes
+		k := len(pb.GetClasses())
+		if task == TaskRegression || int(nb.GetFeatures()) != p || len(nb.GetLogPrior()) != k || len(nb.GetMean()) != k*p || len(nb.GetVariance()) != k*p {
+			return errors.New("naive Bayes size does not match features and classes")
+		}
+		for _, v := range nb.GetVariance() {
+			if !(v > 0) {
+				return errors.New("naive Bayes variances must be positive")
+			}
+		}
+	case *mlv1.ModelArtifact_Neighbors:
+		nn := l.Neighbors
+		m := len(nn.GetTargets())
+		if int(nn.GetFeatures()) != p || len(nn.GetPoints()) != m*p || nn.GetK() < 1 || m == 0 {
+			return errors.New("nearest-neighbour model size does not match features")
+		}
+		if task != TaskRegression {
+			for _, t := range nn.GetTargets() {
+				if t != math.Trunc(t) || t < 0 || int(t) >= len(pb.GetClasses()) {
+					return errors.New("nearest-neighbour class index out of range")
+				}
+			}
+		}
 	default:
 		return errors.New("model has no learner")
 	}
@@ -199,12 +224,20 @@ func validate(pb *mlv1.ModelArtifact) error {
 
 // rawScores returns outputs x rows scores for f.
 func (m *Model) rawScores(f *frame.Frame) [][]float64 {
-	x := transform(m.pb.GetPreprocessing(), f, nil)
+	return m.scores(context.Background(), transform(m.pb.GetPreprocessing(), f, nil))
+}
+
+// scores returns outputs x rows scores for transformed features.
+func (m *Model) scores(ctx context.Context, x *dense) [][]float64 {
 	switch l := m.pb.GetLearner().(type) {
 	case *mlv1.ModelArtifact_Linear:
 		return linearScores(l.Linear, x)
 	case *mlv1.ModelArtifact_Trees:
 		return treeScores(l.Trees, x)
+	case *mlv1.ModelArtifact_NaiveBayes:
+		return naiveBayesScores(l.NaiveBayes, x, m.Task() == TaskBinary)
+	case *mlv1.ModelArtifact_Neighbors:
+		return knnScores(ctx, l.Neighbors, x, m.Task(), len(m.pb.GetClasses()))
 	}
 	return nil
 }

@@ -123,10 +123,8 @@ func (s *Server) StartTraining(ctx context.Context, req *mlv1.StartTrainingReque
 		return nil, grpcx.InvalidArgument("cv_folds", "must be between 2 and 20")
 	}
 	for _, a := range req.Algorithms {
-		switch a {
-		case learn.AlgoLinear, learn.AlgoLogistic, learn.AlgoRidge, learn.AlgoElasticNet, learn.AlgoGBDT:
-		default:
-			return nil, grpcx.InvalidArgument("algorithms", fmt.Sprintf("unknown algorithm %q (use linear, logistic_regression, ridge, elastic_net or gbdt)", a))
+		if !slices.Contains(learn.Algorithms(), a) {
+			return nil, grpcx.InvalidArgument("algorithms", fmt.Sprintf("unknown algorithm %q (use %s)", a, strings.Join(learn.Algorithms(), ", ")))
 		}
 	}
 	who, _ := grpcx.RequireIdentity(ctx)

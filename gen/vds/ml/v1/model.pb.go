@@ -163,6 +163,8 @@ type ModelArtifact struct {
 	//
 	//	*ModelArtifact_Linear
 	//	*ModelArtifact_Trees
+	//	*ModelArtifact_NaiveBayes
+	//	*ModelArtifact_Neighbors
 	Learner       isModelArtifact_Learner `protobuf_oneof:"learner"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -279,6 +281,24 @@ func (x *ModelArtifact) GetTrees() *TreeEnsemble {
 	return nil
 }
 
+func (x *ModelArtifact) GetNaiveBayes() *NaiveBayes {
+	if x != nil {
+		if x, ok := x.Learner.(*ModelArtifact_NaiveBayes); ok {
+			return x.NaiveBayes
+		}
+	}
+	return nil
+}
+
+func (x *ModelArtifact) GetNeighbors() *NearestNeighbors {
+	if x != nil {
+		if x, ok := x.Learner.(*ModelArtifact_Neighbors); ok {
+			return x.Neighbors
+		}
+	}
+	return nil
+}
+
 type isModelArtifact_Learner interface {
 	isModelArtifact_Learner()
 }
@@ -291,9 +311,172 @@ type ModelArtifact_Trees struct {
 	Trees *TreeEnsemble `protobuf:"bytes,10,opt,name=trees,proto3,oneof"`
 }
 
+type ModelArtifact_NaiveBayes struct {
+	NaiveBayes *NaiveBayes `protobuf:"bytes,11,opt,name=naive_bayes,json=naiveBayes,proto3,oneof"`
+}
+
+type ModelArtifact_Neighbors struct {
+	Neighbors *NearestNeighbors `protobuf:"bytes,12,opt,name=neighbors,proto3,oneof"`
+}
+
 func (*ModelArtifact_Linear) isModelArtifact_Learner() {}
 
 func (*ModelArtifact_Trees) isModelArtifact_Learner() {}
+
+func (*ModelArtifact_NaiveBayes) isModelArtifact_Learner() {}
+
+func (*ModelArtifact_Neighbors) isModelArtifact_Learner() {}
+
+// NaiveBayes is Gaussian naive Bayes over the (standardized) features: the score of class k is
+// log_prior[k] + sum_j log N(x_j; mean[k*features + j], variance[k*features + j]). Binary models
+// output the difference of the two class scores (log-odds), multiclass models one score per class.
+type NaiveBayes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Features      int32                  `protobuf:"varint,1,opt,name=features,proto3" json:"features,omitempty"`
+	LogPrior      []float64              `protobuf:"fixed64,2,rep,packed,name=log_prior,json=logPrior,proto3" json:"log_prior,omitempty"`
+	Mean          []float64              `protobuf:"fixed64,3,rep,packed,name=mean,proto3" json:"mean,omitempty"`
+	Variance      []float64              `protobuf:"fixed64,4,rep,packed,name=variance,proto3" json:"variance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NaiveBayes) Reset() {
+	*x = NaiveBayes{}
+	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NaiveBayes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NaiveBayes) ProtoMessage() {}
+
+func (x *NaiveBayes) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NaiveBayes.ProtoReflect.Descriptor instead.
+func (*NaiveBayes) Descriptor() ([]byte, []int) {
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *NaiveBayes) GetFeatures() int32 {
+	if x != nil {
+		return x.Features
+	}
+	return 0
+}
+
+func (x *NaiveBayes) GetLogPrior() []float64 {
+	if x != nil {
+		return x.LogPrior
+	}
+	return nil
+}
+
+func (x *NaiveBayes) GetMean() []float64 {
+	if x != nil {
+		return x.Mean
+	}
+	return nil
+}
+
+func (x *NaiveBayes) GetVariance() []float64 {
+	if x != nil {
+		return x.Variance
+	}
+	return nil
+}
+
+// NearestNeighbors keeps the training points (row-major, standardized features) and their targets
+// (class index, or the value for regression). A prediction looks at the k nearest points by
+// Euclidean distance: the mean target (regression) or the class shares (classification, output as
+// log-odds or log-probabilities), each point weighted by 1/distance when distance_weighted is set.
+type NearestNeighbors struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	K                int32                  `protobuf:"varint,1,opt,name=k,proto3" json:"k,omitempty"`
+	Features         int32                  `protobuf:"varint,2,opt,name=features,proto3" json:"features,omitempty"`
+	Points           []float64              `protobuf:"fixed64,3,rep,packed,name=points,proto3" json:"points,omitempty"`
+	Targets          []float64              `protobuf:"fixed64,4,rep,packed,name=targets,proto3" json:"targets,omitempty"`
+	DistanceWeighted bool                   `protobuf:"varint,5,opt,name=distance_weighted,json=distanceWeighted,proto3" json:"distance_weighted,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *NearestNeighbors) Reset() {
+	*x = NearestNeighbors{}
+	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NearestNeighbors) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NearestNeighbors) ProtoMessage() {}
+
+func (x *NearestNeighbors) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NearestNeighbors.ProtoReflect.Descriptor instead.
+func (*NearestNeighbors) Descriptor() ([]byte, []int) {
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *NearestNeighbors) GetK() int32 {
+	if x != nil {
+		return x.K
+	}
+	return 0
+}
+
+func (x *NearestNeighbors) GetFeatures() int32 {
+	if x != nil {
+		return x.Features
+	}
+	return 0
+}
+
+func (x *NearestNeighbors) GetPoints() []float64 {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+func (x *NearestNeighbors) GetTargets() []float64 {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *NearestNeighbors) GetDistanceWeighted() bool {
+	if x != nil {
+		return x.DistanceWeighted
+	}
+	return false
+}
 
 // SignedModelArtifact is what the registry stores: the serialized ModelArtifact exactly as signed, its
 // SHA-256 digest and an Ed25519 signature. The signature covers the domain string
@@ -315,7 +498,7 @@ type SignedModelArtifact struct {
 
 func (x *SignedModelArtifact) Reset() {
 	*x = SignedModelArtifact{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -327,7 +510,7 @@ func (x *SignedModelArtifact) String() string {
 func (*SignedModelArtifact) ProtoMessage() {}
 
 func (x *SignedModelArtifact) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -340,7 +523,7 @@ func (x *SignedModelArtifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedModelArtifact.ProtoReflect.Descriptor instead.
 func (*SignedModelArtifact) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{1}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SignedModelArtifact) GetArtifact() []byte {
@@ -406,7 +589,7 @@ type ColumnTransform struct {
 
 func (x *ColumnTransform) Reset() {
 	*x = ColumnTransform{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -418,7 +601,7 @@ func (x *ColumnTransform) String() string {
 func (*ColumnTransform) ProtoMessage() {}
 
 func (x *ColumnTransform) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -431,7 +614,7 @@ func (x *ColumnTransform) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ColumnTransform.ProtoReflect.Descriptor instead.
 func (*ColumnTransform) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{2}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ColumnTransform) GetColumn() string {
@@ -546,7 +729,7 @@ type Preprocessing struct {
 
 func (x *Preprocessing) Reset() {
 	*x = Preprocessing{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -558,7 +741,7 @@ func (x *Preprocessing) String() string {
 func (*Preprocessing) ProtoMessage() {}
 
 func (x *Preprocessing) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -571,7 +754,7 @@ func (x *Preprocessing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preprocessing.ProtoReflect.Descriptor instead.
 func (*Preprocessing) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{3}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Preprocessing) GetColumns() []*ColumnTransform {
@@ -616,7 +799,7 @@ type LinearModel struct {
 
 func (x *LinearModel) Reset() {
 	*x = LinearModel{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +811,7 @@ func (x *LinearModel) String() string {
 func (*LinearModel) ProtoMessage() {}
 
 func (x *LinearModel) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +824,7 @@ func (x *LinearModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinearModel.ProtoReflect.Descriptor instead.
 func (*LinearModel) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{4}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LinearModel) GetOutputs() int32 {
@@ -688,7 +871,7 @@ type Tree struct {
 
 func (x *Tree) Reset() {
 	*x = Tree{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +883,7 @@ func (x *Tree) String() string {
 func (*Tree) ProtoMessage() {}
 
 func (x *Tree) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +896,7 @@ func (x *Tree) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tree.ProtoReflect.Descriptor instead.
 func (*Tree) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{5}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Tree) GetFeature() []int32 {
@@ -790,7 +973,7 @@ type CategorySplit struct {
 
 func (x *CategorySplit) Reset() {
 	*x = CategorySplit{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +985,7 @@ func (x *CategorySplit) String() string {
 func (*CategorySplit) ProtoMessage() {}
 
 func (x *CategorySplit) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +998,7 @@ func (x *CategorySplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CategorySplit.ProtoReflect.Descriptor instead.
 func (*CategorySplit) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{6}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CategorySplit) GetNode() int32 {
@@ -845,7 +1028,7 @@ type TreeEnsemble struct {
 
 func (x *TreeEnsemble) Reset() {
 	*x = TreeEnsemble{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[7]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +1040,7 @@ func (x *TreeEnsemble) String() string {
 func (*TreeEnsemble) ProtoMessage() {}
 
 func (x *TreeEnsemble) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[7]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +1053,7 @@ func (x *TreeEnsemble) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeEnsemble.ProtoReflect.Descriptor instead.
 func (*TreeEnsemble) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{7}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TreeEnsemble) GetOutputs() int32 {
@@ -905,7 +1088,7 @@ var File_vds_ml_v1_model_proto protoreflect.FileDescriptor
 
 const file_vds_ml_v1_model_proto_rawDesc = "" +
 	"\n" +
-	"\x15vds/ml/v1/model.proto\x12\tvds.ml.v1\x1a\x12vds/ml/v1/ml.proto\"\x98\x03\n" +
+	"\x15vds/ml/v1/model.proto\x12\tvds.ml.v1\x1a\x12vds/ml/v1/ml.proto\"\x8f\x04\n" +
 	"\rModelArtifact\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\x05R\rformatVersion\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\x16\n" +
@@ -917,8 +1100,23 @@ const file_vds_ml_v1_model_proto_rawDesc = "" +
 	"\rpreprocessing\x18\b \x01(\v2\x18.vds.ml.v1.PreprocessingR\rpreprocessing\x120\n" +
 	"\x06linear\x18\t \x01(\v2\x16.vds.ml.v1.LinearModelH\x00R\x06linear\x12/\n" +
 	"\x05trees\x18\n" +
-	" \x01(\v2\x17.vds.ml.v1.TreeEnsembleH\x00R\x05treesB\t\n" +
-	"\alearner\"\x99\x01\n" +
+	" \x01(\v2\x17.vds.ml.v1.TreeEnsembleH\x00R\x05trees\x128\n" +
+	"\vnaive_bayes\x18\v \x01(\v2\x15.vds.ml.v1.NaiveBayesH\x00R\n" +
+	"naiveBayes\x12;\n" +
+	"\tneighbors\x18\f \x01(\v2\x1b.vds.ml.v1.NearestNeighborsH\x00R\tneighborsB\t\n" +
+	"\alearner\"u\n" +
+	"\n" +
+	"NaiveBayes\x12\x1a\n" +
+	"\bfeatures\x18\x01 \x01(\x05R\bfeatures\x12\x1b\n" +
+	"\tlog_prior\x18\x02 \x03(\x01R\blogPrior\x12\x12\n" +
+	"\x04mean\x18\x03 \x03(\x01R\x04mean\x12\x1a\n" +
+	"\bvariance\x18\x04 \x03(\x01R\bvariance\"\x9b\x01\n" +
+	"\x10NearestNeighbors\x12\f\n" +
+	"\x01k\x18\x01 \x01(\x05R\x01k\x12\x1a\n" +
+	"\bfeatures\x18\x02 \x01(\x05R\bfeatures\x12\x16\n" +
+	"\x06points\x18\x03 \x03(\x01R\x06points\x12\x18\n" +
+	"\atargets\x18\x04 \x03(\x01R\atargets\x12+\n" +
+	"\x11distance_weighted\x18\x05 \x01(\bR\x10distanceWeighted\"\x99\x01\n" +
 	"\x13SignedModelArtifact\x12\x1a\n" +
 	"\bartifact\x18\x01 \x01(\fR\bartifact\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x1c\n" +
@@ -1003,35 +1201,39 @@ func file_vds_ml_v1_model_proto_rawDescGZIP() []byte {
 }
 
 var file_vds_ml_v1_model_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vds_ml_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_vds_ml_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_vds_ml_v1_model_proto_goTypes = []any{
 	(FeatureEncoding)(0),        // 0: vds.ml.v1.FeatureEncoding
 	(DatetimePart)(0),           // 1: vds.ml.v1.DatetimePart
 	(*ModelArtifact)(nil),       // 2: vds.ml.v1.ModelArtifact
-	(*SignedModelArtifact)(nil), // 3: vds.ml.v1.SignedModelArtifact
-	(*ColumnTransform)(nil),     // 4: vds.ml.v1.ColumnTransform
-	(*Preprocessing)(nil),       // 5: vds.ml.v1.Preprocessing
-	(*LinearModel)(nil),         // 6: vds.ml.v1.LinearModel
-	(*Tree)(nil),                // 7: vds.ml.v1.Tree
-	(*CategorySplit)(nil),       // 8: vds.ml.v1.CategorySplit
-	(*TreeEnsemble)(nil),        // 9: vds.ml.v1.TreeEnsemble
-	(Task)(0),                   // 10: vds.ml.v1.Task
+	(*NaiveBayes)(nil),          // 3: vds.ml.v1.NaiveBayes
+	(*NearestNeighbors)(nil),    // 4: vds.ml.v1.NearestNeighbors
+	(*SignedModelArtifact)(nil), // 5: vds.ml.v1.SignedModelArtifact
+	(*ColumnTransform)(nil),     // 6: vds.ml.v1.ColumnTransform
+	(*Preprocessing)(nil),       // 7: vds.ml.v1.Preprocessing
+	(*LinearModel)(nil),         // 8: vds.ml.v1.LinearModel
+	(*Tree)(nil),                // 9: vds.ml.v1.Tree
+	(*CategorySplit)(nil),       // 10: vds.ml.v1.CategorySplit
+	(*TreeEnsemble)(nil),        // 11: vds.ml.v1.TreeEnsemble
+	(Task)(0),                   // 12: vds.ml.v1.Task
 }
 var file_vds_ml_v1_model_proto_depIdxs = []int32{
-	10, // 0: vds.ml.v1.ModelArtifact.task:type_name -> vds.ml.v1.Task
-	5,  // 1: vds.ml.v1.ModelArtifact.preprocessing:type_name -> vds.ml.v1.Preprocessing
-	6,  // 2: vds.ml.v1.ModelArtifact.linear:type_name -> vds.ml.v1.LinearModel
-	9,  // 3: vds.ml.v1.ModelArtifact.trees:type_name -> vds.ml.v1.TreeEnsemble
-	0,  // 4: vds.ml.v1.ColumnTransform.encoding:type_name -> vds.ml.v1.FeatureEncoding
-	1,  // 5: vds.ml.v1.ColumnTransform.parts:type_name -> vds.ml.v1.DatetimePart
-	4,  // 6: vds.ml.v1.Preprocessing.columns:type_name -> vds.ml.v1.ColumnTransform
-	8,  // 7: vds.ml.v1.Tree.category_splits:type_name -> vds.ml.v1.CategorySplit
-	7,  // 8: vds.ml.v1.TreeEnsemble.trees:type_name -> vds.ml.v1.Tree
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	12, // 0: vds.ml.v1.ModelArtifact.task:type_name -> vds.ml.v1.Task
+	7,  // 1: vds.ml.v1.ModelArtifact.preprocessing:type_name -> vds.ml.v1.Preprocessing
+	8,  // 2: vds.ml.v1.ModelArtifact.linear:type_name -> vds.ml.v1.LinearModel
+	11, // 3: vds.ml.v1.ModelArtifact.trees:type_name -> vds.ml.v1.TreeEnsemble
+	3,  // 4: vds.ml.v1.ModelArtifact.naive_bayes:type_name -> vds.ml.v1.NaiveBayes
+	4,  // 5: vds.ml.v1.ModelArtifact.neighbors:type_name -> vds.ml.v1.NearestNeighbors
+	0,  // 6: vds.ml.v1.ColumnTransform.encoding:type_name -> vds.ml.v1.FeatureEncoding
+	1,  // 7: vds.ml.v1.ColumnTransform.parts:type_name -> vds.ml.v1.DatetimePart
+	6,  // 8: vds.ml.v1.Preprocessing.columns:type_name -> vds.ml.v1.ColumnTransform
+	10, // 9: vds.ml.v1.Tree.category_splits:type_name -> vds.ml.v1.CategorySplit
+	9,  // 10: vds.ml.v1.TreeEnsemble.trees:type_name -> vds.ml.v1.Tree
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_vds_ml_v1_model_proto_init() }
@@ -1043,6 +1245,8 @@ func file_vds_ml_v1_model_proto_init() {
 	file_vds_ml_v1_model_proto_msgTypes[0].OneofWrappers = []any{
 		(*ModelArtifact_Linear)(nil),
 		(*ModelArtifact_Trees)(nil),
+		(*ModelArtifact_NaiveBayes)(nil),
+		(*ModelArtifact_Neighbors)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1050,7 +1254,7 @@ func file_vds_ml_v1_model_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_ml_v1_model_proto_rawDesc), len(file_vds_ml_v1_model_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
