@@ -205,16 +205,26 @@ func secretFile(path string, n int) ([]byte, error) {
 	if _, err := rand.Read(k); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if errors.Is(err, os.ErrExist) { // another process made it first
-		return secretFile(path, n)
-	}
+	// Write a temporary file, then link it into place: the key file appears complete or not at all,
+	// so a service starting at the same moment never reads a half-written one.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".key-*")
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	_, err = f.WriteString(hex.EncodeToString(k) + "\n")
-	return k, err
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) { // another process made it first
+		return secretFile(path, n)
+	} else if err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // RemoteKeys fetches the auth service's public keys and caches them; an unknown key ID triggers a

@@ -83,12 +83,13 @@ func login(t *testing.T, addr string, u *user) {
 	u.c = dial(t, addr, client.WithToken(u.access))
 }
 
-// writeCSV writes a small table with a binary target y, a binary treatment tr and two covariates.
+// writeCSV writes a small table with a binary target y, a binary treatment tr, two covariates, a
+// segment and a month (1 for the first half of the rows, 2 for the second).
 func writeCSV(t *testing.T, dir string) string {
 	t.Helper()
 	r := rand.New(rand.NewPCG(7, 11))
 	var b strings.Builder
-	b.WriteString("x1,x2,seg,tr,y\n")
+	b.WriteString("x1,x2,seg,tr,month,y\n")
 	for i := 0; i < 300; i++ {
 		x1, x2 := r.NormFloat64(), r.NormFloat64()
 		seg := []string{"a", "b", "c"}[r.IntN(3)]
@@ -100,7 +101,7 @@ func writeCSV(t *testing.T, dir string) string {
 		if x1+0.8*float64(tr)+0.3*r.NormFloat64() > 0.4 {
 			y = 1
 		}
-		fmt.Fprintf(&b, "%.4f,%.4f,%s,%d,%d\n", x1, x2, seg, tr, y)
+		fmt.Fprintf(&b, "%.4f,%.4f,%s,%d,%d,%d\n", x1, x2, seg, tr, 1+i/150, y)
 	}
 	path := filepath.Join(dir, "small.csv")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

@@ -9,7 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -114,6 +118,9 @@ func cases() []rpcCase {
 			s, err := c.Flight.DoGet(ctx, &flight.Ticket{Ticket: query(e)})
 			return drain(err, func() error { _, err := s.Recv(); return err })
 		}},
+		{"/arrow.flight.protocol.FlightService/DoPut", write, func(ctx context.Context, c *client.Client, e env) error {
+			return doPut(ctx, c, &datasetsv1.FlightPutCommand{ProjectId: e.aProject, Name: "intruder"})
+		}},
 		{"/arrow.flight.protocol.FlightService/GetFlightInfo", read, func(ctx context.Context, c *client.Client, e env) error {
 			_, err := c.Flight.GetFlightInfo(ctx, &flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: query(e)})
 			return err
@@ -174,7 +181,7 @@ func cases() []rpcCase {
 			return err
 		}},
 		{mlv1.MLService_Predict_FullMethodName, read, func(ctx context.Context, c *client.Client, e env) error {
-			_, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: e.o.model, Rows: []*mlv1.Row{{Values: map[string]string{"x1": "0.5", "x2": "0.1", "seg": "a", "tr": "1"}}}})
+			_, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: e.o.model, Rows: []*mlv1.Row{{Values: map[string]string{"x1": "0.5", "x2": "0.1", "seg": "a", "tr": "1", "month": "2"}}}})
 			return err
 		}},
 		{mlv1.MLService_BatchPredict_FullMethodName, write, func(ctx context.Context, c *client.Client, e env) error {
@@ -203,7 +210,7 @@ func cases() []rpcCase {
 			return err
 		}},
 		{causalv1.CausalService_ExplainChange_FullMethodName, read, func(ctx context.Context, c *client.Client, e env) error {
-			_, err := c.Causal.ExplainChange(ctx, &causalv1.ExplainChangeRequest{Dataset: ref(e), Outcome: "y", Segments: []string{"seg"}})
+			_, err := c.Causal.ExplainChange(ctx, &causalv1.ExplainChangeRequest{Dataset: ref(e), Outcome: "y", TimeColumn: "month", Segments: []string{"seg"}})
 			return err
 		}},
 		{causalv1.CausalService_SaveGraph_FullMethodName, write, func(ctx context.Context, c *client.Client, e env) error {
@@ -295,6 +302,9 @@ func strangerCases() []rpcCase {
 			s, err := c.Sandbox.Execute(ctx, &sandboxv1.ExecuteRequest{ProjectId: e.ownProj, Language: sandboxv1.Language_LANGUAGE_SQL, Code: "SELECT * FROM data", Inputs: []*sandboxv1.Input{{Dataset: ref(e)}}})
 			return drain(err, func() error { _, err := s.Recv(); return err })
 		}},
+		{"/arrow.flight.protocol.FlightService/DoPut (own project, A's dataset)", write, func(ctx context.Context, c *client.Client, e env) error {
+			return doPut(ctx, c, &datasetsv1.FlightPutCommand{ProjectId: e.ownProj, DatasetId: e.o.dataset})
+		}},
 		{datasetsv1.DatasetService_Upload_FullMethodName + " (own project, A's dataset)", write, func(ctx context.Context, c *client.Client, e env) error {
 			_, err := c.Upload(ctx, &datasetsv1.UploadMetadata{ProjectId: e.ownProj, DatasetId: e.o.dataset, FileName: "v2.csv"}, bytes.NewReader([]byte("a,b\n3,4\n")), nil)
 			return err
@@ -347,6 +357,40 @@ func TestMatrixCoversEveryRPC(t *testing.T) {
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Fatalf("RPCs with no row in the cross-tenant matrix: %v", missing)
+	}
+}
+
+// doPut sends one record batch over Flight DoPut with cmd as the descriptor and returns the status.
+func doPut(ctx context.Context, c *client.Client, cmd *datasetsv1.FlightPutCommand) error {
+	stream, err := c.Flight.DoPut(ctx)
+	if err != nil {
+		return err
+	}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 2, 3}, nil)
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	body, _ := proto.Marshal(cmd)
+	w := flight.NewRecordWriter(stream, ipc.WithSchema(schema))
+	w.SetFlightDescriptor(&flight.FlightDescriptor{Type: flight.DescriptorCMD, Cmd: body})
+	werr := w.Write(rec)
+	if werr == nil {
+		werr = w.Close()
+	}
+	_ = stream.CloseSend()
+	for {
+		_, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			if werr != nil && !errors.Is(werr, io.EOF) {
+				return werr
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 }
 
