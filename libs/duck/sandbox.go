@@ -27,6 +27,73 @@ type Limits struct {
 	MaxRows int64
 	// TempDir, when set, is a folder under which a private spill folder is made and removed.
 	TempDir string
+	// Warm, when set, supplies a pre-opened database (opening one costs tens of milliseconds);
+	// it is used only when its memory and thread settings equal these limits.
+	Warm *WarmPool
+}
+
+// WarmPool keeps a few private in-memory DuckDB databases opened ahead of time, configured with
+// fixed memory and thread limits but not yet given any file or locked. Each serves exactly one
+// query and is then closed; a background goroutine opens replacements.
+type WarmPool struct {
+	memory  string
+	threads int
+	ch      chan *Conn
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// NewWarmPool starts keeping size databases ready.
+func NewWarmPool(size int, memory string, threads int) *WarmPool {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &WarmPool{memory: memory, threads: threads, ch: make(chan *Conn, max(size, 1)), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for ctx.Err() == nil {
+			c, err := Open(ctx, Config{MemoryLimit: memory, Threads: threads})
+			if err != nil {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+					continue
+				}
+			}
+			select {
+			case p.ch <- c:
+			case <-ctx.Done():
+				c.Close()
+				return
+			}
+		}
+	}()
+	return p
+}
+
+func (p *WarmPool) get(memory string, threads int) *Conn {
+	if p == nil || memory != p.memory || threads != p.threads {
+		return nil
+	}
+	select {
+	case c := <-p.ch:
+		return c
+	default:
+		return nil
+	}
+}
+
+// Close stops refilling and closes the idle databases.
+func (p *WarmPool) Close() {
+	p.cancel()
+	<-p.done
+	for {
+		select {
+		case c := <-p.ch:
+			c.Close()
+		default:
+			return
+		}
+	}
 }
 
 // Result is the materialized output of a sandboxed query.
@@ -92,9 +159,27 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 		defer os.RemoveAll(dir)
 		cfg.TempDir = dir
 	}
-	c, err := Open(ctx, cfg)
-	if err != nil {
-		return nil, err
+	c := limits.Warm.get(limits.MemoryLimit, limits.Threads)
+	if c != nil {
+		// The same settings Open would make from cfg, on a database opened ahead without them.
+		var stmts []string
+		if len(cfg.ReadPaths) > 0 {
+			stmts = append(stmts, "SET allowed_paths = "+literalList(cfg.ReadPaths))
+		}
+		if cfg.TempDir != "" {
+			stmts = append(stmts, "SET temp_directory = "+Literal(cfg.TempDir), "SET allowed_directories = "+literalList([]string{cfg.TempDir}))
+		}
+		for _, s := range stmts {
+			if err := c.Exec(ctx, s); err != nil {
+				c.Close()
+				return nil, fmt.Errorf("configure duckdb: %w", err)
+			}
+		}
+	} else {
+		var err error
+		if c, err = Open(ctx, cfg); err != nil {
+			return nil, err
+		}
 	}
 	defer c.Close()
 	if err := checkReadOnly(ctx, c, query); err != nil {

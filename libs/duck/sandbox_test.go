@@ -68,3 +68,33 @@ func TestParquetToCSV(t *testing.T) {
 		t.Errorf("csv has %d lines, want header + 3:\n%s", len(lines), b)
 	}
 }
+
+// TestSQLWarmPool: a pre-opened database gives the same answer and the same lockdown as a fresh
+// one, and each is used once.
+func TestSQLWarmPool(t *testing.T) {
+	t.Parallel()
+	p := writeParquet(t, 1000)
+	other := writeParquet(t, 5)
+	pool := NewWarmPool(2, "256MB", 1)
+	defer pool.Close()
+	lim := Limits{Warm: pool, MemoryLimit: "256MB", Threads: 1, TempDir: t.TempDir()}
+	ctx := context.Background()
+	for i := 0; i < 4; i++ {
+		res, err := SQL(ctx, map[string]string{"t": p}, "SELECT count(*)::VARCHAR || '/' || current_setting('threads')::VARCHAR || '/' || current_setting('lock_configuration')::VARCHAR FROM t", lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Records[0].Column(0).ValueStr(0); got != "1000/1/true" {
+			t.Errorf("run %d: %q, want 1000/1/true", i, got)
+		}
+		res.Release()
+		for _, q := range []string{"SELECT * FROM read_parquet(" + Literal(other) + ")", "SELECT * FROM read_csv('/etc/passwd')", "CREATE TABLE x AS SELECT 1"} {
+			if r, err := SQL(ctx, map[string]string{"t": p}, q, lim); !errors.Is(err, ErrInvalidArgument) {
+				if r != nil {
+					r.Release()
+				}
+				t.Errorf("%q on a warm database: err = %v, want refused", q, err)
+			}
+		}
+	}
+}

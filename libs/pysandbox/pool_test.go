@@ -141,8 +141,8 @@ func TestBenchmark(t *testing.T) {
 		{"describe() of a 10k-row table, vds sandbox, pandas pre-imported (warm pool)", pooled("pandas", describe, inputs), "pandas", 100},
 	}
 	var md strings.Builder
-	fmt.Fprintf(&md, "# Sandbox start-up latency\n\nTime from submitting code to its first byte of stdout. Machine: %s, %d CPUs, %s/%s. Command: `bench/sandbox/run.sh`. Generated %s.\n\n",
-		hostname(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&md, "# Sandbox start-up latency\n\nTime from submitting code to its first byte of stdout. Machine: %s, %d CPUs, %s/%s, load average at the end %s (other work shares this machine). Command: `bench/sandbox/run.sh`. Generated %s.\n\n",
+		hostname(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, loadAvg(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	md.WriteString("| case | runs | p50 ms | p95 ms | p50 vs bare print(1) |\n|---|---:|---:|---:|---:|\n")
 	var base float64
 	for _, r := range rows {
@@ -181,4 +181,12 @@ func hostname() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }

@@ -67,6 +67,7 @@ type Server struct {
 	pool      *pysandbox.Pool
 	pyReason  string
 	pyCeiling pysandbox.Limits
+	warm      *duck.WarmPool
 }
 
 // Service is the sandbox deployable.
@@ -92,7 +93,7 @@ func Service() platform.Service {
 			if err := os.MkdirAll(cache, 0o700); err != nil {
 				return nil, err
 			}
-			s := &Server{rt: rt, cfg: cfg, cache: cache, slots: make(chan struct{}, cfg.Concurrent)}
+			s := &Server{rt: rt, cfg: cfg, cache: cache, slots: make(chan struct{}, cfg.Concurrent), warm: duck.NewWarmPool(2, cfg.Memory, cfg.Threads)}
 			s.pyCeiling = pysandbox.Limits{Wall: cfg.MaxTimeout, CPU: cfg.MaxTimeout, Memory: cfg.PyMemory, Output: cfg.PyOutput, Procs: cfg.PyProcs, FileSize: cfg.PyFileSize}
 			work := filepath.Join(rt.Home, "run", "sandbox")
 			os.RemoveAll(work) // sandboxes of an earlier process
@@ -106,6 +107,7 @@ func Service() platform.Service {
 			sandboxv1.RegisterSandboxServiceServer(srv, s)
 			return func(ctx context.Context) error {
 				<-ctx.Done()
+				s.warm.Close()
 				if s.pool != nil {
 					s.pool.Close()
 					s.pool.Sandbox().Close()
@@ -142,7 +144,7 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 	if len(req.Inputs) == 0 || len(req.Inputs) > 16 {
 		return grpcx.InvalidArgument("inputs", "name 1 to 16 datasets to query")
 	}
-	lim := duck.Limits{Timeout: s.cfg.MaxTimeout, MaxRows: s.cfg.MaxRows, MemoryLimit: s.cfg.Memory, Threads: s.cfg.Threads, TempDir: s.cache}
+	lim := duck.Limits{Timeout: s.cfg.MaxTimeout, MaxRows: s.cfg.MaxRows, MemoryLimit: s.cfg.Memory, Threads: s.cfg.Threads, TempDir: s.cache, Warm: s.warm}
 	if l := req.Limits; l != nil {
 		if l.TimeoutMs < 0 || l.MaxRows < 0 {
 			return grpcx.InvalidArgument("limits", "must not be negative")
