@@ -108,6 +108,9 @@ func (r *run) statistician() (string, error) {
 			}
 		}
 		claim = fmt.Sprintf("The model's drivers are backed by %d significant associations with %s.", r.hypSurvive, m.col)
+	case "hypotheses":
+		r.claim(role, fmt.Sprintf("%d hypotheses tested; %d survived Benjamini-Hochberg at 5%%; each survivor's effect size and interval is in its finding.", r.hypTested, r.hypSurvive))
+		claim = "Survivors are significant after false-discovery control; effect sizes say which matter."
 	case "model":
 		r.claim(role, fmt.Sprintf("Cross-validated score %.3f ± %.3f.", m.est, m.sd))
 		claim = "The score is an out-of-sample estimate; its spread across folds is the uncertainty."
@@ -193,6 +196,9 @@ func (r *run) skeptic() (string, error) {
 		if err := r.skepticTrend(&claims); err != nil {
 			return "", err
 		}
+	case "hypotheses":
+		r.claim(role, fmt.Sprintf("Multiple testing: %d tests, so about %.1f false discoveries are expected among the survivors at a 5%% false-discovery rate.", r.hypTested, 0.05*float64(r.hypSurvive)))
+		claims = append(claims, "associations are not causes: each survivor may share a confounder")
 	case "drivers", "model":
 		if err := r.skepticDrivers(&claims); err != nil {
 			return "", err
@@ -644,6 +650,7 @@ func (r *run) synthesis() (conf, text string) {
 		"compare": "adjusting for the entangled column in a model, or a different grouping", "corr": "a confounder that drives both columns",
 		"trend": "a structural break or a longer series", "drivers": "an adjusted (causal) estimate of each driver's effect, or new columns",
 		"model": "new data from another period (drift) or a leak in the features", "effect": "an unmeasured confounder",
+		"hypotheses": "a stricter false-discovery rate or stratifying on the likely confounders",
 	}[r.main.kind]
 	if change != "" {
 		fmt.Fprintf(&b, " What would change it: %s.", change)

@@ -21,6 +21,7 @@ const (
 	Effect       = "effect"
 	Segments     = "segments"
 	Anomalies    = "anomalies"
+	Hypotheses   = "hypotheses"
 	Clarify      = "clarify"
 )
 
@@ -164,6 +165,12 @@ func Recognize(s *Schema, question string) Intent {
 			return need("target column", func(c *Column) bool { return c.IsNumeric() || c.IsGroup() })
 		}
 		return Intent{Kind: Predict, Measure: cols[0]}
+	case has(q, `interesting`, `insight`, `hypothes`, `patterns?\b`, `stands? out`, `notable`, `surprising`):
+		t := ""
+		if len(cols) > 0 {
+			t = cols[0]
+		}
+		return Intent{Kind: Hypotheses, Measure: t}
 	case has(q, `missing`, `quality`, `duplicat`, `null`, `clean`, `dirty`, `blank`):
 		return Intent{Kind: Quality}
 	case has(q, `anomal`, `outlier`, `unusual`, `extreme`, `weird`, `strange`):

@@ -58,6 +58,8 @@ func TestRecognize(t *testing.T) {
 		{penguins(), "Mean body mass by species", "compare_groups measure=body_mass_g agg=mean group=species"},
 		{penguins(), "how does the length relate to mass", "clarify:bill_length_mm"},
 		{penguins(), "describe the data", "describe"},
+		{penguins(), "What is interesting in this data?", "hypotheses"},
+		{telco(), "any insights about churn?", "hypotheses measure=Churn"},
 	} {
 		in := Recognize(tc.s, tc.q)
 		if opt, ok := strings.CutPrefix(tc.want, "clarify:"); ok {

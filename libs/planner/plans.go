@@ -43,6 +43,8 @@ func (r *run) plan(in Intent) []planStep {
 			{"train", "train models for " + in.Measure + " and rank drivers by permutation importance", r.rankDrivers},
 			{"run_sql", in.Measure + " by its strongest categorical driver", r.driverChart},
 		}
+	case Hypotheses:
+		main = []planStep{{"profile_hypotheses", "profile the data, state hypotheses and test them (Benjamini-Hochberg at 5%)", r.hypothesisLoop}}
 	case Predict:
 		main = []planStep{{"train", "train and cross-validate models for " + in.Measure, r.predict}}
 	case Effect:

@@ -33,7 +33,7 @@ func (r *run) hypotheses() (string, error) {
 	sort.SliceStable(hs, func(i, j int) bool { return math.Abs(hs[i].EffectSize) > math.Abs(hs[j].EffectSize) })
 	shown, rejected := 0, 0
 	for _, h := range hs {
-		if !contains(h.Columns, target) {
+		if target != "" && !contains(h.Columns, target) {
 			continue
 		}
 		if h.Survived && shown < 8 {
@@ -127,6 +127,36 @@ func fmtAgg(agg string, v float64) string {
 		return pct(v)
 	}
 	return f3(v)
+}
+
+// hypothesisLoop states hypotheses from the profile, tests them with false-discovery control and
+// reports the ones that survived and the ones that did not.
+func (r *run) hypothesisLoop() (string, error) {
+	if _, err := r.hypotheses(); err != nil {
+		return "", err
+	}
+	var kept, dropped []string
+	for _, f := range r.res.Findings {
+		if strings.HasPrefix(f.Statement, "Did not survive") {
+			dropped = append(dropped, strings.TrimPrefix(f.Statement, "Did not survive false-discovery control: "))
+		} else if len(kept) < 3 {
+			kept = append(kept, strings.TrimSuffix(f.Statement, "."))
+		}
+		for _, c := range f.Columns {
+			if !contains(r.used, c) && len(r.used) < 6 {
+				r.used = append(r.used, c)
+			}
+		}
+	}
+	r.main = mainStat{kind: "hypotheses", col: r.res.Intent.Measure}
+	txt := fmt.Sprintf("I stated and tested %d hypotheses from the profile; %d survived false-discovery control (Benjamini-Hochberg at 5%%).", r.hypTested, r.hypSurvive)
+	if len(kept) > 0 {
+		txt += " The strongest: " + strings.Join(kept, "; ") + "."
+	}
+	if len(dropped) > 0 {
+		txt += " Not supported: " + strings.Join(dropped, "; ") + "."
+	}
+	return txt, nil
 }
 
 // ---- predict

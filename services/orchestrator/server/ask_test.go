@@ -176,6 +176,7 @@ var questions = []struct {
 	{"tabular/tips.csv", "What is the median total bill?", "describe", "median(total_bill)", 17.795},
 	{"tabular/tips.csv", "Any unusual tips?", "anomalies", "outliers_iqr(tip)", 9},
 	{"tabular/tips.csv", "What's the average?", "clarify", "", 0},
+	{"tabular/penguins.csv", "What is interesting in this data?", "hypotheses", "", 0},
 	{"tabular/iris.csv", "correlation between petal length and petal width", "relationship", "corr(petal_length,petal_width)", 0.9628654314027961},
 	{"tabular/mpg.csv", "What is the average horsepower?", "describe", "mean(horsepower)", 104.46938775510205},
 	// statsmodels 0.13: ols("re78 ~ treat + age + educ + black + hisp + marr + nodegree + re74 + re75").params["treat"]
