@@ -318,6 +318,45 @@ func TestTenancyAcrossTheMesh(t *testing.T) {
 		a.refresh = r1.RefreshToken
 	})
 
+	t.Run("AuditLog", func(t *testing.T) {
+		up, err := a.c.Upload(ctx, &datasetsv1.UploadMetadata{ProjectId: a.project, FileName: "doomed.csv"}, strings.NewReader("p,q\n1,2\n3,4\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.c.WaitJob(ctx, up.JobId, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.c.Datasets.DeleteDataset(ctx, &datasetsv1.DeleteDatasetRequest{DatasetId: up.DatasetId}); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := a.c.Auth.ListAuditEvents(ctx, &authv1.ListAuditEventsRequest{ProjectId: a.project, PageSize: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		type key struct{ action, actor, target string }
+		seen := map[key]bool{}
+		for _, e := range evs.Events {
+			seen[key{e.Action, e.ActorId, e.TargetId}] = true
+			if e.ClientAddress == "" {
+				t.Errorf("audit event %s has no client address", e.Action)
+			}
+		}
+		for _, want := range []key{
+			{"user.registered", a.id, a.id},
+			{"member.added", a.id, v.id},
+			{"api_key.created", a.id, o.apiKey},
+			{"dataset.deleted", a.id, up.DatasetId},
+		} {
+			if !seen[want] {
+				t.Errorf("audit log of A's project lacks %+v (has %d events)", want, len(evs.Events))
+			}
+		}
+		// The viewer may not read it.
+		if _, err := v.c.Auth.ListAuditEvents(ctx, &authv1.ListAuditEventsRequest{ProjectId: a.project}); outcome(err) != codes.PermissionDenied {
+			t.Errorf("viewer reading the audit log: %v, want PermissionDenied", err)
+		}
+	})
+
 	t.Run("Restart", func(t *testing.T) {
 		t0 := time.Now()
 		if err := p.Stop(); err != nil {

@@ -9,15 +9,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/mail"
 	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -102,12 +99,8 @@ func New(ctx context.Context, rt *platform.Runtime) (*Server, error) {
 }
 
 func (s *Server) audit(ctx context.Context, actor, action, project, target string, details map[string]string) {
-	addr := ""
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		addr = p.Addr.String()
-	}
 	_ = s.rt.Store.AppendAudit(ctx, storage.AuditEvent{ID: ids.New(ids.Audit), Time: time.Now(), ActorID: actor, Action: action,
-		ProjectID: project, TargetID: target, ClientAddress: addr, Details: details})
+		ProjectID: project, TargetID: target, ClientAddress: grpcx.ClientAddress(ctx), Details: details})
 }
 
 func userPB(u storage.User) *authv1.User {
@@ -185,26 +178,6 @@ func (s *Server) dummyHash() string {
 	return s.dummy
 }
 
-// clientAddress is the caller's IP: the last x-forwarded-for entry (appended by the gateway, the only
-// way in from outside), else the peer's address.
-func clientAddress(ctx context.Context) string {
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if xff := md.Get("x-forwarded-for"); len(xff) > 0 {
-			parts := strings.Split(xff[len(xff)-1], ",")
-			if a := strings.TrimSpace(parts[len(parts)-1]); a != "" {
-				return a
-			}
-		}
-	}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
-			return host
-		}
-		return p.Addr.String()
-	}
-	return "unknown"
-}
-
 // throttled refuses a login while the account or the address has too many recent failures. The
 // answer is the same whether or not the account exists.
 func (s *Server) throttled(ctx context.Context, email, addr string, now time.Time) error {
@@ -233,7 +206,7 @@ func (s *Server) throttled(ctx context.Context, email, addr string, now time.Tim
 
 func (s *Server) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.LoginResponse, error) {
 	email := strings.ToLower(strings.TrimSpace(req.Email))
-	addr := clientAddress(ctx)
+	addr := grpcx.ClientAddress(ctx)
 	now := time.Now()
 	if err := s.throttled(ctx, email, addr, now); err != nil {
 		s.audit(ctx, "", "login.throttled", "", "", map[string]string{"email": email})

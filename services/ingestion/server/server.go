@@ -382,6 +382,7 @@ func (s *Server) DeleteDataset(ctx context.Context, req *datasetsv1.DeleteDatase
 	if err := s.rt.Store.DeleteResource(ctx, KindDataset, d.Id); err != nil {
 		return nil, grpcx.FromStorage(ctx, err, "dataset", d.Id)
 	}
+	_ = grpcx.Audit(ctx, s.rt.Store, "dataset.deleted", d.ProjectId, d.Id, map[string]string{"name": d.Name})
 	return &datasetsv1.DeleteDatasetResponse{}, nil
 }
 
