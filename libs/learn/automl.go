@@ -25,13 +25,22 @@ type trial struct {
 	gb     *gbdtParams
 	nb     *nbParams
 	knn    *knnParams
+	rf     *forestParams
 }
 
 func (t trial) kind() prepKind {
-	if t.gb == nil {
+	if t.gb == nil && t.rf == nil {
 		return prepLinear
 	}
 	return prepTree
+}
+
+func forestTrial(p forestParams) trial {
+	name := AlgoRandomForest
+	if p.Extra {
+		name = AlgoExtraTrees
+	}
+	return trial{algo: name, config: fmt.Sprintf("trees=%d max_depth=%d min_samples_leaf=%d max_features=%g", p.Trees, p.MaxDepth, p.MinLeaf, p.MaxFeatures), rf: &p}
 }
 
 func linearTrial(task Task, c float64) trial {
@@ -64,6 +73,11 @@ func plan(task Task, seed int64, rows int, allow func(algo string) bool) []trial
 	add(linearTrial(task, 1))
 	add(gbdtTrial(gbdtParams{LearningRate: 0.1, MaxLeaves: 15, MaxDepth: 4, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.8, Colsample: 0.8, MaxRounds: 500, EarlyStop: 30}))
 	add(linearTrial(task, 0.1))
+	forestTrees := 100
+	if rows > 20000 {
+		forestTrees = 40
+	}
+	add(forestTrial(forestParams{Trees: forestTrees, MinLeaf: 1}))
 	add(gbdtTrial(gbdtParams{LearningRate: 0.05, MaxLeaves: 31, MaxDepth: 6, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.8, Colsample: 0.8, MaxRounds: 1000, EarlyStop: 50}))
 	add(gbdtTrial(gbdtParams{LearningRate: 0.05, MaxLeaves: 7, MaxDepth: 3, MinSamplesLeaf: 30, MinChildWeight: 1e-3, Lambda: 5, Subsample: 0.8, Colsample: 0.6, MaxRounds: 1000, EarlyStop: 50}))
 	add(linearTrial(task, 0.01))
@@ -76,6 +90,8 @@ func plan(task Task, seed int64, rows int, allow func(algo string) bool) []trial
 	add(elasticNetTrial(0.1, 0.5))
 	add(linearTrial(task, 10))
 	add(elasticNetTrial(1, 0.5))
+	add(forestTrial(forestParams{Trees: forestTrees, MinLeaf: 2, Extra: true, MaxFeatures: 0.5}))
+	add(forestTrial(forestParams{Trees: forestTrees, MinLeaf: 3, MaxFeatures: 0.5}))
 	if rows <= 10000 {
 		add(trial{algo: AlgoKNN, config: "k=5 weights=uniform", knn: &knnParams{K: 5}})
 		add(trial{algo: AlgoKNN, config: "k=31 weights=distance", knn: &knnParams{K: 31, Weighted: true}})
@@ -171,6 +187,13 @@ func (s *search) fit(ctx context.Context, tr trial, pp *mlv1.Preprocessing, x *d
 		return &Model{pb: pb}, 0, nil
 	case tr.knn != nil:
 		pb.Learner = &mlv1.ModelArtifact_Neighbors{Neighbors: fitKNN(x, y, *tr.knn)}
+		return &Model{pb: pb}, 0, nil
+	case tr.rf != nil:
+		ens, err := forestFit(ctx, s.t.task, x, y, yc, k, *tr.rf, seed)
+		if err != nil {
+			return nil, 0, err
+		}
+		pb.Learner = &mlv1.ModelArtifact_Trees{Trees: ens}
 		return &Model{pb: pb}, 0, nil
 	}
 	ens, best, err := gbdtFit(ctx, s.t.task, x, y, yc, k, *tr.gb, rounds, seed)
@@ -344,7 +367,7 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 			allowed[AlgoElasticNet] = true
 		case AlgoGBDT, "gradient_boosting", "xgboost", "lightgbm", "hist_gradient_boosting":
 			allowed[AlgoGBDT] = true
-		case AlgoNaiveBayes, AlgoKNN:
+		case AlgoNaiveBayes, AlgoKNN, AlgoRandomForest, AlgoExtraTrees:
 			allowed[strings.ToLower(a)] = true
 		default:
 			return nil, fmt.Errorf("learn: unknown algorithm %q; use %s", a, strings.Join(Algorithms(), ", "))

@@ -169,6 +169,10 @@ type gbdtTrainer struct {
 	feats   []int
 	minLeaf float64
 	rng     *rand.Rand
+	// splitFeats > 0 draws that many candidate features at every split (random forests);
+	// extra draws one random threshold per candidate feature (extremely randomized trees).
+	splitFeats int
+	extra      bool
 }
 
 func (t *gbdtTrainer) getHist() []float64 {
@@ -207,9 +211,22 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 	mcw := t.prm.MinChildWeight
 	parent := l.g * l.g / (l.h + lam)
 	best := l.sp
-	for _, f := range t.feats {
+	feats := t.feats
+	if t.splitFeats > 0 && t.splitFeats < len(feats) {
+		pick := t.rng.Perm(len(feats))[:t.splitFeats]
+		sub := make([]int, len(pick))
+		for i, q := range pick {
+			sub[i] = feats[q]
+		}
+		feats = sub
+	}
+	for _, f := range feats {
 		hf := l.hist[f*hfeat : (f+1)*hfeat]
 		nb := len(t.edges[f])
+		cut := -1
+		if t.extra && nb > 1 {
+			cut = t.rng.Intn(nb - 1)
+		}
 		mg, mh, mn := hf[missBin*hstride], hf[missBin*hstride+1], hf[missBin*hstride+2]
 		var gl, hl, nl float64
 		for b := 0; b < nb; b++ {
@@ -218,6 +235,9 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 			hl += hf[o+1]
 			nl += hf[o+2]
 			if hf[o+2] == 0 && b < nb-1 {
+				continue
+			}
+			if cut >= 0 && b != cut {
 				continue
 			}
 			// missing right

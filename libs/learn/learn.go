@@ -93,7 +93,7 @@ const (
 
 // Algorithms lists the learner names Options.Algorithms accepts.
 func Algorithms() []string {
-	return []string{AlgoLinear, AlgoLogistic, AlgoRidge, AlgoElasticNet, AlgoGBDT, AlgoNaiveBayes, AlgoKNN}
+	return []string{AlgoLinear, AlgoLogistic, AlgoRidge, AlgoElasticNet, AlgoGBDT, AlgoRandomForest, AlgoExtraTrees, AlgoNaiveBayes, AlgoKNN}
 }
 
 // Options configures AutoML.

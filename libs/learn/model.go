@@ -233,6 +233,9 @@ func (m *Model) scores(ctx context.Context, x *dense) [][]float64 {
 	case *mlv1.ModelArtifact_Linear:
 		return linearScores(l.Linear, x)
 	case *mlv1.ModelArtifact_Trees:
+		if l.Trees.GetProbability() && m.Task() != TaskRegression {
+			return probabilityScores(treeScores(l.Trees, x))
+		}
 		return treeScores(l.Trees, x)
 	case *mlv1.ModelArtifact_NaiveBayes:
 		return naiveBayesScores(l.NaiveBayes, x, m.Task() == TaskBinary)

@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/vdsproject/vds/libs/frame"
 )
 
 // standardized builds a dense matrix of the columns of a shared file, standardized with the
@@ -97,7 +99,7 @@ func TestNaiveBayesAndKNNAgainstSklearn(t *testing.T) {
 // cross-validated accuracy and that the artifact survives a round trip with identical predictions.
 func TestSimpleLearnersInAutoML(t *testing.T) {
 	f := shared(t, "tabular/iris.csv")
-	for _, algo := range []string{AlgoNaiveBayes, AlgoKNN, AlgoElasticNet} {
+	for _, algo := range []string{AlgoNaiveBayes, AlgoKNN, AlgoElasticNet, AlgoRandomForest, AlgoExtraTrees} {
 		t.Run(algo, func(t *testing.T) {
 			r, err := AutoML(context.Background(), f, Options{Target: "species", Budget: 3 * time.Second, Seed: 1, Algorithms: []string{algo}})
 			if err != nil {
@@ -117,6 +119,45 @@ func TestSimpleLearnersInAutoML(t *testing.T) {
 			p1, _ := r.Best.Predict(f)
 			p2, _ := m2.Predict(f)
 			samePredictions(t, p1, p2)
+		})
+	}
+}
+
+// TestForests checks random forests and extra trees on Titanic (binary) and mpg (regression):
+// cross-validated scores must clear floors well above a weak model (ranking Titanic passengers by
+// sex alone gives ROC AUC 0.767, computed with scikit-learn's roc_auc_score), and SHAP must run.
+func TestForests(t *testing.T) {
+	titanic := shared(t, "tabular/titanic.csv")
+	mpg := shared(t, "tabular/mpg.csv")
+	cases := []struct {
+		name, algo, target string
+		f                  *frame.Frame
+		exclude            []string
+		metric             string
+		min                float64
+	}{
+		{"rf titanic", AlgoRandomForest, "survived", titanic, []string{"alive"}, "roc_auc", 0.84},
+		{"et titanic", AlgoExtraTrees, "survived", titanic, []string{"alive"}, "roc_auc", 0.81},
+		{"rf mpg", AlgoRandomForest, "mpg", mpg, []string{"name"}, "r2", 0.85},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := AutoML(context.Background(), c.f, Options{Target: c.target, Budget: 2 * time.Second, Seed: 1, Algorithms: []string{c.algo}, Exclude: c.exclude})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := r.Leaderboard[0]
+			got := e.CVScore
+			if c.metric == "r2" {
+				got = e.Metrics["r2"]
+			}
+			t.Logf("%s %s %.4f (%s)", c.algo, c.metric, got, e.Config)
+			if r.Best.Algorithm() != c.algo || got < c.min {
+				t.Fatalf("%s %s = %.4f, want at least %.2f", r.Best.Algorithm(), c.metric, got, c.min)
+			}
+			if _, err := r.Best.SHAP(subFrame(c.f, []int{0, 1, 2})); err != nil {
+				t.Fatalf("SHAP on a forest: %v", err)
+			}
 		})
 	}
 }

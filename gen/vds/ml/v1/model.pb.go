@@ -1017,11 +1017,15 @@ func (x *CategorySplit) GetLeftValues() []float64 {
 
 // TreeEnsemble: score[k] = base_scores[k] + sum (or mean when average is set) of its trees' leaf values.
 type TreeEnsemble struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Outputs       int32                  `protobuf:"varint,1,opt,name=outputs,proto3" json:"outputs,omitempty"`
-	BaseScores    []float64              `protobuf:"fixed64,2,rep,packed,name=base_scores,json=baseScores,proto3" json:"base_scores,omitempty"`
-	Trees         []*Tree                `protobuf:"bytes,3,rep,name=trees,proto3" json:"trees,omitempty"`
-	Average       bool                   `protobuf:"varint,4,opt,name=average,proto3" json:"average,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Outputs    int32                  `protobuf:"varint,1,opt,name=outputs,proto3" json:"outputs,omitempty"`
+	BaseScores []float64              `protobuf:"fixed64,2,rep,packed,name=base_scores,json=baseScores,proto3" json:"base_scores,omitempty"`
+	Trees      []*Tree                `protobuf:"bytes,3,rep,name=trees,proto3" json:"trees,omitempty"`
+	Average    bool                   `protobuf:"varint,4,opt,name=average,proto3" json:"average,omitempty"`
+	// Leaf values are probabilities (random forests, extra trees): a binary ensemble outputs
+	// P(positive class) and a multiclass one P(class) per output (normalized to sum to 1), instead of
+	// log-odds and class scores.
+	Probability   bool `protobuf:"varint,5,opt,name=probability,proto3" json:"probability,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1080,6 +1084,13 @@ func (x *TreeEnsemble) GetTrees() []*Tree {
 func (x *TreeEnsemble) GetAverage() bool {
 	if x != nil {
 		return x.Average
+	}
+	return false
+}
+
+func (x *TreeEnsemble) GetProbability() bool {
+	if x != nil {
+		return x.Probability
 	}
 	return false
 }
@@ -1166,13 +1177,14 @@ const file_vds_ml_v1_model_proto_rawDesc = "" +
 	"\rCategorySplit\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\x05R\x04node\x12\x1f\n" +
 	"\vleft_values\x18\x02 \x03(\x01R\n" +
-	"leftValues\"\x8a\x01\n" +
+	"leftValues\"\xac\x01\n" +
 	"\fTreeEnsemble\x12\x18\n" +
 	"\aoutputs\x18\x01 \x01(\x05R\aoutputs\x12\x1f\n" +
 	"\vbase_scores\x18\x02 \x03(\x01R\n" +
 	"baseScores\x12%\n" +
 	"\x05trees\x18\x03 \x03(\v2\x0f.vds.ml.v1.TreeR\x05trees\x12\x18\n" +
-	"\aaverage\x18\x04 \x01(\bR\aaverage*\xb6\x01\n" +
+	"\aaverage\x18\x04 \x01(\bR\aaverage\x12 \n" +
+	"\vprobability\x18\x05 \x01(\bR\vprobability*\xb6\x01\n" +
 	"\x0fFeatureEncoding\x12 \n" +
 	"\x1cFEATURE_ENCODING_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18FEATURE_ENCODING_NUMERIC\x10\x01\x12\x1c\n" +
