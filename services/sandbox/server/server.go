@@ -54,6 +54,7 @@ type Config struct {
 	PyOutput   int64
 	PyProcs    int
 	PyFileSize int64
+	Bwrap      string
 }
 
 // Server is the sandbox service.
@@ -86,6 +87,7 @@ func Service() platform.Service {
 			fs.Int64Var(&cfg.PyMemory, "sandbox-python-memory", cfg.PyMemory, "address-space (and cgroup memory) limit of one Python execution, bytes")
 			fs.Int64Var(&cfg.PyOutput, "sandbox-python-output", cfg.PyOutput, "most stdout+stderr bytes one Python execution may write")
 			fs.IntVar(&cfg.PyProcs, "sandbox-python-procs", cfg.PyProcs, "most processes and threads in one Python sandbox")
+			fs.StringVar(&cfg.Bwrap, "sandbox-bwrap", cfg.Bwrap, "bubblewrap binary for the Python sandbox (default: bwrap on PATH); when missing, Python is refused")
 			fs.Int64Var(&cfg.PyFileSize, "sandbox-python-file-size", cfg.PyFileSize, "largest file one Python execution may write, bytes")
 		},
 		Start: func(ctx context.Context, rt *platform.Runtime, srv *grpcx.Server) (func(context.Context) error, error) {
@@ -97,7 +99,7 @@ func Service() platform.Service {
 			s.pyCeiling = pysandbox.Limits{Wall: cfg.MaxTimeout, CPU: cfg.MaxTimeout, Memory: cfg.PyMemory, Output: cfg.PyOutput, Procs: cfg.PyProcs, FileSize: cfg.PyFileSize}
 			work := filepath.Join(rt.Home, "run", "sandbox")
 			os.RemoveAll(work) // sandboxes of an earlier process
-			sb, err := pysandbox.New(ctx, pysandbox.Config{WorkDir: work, Ceiling: s.pyCeiling})
+			sb, err := pysandbox.New(ctx, pysandbox.Config{WorkDir: work, Ceiling: s.pyCeiling, Bwrap: cfg.Bwrap})
 			if err != nil {
 				s.pyReason = err.Error()
 				rt.Log.Warn("Python execution disabled", "reason", s.pyReason)

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/vdsproject/vds/gen/client"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
@@ -251,5 +254,38 @@ func TestSQLSaveAndScope(t *testing.T) {
 		if err != nil || res.status.GetOutcome() != tc.want || !strings.Contains(res.status.GetMessage(), tc.msg) {
 			t.Errorf("%s: %v %v, want %s with %q", tc.q, err, res.status, tc.want, tc.msg)
 		}
+	}
+}
+
+// TestPythonUnavailable: without bubblewrap the service still serves SQL, and Python requests fail
+// with FailedPrecondition naming the reason; nothing runs unsandboxed.
+func TestPythonUnavailable(t *testing.T) {
+	t.Setenv("VDS_SANDBOX_BWRAP", "/nonexistent/bwrap")
+	ctx := context.Background()
+	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON, Code: "open('/tmp/ran', 'w')"})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "cannot start bubblewrap") || !strings.Contains(err.Error(), "never run unsandboxed") {
+		t.Errorf("err = %v, want FailedPrecondition naming bubblewrap", err)
+	}
+	up, err := c.UploadFile(ctx, p.Creds.ProjectID, shareddata.Path(t, "tabular/iris.csv"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: "SELECT count(*) AS n FROM iris",
+		Inputs: []*sandboxv1.Input{{Dataset: &commonv1.DatasetRef{DatasetId: up.DatasetId}, Alias: "iris"}}})
+	if err != nil || res.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || res.tables[0].RowCount != 1 {
+		t.Errorf("SQL without bubblewrap: %v %v", err, res.status)
 	}
 }
