@@ -243,6 +243,9 @@ func TestFlightsTrendSeasonality(t *testing.T) {
 	if tr == nil || tr.Evidence["tau"] <= 0.5 || tr.Evidence["p_value"] > 1e-6 {
 		t.Fatalf("no rising trend: %v", alertKinds(p))
 	}
+	if a := findAlert(p, "change_point", "passengers"); a != nil {
+		t.Errorf("a growing seasonal series is not a step: %s", a.Message)
+	}
 	se := findAlert(p, "seasonality", "passengers")
 	if se == nil || se.Evidence["period"] != 12 || se.Evidence["acf"] < 0.6 {
 		t.Fatalf("no 12-month seasonality: %v", se)
@@ -626,5 +629,59 @@ func BenchmarkHypothesesNHEFS(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		Hypotheses(f, p, "", 0.05)
+	}
+}
+
+func TestChangePoint(t *testing.T) {
+	t.Parallel()
+	const n, at = 600, 350
+	r := rand.New(rand.NewPCG(7, 7))
+	day0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	tc := &frame.Column{Name: "day", Kind: frame.Time, ArrowType: "date32", F: make([]float64, n), Null: make([]bool, n)}
+	mk := func(name string, gen func(i int) float64) *frame.Column {
+		c := &frame.Column{Name: name, Kind: frame.Float, ArrowType: "double", F: make([]float64, n), Null: make([]bool, n)}
+		for i := range c.F {
+			c.F[i] = gen(i)
+		}
+		return c
+	}
+	for i := range tc.F {
+		tc.F[i] = float64(day0.AddDate(0, 0, i).Unix())
+	}
+	step := mk("step", func(i int) float64 {
+		if i >= at {
+			return 3 + r.NormFloat64()
+		}
+		return r.NormFloat64()
+	})
+	noise := mk("noise", func(int) float64 { return r.NormFloat64() })
+	line := mk("line", func(i int) float64 { return 0.01*float64(i) + r.NormFloat64() })
+	// Shuffle the rows: the check must order by time itself.
+	perm := r.Perm(n)
+	for _, c := range []*frame.Column{tc, step, noise, line} {
+		f := slices.Clone(c.F)
+		for i, j := range perm {
+			c.F[i] = f[j]
+		}
+	}
+	p := mustProfile(t, &frame.Frame{Rows: n, Columns: []*frame.Column{tc, step, noise, line}}, Options{})
+	a := findAlert(p, "change_point", "step")
+	if a == nil {
+		t.Fatalf("no change point for step: %v", alertKinds(p))
+	}
+	got := time.Unix(int64(a.Evidence["time"]), 0).UTC()
+	if d := got.Sub(day0.AddDate(0, 0, at)); d < -3*24*time.Hour || d > 3*24*time.Hour {
+		t.Errorf("change point at %v, want %v", got, day0.AddDate(0, 0, at))
+	}
+	if math.Abs(a.Evidence["mean_before"]) > 0.2 || math.Abs(a.Evidence["mean_after"]-3) > 0.2 {
+		t.Errorf("means %v -> %v", a.Evidence["mean_before"], a.Evidence["mean_after"])
+	}
+	for _, c := range []string{"noise", "line"} {
+		if a := findAlert(p, "change_point", c); a != nil {
+			t.Errorf("false change point for %s: %s", c, a.Message)
+		}
+	}
+	if findAlert(p, "trend", "line") == nil {
+		t.Error("the line has no trend alert")
 	}
 }

@@ -105,6 +105,15 @@ func timeSeries(f *frame.Frame, infos []*colInfo) ([]*profilingv1.Alert, []*comm
 				map[string]float64{"period": float64(period), "acf": acf, "n": float64(len(series))}))
 			found = true
 		}
+		if cp, ok := changePoint(bucketMeans(series, TrendPoints)); ok {
+			at := times[cp.index*len(series)/cp.n]
+			alerts = append(alerts, alert("change_point", commonv1.Severity_SEVERITY_INFO, []string{name, tcol.Name},
+				fmt.Sprintf("%s shifts from a mean of %s before %s to %s after (the step explains %.0f%% of its variance, a straight line %.0f%%)",
+					name, fmtNum(cp.before), at.Format("2006-01-02 15:04"), fmtNum(cp.after), 100*cp.r2Step, 100*cp.r2Line),
+				map[string]float64{"time": float64(at.Unix()), "mean_before": cp.before, "mean_after": cp.after,
+					"r2_step": cp.r2Step, "r2_linear": cp.r2Line, "n": float64(len(series))}))
+			found = true
+		}
 		if found {
 			spec := charts.Line(name+" over "+tcol.Name, tcol.Name, name, times, series)
 			if ch := makeChart(name+" over "+tcol.Name, "line", spec, "column "+name+" ordered by "+tcol.Name); ch != nil {
@@ -120,6 +129,67 @@ func nonEmpty(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// Change-point checks: the best single step in the mean must explain at least changeMinR2 of the
+// variance and leave at most changeVsLine of the residual a straight line leaves.
+const (
+	changeMinR2   = 0.3
+	changeVsLine  = 0.8
+	changeMinSize = 20 // shortest series checked
+)
+
+type changeResult struct {
+	index, n       int // first point after the step, series length
+	before, after  float64
+	r2Step, r2Line float64
+}
+
+// changePoint finds the single mean shift that best splits the series (least squares over every
+// split leaving at least 5% of the points, and 5 points, on each side, in O(n) with prefix sums)
+// and reports it when it explains the series clearly better than a straight line, so trends and
+// noise are not mistaken for steps.
+func changePoint(x []float64) (changeResult, bool) {
+	n := len(x)
+	if n < changeMinSize {
+		return changeResult{}, false
+	}
+	mean := stats.Mean(x)
+	var sst, sxy, sxx float64
+	mi := float64(n-1) / 2
+	for i, v := range x {
+		d := v - mean
+		sst += d * d
+		sxy += (float64(i) - mi) * d
+		sxx += (float64(i) - mi) * (float64(i) - mi)
+	}
+	if sst <= 0 {
+		return changeResult{}, false
+	}
+	sseLine := sst - sxy*sxy/sxx
+	minSeg := max(5, n/20)
+	var left float64
+	best, bestK := math.Inf(1), -1
+	total := mean * float64(n)
+	for k := 1; k < n; k++ {
+		left += x[k-1]
+		if k < minSeg || n-k < minSeg {
+			continue
+		}
+		// SSE of two means = SST - (between-segment sum of squares).
+		ml, mr := left/float64(k), (total-left)/float64(n-k)
+		ssb := float64(k)*(ml-mean)*(ml-mean) + float64(n-k)*(mr-mean)*(mr-mean)
+		if sse := sst - ssb; sse < best {
+			best, bestK = sse, k
+		}
+	}
+	if bestK < 0 {
+		return changeResult{}, false
+	}
+	r := changeResult{index: bestK, n: n, r2Step: 1 - best/sst, r2Line: 1 - sseLine/sst}
+	r.before = stats.Mean(x[:bestK])
+	r.after = stats.Mean(x[bestK:])
+	return r, r.r2Step >= changeMinR2 && best <= changeVsLine*sseLine
 }
 
 // bucketMeans averages a series into at most k equal-count buckets.
