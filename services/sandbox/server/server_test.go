@@ -97,6 +97,10 @@ print(by.to_csv(index=False), end="")
 by.to_csv("by_day.csv", index=False)
 plt.bar(by.day, by.total_bill)
 plt.savefig("by_day.png")
+import json
+json.dump({"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "mark": "bar",
+           "data": {"values": by.to_dict("records")},
+           "encoding": {"x": {"field": "day"}, "y": {"field": "total_bill", "type": "quantitative"}}}, open("by_day.vl.json", "w"))
 `
 	res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON, Code: code,
 		Inputs: []*sandboxv1.Input{{Dataset: in, Alias: "tips"}}})
@@ -113,8 +117,9 @@ plt.savefig("by_day.png")
 	if res.stdout != want {
 		t.Errorf("stdout %q, want %q", res.stdout, want)
 	}
-	if len(res.artifacts) != 1 || res.artifacts[0].Name != "by_day.png" || res.artifacts[0].ContentType != "image/png" || res.artifacts[0].SizeBytes < 1000 {
-		t.Errorf("artifacts %v, want one PNG by_day.png", res.artifacts)
+	if len(res.artifacts) != 2 || res.artifacts[0].Name != "by_day.png" || res.artifacts[0].ContentType != "image/png" || res.artifacts[0].SizeBytes < 1000 ||
+		res.artifacts[1].Name != "by_day.vl.json" || res.artifacts[1].ContentType != "application/vnd.vegalite+json" {
+		t.Errorf("artifacts %v, want the PNG by_day.png and the Vega-Lite spec by_day.vl.json", res.artifacts)
 	}
 	if len(res.tables) != 1 || res.tables[0].SavedAs.GetDatasetId() == "" {
 		t.Fatalf("tables %v, want by_day.csv saved as a dataset", res.tables)
@@ -151,7 +156,7 @@ plt.savefig("by_day.png")
 	}
 	e := rec.Execution
 	if e.Code != code || e.UserId == "" || len(e.Inputs) != 1 || e.Inputs[0].Dataset.DatasetId != in.DatasetId || e.Limits.GetTimeoutMs() == 0 ||
-		e.Status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || len(e.Outputs) != 1 || len(e.Artifacts) != 1 || e.Status.GetCpuMs() <= 0 || e.Status.GetPeakMemoryBytes() <= 0 {
+		e.Status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || len(e.Outputs) != 1 || len(e.Artifacts) != 2 || e.Status.GetCpuMs() <= 0 || e.Status.GetPeakMemoryBytes() <= 0 {
 		t.Errorf("execution record incomplete: %v", e)
 	}
 	// A hostile execution through the service is stopped, and the next one works.
