@@ -15,7 +15,16 @@ echo "== go test"
 # -p 2: this is a 2-core machine; packages that start the whole mesh are heavy.
 $GO test -tags "$TAGS" -count=1 -p 2 -timeout 25m "${PKGS[@]}"
 
+echo "== chart checks (helm lint, template, strict decoding, policies)"
+(cd tools/chartcheck && GOWORK=off $GO vet ./... && GOWORK=off $GO test -count=1 ./...)
+
 if [[ -f web/package.json ]]; then
   echo "== web tests"
-  (cd web && { [[ -d node_modules ]] || npm ci --no-audit --no-fund; } && npm test)
+  # Browser test (web/test/e2e.mjs): needs npm and Debian's chromium; skipped without them outside CI.
+  if ! command -v npm >/dev/null 2>&1 || [[ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]]; then
+    if [[ "${CI:-}" == "true" ]]; then echo "web tests need npm and chromium in CI" >&2; exit 1; fi
+    echo "SKIP web tests: npm or ${CHROMIUM:-/usr/bin/chromium} not found (apt-get install -y chromium npm)"
+  else
+    (cd web && { [[ node_modules/.package-lock.json -nt package-lock.json ]] || npm ci --no-audit --no-fund; } && npm test)
+  fi
 fi
