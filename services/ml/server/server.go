@@ -601,10 +601,15 @@ func (s *Server) explainSHAP(ctx context.Context, m *mlv1.Model, lm *learn.Model
 	}
 	sort.SliceStable(out.Importances, func(i, j int) bool { return out.Importances[i].Importance > out.Importances[j].Importance })
 	scale := "the prediction"
-	switch m.Task {
-	case mlv1.Task_TASK_BINARY:
+	forest := m.Algorithm == learn.AlgoRandomForest || m.Algorithm == learn.AlgoExtraTrees
+	switch {
+	case m.Task == mlv1.Task_TASK_BINARY && forest:
+		scale = "P(" + m.PositiveClass + ")"
+	case m.Task == mlv1.Task_TASK_BINARY:
 		scale = "log-odds of " + m.PositiveClass
-	case mlv1.Task_TASK_MULTICLASS:
+	case m.Task == mlv1.Task_TASK_MULTICLASS && forest:
+		scale = "class probabilities, summed over classes"
+	case m.Task == mlv1.Task_TASK_MULTICLASS:
 		scale = "class scores, summed over classes"
 	}
 	ch, err := chartOf(ctx, m, "importance", "SHAP drivers of "+m.Target,
