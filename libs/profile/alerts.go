@@ -79,6 +79,16 @@ func columnAlerts(infos []*colInfo, rows int) []*profilingv1.Alert {
 				fmt.Sprintf("%s is strongly skewed (skewness %.2f); consider a log or rank transform", name, ns.Skewness),
 				map[string]float64{"skewness": ns.Skewness, "kurtosis": ns.Kurtosis}))
 		}
+		if sc := ci.scale; sc != nil {
+			minority, share := "smaller", sc.lowShare
+			if share > 0.5 {
+				minority, share = "larger", 1-share
+			}
+			out = append(out, alert("scale_mismatch", commonv1.Severity_SEVERITY_WARNING, cols,
+				fmt.Sprintf("%s mixes two scales: %.1f%% of its values are about %gx %s (median %s vs %s), as if recorded in another unit",
+					name, 100*share, sc.factor, minority, fmtNum(sc.lowMedian), fmtNum(sc.highMedian)),
+				map[string]float64{"factor": sc.factor, "minority_share": share, "low_median": sc.lowMedian, "high_median": sc.highMedian}))
+		}
 		if ci.col.Kind == frame.String {
 			out = append(out, typeAlerts(ci)...)
 		}

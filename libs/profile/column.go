@@ -119,6 +119,9 @@ func analyzeNumeric(ci *colInfo) {
 		k := 3.5 * 1.4826 * mad
 		ns.OutliersMad = countOutside(vals, ns.Median-k, ns.Median+k)
 	}
+	if m.Zeros == 0 && m.Negatives == 0 {
+		ci.scale = scaleMismatch(vals)
+	}
 	ci.bins = histogram(vals, iqr)
 	for _, b := range ci.bins {
 		ns.Histogram = append(ns.Histogram, &profilingv1.Bin{Low: b.Low, High: b.High, Count: b.Count})
@@ -128,6 +131,48 @@ func analyzeNumeric(ci *colInfo) {
 		ns.Multimodality, ns.Multimodal = multimodality(vals, m.Mean, ns.Std)
 	}
 	ci.prof.Numeric = ns
+}
+
+// scaleInfo describes a column whose values fall into two groups a power of ten apart.
+type scaleInfo struct {
+	lowMedian, highMedian float64
+	lowShare, factor      float64
+}
+
+// scaleMismatch looks for a unit mix-up in sorted positive values (metres among centimetres, grams
+// among kilograms): the widest gap between neighbours on the log scale must span at least a decade
+// with no values, be wider than the spread (10th to 90th percentile) of either side, leave at least
+// 1% (and 5 values) on each side, and the two sides' medians must be 100 or 1000 times apart
+// (within a factor of 2).
+func scaleMismatch(vals []float64) *scaleInfo {
+	n := len(vals)
+	if n < 50 {
+		return nil
+	}
+	minSide := max(5, n/100)
+	gap, at := 0.0, -1
+	for i := minSide - 1; i < n-minSide; i++ {
+		if g := math.Log10(vals[i+1]) - math.Log10(vals[i]); g > gap {
+			gap, at = g, i
+		}
+	}
+	if at < 0 || gap < 1 {
+		return nil
+	}
+	low, high := vals[:at+1], vals[at+1:]
+	spread := func(s []float64) float64 {
+		return math.Log10(stats.Quantile(s, 0.9)) - math.Log10(stats.Quantile(s, 0.1))
+	}
+	if spread(low) >= gap || spread(high) >= gap {
+		return nil
+	}
+	lm, hm := stats.Quantile(low, 0.5), stats.Quantile(high, 0.5)
+	decades := math.Log10(hm / lm)
+	k := math.Round(decades)
+	if (k != 2 && k != 3) || math.Abs(decades-k) > math.Log10(2) {
+		return nil
+	}
+	return &scaleInfo{lowMedian: lm, highMedian: hm, lowShare: float64(len(low)) / float64(n), factor: math.Pow(10, k)}
 }
 
 func nz(v float64) float64 {

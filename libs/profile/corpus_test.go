@@ -191,6 +191,11 @@ func TestSharedCorpus(t *testing.T) {
 					t.Errorf("%s has %d missing, want %d", name, c.MissingCount, m)
 				}
 			}
+			for _, a := range p.Alerts {
+				if a.Kind == "scale_mismatch" || a.Kind == "change_point" {
+					t.Logf("alert %s: %s", a.Kind, a.Message)
+				}
+			}
 			t.Logf("%d rows x %d cols, %d alerts, %d hypotheses, %d findings", p.RowCount, p.ColumnCount, len(p.Alerts), len(hyps), len(findings))
 		})
 	}

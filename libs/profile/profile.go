@@ -158,6 +158,7 @@ type colInfo struct {
 
 	// Numeric columns.
 	skew   float64
+	scale  *scaleInfo // a likely unit mix-up within the column
 	bins   []charts.Bin
 	sorted []float64 // sorted non-missing values; kept only for small columns (used by time series)
 

@@ -685,3 +685,51 @@ func TestChangePoint(t *testing.T) {
 		t.Error("the line has no trend alert")
 	}
 }
+
+func TestScaleMismatch(t *testing.T) {
+	t.Parallel()
+	const n = 1000
+	r := rand.New(rand.NewPCG(3, 4))
+	mk := func(name string, gen func(i int) float64) *frame.Column {
+		c := &frame.Column{Name: name, Kind: frame.Float, ArrowType: "double", F: make([]float64, n), Null: make([]bool, n)}
+		for i := range c.F {
+			c.F[i] = gen(i)
+		}
+		return c
+	}
+	cols := []*frame.Column{
+		mk("height", func(i int) float64 { // 5% recorded in metres among centimetres
+			if i%20 == 0 {
+				return 1.70 + 0.08*r.NormFloat64()
+			}
+			return 170 + 8*r.NormFloat64()
+		}),
+		mk("weight", func(i int) float64 { // 10% in grams among kilograms
+			if i%10 == 0 {
+				return 70000 + 8000*r.NormFloat64()
+			}
+			return 70 + 8*r.NormFloat64()
+		}),
+		mk("income", func(int) float64 { return math.Exp(10 + 1.5*r.NormFloat64()) }),
+		mk("two_groups", func(i int) float64 { return []float64{10, 50}[i%2] + r.NormFloat64() }),
+	}
+	p := mustProfile(t, &frame.Frame{Rows: n, Columns: cols}, Options{})
+	for _, c := range []struct {
+		col           string
+		factor, share float64
+	}{{"height", 100, 0.05}, {"weight", 1000, 0.10}} {
+		a := findAlert(p, "scale_mismatch", c.col)
+		if a == nil {
+			t.Errorf("%s: no scale_mismatch alert: %v", c.col, alertKinds(p))
+			continue
+		}
+		if a.Evidence["factor"] != c.factor || math.Abs(a.Evidence["minority_share"]-c.share) > 1e-9 {
+			t.Errorf("%s: %s %v", c.col, a.Message, a.Evidence)
+		}
+	}
+	for _, c := range []string{"income", "two_groups"} {
+		if a := findAlert(p, "scale_mismatch", c); a != nil {
+			t.Errorf("false scale mismatch for %s: %s", c, a.Message)
+		}
+	}
+}
