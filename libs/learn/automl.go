@@ -537,6 +537,25 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	return res, nil
 }
 
+// permuteSpan reorders the rows of the encoded columns in span by perm (the same order for all of
+// them, as permuting the input column would) and returns the function that puts them back.
+func permuteSpan(x *dense, span [2]int, perm []int) (restore func()) {
+	orig := make([][]float64, 0, span[1]-span[0])
+	for k := span[0]; k < span[1]; k++ {
+		col := x.cols[k]
+		o := append([]float64(nil), col...)
+		orig = append(orig, o)
+		for i, q := range perm {
+			col[i] = o[q]
+		}
+	}
+	return func() {
+		for k := span[0]; k < span[1]; k++ {
+			copy(x.cols[k], orig[k-span[0]])
+		}
+	}
+}
+
 // subFrame copies the given rows of f.
 func subFrame(f *frame.Frame, rows []int) *frame.Frame {
 	out := &frame.Frame{Rows: len(rows)}
@@ -585,38 +604,24 @@ func (s *search) importance(ctx context.Context, folds []foldOut, deadline time.
 		}
 		rows, y, yc := s.sub(s.folds[fi])
 		tf := subFrame(s.f, rows)
-		p, _ := fo.model.Predict(tf)
+		// Transform once, then permute the encoded columns of one input column at a time: each encoded
+		// column depends only on its own input column, so this equals permuting the input, without
+		// re-encoding every column for every feature (which made wide data quadratic).
+		pp := fo.model.pb.GetPreprocessing()
+		x := transform(pp, tf, nil)
+		spans := columnSpans(pp)
+		p := fo.model.predictScores(fo.model.scores(ctx, x))
 		base, _ := evaluate(s.t.task, p, y, yc)
 		for j, name := range s.features {
-			ci := -1
-			for q, c := range tf.Columns {
-				if c.Name == name {
-					ci = q
-				}
+			sp, ok := spans[name]
+			if !ok || sp[1] <= sp[0] {
+				continue // not used by this model: no drop
 			}
-			orig := tf.Columns[ci]
 			for r := 0; r < repeats; r++ {
-				perm := rng.Perm(len(rows))
-				pc := &frame.Column{Name: orig.Name, Kind: orig.Kind, ArrowType: orig.ArrowType, Null: make([]bool, len(rows))}
-				if orig.S != nil {
-					pc.S = make([]string, len(rows))
-				}
-				if orig.F != nil {
-					pc.F = make([]float64, len(rows))
-				}
-				for i, q := range perm {
-					pc.Null[i] = orig.Null[q]
-					if pc.S != nil {
-						pc.S[i] = orig.S[q]
-					}
-					if pc.F != nil {
-						pc.F[i] = orig.F[q]
-					}
-				}
-				tf.Columns[ci] = pc
-				pp, _ := fo.model.Predict(tf)
+				restore := permuteSpan(x, sp, rng.Perm(len(rows)))
+				pp := fo.model.predictScores(fo.model.scores(ctx, x))
+				restore()
 				sc, _ := evaluate(s.t.task, pp, y, yc)
-				tf.Columns[ci] = orig
 				drops[j] = append(drops[j], sign*(base-sc))
 			}
 		}

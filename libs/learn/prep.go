@@ -247,6 +247,39 @@ func fitPrep(f *frame.Frame, features []string, rows []int, kind prepKind) *mlv1
 
 // transform applies pp to the given rows of f (all rows when rows is nil). Columns missing from f
 // are treated as all-missing; unseen levels go to the "other" feature (or to no level).
+// columnSpans maps each input column to the half-open range of encoded feature columns that
+// transform writes for it (the same widths transform uses).
+func columnSpans(pp *mlv1.Preprocessing) map[string][2]int {
+	out := make(map[string][2]int, len(pp.GetColumns()))
+	j := 0
+	for _, ct := range pp.GetColumns() {
+		w := 0
+		switch ct.Encoding {
+		case mlv1.FeatureEncoding_FEATURE_ENCODING_NUMERIC:
+			w = 1
+		case mlv1.FeatureEncoding_FEATURE_ENCODING_DATETIME:
+			w = len(ct.Parts)
+		default:
+			w = len(ct.Levels)
+			if ct.OtherLevel {
+				w++
+			}
+			if ct.MissingLevel {
+				w++
+			}
+			if ct.Encoding == mlv1.FeatureEncoding_FEATURE_ENCODING_ONE_HOT_FREQUENCY {
+				w++
+			}
+		}
+		if ct.MissingIndicator && (ct.Encoding == mlv1.FeatureEncoding_FEATURE_ENCODING_NUMERIC || ct.Encoding == mlv1.FeatureEncoding_FEATURE_ENCODING_DATETIME) {
+			w++
+		}
+		out[ct.Column] = [2]int{j, j + w}
+		j += w
+	}
+	return out
+}
+
 func transform(pp *mlv1.Preprocessing, f *frame.Frame, rows []int) *dense {
 	if rows == nil {
 		rows = make([]int, f.Rows)
