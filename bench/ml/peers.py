@@ -184,10 +184,10 @@ def speed(work):
     res = {}
     for name, m in [("xgboost_hist", xgb.XGBClassifier(n_estimators=200, max_depth=6, learning_rate=0.1, tree_method="hist", n_jobs=1, random_state=0)),
                     ("sklearn_hgb", HistGradientBoostingClassifier(max_iter=200, max_depth=6, learning_rate=0.1, early_stopping=False, random_state=0))]:
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         m.fit(tr[cols], tr.y)
-        secs = time.time() - t0
-        res[name] = {"seconds": secs, "auc": roc_auc_score(te.y, m.predict_proba(te[cols])[:, 1])}
+        secs, cpu = time.time() - t0, time.process_time() - c0
+        res[name] = {"seconds": secs, "cpu_seconds": cpu, "auc": roc_auc_score(te.y, m.predict_proba(te[cols])[:, 1])}
         print(name, res[name], flush=True)
     json.dump(res, open(os.path.join(work, "peers_speed.json"), "w"))
 
@@ -226,10 +226,11 @@ def table(work, out):
         vs = json.load(open(os.path.join(work, "vds_speed.json")))
         ps = json.load(open(os.path.join(work, "peers_speed.json")))
         lines += ["", "## Gradient boosting alone: make_classification 100k x 20 (seed 0), 80/20 holdout, 200 trees, depth 6, learning rate 0.1, one thread", "",
-                  "| learner | fit seconds | holdout ROC AUC | time vs XGBoost hist |", "|---|---|---|---|",
-                  f"| vds gbdt | {vs['seconds']:.2f} | {vs['auc']:.4f} | {vs['seconds'] / ps['xgboost_hist']['seconds']:.2f}x |"]
+                  "The machine is shared, so wall time includes waiting for a core; CPU seconds (of the fitting process) are the fairer comparison.", "",
+                  "| learner | fit wall seconds | fit CPU seconds | holdout ROC AUC | CPU time vs XGBoost hist |", "|---|---|---|---|---|",
+                  f"| vds gbdt | {vs['seconds']:.2f} | {vs.get('cpu_seconds', float('nan')):.2f} | {vs['auc']:.4f} | {vs.get('cpu_seconds', float('nan')) / ps['xgboost_hist'].get('cpu_seconds', float('nan')):.2f}x |"]
         for k, v in ps.items():
-            lines.append(f"| {k} | {v['seconds']:.2f} | {v['auc']:.4f} | {v['seconds'] / ps['xgboost_hist']['seconds']:.2f}x |")
+            lines.append(f"| {k} | {v['seconds']:.2f} | {v.get('cpu_seconds', float('nan')):.2f} | {v['auc']:.4f} | {v.get('cpu_seconds', float('nan')) / ps['xgboost_hist'].get('cpu_seconds', float('nan')):.2f}x |")
     open(out, "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
