@@ -26,32 +26,36 @@ func cgroupRoot() string {
 	return cgroupBase
 }
 
-// joinCgroup puts pid into fresh memory and pids groups named name; "" when that fails.
-func joinCgroup(root, name string, pid int, l Limits) string {
-	ok := true
+// prepareCgroup makes fresh memory and pids groups named name with the limits, and lets uid (when
+// >= 0) move itself in. It returns the two cgroup.procs files, or nil when that fails.
+func prepareCgroup(root, name string, uid int, l Limits) []string {
+	var procs []string
 	for _, c := range []string{"memory", "pids"} {
 		dir := filepath.Join(root, c, "vds-sandbox", name)
 		if err := os.Mkdir(dir, 0o755); err != nil {
-			ok = false
-			continue
+			removeCgroup(name)
+			return nil
 		}
+		var err error
 		switch c {
 		case "memory":
 			// Resident memory, tmpfs pages included; the address-space rlimit is separate.
-			_ = os.WriteFile(filepath.Join(dir, "memory.limit_in_bytes"), []byte(strconv.FormatInt(l.Memory, 10)), 0)
+			err = os.WriteFile(filepath.Join(dir, "memory.limit_in_bytes"), []byte(strconv.FormatInt(l.Memory, 10)), 0)
 			_ = os.WriteFile(filepath.Join(dir, "memory.memsw.limit_in_bytes"), []byte(strconv.FormatInt(l.Memory, 10)), 0)
 		case "pids":
-			_ = os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(l.Procs+8)), 0)
+			err = os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(l.Procs+8)), 0)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-			ok = false
+		f := filepath.Join(dir, "cgroup.procs")
+		if err == nil && uid >= 0 {
+			err = os.Chown(f, uid, uid)
 		}
+		if err != nil {
+			removeCgroup(name)
+			return nil
+		}
+		procs = append(procs, f)
 	}
-	if !ok {
-		removeCgroup(name)
-		return ""
-	}
-	return name
+	return procs
 }
 
 func cgroupOOM(name string) bool {

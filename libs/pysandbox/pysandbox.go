@@ -275,6 +275,8 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 			return nil, &UnavailableError{Reason: "bubblewrap (bwrap) is not installed; install the bubblewrap package"}
 		}
 		cfg.Bwrap = p
+	} else if _, err := exec.LookPath(cfg.Bwrap); err != nil {
+		return nil, &UnavailableError{Reason: fmt.Sprintf("cannot start bubblewrap: %s is not an executable file; install the bubblewrap package", cfg.Bwrap)}
 	}
 	if cfg.Python == "" {
 		cfg.Python = "/usr/bin/python3"
@@ -321,6 +323,9 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("pysandbox: seccomp filter: %w", err)
 	}
 	s := &Sandbox{cfg: cfg, filter: f, uid: uid, ownWork: ownWork}
+	if os.Geteuid() == 0 && uid < 0 {
+		return nil, &UnavailableError{Reason: "running as root without a separate host user for the sandbox: its process limit would not apply (root is exempt from RLIMIT_NPROC)"}
+	}
 	if !cfg.NoCgroups {
 		s.cgroups = cgroupRoot()
 	}
@@ -426,7 +431,19 @@ func (s *Sandbox) start(preimport []string) (*warm, error) {
 	args = append(args, "--remount-ro", "/")
 	// fd 3: framed channel from the runner; fd 4: the seccomp program.
 	args = append(args, "--seccomp", "4", s.cfg.Python, "-I", "-u", "/opt/vds/runner.py", string(rl), strings.Join(preimport, ","))
-	cmd := exec.Command(s.cfg.Bwrap, args...)
+	// With cgroups, a small shell moves itself into the sandbox's groups and then becomes
+	// bubblewrap, so every process of the sandbox is inside them from its first instruction.
+	var cgProcs []string
+	if s.cgroups != "" {
+		cgProcs = prepareCgroup(s.cgroups, filepath.Base(dir), s.uid, lim)
+	}
+	var cmd *exec.Cmd
+	if cgProcs != nil {
+		w0 := append([]string{"-c", `echo 0 > "$1" && echo 0 > "$2" && shift 2 && exec "$@"`, "sh", cgProcs[0], cgProcs[1], s.cfg.Bwrap}, args...)
+		cmd = exec.Command("/bin/sh", w0...)
+	} else {
+		cmd = exec.Command(s.cfg.Bwrap, args...)
+	}
 	cmd.Env = []string{}
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -436,6 +453,7 @@ func (s *Sandbox) start(preimport []string) (*warm, error) {
 	chR, chW, err := os.Pipe()
 	if err != nil {
 		os.RemoveAll(dir)
+		removeCgroup(filepath.Base(dir))
 		return nil, err
 	}
 	secR, secW, err := os.Pipe()
@@ -443,6 +461,7 @@ func (s *Sandbox) start(preimport []string) (*warm, error) {
 		chR.Close()
 		chW.Close()
 		os.RemoveAll(dir)
+		removeCgroup(filepath.Base(dir))
 		return nil, err
 	}
 	cmd.ExtraFiles = []*os.File{chW, secR}
@@ -461,6 +480,7 @@ func (s *Sandbox) start(preimport []string) (*warm, error) {
 	if err != nil {
 		closeAll()
 		os.RemoveAll(dir)
+		removeCgroup(filepath.Base(dir))
 		return nil, err
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = pipes[0], pipes[3], pipes[5]
@@ -469,6 +489,7 @@ func (s *Sandbox) start(preimport []string) (*warm, error) {
 	if err := cmd.Start(); err != nil {
 		closeAll()
 		os.RemoveAll(dir)
+		removeCgroup(filepath.Base(dir))
 		return nil, &UnavailableError{Reason: "cannot start bubblewrap: " + err.Error()}
 	}
 	chW.Close()
@@ -478,8 +499,8 @@ func (s *Sandbox) start(preimport []string) (*warm, error) {
 	pipes[5].Close()
 	_, _ = secW.Write(s.filter) // small (< pipe buffer); bwrap reads it to EOF
 	secW.Close()
-	if s.cgroups != "" {
-		w.cgroup = joinCgroup(s.cgroups, filepath.Base(dir), cmd.Process.Pid, lim)
+	if cgProcs != nil {
+		w.cgroup = filepath.Base(dir)
 	}
 	go func() {
 		f, _, err := readFrame(w.ch, 1<<10)
@@ -493,9 +514,107 @@ func (s *Sandbox) start(preimport []string) (*warm, error) {
 			}
 			err = fmt.Errorf("the sandbox did not start: %v %s", err, strings.TrimSpace(string(stderr)))
 		}
+		if err == nil {
+			// No code has run yet. Check that the process limit is really in force on every
+			// process of the sandbox before accepting any.
+			err = w.verify()
+		}
 		w.ready <- err
 	}()
 	return w, nil
+}
+
+// verify checks, before any code runs, that every process of the sandbox runs as the intended
+// unprivileged host user (root's user is exempt from RLIMIT_NPROC, so a sandbox left as host root
+// would have no process limit) and sits in the sandbox's pids cgroup when there is one.
+func (w *warm) verify() error {
+	procs := descendants(w.cmd.Process.Pid)
+	if len(procs) < 2 {
+		return fmt.Errorf("the sandbox's processes were not found under bubblewrap (pid %d)", w.cmd.Process.Pid)
+	}
+	var inGroup map[string]bool
+	if w.cgroup != "" {
+		b, err := os.ReadFile(filepath.Join(cgroupBase, "pids", "vds-sandbox", w.cgroup, "cgroup.procs"))
+		if err != nil {
+			return fmt.Errorf("read the sandbox's pids cgroup: %w", err)
+		}
+		inGroup = map[string]bool{}
+		for _, f := range strings.Fields(string(b)) {
+			inGroup[f] = true
+		}
+	}
+	for _, pid := range append(procs, strconv.Itoa(w.cmd.Process.Pid)) {
+		uid, ok := realUID(pid)
+		if !ok {
+			return fmt.Errorf("cannot read the owner of sandbox process %s", pid)
+		}
+		if uid == 0 {
+			return fmt.Errorf("sandbox process %s runs as host root, which RLIMIT_NPROC does not limit; refusing it", pid)
+		}
+		if w.s.uid >= 0 && uid != w.s.uid {
+			return fmt.Errorf("sandbox process %s runs as host uid %d, want %d", pid, uid, w.s.uid)
+		}
+		if inGroup != nil && !inGroup[pid] {
+			return fmt.Errorf("sandbox process %s is outside its pids cgroup", pid)
+		}
+	}
+	return nil
+}
+
+// descendants lists the processes below pid (children, grandchildren...), by scanning /proc.
+func descendants(pid int) []string {
+	parent := map[string]string{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may contain spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 {
+			parent[e.Name()] = f[1]
+		}
+	}
+	root := strconv.Itoa(pid)
+	var out []string
+	for p := range parent {
+		for q, n := p, 0; n < 64; n++ {
+			q = parent[q]
+			if q == root {
+				out = append(out, p)
+				break
+			}
+			if q == "" || q == "0" || q == "1" {
+				break
+			}
+		}
+	}
+	return out
+}
+
+func realUID(pid string) (int, bool) {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "Uid:") {
+			f := strings.Fields(l)
+			if len(f) > 1 {
+				u, err := strconv.Atoi(f[1])
+				return u, err == nil
+			}
+		}
+	}
+	return 0, false
 }
 
 func rlimits(l Limits) map[string]int64 {
