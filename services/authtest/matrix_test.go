@@ -305,6 +305,17 @@ func strangerCases() []rpcCase {
 		{"/arrow.flight.protocol.FlightService/DoPut (own project, A's dataset)", write, func(ctx context.Context, c *client.Client, e env) error {
 			return doPut(ctx, c, &datasetsv1.FlightPutCommand{ProjectId: e.ownProj, DatasetId: e.o.dataset})
 		}},
+		{causalv1.CausalService_SaveGraph_FullMethodName + " (own dataset, A's graph)", write, func(ctx context.Context, c *client.Client, e env) error {
+			own, err := c.Upload(ctx, &datasetsv1.UploadMetadata{ProjectId: e.ownProj, FileName: "mine.csv"}, bytes.NewReader([]byte("x2,y\n1,2\n3,4\n")), nil)
+			if err != nil {
+				return err
+			}
+			if _, err := c.WaitJob(ctx, own.JobId, nil); err != nil {
+				return err
+			}
+			_, err = c.Causal.SaveGraph(ctx, &causalv1.SaveGraphRequest{Dataset: &commonv1.DatasetRef{DatasetId: own.DatasetId}, GraphId: e.o.graph, Text: "x2 -> y"})
+			return err
+		}},
 		{datasetsv1.DatasetService_Upload_FullMethodName + " (own project, A's dataset)", write, func(ctx context.Context, c *client.Client, e env) error {
 			_, err := c.Upload(ctx, &datasetsv1.UploadMetadata{ProjectId: e.ownProj, DatasetId: e.o.dataset, FileName: "v2.csv"}, bytes.NewReader([]byte("a,b\n3,4\n")), nil)
 			return err
