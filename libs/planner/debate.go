@@ -397,8 +397,13 @@ func (r *run) skepticTrend(claims *[]string) error {
 			break
 		}
 	}
-	if season == "" && r.s.Col(in.Time).Type == "datetime" {
-		season = "date_part('month', " + q(in.Time) + ")"
+	if _, unit := r.periodExpr(); season == "" && r.s.Col(in.Time).Type == "datetime" {
+		switch unit {
+		case "day":
+			season = "dayname(" + q(in.Time) + ")"
+		case "month", "year":
+			season = "monthname(" + q(in.Time) + ")"
+		}
 	}
 	if season != "" {
 		query := fmt.Sprintf("SELECT CAST(%s AS VARCHAR) AS season, regr_slope(%s, %s) AS slope, count(*) FROM data%s GROUP BY 1 ORDER BY 1", season, r.expr(in.Measure), pe, r.where(in.Time, in.Measure))
@@ -426,7 +431,8 @@ func (r *run) skepticTrend(claims *[]string) error {
 	if err != nil {
 		return err
 	}
-	r.claim(role, fmt.Sprintf("Without the extreme 1%% of %s the row-level slope is %s per year.", in.Measure, f3(t.Float(0, 0))))
+	_, unit := r.periodExpr()
+	r.claim(role, fmt.Sprintf("Without the extreme 1%% of %s the row-level slope is %s per %s.", in.Measure, f3(t.Float(0, 0)), unit))
 	if math.Signbit(t.Float(0, 0)) != math.Signbit(r.main.est) {
 		r.flag(role, "the trend's direction depends on the extreme 1%")
 	} else {
@@ -634,7 +640,7 @@ func (r *run) synthesis() (conf, text string) {
 		conf = "medium"
 	}
 	for _, f := range r.flags {
-		for _, d := range []string{"not statistically significant", "includes zero", "reverses", "does not survive", "depends on the extreme", "does not hold", "leakage", "opposite sign"} {
+		for _, d := range []string{"not statistically significant", "includes zero", "reverses", "does not survive", "depends on the extreme", "does not hold", "leakage", "opposite sign", "too few"} {
 			if strings.Contains(f, d) {
 				conf = "low"
 			}

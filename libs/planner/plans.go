@@ -457,12 +457,53 @@ func (r *run) crosstab(x, y string) (string, error) {
 
 // ---- trend
 
+// periodExpr is the SQL of the trend's period as a number and its unit: the year column itself, or
+// for datetimes days, months or years since 1970 depending on the span of the data.
 func (r *run) periodExpr() (string, string) {
 	t := r.res.Intent.Time
 	if r.s.Col(t).IsNumeric() {
-		return "CAST(" + q(t) + " AS DOUBLE)", t
+		return "CAST(" + q(t) + " AS DOUBLE)", "year"
 	}
-	return "CAST(date_part('year', " + q(t) + ") AS DOUBLE) + (date_part('month', " + q(t) + ") - 1) / 12.0", "month"
+	if r.unit == "" {
+		r.unit = "year"
+		if sp, err := r.sql("span of "+t, fmt.Sprintf("SELECT CAST(date_diff('day', min(%[1]s), max(%[1]s)) AS DOUBLE) FROM data", q(t))); err == nil {
+			switch d := sp.Float(0, 0); {
+			case d < 120:
+				r.unit = "day"
+			case d < 3*366:
+				r.unit = "month"
+			}
+		}
+	}
+	switch r.unit {
+	case "day":
+		return "floor(epoch(" + q(t) + ") / 86400.0)", "day"
+	case "month":
+		return "(date_part('year', " + q(t) + ") - 1970) * 12 + date_part('month', " + q(t) + ") - 1", "month"
+	}
+	return "CAST(date_part('year', " + q(t) + ") AS DOUBLE)", "year"
+}
+
+// periodTime turns a period number of unit back into a date.
+func periodTime(p float64, unit string) time.Time {
+	switch unit {
+	case "day":
+		return time.Unix(int64(p)*86400, 0).UTC()
+	case "month":
+		m := int(p)
+		return time.Date(1970+m/12, time.Month(m%12+1), 1, 0, 0, 0, 0, time.UTC)
+	}
+	return time.Date(int(p), 1, 1, 0, 0, 0, 0, time.UTC)
+}
+
+func periodLabel(p float64, unit string) string {
+	switch unit {
+	case "day":
+		return periodTime(p, unit).Format("2006-01-02")
+	case "month":
+		return periodTime(p, unit).Format("2006-01")
+	}
+	return trimFloat(p)
 }
 
 func (r *run) trend() (string, error) {
@@ -476,22 +517,21 @@ func (r *run) trend() (string, error) {
 		return "", err
 	}
 	if len(t.Rows) < 3 {
-		return fmt.Sprintf("Only %d periods have data: too few for a trend.", len(t.Rows)), nil
+		r.flags = append(r.flags, "too few periods for a trend")
+		return fmt.Sprintf("Only %d %s(s) have data: too few for a trend.", len(t.Rows), unit), nil
 	}
 	var ps, vs []float64
 	var ts []time.Time
 	for i := range t.Rows {
 		p, v := t.Float(i, 0), t.Float(i, 1)
 		ps, vs = append(ps, p), append(vs, v)
-		yr := math.Floor(p)
-		ts = append(ts, time.Date(int(yr), time.Month(1+int(math.Round((p-yr)*12))), 1, 0, 0, 0, 0, time.UTC))
+		ts = append(ts, periodTime(p, unit))
 	}
 	slope, _ := ols(ps, vs)
 	mk := stats.MannKendall(vs)
 	r.tests++
 	firstV, lastV := vs[0], vs[len(vs)-1]
-	per := "year"
-	key := Key("slope", in.Agg+"("+m+")/"+per)
+	key := Key("slope", in.Agg+"("+m+")/"+unit)
 	r.values[key] = slope
 	r.values["first"], r.values["last"], r.values["periods"] = firstV, lastV, float64(len(vs))
 	if firstV != 0 {
@@ -505,7 +545,7 @@ func (r *run) trend() (string, error) {
 		dir = "falls"
 	}
 	txt := fmt.Sprintf("The %s %s over time: from %s in %s to %s in %s (%+.0f%%), a least-squares slope of %s per %s; the Mann-Kendall test gives τ = %.2f (p = %.2g).",
-		r.label(in.Agg, m), dir, f3(firstV), t.Str(0, 0), f3(lastV), t.Str(len(t.Rows)-1, 0), r.values["change_pct"], f3(slope), per, mk.EffectSize, mk.PValue)
+		r.label(in.Agg, m), dir, f3(firstV), periodLabel(ps[0], unit), f3(lastV), periodLabel(ps[len(ps)-1], unit), r.values["change_pct"], f3(slope), unit, mk.EffectSize, mk.PValue)
 	r.finding(txt, "mann_kendall", []string{in.Time, m}, query, map[string]float64{"slope": slope, "p_value": mk.PValue, "tau": mk.EffectSize})
 	return txt, nil
 }

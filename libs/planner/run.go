@@ -109,6 +109,8 @@ type run struct {
 	leaks      []string
 	effectEst  *causalv1.Estimate
 	flags      []string
+	// unit is the trend's period unit once known.
+	unit string
 }
 
 // Options tune Answer.

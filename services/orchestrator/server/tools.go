@@ -276,8 +276,14 @@ func (t *tools) schema(ctx context.Context) (*planner.Schema, error) {
 			parts = append(parts, fmt.Sprintf("(SELECT %s AS c, v FROM (SELECT DISTINCT CAST(%s AS VARCHAR) AS v FROM data WHERE %s IS NOT NULL ORDER BY 1 LIMIT 13))", lit, col, col))
 		}
 	}
-	if len(parts) > 0 {
-		tab, err := t.SQL(ctx, strings.Join(parts, " UNION ALL "))
+	// A few values of each column, 100 columns per query (wide tables stay within the code limit);
+	// at most 400 columns are looked at.
+	if len(parts) > 400 {
+		parts = parts[:400]
+	}
+	for len(parts) > 0 {
+		n := min(len(parts), 100)
+		tab, err := t.SQL(ctx, strings.Join(parts[:n], " UNION ALL "))
 		if err != nil {
 			return nil, fmt.Errorf("read column values: %w", err)
 		}
@@ -286,6 +292,7 @@ func (t *tools) schema(ctx context.Context) (*planner.Schema, error) {
 				c.Values = append(c.Values, tab.Str(i, 1))
 			}
 		}
+		parts = parts[n:]
 	}
 	return s, nil
 }
