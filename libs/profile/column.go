@@ -150,15 +150,16 @@ func scaleMismatch(vals []float64) *scaleInfo {
 		return nil
 	}
 	minSide := max(5, n/100)
-	gap, at := 0.0, -1
+	ratio, at := 0.0, -1
 	for i := minSide - 1; i < n-minSide; i++ {
-		if g := math.Log10(vals[i+1]) - math.Log10(vals[i]); g > gap {
-			gap, at = g, i
+		if r := vals[i+1] / vals[i]; r > ratio {
+			ratio, at = r, i
 		}
 	}
-	if at < 0 || gap < 1 {
+	if at < 0 || ratio < 10 {
 		return nil
 	}
+	gap := math.Log10(ratio)
 	low, high := vals[:at+1], vals[at+1:]
 	spread := func(s []float64) float64 {
 		return math.Log10(stats.Quantile(s, 0.9)) - math.Log10(stats.Quantile(s, 0.1))

@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"slices"
+	"unsafe"
 )
 
 // radixMin is the length from which the radix sorts beat pdqsort.
@@ -32,7 +33,8 @@ func SortFloat64s(x []float64) {
 		slices.Sort(x)
 		return
 	}
-	keys := make([]uint64, n)
+	// Sort the keys in x's own memory (float64 and uint64 have the same size and alignment).
+	keys := unsafe.Slice((*uint64)(unsafe.Pointer(&x[0])), n)
 	for i, v := range x {
 		keys[i] = floatKey(v)
 	}
