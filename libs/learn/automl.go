@@ -71,6 +71,10 @@ func plan(task Task, seed int64, rows int, allow func(algo string) bool) []trial
 		}
 	}
 	add(linearTrial(task, 1))
+	if rows > 20000 {
+		// on large data, a fast boosted model first so that one finishes even under a small budget
+		add(gbdtTrial(gbdtParams{LearningRate: 0.2, MaxLeaves: 31, MaxDepth: 6, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.5, Colsample: 0.8, MaxRounds: 200, EarlyStop: 15}))
+	}
 	add(gbdtTrial(gbdtParams{LearningRate: 0.1, MaxLeaves: 15, MaxDepth: 4, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.8, Colsample: 0.8, MaxRounds: 500, EarlyStop: 30}))
 	add(linearTrial(task, 0.1))
 	forestTrees := 100
