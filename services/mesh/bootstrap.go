@@ -75,8 +75,9 @@ func bootstrap(ctx context.Context, home string, p *Platform) (*Credentials, err
 	return creds, SaveCredentials(home, creds)
 }
 
-// waitHealthy waits until every service answers its health check.
-func waitHealthy(ctx context.Context, addrs map[string]string) error {
+// waitHealthy waits until every service answers its health check; a service that fails to start
+// ends the wait with its own error.
+func waitHealthy(ctx context.Context, addrs map[string]string, startErr <-chan error) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for name, addr := range addrs {
 		conn, err := grpcx.Dial(addr)
@@ -95,7 +96,12 @@ func waitHealthy(ctx context.Context, addrs map[string]string) error {
 				conn.Close()
 				return fmt.Errorf("%s service did not become healthy at %s: %v", name, addr, err)
 			}
-			time.Sleep(100 * time.Millisecond)
+			select {
+			case serr := <-startErr:
+				conn.Close()
+				return serr
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 		conn.Close()
 	}

@@ -119,8 +119,18 @@ func Up(ctx context.Context, o Options) (*Platform, error) {
 	cfg := platform.Config{Home: o.Home, DatabaseURL: o.DatabaseURL, ObjectStore: o.ObjectStore, NatsURL: o.NatsURL,
 		AuthAddr: p.Services["auth"], Peers: p.Services}
 	g, gctx := errgroup.WithContext(runCtx)
+	startErr := make(chan error, 1)
 	for _, s := range svcs {
-		g.Go(func() error { return platform.Serve(gctx, s, cfg, listeners[s.Name], o.Log) })
+		g.Go(func() error {
+			err := platform.Serve(gctx, s, cfg, listeners[s.Name], o.Log)
+			if err != nil {
+				select { // the first service that fails to start tells waitHealthy why
+				case startErr <- err:
+				default:
+				}
+			}
+			return err
+		})
 	}
 	// The gateway: gRPC front door and REST/HTTP.
 	gwOpts := gatewaysrv.Options{Backends: p.Services, Log: o.Log, MaxBodyBytes: 8 << 20, RatePerSecond: 200, Burst: 400}
@@ -164,7 +174,7 @@ func Up(ctx context.Context, o Options) (*Platform, error) {
 		lock.Close()
 		p.done <- err
 	}()
-	if err := waitHealthy(ctx, p.Services); err != nil {
+	if err := waitHealthy(ctx, p.Services, startErr); err != nil {
 		p.Stop()
 		return nil, err
 	}

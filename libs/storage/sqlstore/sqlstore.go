@@ -69,6 +69,9 @@ func open(dsn string) (*Store, error) {
 		db.SetMaxOpenConns(10)
 		return &Store{db: db, flavor: postgres}, nil
 	}
+	if i := strings.Index(dsn, "://"); i >= 0 && !strings.HasPrefix(dsn, "sqlite://") {
+		return nil, fmt.Errorf("unsupported database URL scheme %q: use sqlite:///path/to/vds.db or postgres://user@host:5432/db", dsn[:i])
+	}
 	path := strings.TrimPrefix(dsn, "sqlite://")
 	if path == "" {
 		return nil, errors.New("storage URL is empty: use sqlite:///path/to/vds.db or postgres://…")

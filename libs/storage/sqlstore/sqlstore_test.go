@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vdsproject/vds/libs/storage"
@@ -87,5 +88,16 @@ func TestConcurrentMigrate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestOpenRefusesUnknownSchemes(t *testing.T) {
+	for _, dsn := range []string{"mysql://nowhere/db", "redis://127.0.0.1:6379", "", "sqlite://"} {
+		if s, err := Open(context.Background(), dsn); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", dsn)
+		} else if dsn == "mysql://nowhere/db" && !strings.Contains(err.Error(), `scheme "mysql"`) {
+			t.Errorf("Open(%q): %v, want it to name the scheme", dsn, err)
+		}
 	}
 }
