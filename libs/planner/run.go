@@ -190,7 +190,12 @@ func (r *run) send(ev *orchestratorv1.Event) {
 // sql runs a query as a tool call, with the conversation's filter applied to the data.
 func (r *run) sql(purpose, query string) (*Table, error) {
 	if r.filter != "" {
-		query = "WITH data AS (SELECT * FROM data WHERE " + r.filter + ") " + query
+		cte := "data AS (SELECT * FROM data WHERE " + r.filter + ")"
+		if t := strings.TrimSpace(query); len(t) > 5 && strings.EqualFold(t[:5], "with ") {
+			query = "WITH " + cte + ", " + t[5:]
+		} else {
+			query = "WITH " + cte + " " + query
+		}
 	}
 	t, err := r.tools.SQL(r.ctx, query)
 	tc := &orchestratorv1.ToolCall{StepId: r.stepID(), Tool: "run_sql", Arguments: map[string]string{"dataset_id": r.s.DatasetID, "purpose": purpose, "sql": query}}

@@ -177,6 +177,8 @@ var questions = []struct {
 	{"tabular/tips.csv", "Any unusual tips?", "anomalies", "outliers_iqr(tip)", 9},
 	{"tabular/tips.csv", "What's the average?", "clarify", "", 0},
 	{"tabular/penguins.csv", "What is interesting in this data?", "hypotheses", "", 0},
+	// numpy.polyfit(years, dowjones.groupby(Date.dt.year).Price.mean(), 1)[0]
+	{"tabular/dowjones.csv", "What is the trend of the price?", "trend", "slope(mean(Price)/year)", 13.298518999518882},
 	{"tabular/iris.csv", "correlation between petal length and petal width", "relationship", "corr(petal_length,petal_width)", 0.9628654314027961},
 	{"tabular/mpg.csv", "What is the average horsepower?", "describe", "mean(horsepower)", 104.46938775510205},
 	// statsmodels 0.13: ols("re78 ~ treat + age + educ + black + hisp + marr + nodegree + re74 + re75").params["treat"]
@@ -301,12 +303,31 @@ func TestWhyIsChurnHigh(t *testing.T) {
 	if got := intentOf(evs4); got != "compare_groups" || math.Abs(a4.Values["mean(MonthlyCharges)|Contract=Month-to-month"]-66.39849032258065) > 1e-6 {
 		t.Errorf("follow-up: intent %s, values %v", got, a4.Values)
 	}
+	// What the user clicked restricts the data: pandas telco[telco.Contract == "Month-to-month"].tenure.mean().
+	sel, err := c.Orchestrator.SendMessage(ctx, &orchestratorv1.SendMessageRequest{ConversationId: conv, Text: "What is the mean tenure?",
+		Selections: []*orchestratorv1.Selection{{ChartId: "cht_x", Field: "Contract", Values: []string{"Month-to-month"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var selAns *orchestratorv1.Answer
+	for {
+		r, err := sel.Recv()
+		if err != nil {
+			break
+		}
+		if a := r.Event.GetAnswer(); a != nil {
+			selAns = a
+		}
+	}
+	if selAns == nil || math.Abs(selAns.Values["mean(tenure)"]-18.036645161290323) > 1e-9 {
+		t.Errorf("selection: %+v", selAns)
+	}
 	g, err := c.Orchestrator.GetConversation(ctx, &orchestratorv1.GetConversationRequest{ConversationId: conv})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(g.Conversation.Messages); n != 8 {
-		t.Fatalf("conversation has %d messages, want 8", n)
+	if n := len(g.Conversation.Messages); n != 10 {
+		t.Fatalf("conversation has %d messages, want 10", n)
 	}
 	l, err := c.Orchestrator.ListConversations(ctx, &orchestratorv1.ListConversationsRequest{ProjectId: plat.Creds.ProjectID})
 	if err != nil {
