@@ -296,3 +296,45 @@ func TestQuantiles(t *testing.T) {
 	}
 	near(t, "median", Median(refB), 4.75)
 }
+
+func TestCountingSortPath(t *testing.T) {
+	t.Parallel()
+	s := uint64(99)
+	next := func() int64 { s = s*6364136223846793005 + 1442695040888963407; return int64(s >> 33) }
+	for _, c := range []struct {
+		name     string
+		gen      func(i int) float64
+		counting bool
+	}{
+		{"small integers", func(int) float64 { return float64(next()%101 - 50) }, true},
+		{"flags", func(int) float64 { return float64(next() % 2) }, true},
+		{"one fraction", func(i int) float64 {
+			if i == 777 {
+				return 0.5
+			}
+			return float64(next() % 10)
+		}, false},
+		{"wide integers", func(int) float64 { return float64(next() % 10_000_000) }, false},
+		{"infinity", func(i int) float64 {
+			if i == 5 {
+				return math.Inf(1)
+			}
+			return float64(next() % 10)
+		}, false},
+	} {
+		x := make([]float64, 100_000)
+		for i := range x {
+			x[i] = c.gen(i)
+		}
+		want := slices.Clone(x)
+		slices.Sort(want)
+		probe := slices.Clone(x)
+		if got := countingSort(probe); got != c.counting {
+			t.Errorf("%s: counting sort used = %v, want %v", c.name, got, c.counting)
+		}
+		SortFloat64s(x)
+		if !slices.Equal(x, want) {
+			t.Errorf("%s: not sorted", c.name)
+		}
+	}
+}
