@@ -48,15 +48,20 @@ generate-check: generate
 lint: tools third_party/googleapis/google/api/annotations.proto
 	$(TOOLS)/buf lint
 
+# The web app (web/, TypeScript + Vite) built into services/gateway/webui/dist, which the gateway
+# embeds; without it the binary serves a placeholder page. npm reaches only the npm registry.
 web:
-	@if [ -f web/package.json ]; then cd web && npm ci --no-audit --no-fund && npm run build; fi
+	@if [ -f web/package.json ]; then cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build; fi
 
 build:
 	mkdir -p $(BIN)
 	cd cmd/vds && $(GO) build -tags $(GO_TAGS) -o $(BIN)/vds .
 
 # The platform on embedded defaults (NATS, SQLite, local object store) under $(HOME_DIR).
-run: build
+# Builds the web app first when npm is available.
+run:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory web; else echo "npm not found: the web app is a placeholder page (make web needs npm)"; fi
+	$(MAKE) --no-print-directory build
 	$(BIN)/vds up --home "$(HOME_DIR)"
 
 test:

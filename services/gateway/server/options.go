@@ -69,7 +69,7 @@ type Options struct {
 	// binary (package webui). NoWeb serves nothing there (API 404s) instead.
 	Web   http.Handler
 	NoWeb bool
-	Log *slog.Logger
+	Log   *slog.Logger
 }
 
 func (o *Options) defaults() {
