@@ -28,6 +28,7 @@ var (
 	meshOnce sync.Once
 	meshErr  error
 	plat     *mesh.Platform
+	meshHome string
 	llm      *llmServer
 	cl       *client.Client
 	dsMu     sync.Mutex
@@ -40,6 +41,7 @@ func TestMain(m *testing.M) {
 		cl.Close()
 		plat.Stop()
 		llm.srv.Close()
+		os.RemoveAll(meshHome)
 	}
 	os.Exit(code)
 }
@@ -52,6 +54,7 @@ func platform(t *testing.T) *client.Client {
 			meshErr = err
 			return
 		}
+		meshHome = home
 		ctx := context.Background()
 		// The scripted LLM endpoint (llm_test.go) is configured before the mesh starts.
 		llm = newLLMServer()
