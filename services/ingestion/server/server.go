@@ -5,13 +5,17 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -432,6 +436,10 @@ func (s *Server) Preview(ctx context.Context, req *datasetsv1.PreviewRequest) (*
 		if c == nil {
 			c = &datasetsv1.Column{Name: f.Name, PhysicalType: f.Type.String()}
 		}
+		if isBinary(f.Type) {
+			c = proto.CloneOf(c)
+			c.PhysicalType += " (preview cells in hex)"
+		}
 		out.Columns = append(out.Columns, c)
 	}
 	for rdr.Next() {
@@ -443,7 +451,7 @@ func (s *Server) Preview(ctx context.Context, req *datasetsv1.PreviewRequest) (*
 				null := col.IsNull(i)
 				cell := ""
 				if !null {
-					cell = col.ValueStr(i)
+					cell = previewCell(col, i)
 				}
 				row.Cells, row.Nulls = append(row.Cells, cell), append(row.Nulls, null)
 			}
@@ -454,4 +462,42 @@ func (s *Server) Preview(ctx context.Context, req *datasetsv1.PreviewRequest) (*
 		return nil, grpcx.Internal(ctx, err, "preview")
 	}
 	return out, nil
+}
+
+// previewCell renders cell i of col as text that owns its bytes and is valid UTF-8 (proto string
+// fields must be). Arrow string values alias the record's buffers, which DuckDB and the allocator
+// reuse once the batch is released, so they are copied; binary values are rendered as hex (the
+// column's physical type says so); anything else uses Arrow's own rendering.
+func previewCell(col arrow.Array, i int) string {
+	var s string
+	switch a := col.(type) {
+	case *array.String:
+		s = strings.Clone(a.Value(i))
+	case *array.LargeString:
+		s = strings.Clone(a.Value(i))
+	case *array.StringView:
+		s = strings.Clone(a.Value(i))
+	case *array.Binary:
+		return hex.EncodeToString(a.Value(i))
+	case *array.LargeBinary:
+		return hex.EncodeToString(a.Value(i))
+	case *array.BinaryView:
+		return hex.EncodeToString(a.Value(i))
+	case *array.FixedSizeBinary:
+		return hex.EncodeToString(a.Value(i))
+	default:
+		s = strings.Clone(col.ValueStr(i))
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}
+
+func isBinary(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.BINARY, arrow.LARGE_BINARY, arrow.BINARY_VIEW, arrow.FIXED_SIZE_BINARY:
+		return true
+	}
+	return false
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -31,6 +32,7 @@ import (
 	"github.com/vdsproject/vds/gen/client"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
+	"github.com/vdsproject/vds/libs/duck"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/natsembed"
@@ -611,4 +613,93 @@ func firstUpload(t *testing.T, e *env, datasetID string) string {
 		t.Fatalf("uploads of %s = %v, %v", datasetID, ups, err)
 	}
 	return ups[0].ID
+}
+
+// TestPreviewValues previews corpus files (UTF-8, Latin-1, UTF-16) and a Parquet file with binary
+// columns as the owner: every cell is valid UTF-8 (proto string fields) with the right value, and
+// binary cells are rendered as hex with the column's type saying so.
+func TestPreviewValues(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{}, true)
+	ctx := e.owner
+
+	// A Parquet file with a BLOB column holding invalid UTF-8 and a text column, written by DuckDB.
+	pq := filepath.Join(t.TempDir(), "blobs.parquet")
+	dc, err := duck.Open(context.Background(), duck.Config{Threads: 1, MemoryLimit: "256MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = dc.Exec(context.Background(), `COPY (SELECT * FROM (VALUES (1, '\xFF\x00\xC3'::BLOB, 'été'), (2, 'abc'::BLOB, NULL), (3, NULL, 'x')) t(id, payload, label) ORDER BY id) TO `+duck.Literal(pq)+` (FORMAT parquet)`)
+	dc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		file  string
+		rows  int64
+		want  map[string]string // column -> first row's cell
+		nulls []string          // columns null in the first row
+	}{
+		{file: shareddata.Path(t, "tabular/telco_churn.csv"), rows: 7043,
+			want: map[string]string{"customerID": "7590-VHVEG", "gender": "Female", "tenure": "1", "TotalCharges": "29.85", "Churn": "false"}},
+		{file: shareddata.Path(t, "messy/semicolon_decimal_comma_latin1.csv"), rows: 0,
+			want: map[string]string{"ville": "Saint-Étienne-0", "région": "Île-de-France", "surface_km2": "131.83", "population": "44486"}},
+		{file: shareddata.Path(t, "messy/utf16_bom_tabs.tsv"), rows: 100,
+			want: map[string]string{"name": "item0", "length_cm": "163", "category": "センチ"}},
+		{file: pq, rows: 3,
+			want: map[string]string{"id": "1", "payload": "ff00c3", "label": "été"}},
+	} {
+		t.Run(filepath.Base(c.file), func(t *testing.T) {
+			resp, err := e.upload(ctx, c.file, &datasetsv1.UploadMetadata{ProjectId: e.project, FileName: filepath.Base(c.file)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j := e.wait(resp.JobId); j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
+				t.Fatalf("job = %v", j)
+			}
+			p, err := e.ds.Preview(ctx, &datasetsv1.PreviewRequest{DatasetId: resp.DatasetId, Limit: 5})
+			if err != nil {
+				t.Fatalf("Preview: %v", err)
+			}
+			if c.rows > 0 && p.TotalRows != c.rows {
+				t.Errorf("total rows = %d, want %d", p.TotalRows, c.rows)
+			}
+			if len(p.Rows) != int(min(5, p.TotalRows)) {
+				t.Fatalf("preview rows = %d", len(p.Rows))
+			}
+			idx := map[string]int{}
+			for i, col := range p.Columns {
+				idx[col.Name] = i
+			}
+			for col, want := range c.want {
+				i, ok := idx[col]
+				if !ok {
+					t.Errorf("no column %q in %v", col, idx)
+					continue
+				}
+				if got := p.Rows[0].Cells[i]; got != want || p.Rows[0].Nulls[i] {
+					t.Errorf("%s = %q (null %v), want %q", col, got, p.Rows[0].Nulls[i], want)
+				}
+			}
+			for _, r := range p.Rows {
+				for _, cell := range r.Cells {
+					if !utf8.ValidString(cell) {
+						t.Errorf("cell %q is not valid UTF-8", cell)
+					}
+				}
+			}
+			if i, ok := idx["payload"]; ok {
+				if got := p.Rows[1].Cells[i]; got != "616263" {
+					t.Errorf("payload row 2 = %q, want hex 616263", got)
+				}
+				if !p.Rows[2].Nulls[i] {
+					t.Errorf("payload row 3 should be null")
+				}
+				if pt := p.Columns[i].PhysicalType; !strings.Contains(pt, "hex") {
+					t.Errorf("payload physical type = %q, want it to say the cells are hex", pt)
+				}
+			}
+		})
+	}
 }
