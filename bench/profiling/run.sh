@@ -40,5 +40,9 @@ print()
 print("All Go runs (wall s, read s, profile s, CPU s, peak heap MB):", "; ".join(
     f"{m['ns/op']/1e9:.2f}, {m['read-s/op']:.2f}, {m['profile-s/op']:.2f}, {m['cpu-s/op']:.2f}, {m['peak-heap-MB']:.0f}" for m in runs))
 print("pandas runs (wall s):", ", ".join(f"{t:.2f}" for t in pd["all_s"]))
+print()
+print("The machine is shared with other jobs (see the load averages): wall times swing between runs; CPU seconds")
+print("(user+system of the whole Go process: Flight server, client and profiler, spread over both cores) are the")
+print("steadier measure of the work.")
 PY
 cat bench/results/profiling.md
