@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // cgroup v1 memory and pids controllers, when this process may create groups in them.
@@ -106,7 +108,28 @@ func removeCgroup(name string) {
 	if name == "" {
 		return
 	}
-	for _, c := range []string{"memory", "pids"} {
-		os.Remove(filepath.Join(cgroupBase, c, "vds-sandbox", name))
+	if !removeCgroupOnce(name) {
+		// Killed processes may take a moment to leave the group; retry in the background.
+		pendingRemovals.Add(1)
+		go func() {
+			defer pendingRemovals.Done()
+			for i := 0; i < 50 && !removeCgroupOnce(name); i++ {
+				killCgroup(name)
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
 	}
+}
+
+// pendingRemovals counts groups still being removed; Sandbox.Close waits for them.
+var pendingRemovals sync.WaitGroup
+
+func removeCgroupOnce(name string) bool {
+	ok := true
+	for _, c := range []string{"memory", "pids"} {
+		if err := os.Remove(filepath.Join(cgroupBase, c, "vds-sandbox", name)); err != nil && !os.IsNotExist(err) {
+			ok = false
+		}
+	}
+	return ok
 }

@@ -193,8 +193,15 @@ type Sandbox struct {
 	ownWork bool   // WorkDir was made by New and is removed by Close
 }
 
-// Close removes a work folder New made for itself.
+// Close waits (up to five seconds) for the cgroups of finished sandboxes to be removed, and removes
+// a work folder New made for itself.
 func (s *Sandbox) Close() {
+	done := make(chan struct{})
+	go func() { pendingRemovals.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 	if s.ownWork {
 		os.RemoveAll(s.cfg.WorkDir)
 	}
