@@ -143,6 +143,9 @@ func TestAnalyzeTelcoChurn(t *testing.T) {
 		if strings.TrimSpace(f.Statement) == "" || len(f.Values) == 0 {
 			t.Errorf("finding without a statement or numbers: %v", f)
 		}
+		if lo, ok := f.Values["ci_low"]; ok && lo == 0 && f.Values["ci_high"] == 0 {
+			t.Errorf("finding %q reports a 0 to 0 interval", f.Statement)
+		}
 	}
 	if len(rep.Charts) == 0 {
 		t.Fatal("no charts")

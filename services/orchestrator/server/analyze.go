@@ -320,7 +320,10 @@ func (a *analysis) hypotheses(ctx context.Context) error {
 		hy := k.h
 		f := &commonv1.Finding{Id: ids.New(ids.Finding), Statement: hy.Statement, Test: hy.Test, Columns: hy.Columns, Query: hy.Query,
 			Values: map[string]float64{"statistic": hy.Statistic, "p_value": hy.PValue, "q_value": hy.QValue, "effect_size": hy.EffectSize,
-				"ci_low": hy.CiLow, "ci_high": hy.CiHigh, "n": float64(hy.N)}}
+				"n": float64(hy.N)}}
+		if hy.HasCi { // tests without an interval (Kruskal-Wallis, trends) report none, not 0 to 0
+			f.Values["ci_low"], f.Values["ci_high"] = hy.CiLow, hy.CiHigh
+		}
 		if hy.EffectSizeName != "" {
 			f.Values[hy.EffectSizeName] = hy.EffectSize
 		}
