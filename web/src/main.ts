@@ -180,6 +180,7 @@ let onSelectionChange: () => void = () => {};
 
 // The columns of the dataset on screen: a selection must name one of them.
 let knownColumns = new Set<string>();
+let pickSeq = 0;
 
 // categoricalField finds the categorical axis of a chart: the data field to read from a clicked
 // mark and the dataset column it stands for (charts of vds name their fields "category" or
@@ -211,16 +212,24 @@ function chart(c: any): HTMLElement {
       if (!cat) return;
       box.classList.add("selectable");
       box.title = "Click a bar to ask about it";
-      res.view.addEventListener("click", (_ev: any, item: any) => {
-        const v = item?.datum?.[cat.field];
-        if (v === undefined || v === null) return;
+      const pick = (v: unknown) => {
+        if (v === undefined || v === null || v === "") return;
         const sel = { chartId: c.id, field: cat.column, values: [String(v)], label: `${cat.column} = ${v}` };
         const i = selections.findIndex((s) => s.chartId === c.id);
         if (i >= 0) selections.splice(i, 1, sel);
         else selections.push(sel);
         notify(`${sel.label} selected`);
         onSelectionChange();
-      });
+      };
+      res.view.addEventListener("click", (_ev: any, item: any) => pick(item?.datum?.[cat.field]));
+      // The keyboard way to the same selection: a labelled list of the chart's categories.
+      const values = [...new Set(((spec.data?.values ?? []) as any[]).map((d) => d?.[cat.field]).filter((v) => v !== undefined && v !== null))];
+      if (values.length > 0 && values.length <= 200) {
+        const id = `pick-${++pickSeq}`;
+        const list = h("select", { id }, h("option", { value: "" }, "—"), ...values.map((v) => h("option", { value: String(v) }, String(v))));
+        list.addEventListener("change", () => pick(list.value));
+        box.append(h("div", { class: "row pick" }, h("label", { for: id }, `Select ${cat.column}`), list));
+      }
     })
     .catch((e) => target.replaceChildren(errorBox(e)));
   if (c.source) box.append(h("p", { class: "source" }, "Source: ", c.source));
