@@ -247,6 +247,7 @@ func evaluate(task Task, p Predictions, y []float64, yc []int) (float64, map[str
 
 type foldOut struct {
 	model  *Model
+	pred   Predictions // on the fold's test rows
 	score  float64
 	extra  map[string]float64
 	rounds int
@@ -278,7 +279,7 @@ func (s *search) cv(ctx context.Context, tr trial) ([]foldOut, error) {
 				_, ty, tyc := s.sub(s.folds[fi])
 				p := m.predictScores(scoresOf(m, fp.test))
 				sc, extra := evaluate(s.t.task, p, ty, tyc)
-				outs[fi] = foldOut{model: m, score: sc, extra: extra, rounds: rounds}
+				outs[fi] = foldOut{model: m, pred: p, score: sc, extra: extra, rounds: rounds}
 			}
 		}()
 	}
@@ -363,6 +364,8 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 		return nil, fmt.Errorf("learn: no usable feature columns remain for target %q after screening (%d dropped); add informative columns", t.name, len(dropped))
 	}
 	allowed := map[string]bool{}
+	// ensembles are built when the learners are not restricted, or when "ensemble" is asked for
+	wantEnsemble := len(opts.Algorithms) == 0
 	for _, a := range opts.Algorithms {
 		switch strings.ToLower(a) {
 		case AlgoLinear, "logistic", "linear_regression", AlgoLogistic, AlgoRidge:
@@ -371,6 +374,8 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 			allowed[AlgoElasticNet] = true
 		case AlgoGBDT, "gradient_boosting", "xgboost", "lightgbm", "hist_gradient_boosting":
 			allowed[AlgoGBDT] = true
+		case AlgoEnsemble:
+			wantEnsemble = true
 		case AlgoNaiveBayes, AlgoKNN, AlgoRandomForest, AlgoExtraTrees:
 			allowed[strings.ToLower(a)] = true
 		default:
@@ -426,6 +431,7 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 		Dropped: dropped, Rows: len(t.rows), Features: feats, Folds: k}
 	var best trial
 	var bestFolds []foldOut
+	var oofs []oofTrial
 	bestScore := math.NaN()
 	lastDur := map[string]time.Duration{}
 	lastCPU := map[string]time.Duration{}
@@ -494,6 +500,11 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 			e.Config += fmt.Sprintf(" rounds=%d", int(math.Round(r/float64(len(outs)))))
 		}
 		res.Leaderboard = append(res.Leaderboard, e)
+		meanRounds := 0
+		for _, o := range outs {
+			meanRounds += o.rounds
+		}
+		oofs = append(oofs, oofTrial{tr: tr, score: e.CVScore, rounds: meanRounds / len(outs), pred: s.collectOOF(outs)})
 		if better(e.CVScore, bestScore) {
 			bestScore, best, bestFolds = e.CVScore, tr, outs
 		}
@@ -507,28 +518,72 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	})
 
 	// refit the best on all rows
-	rounds := 0
-	if best.gb != nil {
-		var r float64
-		for _, o := range bestFolds {
-			r += float64(o.rounds)
+	refit := func(tr trial, meanRounds float64) (*Model, error) {
+		rounds := 0
+		if tr.gb != nil {
+			rounds = int(math.Round(meanRounds * (1 + 1/float64(k))))
+			if rounds < 1 {
+				rounds = 1
+			}
 		}
-		rounds = int(math.Round(r / float64(len(bestFolds)) * (1 + 1/float64(k))))
-		if rounds < 1 {
-			rounds = 1
+		pp := fitPrep(f, feats, t.rows, tr.kind())
+		x := transform(pp, f, t.rows)
+		m, _, err := s.fit(ctx, tr, pp, x, t.y, t.yc, rounds, opts.Seed)
+		if err != nil {
+			return nil, err
 		}
+		if tr.gb != nil {
+			m.pb.Config = fmt.Sprintf("%s rounds=%d", tr.config, rounds)
+		}
+		return m, nil
 	}
-	pp := fitPrep(f, feats, t.rows, best.kind())
-	x := transform(pp, f, t.rows)
-	final, _, err := s.fit(ctx, best, pp, x, t.y, t.yc, rounds, opts.Seed)
+	var r float64
+	for _, o := range bestFolds {
+		r += float64(o.rounds)
+	}
+	final, err := refit(best, r/float64(len(bestFolds)))
 	if err != nil {
 		return nil, fmt.Errorf("learn: refitting the best model: %w", err)
 	}
-	if best.gb != nil {
-		final.pb.Config = fmt.Sprintf("%s rounds=%d", best.config, rounds)
-	}
 	res.Best = final
 	progress(0.9, "refit "+best.algo)
+
+	// greedy ensemble of the best trials, when it beats the best one on the same folds and time remains
+	if opts.NoEnsemble || !wantEnsemble || time.Now().After(searchEnd.Add(opts.Budget/10)) {
+		// no time left for refitting members
+	} else {
+		sort.SliceStable(oofs, func(a, b int) bool { return better(oofs[a].score, oofs[b].score) })
+		if len(oofs) > 8 {
+			oofs = oofs[:8]
+		}
+		if idx, weights, blend, ok := s.greedyEnsemble(oofs, higher); ok {
+			folds, extra := s.foldMetrics(blend)
+			ens := &mlv1.Ensemble{Weights: weights}
+			var parts []string
+			failed := false
+			for j, ci := range idx {
+				var mm *Model
+				if oofs[ci].tr.algo == best.algo && oofs[ci].tr.config == best.config {
+					mm = final
+				} else if mm, err = refit(oofs[ci].tr, float64(oofs[ci].rounds)); err != nil {
+					failed = true
+					break
+				}
+				ens.Members = append(ens.Members, mm.pb)
+				parts = append(parts, fmt.Sprintf("%.2f %s", weights[j], mm.pb.Algorithm))
+			}
+			if !failed && ctx.Err() == nil {
+				pb := s.newModel(trial{algo: AlgoEnsemble, config: strings.Join(parts, " + ")}, ens.Members[0].Preprocessing)
+				pb.Learner = &mlv1.ModelArtifact_Ensemble{Ensemble: ens}
+				e := Entry{Algorithm: AlgoEnsemble, Config: pb.Config, Metric: metric, FoldScores: folds, Metrics: extra}
+				e.CVScore, e.CVStd = meanStd(folds)
+				res.Leaderboard = append([]Entry{e}, res.Leaderboard...)
+				res.Best = &Model{pb: pb}
+				warns = append(warns, fmt.Sprintf("the model is a weighted ensemble (%s): %s %.4f against %.4f for the best single model; importances are the best single model's", pb.Config, metric, e.CVScore, bestScore))
+				progress(0.92, "ensemble "+pb.Config)
+			}
+		}
+	}
 
 	imps, err := s.importance(ctx, bestFolds, start.Add(opts.Budget))
 	if err != nil {

@@ -71,7 +71,7 @@ func bruteShapley(tr *mlv1.Tree, x []float64, p int) []float64 {
 
 func TestTreeSHAPMatchesBruteForceShapley(t *testing.T) {
 	f := shared(t, "tabular/titanic.csv")
-	r, err := AutoML(context.Background(), f, Options{Target: "survived", Budget: 2 * time.Second, Seed: 4, Algorithms: []string{AlgoGBDT}, Exclude: []string{"alive"}})
+	r, err := AutoML(context.Background(), f, Options{Target: "survived", Budget: 2 * time.Second, Seed: 4, Algorithms: []string{AlgoGBDT}, Exclude: []string{"alive"}, NoEnsemble: true})
 	if err != nil {
 		t.Fatal(err)
 	}

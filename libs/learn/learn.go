@@ -93,7 +93,7 @@ const (
 
 // Algorithms lists the learner names Options.Algorithms accepts.
 func Algorithms() []string {
-	return []string{AlgoLinear, AlgoLogistic, AlgoRidge, AlgoElasticNet, AlgoGBDT, AlgoRandomForest, AlgoExtraTrees, AlgoNaiveBayes, AlgoKNN}
+	return []string{AlgoLinear, AlgoLogistic, AlgoRidge, AlgoElasticNet, AlgoGBDT, AlgoRandomForest, AlgoExtraTrees, AlgoNaiveBayes, AlgoKNN, AlgoEnsemble}
 }
 
 // Options configures AutoML.
@@ -112,8 +112,11 @@ type Options struct {
 	Seed      int64
 	// Exclude lists columns never used as features.
 	Exclude []string
-	// Algorithms restricts the learners (AlgoLinear, AlgoLogistic, AlgoRidge, AlgoGBDT); empty = all.
+	// Algorithms restricts the learners (see Algorithms()); empty = all, with a greedy ensemble of
+	// the best trials when it scores better. With a restriction, list AlgoEnsemble to allow one.
 	Algorithms []string
+	// NoEnsemble keeps the best single model even when a blend of the best trials scores better.
+	NoEnsemble bool
 	// TargetLabels renames target values before they become class labels, e.g. {"true": "yes",
 	// "false": "no"} for a boolean column that the file spelled yes/no.
 	TargetLabels map[string]string

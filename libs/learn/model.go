@@ -216,6 +216,8 @@ func validate(pb *mlv1.ModelArtifact) error {
 				}
 			}
 		}
+	case *mlv1.ModelArtifact_Ensemble:
+		return validateEnsemble(pb, l.Ensemble)
 	default:
 		return errors.New("model has no learner")
 	}
@@ -224,6 +226,9 @@ func validate(pb *mlv1.ModelArtifact) error {
 
 // rawScores returns outputs x rows scores for f.
 func (m *Model) rawScores(f *frame.Frame) [][]float64 {
+	if e, ok := m.pb.GetLearner().(*mlv1.ModelArtifact_Ensemble); ok {
+		return ensembleScores(m, e.Ensemble, f)
+	}
 	return m.scores(context.Background(), transform(m.pb.GetPreprocessing(), f, nil))
 }
 

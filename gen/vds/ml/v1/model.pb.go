@@ -165,6 +165,7 @@ type ModelArtifact struct {
 	//	*ModelArtifact_Trees
 	//	*ModelArtifact_NaiveBayes
 	//	*ModelArtifact_Neighbors
+	//	*ModelArtifact_Ensemble
 	Learner       isModelArtifact_Learner `protobuf_oneof:"learner"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -299,6 +300,15 @@ func (x *ModelArtifact) GetNeighbors() *NearestNeighbors {
 	return nil
 }
 
+func (x *ModelArtifact) GetEnsemble() *Ensemble {
+	if x != nil {
+		if x, ok := x.Learner.(*ModelArtifact_Ensemble); ok {
+			return x.Ensemble
+		}
+	}
+	return nil
+}
+
 type isModelArtifact_Learner interface {
 	isModelArtifact_Learner()
 }
@@ -319,6 +329,10 @@ type ModelArtifact_Neighbors struct {
 	Neighbors *NearestNeighbors `protobuf:"bytes,12,opt,name=neighbors,proto3,oneof"`
 }
 
+type ModelArtifact_Ensemble struct {
+	Ensemble *Ensemble `protobuf:"bytes,13,opt,name=ensemble,proto3,oneof"`
+}
+
 func (*ModelArtifact_Linear) isModelArtifact_Learner() {}
 
 func (*ModelArtifact_Trees) isModelArtifact_Learner() {}
@@ -326,6 +340,64 @@ func (*ModelArtifact_Trees) isModelArtifact_Learner() {}
 func (*ModelArtifact_NaiveBayes) isModelArtifact_Learner() {}
 
 func (*ModelArtifact_Neighbors) isModelArtifact_Learner() {}
+
+func (*ModelArtifact_Ensemble) isModelArtifact_Learner() {}
+
+// Ensemble averages its members' predictions (class probabilities or values) with the given
+// weights (greedy ensemble selection, Caruana et al. 2004). Each member is a complete artifact with
+// its own preprocessing and is never itself an ensemble. The enclosing artifact's preprocessing is
+// that of the first member; it names the input columns.
+type Ensemble struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Members       []*ModelArtifact       `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	Weights       []float64              `protobuf:"fixed64,2,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ensemble) Reset() {
+	*x = Ensemble{}
+	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ensemble) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ensemble) ProtoMessage() {}
+
+func (x *Ensemble) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ensemble.ProtoReflect.Descriptor instead.
+func (*Ensemble) Descriptor() ([]byte, []int) {
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Ensemble) GetMembers() []*ModelArtifact {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *Ensemble) GetWeights() []float64 {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
 
 // NaiveBayes is Gaussian naive Bayes over the (standardized) features: the score of class k is
 // log_prior[k] + sum_j log N(x_j; mean[k*features + j], variance[k*features + j]). Binary models
@@ -342,7 +414,7 @@ type NaiveBayes struct {
 
 func (x *NaiveBayes) Reset() {
 	*x = NaiveBayes{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -354,7 +426,7 @@ func (x *NaiveBayes) String() string {
 func (*NaiveBayes) ProtoMessage() {}
 
 func (x *NaiveBayes) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[1]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -367,7 +439,7 @@ func (x *NaiveBayes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NaiveBayes.ProtoReflect.Descriptor instead.
 func (*NaiveBayes) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{1}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *NaiveBayes) GetFeatures() int32 {
@@ -415,7 +487,7 @@ type NearestNeighbors struct {
 
 func (x *NearestNeighbors) Reset() {
 	*x = NearestNeighbors{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -427,7 +499,7 @@ func (x *NearestNeighbors) String() string {
 func (*NearestNeighbors) ProtoMessage() {}
 
 func (x *NearestNeighbors) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[2]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -440,7 +512,7 @@ func (x *NearestNeighbors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NearestNeighbors.ProtoReflect.Descriptor instead.
 func (*NearestNeighbors) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{2}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *NearestNeighbors) GetK() int32 {
@@ -498,7 +570,7 @@ type SignedModelArtifact struct {
 
 func (x *SignedModelArtifact) Reset() {
 	*x = SignedModelArtifact{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +582,7 @@ func (x *SignedModelArtifact) String() string {
 func (*SignedModelArtifact) ProtoMessage() {}
 
 func (x *SignedModelArtifact) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[3]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +595,7 @@ func (x *SignedModelArtifact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedModelArtifact.ProtoReflect.Descriptor instead.
 func (*SignedModelArtifact) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{3}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SignedModelArtifact) GetArtifact() []byte {
@@ -589,7 +661,7 @@ type ColumnTransform struct {
 
 func (x *ColumnTransform) Reset() {
 	*x = ColumnTransform{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +673,7 @@ func (x *ColumnTransform) String() string {
 func (*ColumnTransform) ProtoMessage() {}
 
 func (x *ColumnTransform) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[4]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +686,7 @@ func (x *ColumnTransform) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ColumnTransform.ProtoReflect.Descriptor instead.
 func (*ColumnTransform) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{4}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ColumnTransform) GetColumn() string {
@@ -729,7 +801,7 @@ type Preprocessing struct {
 
 func (x *Preprocessing) Reset() {
 	*x = Preprocessing{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +813,7 @@ func (x *Preprocessing) String() string {
 func (*Preprocessing) ProtoMessage() {}
 
 func (x *Preprocessing) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[5]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +826,7 @@ func (x *Preprocessing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preprocessing.ProtoReflect.Descriptor instead.
 func (*Preprocessing) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{5}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Preprocessing) GetColumns() []*ColumnTransform {
@@ -799,7 +871,7 @@ type LinearModel struct {
 
 func (x *LinearModel) Reset() {
 	*x = LinearModel{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +883,7 @@ func (x *LinearModel) String() string {
 func (*LinearModel) ProtoMessage() {}
 
 func (x *LinearModel) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[6]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +896,7 @@ func (x *LinearModel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinearModel.ProtoReflect.Descriptor instead.
 func (*LinearModel) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{6}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LinearModel) GetOutputs() int32 {
@@ -871,7 +943,7 @@ type Tree struct {
 
 func (x *Tree) Reset() {
 	*x = Tree{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[7]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +955,7 @@ func (x *Tree) String() string {
 func (*Tree) ProtoMessage() {}
 
 func (x *Tree) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[7]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +968,7 @@ func (x *Tree) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tree.ProtoReflect.Descriptor instead.
 func (*Tree) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{7}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Tree) GetFeature() []int32 {
@@ -973,7 +1045,7 @@ type CategorySplit struct {
 
 func (x *CategorySplit) Reset() {
 	*x = CategorySplit{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[8]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -985,7 +1057,7 @@ func (x *CategorySplit) String() string {
 func (*CategorySplit) ProtoMessage() {}
 
 func (x *CategorySplit) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[8]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -998,7 +1070,7 @@ func (x *CategorySplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CategorySplit.ProtoReflect.Descriptor instead.
 func (*CategorySplit) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{8}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CategorySplit) GetNode() int32 {
@@ -1032,7 +1104,7 @@ type TreeEnsemble struct {
 
 func (x *TreeEnsemble) Reset() {
 	*x = TreeEnsemble{}
-	mi := &file_vds_ml_v1_model_proto_msgTypes[9]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +1116,7 @@ func (x *TreeEnsemble) String() string {
 func (*TreeEnsemble) ProtoMessage() {}
 
 func (x *TreeEnsemble) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_ml_v1_model_proto_msgTypes[9]
+	mi := &file_vds_ml_v1_model_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +1129,7 @@ func (x *TreeEnsemble) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeEnsemble.ProtoReflect.Descriptor instead.
 func (*TreeEnsemble) Descriptor() ([]byte, []int) {
-	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{9}
+	return file_vds_ml_v1_model_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TreeEnsemble) GetOutputs() int32 {
@@ -1099,7 +1171,7 @@ var File_vds_ml_v1_model_proto protoreflect.FileDescriptor
 
 const file_vds_ml_v1_model_proto_rawDesc = "" +
 	"\n" +
-	"\x15vds/ml/v1/model.proto\x12\tvds.ml.v1\x1a\x12vds/ml/v1/ml.proto\"\x8f\x04\n" +
+	"\x15vds/ml/v1/model.proto\x12\tvds.ml.v1\x1a\x12vds/ml/v1/ml.proto\"\xc2\x04\n" +
 	"\rModelArtifact\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\x05R\rformatVersion\x12\x1c\n" +
 	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\x16\n" +
@@ -1114,8 +1186,12 @@ const file_vds_ml_v1_model_proto_rawDesc = "" +
 	" \x01(\v2\x17.vds.ml.v1.TreeEnsembleH\x00R\x05trees\x128\n" +
 	"\vnaive_bayes\x18\v \x01(\v2\x15.vds.ml.v1.NaiveBayesH\x00R\n" +
 	"naiveBayes\x12;\n" +
-	"\tneighbors\x18\f \x01(\v2\x1b.vds.ml.v1.NearestNeighborsH\x00R\tneighborsB\t\n" +
-	"\alearner\"u\n" +
+	"\tneighbors\x18\f \x01(\v2\x1b.vds.ml.v1.NearestNeighborsH\x00R\tneighbors\x121\n" +
+	"\bensemble\x18\r \x01(\v2\x13.vds.ml.v1.EnsembleH\x00R\bensembleB\t\n" +
+	"\alearner\"X\n" +
+	"\bEnsemble\x122\n" +
+	"\amembers\x18\x01 \x03(\v2\x18.vds.ml.v1.ModelArtifactR\amembers\x12\x18\n" +
+	"\aweights\x18\x02 \x03(\x01R\aweights\"u\n" +
 	"\n" +
 	"NaiveBayes\x12\x1a\n" +
 	"\bfeatures\x18\x01 \x01(\x05R\bfeatures\x12\x1b\n" +
@@ -1213,39 +1289,42 @@ func file_vds_ml_v1_model_proto_rawDescGZIP() []byte {
 }
 
 var file_vds_ml_v1_model_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vds_ml_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_vds_ml_v1_model_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_vds_ml_v1_model_proto_goTypes = []any{
 	(FeatureEncoding)(0),        // 0: vds.ml.v1.FeatureEncoding
 	(DatetimePart)(0),           // 1: vds.ml.v1.DatetimePart
 	(*ModelArtifact)(nil),       // 2: vds.ml.v1.ModelArtifact
-	(*NaiveBayes)(nil),          // 3: vds.ml.v1.NaiveBayes
-	(*NearestNeighbors)(nil),    // 4: vds.ml.v1.NearestNeighbors
-	(*SignedModelArtifact)(nil), // 5: vds.ml.v1.SignedModelArtifact
-	(*ColumnTransform)(nil),     // 6: vds.ml.v1.ColumnTransform
-	(*Preprocessing)(nil),       // 7: vds.ml.v1.Preprocessing
-	(*LinearModel)(nil),         // 8: vds.ml.v1.LinearModel
-	(*Tree)(nil),                // 9: vds.ml.v1.Tree
-	(*CategorySplit)(nil),       // 10: vds.ml.v1.CategorySplit
-	(*TreeEnsemble)(nil),        // 11: vds.ml.v1.TreeEnsemble
-	(Task)(0),                   // 12: vds.ml.v1.Task
+	(*Ensemble)(nil),            // 3: vds.ml.v1.Ensemble
+	(*NaiveBayes)(nil),          // 4: vds.ml.v1.NaiveBayes
+	(*NearestNeighbors)(nil),    // 5: vds.ml.v1.NearestNeighbors
+	(*SignedModelArtifact)(nil), // 6: vds.ml.v1.SignedModelArtifact
+	(*ColumnTransform)(nil),     // 7: vds.ml.v1.ColumnTransform
+	(*Preprocessing)(nil),       // 8: vds.ml.v1.Preprocessing
+	(*LinearModel)(nil),         // 9: vds.ml.v1.LinearModel
+	(*Tree)(nil),                // 10: vds.ml.v1.Tree
+	(*CategorySplit)(nil),       // 11: vds.ml.v1.CategorySplit
+	(*TreeEnsemble)(nil),        // 12: vds.ml.v1.TreeEnsemble
+	(Task)(0),                   // 13: vds.ml.v1.Task
 }
 var file_vds_ml_v1_model_proto_depIdxs = []int32{
-	12, // 0: vds.ml.v1.ModelArtifact.task:type_name -> vds.ml.v1.Task
-	7,  // 1: vds.ml.v1.ModelArtifact.preprocessing:type_name -> vds.ml.v1.Preprocessing
-	8,  // 2: vds.ml.v1.ModelArtifact.linear:type_name -> vds.ml.v1.LinearModel
-	11, // 3: vds.ml.v1.ModelArtifact.trees:type_name -> vds.ml.v1.TreeEnsemble
-	3,  // 4: vds.ml.v1.ModelArtifact.naive_bayes:type_name -> vds.ml.v1.NaiveBayes
-	4,  // 5: vds.ml.v1.ModelArtifact.neighbors:type_name -> vds.ml.v1.NearestNeighbors
-	0,  // 6: vds.ml.v1.ColumnTransform.encoding:type_name -> vds.ml.v1.FeatureEncoding
-	1,  // 7: vds.ml.v1.ColumnTransform.parts:type_name -> vds.ml.v1.DatetimePart
-	6,  // 8: vds.ml.v1.Preprocessing.columns:type_name -> vds.ml.v1.ColumnTransform
-	10, // 9: vds.ml.v1.Tree.category_splits:type_name -> vds.ml.v1.CategorySplit
-	9,  // 10: vds.ml.v1.TreeEnsemble.trees:type_name -> vds.ml.v1.Tree
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	13, // 0: vds.ml.v1.ModelArtifact.task:type_name -> vds.ml.v1.Task
+	8,  // 1: vds.ml.v1.ModelArtifact.preprocessing:type_name -> vds.ml.v1.Preprocessing
+	9,  // 2: vds.ml.v1.ModelArtifact.linear:type_name -> vds.ml.v1.LinearModel
+	12, // 3: vds.ml.v1.ModelArtifact.trees:type_name -> vds.ml.v1.TreeEnsemble
+	4,  // 4: vds.ml.v1.ModelArtifact.naive_bayes:type_name -> vds.ml.v1.NaiveBayes
+	5,  // 5: vds.ml.v1.ModelArtifact.neighbors:type_name -> vds.ml.v1.NearestNeighbors
+	3,  // 6: vds.ml.v1.ModelArtifact.ensemble:type_name -> vds.ml.v1.Ensemble
+	2,  // 7: vds.ml.v1.Ensemble.members:type_name -> vds.ml.v1.ModelArtifact
+	0,  // 8: vds.ml.v1.ColumnTransform.encoding:type_name -> vds.ml.v1.FeatureEncoding
+	1,  // 9: vds.ml.v1.ColumnTransform.parts:type_name -> vds.ml.v1.DatetimePart
+	7,  // 10: vds.ml.v1.Preprocessing.columns:type_name -> vds.ml.v1.ColumnTransform
+	11, // 11: vds.ml.v1.Tree.category_splits:type_name -> vds.ml.v1.CategorySplit
+	10, // 12: vds.ml.v1.TreeEnsemble.trees:type_name -> vds.ml.v1.Tree
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_vds_ml_v1_model_proto_init() }
@@ -1259,6 +1338,7 @@ func file_vds_ml_v1_model_proto_init() {
 		(*ModelArtifact_Trees)(nil),
 		(*ModelArtifact_NaiveBayes)(nil),
 		(*ModelArtifact_Neighbors)(nil),
+		(*ModelArtifact_Ensemble)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1266,7 +1346,7 @@ func file_vds_ml_v1_model_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_ml_v1_model_proto_rawDesc), len(file_vds_ml_v1_model_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
