@@ -549,7 +549,8 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	progress(0.9, "refit "+best.algo)
 
 	// greedy ensemble of the best trials, when it beats the best one on the same folds and time remains
-	if opts.NoEnsemble || !wantEnsemble || time.Now().After(searchEnd.Add(opts.Budget/10)) {
+	if opts.NoEnsemble || !wantEnsemble || time.Now().After(searchEnd.Add(opts.Budget/10)) ||
+		(opts.CPUBudget > 0 && cpuUsed() > opts.CPUBudget*8/10) {
 		// no time left for refitting members
 	} else {
 		sort.SliceStable(oofs, func(a, b int) bool { return better(oofs[a].score, oofs[b].score) })

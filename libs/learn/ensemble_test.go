@@ -3,6 +3,7 @@ package learn
 import (
 	"context"
 	"math"
+	"math/rand"
 	"testing"
 	"time"
 
@@ -66,5 +67,37 @@ func TestEnsemble(t *testing.T) {
 		if _, err := r.Best.Predict(f); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestGreedySelection runs the selection on made-up out-of-fold predictions: two candidates with
+// independent errors blend to a lower RMSE (both kept); a biased copy of the best is never picked.
+func TestGreedySelection(t *testing.T) {
+	n := 400
+	ti := &targetInfo{name: "y", task: TaskRegression}
+	rng := rand.New(rand.NewSource(5))
+	good1, good2, biased := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := 0; i < n; i++ {
+		ti.rows = append(ti.rows, i)
+		y := rng.NormFloat64()
+		ti.y = append(ti.y, y)
+		good1[i], good2[i] = y+0.5*rng.NormFloat64(), y+0.5*rng.NormFloat64()
+		biased[i] = good1[i] + 3 // the same errors plus a bias: blending it in can only hurt
+	}
+	s := &search{t: ti, folds: makeFolds(ti, 5, 1)}
+	score := func(p []float64) float64 { m, _ := meanStd(s.foldScores(p)); return m }
+	cands := []oofTrial{{score: score(good1), pred: good1}, {score: score(good2), pred: good2}, {score: score(biased), pred: biased}}
+	if cands[1].score < cands[0].score {
+		cands[0], cands[1] = cands[1], cands[0]
+	}
+	idx, w, blend, ok := s.greedyEnsemble(cands, false)
+	if !ok || len(idx) != 2 || idx[0] != 0 || idx[1] != 1 {
+		t.Fatalf("chosen %v weights %v ok %v", idx, w, ok)
+	}
+	if got := score(blend); got > 0.8*cands[0].score || math.Abs(w[0]+w[1]-1) > 1e-12 {
+		t.Fatalf("blend RMSE %.4f against best single %.4f, weights %v", got, cands[0].score, w)
+	}
+	if _, _, _, ok := s.greedyEnsemble([]oofTrial{cands[0], cands[2]}, false); ok {
+		t.Fatal("a biased candidate was blended in")
 	}
 }
