@@ -8,7 +8,7 @@ HOME_DIR ?= $(HOME)/.vds
 GO_TAGS := duckdb_arrow
 MODULES := gen libs services cmd/vds
 
-.PHONY: all build tools generate generate-check lint run test test-short clean fmt vet web
+.PHONY: all build tools generate generate-check lint run test test-short clean fmt vet web bench-ml bench-ingest bench-profiling bench-causal bench-sandbox bench-ops
 
 all: build
 
@@ -66,6 +66,21 @@ run:
 
 test:
 	./scripts/test.sh
+
+# Benchmarks: each runs vds side by side with its peers in one run and writes bench/results/<area>*.md
+# with the machine and the command (see each script's header for its arguments and what it needs).
+bench-ml:
+	./bench/ml/run.sh $(ARGS)
+bench-ingest:
+	sh bench/ingest/run.sh $(ARGS)
+bench-profiling:
+	./bench/profiling/run.sh $(ARGS)
+bench-causal:
+	./bench/causal/run.sh $(ARGS)
+bench-sandbox:
+	./bench/sandbox/run.sh $(ARGS)
+bench-ops:
+	./bench/ops/run.sh $(ARGS)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go' | grep -v '^gen/')
