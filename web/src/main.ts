@@ -49,11 +49,12 @@ async function whoAmI(): Promise<any> {
 }
 function renderNav() {
   if (!me) {
-    nav.replaceChildren(h("a", { href: "#/signin" }, "Sign in"));
+    nav.replaceChildren(h("a", { href: "#/api" }, "API"), h("a", { href: "#/signin" }, "Sign in"));
     return;
   }
   nav.replaceChildren(
     h("a", { href: "#/" }, "Projects"),
+    h("a", { href: "#/api" }, "API"),
     h("span", { class: "who" }, me.email),
     h("button", { type: "button", class: "link", onclick: signOut }, "Sign out"),
   );
@@ -442,6 +443,39 @@ function renderEvent(turn: HTMLElement, steps: HTMLElement, e: any) {
   if (e.answer) turn.append(h("div", { class: "answer", id: "answer" }, h("p", {}, e.answer.text), e.answer.confidence && h("p", { class: "meta" }, `Confidence: ${e.answer.confidence}`)));
 }
 
+// --- the REST API, browsable (from /openapi.json) ---
+
+async function apiView() {
+  const doc = await api("GET", "/openapi.json");
+  const ops: { method: string; path: string; op: any }[] = [];
+  for (const [p, item] of Object.entries<any>(doc.paths ?? {}))
+    for (const [m, op] of Object.entries<any>(item)) ops.push({ method: m.toUpperCase(), path: p, op });
+  // Routes of the gateway itself (not RPCs, so not in the OpenAPI document).
+  for (const [method, p, summary] of [
+    ["POST", "/v1/session", "Sign in: {email, password}; sets the HttpOnly session cookies and answers the CSRF token"],
+    ["DELETE", "/v1/session", "Sign out (send X-CSRF-Token)"],
+    ["POST", "/v1/projects/{project_id}/datasets:upload", "Upload a file (multipart/form-data, part \"file\"), streamed to ingestion"],
+    ["GET", "/v1/jobs/{job_id}/events", "A job's events as Server-Sent Events (Last-Event-ID resumes)"],
+  ]) ops.push({ method, path: p, op: { operationId: "Gateway", tags: ["Gateway"], summary } });
+  ops.sort((a, b) => (a.op.tags?.[0] ?? "").localeCompare(b.op.tags?.[0] ?? "") || a.path.localeCompare(b.path));
+  const body = h("tbody");
+  const search = h("input", { id: "api-filter", type: "search", placeholder: "Filter by path, method or service" });
+  const render = () => {
+    const f = search.value.toLowerCase();
+    body.replaceChildren(...ops.filter((o) => `${o.method} ${o.path} ${o.op.operationId}`.toLowerCase().includes(f)).map((o) => h("tr", {},
+      h("td", {}, h("code", {}, o.method)), h("td", {}, h("code", {}, o.path)),
+      h("td", {}, o.op.operationId ?? ""), h("td", { class: "wrap" }, o.op.summary ?? o.op.description ?? ""))));
+  };
+  search.oninput = render;
+  render();
+  show(h("h1", {}, "REST API"),
+    h("p", {}, `${ops.length} operations. Authenticate with a bearer token, an API key (X-Api-Key) or this browser session. `,
+      h("a", { href: "/openapi.json" }, "OpenAPI document (JSON)")),
+    h("div", { class: "row" }, h("label", { for: "api-filter" }, "Filter"), search),
+    h("div", { class: "scroll" }, h("table", { class: "grid" },
+      h("thead", {}, h("tr", {}, ...["Method", "Path", "RPC", "Description"].map((t) => h("th", { scope: "col" }, t)))), body)));
+}
+
 // --- router ---
 
 async function route() {
@@ -449,6 +483,7 @@ async function route() {
   try {
     if (parts[0] === "register") return signInView(true);
     if (parts[0] === "signin") return signInView(false);
+    if (parts[0] === "api") return await apiView();
     if (!me && !(await whoAmI())) {
       location.hash = "#/signin";
       return;
