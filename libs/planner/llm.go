@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -116,7 +117,11 @@ type toolSpec struct {
 	optional   []string
 	// columns are the arguments that must name columns of the dataset.
 	columns []string
+	// lists are the arguments that take a list of strings (a JSON array, or a comma-separated string).
+	lists []string
 }
+
+func init() { llmTools = append(llmTools, idTools...) }
 
 var llmTools = []toolSpec{
 	{name: "describe", desc: "Summarise the dataset, or one column (mean, median, sd, range; or its counts).", optional: []string{"column", "agg"}, columns: []string{"column"}},
@@ -137,6 +142,9 @@ func (t toolSpec) def() toolDef {
 	props := map[string]any{}
 	for _, a := range append(append([]string{}, t.required...), t.optional...) {
 		p := map[string]any{"type": "string"}
+		if contains(t.lists, a) {
+			p = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
+		}
 		if a == "agg" {
 			p["enum"] = []string{"mean", "median", "sum", "rate", "count", "min", "max", "std"}
 		}
@@ -207,6 +215,9 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 			st := &orchestratorv1.PlanStep{Id: fmt.Sprintf("s%d", step), Tool: tc.Function.Name, Description: "model's call of " + tc.Function.Name}
 			send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_StepStarted{StepStarted: st}})
 			args, in, verr := validate(s, tc.Function.Name, tc.Function.Arguments)
+			if verr == nil {
+				verr = validateIDTool(tc.Function.Name, args)
+			}
 			var content string
 			if verr != nil {
 				// Refused: never executed; the model is told why and may retry.
@@ -214,7 +225,11 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 				send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_ToolCall{ToolCall: &orchestratorv1.ToolCall{StepId: st.Id, Tool: tc.Function.Name,
 					Arguments: map[string]string{"raw": truncateStr(tc.Function.Arguments, 500)}, Error: content}}})
 			} else {
-				content = l.execute(ctx, tools, s, o, st, args, in, final, send)
+				if in == nil && findTool(tc.Function.Name).isID() {
+					content = l.executeID(ctx, tc.Function.Name, tools, s, o, st, args, final, send)
+				} else {
+					content = l.execute(ctx, tools, s, o, st, args, in, final, send)
+				}
 				ran = ran || !strings.HasPrefix(content, "error: ")
 			}
 			send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_StepFinished{StepFinished: st}})
@@ -289,14 +304,22 @@ func (l *LLM) budget(s string) string {
 	if len(s) <= max {
 		return s
 	}
-	return s[:max] + fmt.Sprintf("\n[truncated: %d of %d characters shown]", max, len(s))
+	return s[:runeCut(s, max)] + fmt.Sprintf("\n[truncated: %d of %d characters shown]", max, len(s))
 }
 
 func truncateStr(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return s[:runeCut(s, n)] + "…"
+}
+
+// runeCut is the largest index <= n that does not split a UTF-8 sequence of s.
+func runeCut(s string, n int) int {
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
 }
 
 func systemPrompt(s *Schema) string {
@@ -308,9 +331,9 @@ func systemPrompt(s *Schema) string {
 		}
 		cols = append(cols, d+")")
 	}
-	return fmt.Sprintf(`You are the planner of a data-science platform. Answer the user's question about dataset %s (%d rows) by calling tools; the tools run on the real data.
+	return fmt.Sprintf(`You are the planner of a data-science platform. Answer the user's question about dataset %s (%d rows) by calling tools; the tools run on the real data and take IDs (the dataset is implied).
 Never state a number that did not come from a tool result. Columns: %s.
-When you have the numbers, reply with a short answer in prose, including the caveats the debate raised.`, s.DatasetID, s.Rows, strings.Join(cols, "; "))
+When you have the numbers, reply with a short answer in prose, including the caveats the debate raised.`, datasetLabel(s), s.Rows, strings.Join(cols, "; "))
 }
 
 func (l *LLM) complete(ctx context.Context, req chatRequest) (*chatResponse, error) {
@@ -418,7 +441,32 @@ func validate(s *Schema, name, raw string) (map[string]string, *Intent, error) {
 		}
 		switch x := v.(type) {
 		case string:
+			if contains(spec.lists, k) {
+				var items []string
+				for _, it := range strings.Split(x, ",") {
+					if it = strings.TrimSpace(it); it != "" {
+						items = append(items, it)
+					}
+				}
+				x = strings.Join(items, "\n")
+			}
 			args[k] = x
+		case []any:
+			if !contains(spec.lists, k) {
+				return nil, nil, fmt.Errorf("argument %q must be a string", k)
+			}
+			var items []string
+			for _, it := range x {
+				str, ok := it.(string)
+				if !ok || strings.TrimSpace(str) == "" || strings.Contains(str, "\n") {
+					return nil, nil, fmt.Errorf("argument %q must be a list of names", k)
+				}
+				items = append(items, strings.TrimSpace(str))
+			}
+			if len(items) > 50 {
+				return nil, nil, fmt.Errorf("argument %q takes at most 50 names", k)
+			}
+			args[k] = strings.Join(items, "\n")
 		case float64, bool:
 			args[k] = fmt.Sprint(x)
 		default:
@@ -435,15 +483,22 @@ func validate(s *Schema, name, raw string) (map[string]string, *Intent, error) {
 		if !ok || v == "" {
 			continue
 		}
-		if s.Col(v) != nil {
-			continue
+		items := []string{v}
+		if contains(spec.lists, k) {
+			items = strings.Split(v, "\n")
 		}
-		r := Resolve(s, v)
-		if len(r.Columns) == 1 && len(r.Ambiguous) == 0 {
-			args[k] = r.Columns[0]
-			continue
+		for i, it := range items {
+			if s.Col(it) != nil {
+				continue
+			}
+			r := Resolve(s, it)
+			if len(r.Columns) == 1 && len(r.Ambiguous) == 0 {
+				items[i] = r.Columns[0]
+				continue
+			}
+			return nil, nil, fmt.Errorf("argument %s = %q is not a column; the columns are %s", k, it, strings.Join(names(s, 40), ", "))
 		}
-		return nil, nil, fmt.Errorf("argument %s = %q is not a column; the columns are %s", k, v, strings.Join(names(s, 40), ", "))
+		args[k] = strings.Join(items, "\n")
 	}
 	if a := args["agg"]; a != "" && !contains([]string{"mean", "median", "sum", "rate", "count", "min", "max", "std"}, a) {
 		return nil, nil, fmt.Errorf("agg %q must be one of mean, median, sum, rate, count, min, max, std", a)
@@ -455,10 +510,12 @@ func validate(s *Schema, name, raw string) (map[string]string, *Intent, error) {
 		return args, nil, nil
 	}
 	if name == "run_sql" {
-		low := strings.ToLower(strings.TrimSpace(args["sql"]))
-		if !(strings.HasPrefix(low, "select") || strings.HasPrefix(low, "with")) || strings.Contains(strings.TrimRight(low, "; \n"), ";") {
-			return nil, nil, errors.New("run_sql takes one read-only SELECT (or WITH … SELECT) statement")
+		if err := readOnlySQL("run_sql", args["sql"]); err != nil {
+			return nil, nil, err
 		}
+		return args, nil, nil
+	}
+	if spec.isID() {
 		return args, nil, nil
 	}
 	in := &Intent{}
@@ -500,4 +557,22 @@ func validate(s *Schema, name, raw string) (map[string]string, *Intent, error) {
 		in.Kind, in.Measure = Anomalies, args["column"]
 	}
 	return args, in, nil
+}
+
+// isID says whether the tool is one of the ID tools (run by executeID, not a built-in plan).
+func (t *toolSpec) isID() bool {
+	for _, x := range idTools {
+		if x.name == t.name {
+			return true
+		}
+	}
+	return false
+}
+
+// datasetLabel names the dataset for prose: its name and ID.
+func datasetLabel(s *Schema) string {
+	if s.Name == "" {
+		return s.DatasetID
+	}
+	return fmt.Sprintf("%q (%s)", s.Name, s.DatasetID)
 }

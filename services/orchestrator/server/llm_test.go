@@ -3,16 +3,20 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 )
 
 // llmServer is a scripted OpenAI-compatible chat-completions server on loopback: it speaks the real
@@ -229,4 +233,219 @@ func TestLLMPlanner(t *testing.T) {
 	for _, f := range failures {
 		t.Error(f)
 	}
+}
+
+var modelIDRE = regexp.MustCompile(`model (mdl_[0-9a-f]{32})`)
+
+// TestLLMIDTools drives each of the ID tools (profile, hypotheses, train, get_model, explain,
+// explain_change, make_chart, lineage) through the scripted endpoint and checks that the real
+// service's result reached the model (compared with the same service called directly) and that
+// invalid IDs and columns are refused before anything runs.
+func TestLLMIDTools(t *testing.T) {
+	ref := dataset(t, "tabular/telco_churn.csv")
+	c := platform(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var failures []string
+	fail := func(f string) { mu.Lock(); failures = append(failures, f); mu.Unlock() }
+	var modelID, profileID string
+	foreign := "mdl_" + strings.Repeat("0", 32)
+
+	type convo struct {
+		q      string
+		script []func(map[string]any) (int, any)
+		answer string
+		check  func(evs []*orchestratorv1.Event, ans *orchestratorv1.Answer)
+	}
+	convos := []convo{
+		{q: "llm: profile the data", answer: "7043 rows, no duplicates.", script: []func(map[string]any) (int, any){
+			func(map[string]any) (int, any) { return 200, toolCalls([2]string{"profile", `{"target":"churn"}`}) },
+			func(req map[string]any) (int, any) {
+				r := toolResults(req)["call_a"]
+				// pandas: telco.shape == (7043, 21), telco.duplicated().sum() == 0
+				if !strings.Contains(r, "7043 rows, 21 columns, 0 duplicate rows") || !strings.Contains(r, "- tenure: 0 missing") {
+					fail("profile result: " + truncStr(r, 300))
+				}
+				if m := regexp.MustCompile(`profile (prof_[0-9a-f]{32})`).FindStringSubmatch(r); m != nil {
+					profileID = m[1]
+				} else {
+					fail("no profile ID in " + truncStr(r, 200))
+				}
+				return 200, reply("7043 rows, no duplicates.")
+			},
+		}, check: func(_ []*orchestratorv1.Event, ans *orchestratorv1.Answer) {
+			if ans.Values["rows"] != 7043 || ans.Values["duplicate_rows"] != 0 {
+				t.Errorf("profile values %v", ans.Values)
+			}
+		}},
+		{q: "llm: hypotheses about churn", answer: "Contract matters.", script: []func(map[string]any) (int, any){
+			func(map[string]any) (int, any) {
+				return 200, toolCalls([2]string{"hypotheses", `{"target":"Churn","profile_id":"` + profileID + `"}`}, [2]string{"hypotheses", `{"target":"Churn","profile_id":"ds_123"}`})
+			},
+			func(req map[string]any) (int, any) {
+				res := toolResults(req)
+				h, err := c.Profiling.GenerateHypotheses(ctx, &profilingv1.GenerateHypothesesRequest{ProfileId: profileID, Target: "Churn", Fdr: 0.05})
+				if err != nil {
+					fail("direct hypotheses: " + err.Error())
+					return 200, reply("Contract matters.")
+				}
+				surv := 0
+				for _, x := range h.Hypotheses {
+					if x.QValue <= 0.05 {
+						surv++
+					}
+				}
+				want := fmt.Sprintf("%d hypotheses tested (Benjamini-Hochberg at 0.05): %d survive", len(h.Hypotheses), surv)
+				if len(h.Hypotheses) == 0 || !strings.HasPrefix(res["call_a"], want) || !strings.Contains(res["call_a"], "Contract") {
+					fail("hypotheses result: " + truncStr(res["call_a"], 300) + " want " + want)
+				}
+				if !strings.HasPrefix(res["call_b"], "refused: argument profile_id") {
+					fail("a dataset ID as profile_id: " + res["call_b"])
+				}
+				return 200, reply("Contract matters.")
+			},
+		}},
+		{q: "llm: train, explain and trace a churn model", answer: "Trained and explained.", script: []func(map[string]any) (int, any){
+			func(map[string]any) (int, any) {
+				return 200, toolCalls([2]string{"train", `{"target":"Churn","budget_seconds":"2"}`})
+			},
+			func(req map[string]any) (int, any) {
+				r := toolResults(req)["call_a"]
+				m := modelIDRE.FindStringSubmatch(r)
+				if m == nil {
+					fail("train result: " + truncStr(r, 300))
+					return 200, reply("Trained and explained.")
+				}
+				modelID = m[1]
+				return 200, toolCalls([2]string{"get_model", `{"model_id":"` + modelID + `"}`}, [2]string{"explain", `{"model_id":"` + modelID + `","method":"permutation"}`},
+					[2]string{"lineage", `{"artifact_id":"` + modelID + `"}`}, [2]string{"get_model", `{"model_id":"` + foreign + `"}`},
+					[2]string{"explain", `{"model_id":"` + ref.DatasetId + `"}`}, [2]string{"explain", `{"model_id":"` + modelID + `","method":"pdp","columns":["tenure","happiness"]}`})
+			},
+			func(req map[string]any) (int, any) {
+				res := toolResults(req)
+				m, err := c.ML.GetModel(ctx, &mlv1.GetModelRequest{ModelId: modelID})
+				if err != nil {
+					fail("direct model: " + err.Error())
+					return 200, reply("Trained and explained.")
+				}
+				want := fmt.Sprintf("cross-validated %s %s", m.Model.Metric, strconv.FormatFloat(m.Model.CvScore, 'g', 4, 64))
+				if !strings.Contains(res["call_a"], modelID) || !strings.Contains(res["call_a"], want) {
+					fail("get_model result: " + truncStr(res["call_a"], 300) + " want " + want)
+				}
+				e, err := c.ML.Explain(ctx, &mlv1.ExplainRequest{ModelId: modelID})
+				if err != nil || len(e.Importances) == 0 {
+					fail(fmt.Sprintf("direct explain: %v", err))
+				} else {
+					top := e.Importances[0]
+					for _, f := range e.Importances {
+						if f.Importance > top.Importance {
+							top = f
+						}
+					}
+					if lines := strings.Split(res["call_b"], "\n"); len(lines) < 2 || !strings.HasPrefix(lines[1], "- "+top.Feature+": ") {
+						fail("explain result: " + truncStr(res["call_b"], 300) + " top " + top.Feature)
+					}
+				}
+				if !strings.Contains(res["call_c"], ref.DatasetId) {
+					fail("lineage of the model does not reach the dataset: " + truncStr(res["call_c"], 300))
+				}
+				if !strings.HasPrefix(res["call_d"], "error: ") || !strings.Contains(strings.ToLower(res["call_d"]), "not found") {
+					fail("a missing model: " + res["call_d"])
+				}
+				if !strings.HasPrefix(res["call_e"], "refused: argument model_id") {
+					fail("a dataset ID as model_id: " + res["call_e"])
+				}
+				if !strings.HasPrefix(res["call_f"], "refused: argument columns = \"happiness\" is not a column") {
+					fail("an unknown column: " + res["call_f"])
+				}
+				return 200, reply("Trained and explained.")
+			},
+		}, check: func(_ []*orchestratorv1.Event, ans *orchestratorv1.Answer) {
+			m, err := c.ML.GetModel(ctx, &mlv1.GetModelRequest{ModelId: modelID})
+			if err != nil {
+				t.Errorf("model %q: %v", modelID, err)
+				return
+			}
+			if v, ok := ans.Values["cv_"+m.Model.Metric]; !ok || v != m.Model.CvScore {
+				t.Errorf("cv score value %v, model %v", ans.Values, m.Model.CvScore)
+			}
+		}},
+		{q: "llm: why does churn differ between women and men?", answer: "Women churn slightly more.", script: []func(map[string]any) (int, any){
+			func(map[string]any) (int, any) {
+				return 200, toolCalls([2]string{"explain_change", `{"outcome":"Churn","time":"gender","segments":"Contract, internet service"}`})
+			},
+			func(req map[string]any) (int, any) {
+				// pandas: (telco.Churn == "Yes").groupby(telco.gender).mean(): Female 0.26920871559633025, Male 0.2616033755274262
+				r := toolResults(req)["call_a"]
+				if !strings.HasPrefix(r, "Churn went from 0.2692 (n=3488) to 0.2616 (n=3555)") || !strings.Contains(r, "Contract = Month-to-month") {
+					fail("explain_change result: " + truncStr(r, 300))
+				}
+				return 200, reply("Women churn slightly more.")
+			},
+		}, check: func(_ []*orchestratorv1.Event, ans *orchestratorv1.Answer) {
+			if math.Abs(ans.Values["before(Churn)"]-0.26920871559633025) > 1e-9 || math.Abs(ans.Values["after(Churn)"]-0.2616033755274262) > 1e-9 {
+				t.Errorf("explain_change values %v", ans.Values)
+			}
+		}},
+		{q: "llm: chart churn by contract", answer: "See the chart.", script: []func(map[string]any) (int, any){
+			func(map[string]any) (int, any) {
+				return 200, toolCalls([2]string{"make_chart", `{"sql":"SELECT Contract, avg(CASE WHEN Churn = 'Yes' THEN 1 ELSE 0 END) AS churn_rate FROM data GROUP BY 1 ORDER BY 1","x":"Contract","y":"churn_rate"}`},
+					[2]string{"make_chart", `{"sql":"SELECT Contract FROM data","x":"Contract","y":"nope"}`},
+					[2]string{"make_chart", `{"sql":"DROP TABLE data","x":"a","y":"b"}`})
+			},
+			func(req map[string]any) (int, any) {
+				res := toolResults(req)
+				if !regexp.MustCompile(`^chart cht_[0-9a-f]{32} \(bar, 3 points\)`).MatchString(res["call_a"]) || !strings.Contains(res["call_a"], "Month-to-month | 0.4271") {
+					fail("make_chart result: " + res["call_a"])
+				}
+				if !strings.HasPrefix(res["call_b"], "refused: x = \"Contract\" and y = \"nope\"") || !strings.HasPrefix(res["call_c"], "refused: make_chart takes one read-only SELECT") {
+					fail("make_chart refusals: " + res["call_b"] + " / " + res["call_c"])
+				}
+				return 200, reply("See the chart.")
+			},
+		}, check: func(evs []*orchestratorv1.Event, _ *orchestratorv1.Answer) {
+			var got float64
+			n := 0
+			for _, ev := range evs {
+				if ch := ev.GetChart(); ch != nil {
+					n++
+					for _, row := range ch.VegaLite.AsMap()["data"].(map[string]any)["values"].([]any) {
+						if r := row.(map[string]any); r["category"] == "Month-to-month" {
+							got = r["value"].(float64)
+						}
+					}
+				}
+			}
+			if n != 1 || math.Abs(got-0.4270967741935484) > 1e-12 {
+				t.Errorf("%d chart events; Month-to-month bar %v", n, got)
+			}
+		}},
+	}
+	for _, cv := range convos {
+		llm.mu.Lock()
+		llm.scripts[cv.q] = cv.script
+		llm.mu.Unlock()
+		_, evs, ans := ask(t, llmConversation(t, ref), ref, cv.q)
+		if ans.Text != cv.answer {
+			t.Errorf("%q: answer %q", cv.q, ans.Text)
+		}
+		if cv.check != nil {
+			cv.check(evs, ans)
+		}
+		llm.mu.Lock()
+		if n := len(llm.seen[cv.q]); n != len(cv.script) {
+			t.Errorf("%q: %d requests, the script has %d", cv.q, n, len(cv.script))
+		}
+		llm.mu.Unlock()
+	}
+	for _, f := range failures {
+		t.Error(f)
+	}
+}
+
+func truncStr(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

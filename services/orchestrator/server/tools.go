@@ -17,6 +17,7 @@ import (
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
+	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
 	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
@@ -262,6 +263,10 @@ func (t *tools) schema(ctx context.Context) (*planner.Schema, error) {
 	}
 	v := ds.Version
 	s := &planner.Schema{DatasetID: v.DatasetId, Version: v.Version, Rows: v.RowCount}
+	// The dataset's name, so that answers can say which data they are about.
+	if d, err := datasetsv1.NewDatasetServiceClient(conn).GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: v.DatasetId}); err == nil && d.Dataset != nil {
+		s.Name = d.Dataset.Name
+	}
 	t.ref = &commonv1.DatasetRef{DatasetId: v.DatasetId, Version: v.Version}
 	var parts []string
 	for _, c := range v.Columns {
@@ -295,4 +300,83 @@ func (t *tools) schema(ctx context.Context) (*planner.Schema, error) {
 		parts = parts[n:]
 	}
 	return s, nil
+}
+
+// The ID tools of the LLM planner (planner.IDTools). Each goes through the owning service as the
+// user, so a foreign or missing ID is that service's NotFound.
+
+// Profile profiles the dataset (cached per version) and reads the profile.
+func (t *tools) Profile(ctx context.Context, target string) (*profilingv1.Profile, error) {
+	conn, err := t.s.rt.Peer("profiling")
+	if err != nil {
+		return nil, err
+	}
+	c := profilingv1.NewProfilingServiceClient(conn)
+	st, err := c.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: t.ref, Target: target})
+	if err != nil {
+		return nil, err
+	}
+	if !st.Cached {
+		if err := t.waitJob(ctx, st.JobId); err != nil {
+			return nil, err
+		}
+	}
+	p, err := c.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: st.ProfileId})
+	if err != nil {
+		return nil, err
+	}
+	return p.Profile, nil
+}
+
+// HypothesesOf tests hypotheses about target on the profile profileID.
+func (t *tools) HypothesesOf(ctx context.Context, profileID, target string) ([]*profilingv1.Hypothesis, error) {
+	conn, err := t.s.rt.Peer("profiling")
+	if err != nil {
+		return nil, err
+	}
+	h, err := profilingv1.NewProfilingServiceClient(conn).GenerateHypotheses(ctx, &profilingv1.GenerateHypothesesRequest{ProfileId: profileID, Target: target, Fdr: 0.05})
+	if err != nil {
+		return nil, err
+	}
+	return h.Hypotheses, nil
+}
+
+// Model reads a model by ID.
+func (t *tools) Model(ctx context.Context, modelID string) (*mlv1.Model, error) {
+	conn, err := t.s.rt.Peer("ml")
+	if err != nil {
+		return nil, err
+	}
+	m, err := mlv1.NewMLServiceClient(conn).GetModel(ctx, &mlv1.GetModelRequest{ModelId: modelID})
+	if err != nil {
+		return nil, err
+	}
+	return m.Model, nil
+}
+
+// Explain explains a model by ID.
+func (t *tools) Explain(ctx context.Context, modelID, method string, columns []string) (*mlv1.ExplainResponse, error) {
+	conn, err := t.s.rt.Peer("ml")
+	if err != nil {
+		return nil, err
+	}
+	return mlv1.NewMLServiceClient(conn).Explain(ctx, &mlv1.ExplainRequest{ModelId: modelID, Method: method, Columns: columns})
+}
+
+// ExplainChange decomposes the change of outcome between the periods of timeColumn.
+func (t *tools) ExplainChange(ctx context.Context, outcome, timeColumn string, segments []string, split string) (*causalv1.ExplainChangeResponse, error) {
+	conn, err := t.s.rt.Peer("causal")
+	if err != nil {
+		return nil, err
+	}
+	return causalv1.NewCausalServiceClient(conn).ExplainChange(ctx, &causalv1.ExplainChangeRequest{Dataset: t.ref, Outcome: outcome, TimeColumn: timeColumn, Segments: segments, Split: split})
+}
+
+// Lineage walks upstream from an artifact (every service serves the lineage records).
+func (t *tools) Lineage(ctx context.Context, artifactID string) (*lineagev1.GetLineageResponse, error) {
+	conn, err := t.s.rt.Peer("ingestion")
+	if err != nil {
+		return nil, err
+	}
+	return lineagev1.NewLineageServiceClient(conn).GetLineage(ctx, &lineagev1.GetLineageRequest{ArtifactId: artifactID})
 }
