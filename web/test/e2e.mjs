@@ -4,7 +4,7 @@
 // streamed job events → a conversation with streamed steps and a chart → a clicked bar sent as
 // context. Screenshots of each step go to test-output/ (gitignored).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,8 +41,17 @@ function run(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, stdio: "inherit" });
   if (r.status !== 0) fail(`${cmd} ${args.join(" ")} exited ${r.status}`);
 }
+// newest modification time of the web app's sources, to skip a build that is already current.
+function newest(p) {
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(p).map((n) => newest(path.join(p, n))));
+}
 if (!process.env.VDS_WEB_TEST_NO_BUILD) {
-  run("npm", ["run", "build", "--silent"], web);
+  const built = path.join(root, "services/gateway/webui/dist/index.html");
+  const sources = ["src", "index.html", "package-lock.json", "vite.config.ts", "tsconfig.json"].map((n) => newest(path.join(web, n)));
+  if (!existsSync(built) || statSync(built).mtimeMs < Math.max(...sources)) run("npm", ["run", "build", "--silent"], web);
+  else log("web app build is current");
   run("make", ["build"], root);
 }
 
