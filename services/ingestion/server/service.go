@@ -13,7 +13,7 @@ import (
 
 // Service is the ingestion deployable (datasets API, ingest workers and the Flight data plane).
 func Service() platform.Service {
-	cfg := Config{MaxUploadBytes: 2 << 30, MaxDecompressedBytes: 16 << 30, Workers: 1, DuckMemory: "256MB", DuckThreads: 2}
+	cfg := Config{MaxUploadBytes: 2 << 30, MaxDecompressedBytes: 16 << 30, Workers: 1, DuckMemory: "384MB", DuckThreads: 2}
 	return platform.Service{
 		Name:  "ingestion",
 		Peers: []string{"auth"},

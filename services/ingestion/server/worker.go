@@ -85,6 +85,7 @@ func (s *Server) ingest(ctx context.Context, t *jobs.Task) error {
 	dst := filepath.Join(work, "data.parquet")
 	res, err := ingest.Convert(ctx, src, dst, opts)
 	if err != nil {
+		err = explainMemory(err, s.cfg.DuckMemory)
 		if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 			// The file cannot be read: the version is marked failed with the reason, and the raw
 			// bytes are dropped (a later upload of the same bytes starts afresh).
@@ -160,4 +161,19 @@ func (s *Server) touchDataset(ctx context.Context, id string, ver *datasetsv1.Da
 		r.Data = b
 		return r, err
 	})
+}
+
+// explainMemory turns DuckDB's out-of-memory error (several lines of tuning advice meant for DuckDB
+// users) into one sentence that names the vds setting to change.
+func explainMemory(err error, limit string) error {
+	msg := err.Error()
+	i := strings.Index(msg, "Out of Memory Error")
+	if i < 0 {
+		return err
+	}
+	first := msg[i:]
+	if j := strings.IndexByte(first, '\n'); j >= 0 {
+		first = first[:j]
+	}
+	return fmt.Errorf("the file needs more memory than the ingest limit of %s allows (%s); raise --duckdb-memory (VDS_DUCKDB_MEMORY) or split the file", limit, strings.TrimSpace(first))
 }
