@@ -96,8 +96,8 @@ type toolFun struct {
 type chatRequest struct {
 	Model      string        `json:"model"`
 	Messages   []chatMessage `json:"messages"`
-	Tools      []toolDef     `json:"tools"`
-	ToolChoice string        `json:"tool_choice"`
+	Tools      []toolDef     `json:"tools,omitempty"`
+	ToolChoice string        `json:"tool_choice,omitempty"`
 }
 
 type chatResponse struct {
@@ -206,6 +206,7 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 				final.Answer.Confidence = "low"
 				final.Answer.Text += " (No tool was run, so no number here comes from the data.)"
 			}
+			l.debate(ctx, question, final, send)
 			send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_Answer{Answer: final.Answer}})
 			return final, nil
 		}
@@ -238,6 +239,9 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 	}
 	final.Answer.Text = fmt.Sprintf("The model did not finish within %d rounds of tool calls.", l.cfg.MaxSteps)
 	final.Answer.Confidence = "none"
+	for _, d := range final.Debate {
+		send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_Debate{Debate: d}})
+	}
 	send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_Answer{Answer: final.Answer}})
 	return final, nil
 }
@@ -267,6 +271,10 @@ func (l *LLM) execute(ctx context.Context, tools Tools, s *Schema, o Options, st
 	res, err := AnswerIntent(ctx, tools, s, *in, o, func(ev *orchestratorv1.Event) {
 		// The inner plan's own answer is a tool result here, not the final answer.
 		if a := ev.GetAnswer(); a != nil {
+			return
+		}
+		// The debate turns are held until the model has answered: it may write their prose (l.debate).
+		if ev.GetDebate() != nil {
 			return
 		}
 		if ev.GetPlanSummary() != "" {

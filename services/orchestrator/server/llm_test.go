@@ -49,7 +49,9 @@ func (l *llmServer) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	question := ""
 	for _, m := range req["messages"].([]any) {
-		if mm := m.(map[string]any); mm["role"] == "user" {
+		// The conversation is keyed by its first user message (the question; the debate-prose
+		// request repeats it before its own instructions).
+		if mm := m.(map[string]any); mm["role"] == "user" && question == "" {
 			question = mm["content"].(string)
 		}
 	}
@@ -105,6 +107,8 @@ func llmConversation(t *testing.T, ref *commonv1.DatasetRef) string {
 	return cc.Conversation.Id
 }
 
+var debateTurns, debateNum string
+
 func TestLLMPlanner(t *testing.T) {
 	ref := dataset(t, "tabular/telco_churn.csv")
 	l := llm
@@ -142,6 +146,36 @@ func TestLLMPlanner(t *testing.T) {
 				fail("long SQL result was not cut to the budget: " + strconv.Itoa(len(r)) + " characters")
 			}
 			return 200, reply("Month-to-month contracts churn most (42.7%).")
+		},
+		// The debate's prose: the model rewrites the first turn from its checks' numbers and invents a
+		// number in the second (refused: that turn keeps the checks' prose).
+		func(req map[string]any) (int, any) {
+			if _, ok := req["tools"]; ok {
+				fail("the debate-prose request offers tools")
+			}
+			msgs := req["messages"].([]any)
+			prompt := msgs[len(msgs)-1].(map[string]any)["content"].(string)
+			var turns []struct {
+				Index    int      `json:"index"`
+				Role     string   `json:"role"`
+				Claim    string   `json:"claim"`
+				Evidence []string `json:"evidence"`
+			}
+			if err := json.Unmarshal([]byte(prompt[strings.Index(prompt, "Turns: ")+len("Turns: "):]), &turns); err != nil || len(turns) < 2 {
+				fail(fmt.Sprintf("debate prompt: %v %q", err, truncStr(prompt, 300)))
+				return 200, reply("[]")
+			}
+			debateTurns = turns[0].Role + "|" + turns[1].Role + "|" + turns[1].Claim
+			// A plain decimal of the first turn (not the mantissa of 5.86e-258, which would be refused).
+			num := ""
+			for _, m := range regexp.MustCompile(`\d+\.\d+(e-?\d+)?`).FindAllString(strings.Join(append([]string{turns[0].Claim}, turns[0].Evidence...), " "), -1) {
+				if num == "" && !strings.Contains(m, "e") {
+					num = m
+				}
+			}
+			prose, _ := json.Marshal([]map[string]any{{"index": 0, "claim": "In plain words: the key number is " + num + "."}, {"index": 1, "claim": "It holds with 99.97% certainty."}})
+			debateNum = num
+			return 200, reply("```json\n" + string(prose) + "\n```")
 		},
 	}
 	// 2. The endpoint fails: the built-in planner answers instead.
@@ -202,6 +236,19 @@ func TestLLMPlanner(t *testing.T) {
 	}
 	if !refused || !debate {
 		t.Errorf("refused unknown tool %v, debate checks run %v", refused, debate)
+	}
+	// The debate is emitted after the model answered, with its prose where every number is backed.
+	var claims []string
+	keptOwn := false
+	for _, ev := range evs {
+		if d := ev.GetDebate(); d != nil {
+			claims = append(claims, d.Role+"|"+d.Claim)
+		}
+		keptOwn = keptOwn || strings.Contains(ev.GetPlanSummary(), "keeps the checks' own prose: the model's version states 99.97%")
+	}
+	roles := strings.SplitN(debateTurns, "|", 3)
+	if debateNum == "" || len(claims) < 2 || len(roles) < 3 || claims[0] != roles[0]+"|In plain words: the key number is "+debateNum+"." || claims[1] != roles[1]+"|"+roles[2] || !keptOwn {
+		t.Errorf("debate prose: claims %q, turns sent %q, number %q, refusal reported %v", claims, debateTurns, debateNum, keptOwn)
 	}
 
 	_, evs2, ans2 := ask(t, llmConversation(t, ref), ref, q2)
