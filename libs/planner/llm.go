@@ -186,6 +186,8 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 	final := &Result{Intent: Intent{Kind: "llm"}, Answer: &orchestratorv1.Answer{Values: map[string]float64{}}}
 	step := 0
 	ran := false
+	// sources are the question and every tool result: the numbers the answer may state.
+	sources := []string{question}
 	for round := 0; round < l.cfg.MaxSteps; round++ {
 		resp, err := l.complete(ctx, chatRequest{Model: l.cfg.Model, Messages: msgs, Tools: defs, ToolChoice: "auto"})
 		if err != nil {
@@ -205,6 +207,11 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 			default:
 				final.Answer.Confidence = "low"
 				final.Answer.Text += " (No tool was run, so no number here comes from the data.)"
+			}
+			if bad := unbackedNumbers(final.Answer.Text, sources); ran && len(bad) > 0 {
+				// The model stated numbers no tool produced: they are marked and the confidence drops.
+				final.Answer.Text += fmt.Sprintf(" (Not from any tool result: %s.)", strings.Join(bad, ", "))
+				final.Answer.Confidence = "low"
 			}
 			l.debate(ctx, question, final, send)
 			send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_Answer{Answer: final.Answer}})
@@ -232,6 +239,7 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 					content = l.execute(ctx, tools, s, o, st, args, in, final, send)
 				}
 				ran = ran || !strings.HasPrefix(content, "error: ")
+				sources = append(sources, content)
 			}
 			send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_StepFinished{StepFinished: st}})
 			msgs = append(msgs, chatMessage{Role: "tool", ToolCallID: tc.ID, Name: tc.Function.Name, Content: l.budget(content)})

@@ -434,7 +434,7 @@ func TestLLMIDTools(t *testing.T) {
 				t.Errorf("explain_change values %v", ans.Values)
 			}
 		}},
-		{q: "llm: chart churn by contract", answer: "See the chart.", script: []func(map[string]any) (int, any){
+		{q: "llm: chart churn by contract", answer: "See the chart: two-year contracts churn at 2.8%, one-year ones at 15%. (Not from any tool result: 15%.)", script: []func(map[string]any) (int, any){
 			func(map[string]any) (int, any) {
 				return 200, toolCalls([2]string{"make_chart", `{"sql":"SELECT Contract, avg(CASE WHEN Churn = 'Yes' THEN 1 ELSE 0 END) AS churn_rate FROM data GROUP BY 1 ORDER BY 1","x":"Contract","y":"churn_rate"}`},
 					[2]string{"make_chart", `{"sql":"SELECT Contract FROM data","x":"Contract","y":"nope"}`},
@@ -448,9 +448,13 @@ func TestLLMIDTools(t *testing.T) {
 				if !strings.HasPrefix(res["call_b"], "refused: x = \"Contract\" and y = \"nope\"") || !strings.HasPrefix(res["call_c"], "refused: make_chart takes one read-only SELECT") {
 					fail("make_chart refusals: " + res["call_b"] + " / " + res["call_c"])
 				}
-				return 200, reply("See the chart.")
+				// 2.8% is the tool's 0.02832; 15% is the model's invention (one-year is 0.1127).
+				return 200, reply("See the chart: two-year contracts churn at 2.8%, one-year ones at 15%.")
 			},
-		}, check: func(evs []*orchestratorv1.Event, _ *orchestratorv1.Answer) {
+		}, check: func(evs []*orchestratorv1.Event, ans *orchestratorv1.Answer) {
+			if ans.Confidence != "low" {
+				t.Errorf("an answer with an invented number has confidence %q", ans.Confidence)
+			}
 			var got float64
 			n := 0
 			for _, ev := range evs {
