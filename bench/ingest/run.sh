@@ -32,11 +32,14 @@ for mb in $SIZES; do
 import json, os, resource, sys, time
 import pandas as pd
 path, mb = sys.argv[1], int(sys.argv[2])
+ru0 = resource.getrusage(resource.RUSAGE_SELF)
 t = time.perf_counter()
 df = pd.read_csv(path)
 secs = time.perf_counter() - t
 size = os.path.getsize(path)
+ru = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"mb": mb, "tool": "pandas", "threads": 1, "bytes": size, "rows": len(df), "seconds": secs,
+                  "cpu_seconds": ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime,
                   "mb_per_s": size / 1e6 / secs, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6}))
 PY
 done
@@ -52,17 +55,20 @@ L = ["# Ingest benchmark: vds vs DuckDB COPY vs pandas read_csv", "",
      f"- command: `THREADS={threads} MEMORY={memory} {cmd}`",
      f"- DuckDB threads {threads}, memory_limit {memory}; pandas with OMP_NUM_THREADS=1 (read_csv is single-threaded)",
      "- peak RSS: VmHWM of the converting process (one fresh process per run); pandas: ru_maxrss", "",
-     "| CSV | tool | rows | seconds | MB/s | peak RSS MB | vds / DuckDB | vds / pandas |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+     "- CPU s: user+system CPU time of the conversion (steadier than wall time when the machine is shared); CPU ratio = peer CPU / vds CPU",
+     "", "| CSV | tool | rows | seconds | MB/s | CPU s | peak RSS MB | vds / DuckDB | vds / pandas | vds / DuckDB (CPU) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
 by = {}
 for r in rows:
     by[(r["mb"], r["tool"])] = r
 for r in rows:
     d, p, v = by.get((r["mb"], "duckdb")), by.get((r["mb"], "pandas")), by.get((r["mb"], "vds"))
-    rd = rp = ""
+    rd = rp = rc = ""
     if r["tool"] == "vds":
         rd = f"{v['mb_per_s']/d['mb_per_s']:.2f}" if d else ""
         rp = f"{v['mb_per_s']/p['mb_per_s']:.2f}" if p else ""
-    L.append(f"| {r['bytes']/1e6:.0f} MB | {r['tool']} | {r['rows']} | {r['seconds']:.1f} | {r['mb_per_s']:.1f} | {r['peak_rss_mb']:.0f} | {rd} | {rp} |")
+        rc = f"{d['cpu_seconds']/v['cpu_seconds']:.2f}" if d and d.get("cpu_seconds") and v.get("cpu_seconds") else ""
+    cpu = f"{r['cpu_seconds']:.1f}" if r.get("cpu_seconds") is not None else ""
+    L.append(f"| {r['bytes']/1e6:.0f} MB | {r['tool']} | {r['rows']} | {r['seconds']:.1f} | {r['mb_per_s']:.1f} | {cpu} | {r['peak_rss_mb']:.0f} | {rd} | {rp} | {rc} |")
 sizes = sorted({r["mb"] for r in rows})
 if len(sizes) >= 2 and (sizes[0], "vds") in by and (sizes[-1], "vds") in by:
     a, b = by[(sizes[0], "vds")]["peak_rss_mb"], by[(sizes[-1], "vds")]["peak_rss_mb"]

@@ -22,11 +22,11 @@ var boolFalse = []string{"false", "f", "no", "n"}
 
 // Number shapes (after trimming). Currency symbols and a percent sign may lead or trail.
 const (
-	reNumUS = `[+-]?\s*[$€£]?\s*[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d*)?([eE][+-]?\d+)?\s*%?\s*[$€£]?`
-	reNumEU = `[+-]?\s*[$€£]?\s*[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d*)?\s*%?\s*[$€£]?`
+	reNumUS = `[+-]?\s*[$€£]?\s*[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d*)?(?:[eE][+-]?\d+)?\s*%?\s*[$€£]?`
+	reNumEU = `[+-]?\s*[$€£]?\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d*)?\s*%?\s*[$€£]?`
 	// Anything that may be a date or a timestamp.
-	reDateish = `^\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4})`
-	reTZ      = `\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?|UTC|GMT)\s*$`
+	reDateish = `^\s*(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4})`
+	reTZ      = `\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?|UTC|GMT)\s*$`
 )
 
 // dateFamily is a set of strptime formats that can be confused with each other (day/month order).
@@ -86,7 +86,7 @@ func altRE(items []string) string {
 			q = append(q, regexp.QuoteMeta(s))
 		}
 	}
-	return "(" + strings.Join(q, "|") + ")?"
+	return "(?:" + strings.Join(q, "|") + ")?"
 }
 
 // createMacros defines the SQL building blocks used by the typing queries. Regular expressions are
@@ -100,6 +100,14 @@ func createMacros(ctx context.Context, c *duck.Conn, extraNulls []string) error 
 	}
 	ws := `[\s\x{a0}]*`
 	lit := func(re string) string { return duck.Literal(re) }
+	// exact lists the lower, upper and capitalised spellings of items (for a plain IN test).
+	exact := func(items []string) string {
+		var v []string
+		for _, it := range items {
+			v = append(v, it, strings.ToUpper(it), strings.ToUpper(it[:1])+it[1:])
+		}
+		return sqlIn(v)
+	}
 	stmts := []string{
 		// Missing for typed columns (case-insensitive) / for text columns (exact spellings).
 		`CREATE MACRO vds_miss(s) AS (s IS NULL OR regexp_full_match(s, ` + lit("(?i)"+ws+altRE(typed)+ws) + `))`,
@@ -109,7 +117,9 @@ func createMacros(ctx context.Context, c *duck.Conn, extraNulls []string) error 
 			THEN TRY_CAST(regexp_replace(s, '[\s\x{a0}$€£%,]', '', 'g') AS DOUBLE) END`,
 		`CREATE MACRO vds_num_eu(s) AS CASE WHEN regexp_full_match(s, ` + lit(ws+reNumEU+ws) + `)
 			THEN TRY_CAST(replace(regexp_replace(s, '[\s\x{a0}$€£%.]', '', 'g'), ',', '.') AS DOUBLE) END`,
-		`CREATE MACRO vds_bool(s) AS CASE WHEN regexp_full_match(s, ` + lit("(?i)"+ws+altRE(boolTrue)+ws) + `) THEN true
+		// The usual spellings are compared exactly first; other cases and padded cells use the expression.
+		`CREATE MACRO vds_bool(s) AS CASE WHEN s IN ` + exact(boolTrue) + ` THEN true WHEN s IN ` + exact(boolFalse) + ` THEN false
+			WHEN regexp_full_match(s, ` + lit("(?i)"+ws+altRE(boolTrue)+ws) + `) THEN true
 			WHEN regexp_full_match(s, ` + lit("(?i)"+ws+altRE(boolFalse)+ws) + `) THEN false END`,
 		`CREATE MACRO vds_lead0(s) AS (prefix(s, '0') AND regexp_matches(s, '^0[0-9]'))`,
 	}

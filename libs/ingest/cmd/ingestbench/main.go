@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vdsproject/vds/libs/duck"
@@ -91,16 +92,16 @@ func convert(mode, src, dst string, threads int, mem string) error {
 	if err != nil {
 		return err
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuSeconds()
 	var rows int64
 	switch mode {
 	case "vds":
 		opts := ingest.Options{Threads: threads, MemoryLimit: mem}
-		if os.Getenv("INGESTBENCH_TRACE") != "" { // stage timings on stderr
-			last, lastMsg := time.Now(), "start"
+		if os.Getenv("INGESTBENCH_TRACE") != "" { // stage timings (wall and CPU) on stderr
+			last, lastMsg, lastCPU := time.Now(), "start", cpuSeconds()
 			opts.Progress = func(frac float64, msg string) {
-				fmt.Fprintf(os.Stderr, "%6.2fs  %s\n", time.Since(last).Seconds(), lastMsg)
-				last, lastMsg = time.Now(), msg
+				fmt.Fprintf(os.Stderr, "%6.2fs wall %6.2fs cpu  %s\n", time.Since(last).Seconds(), cpuSeconds()-lastCPU, lastMsg)
+				last, lastMsg, lastCPU = time.Now(), msg, cpuSeconds()
 			}
 		}
 		res, err := ingest.Convert(ctx, src, dst, opts)
@@ -131,7 +132,7 @@ func convert(mode, src, dst string, threads int, mem string) error {
 	secs := time.Since(start).Seconds()
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"tool": mode, "threads": threads, "bytes": st.Size(), "rows": rows, "seconds": secs,
-		"mb_per_s": float64(st.Size()) / 1e6 / secs, "peak_rss_mb": peakRSSMB(),
+		"mb_per_s": float64(st.Size()) / 1e6 / secs, "peak_rss_mb": peakRSSMB(), "cpu_seconds": cpuSeconds() - cpu0,
 	})
 }
 
@@ -149,4 +150,14 @@ func peakRSSMB() float64 {
 		}
 	}
 	return -1
+}
+
+// cpuSeconds is the user+system CPU time of this process so far (steadier than wall time on a
+// shared machine).
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
