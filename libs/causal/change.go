@@ -1,6 +1,7 @@
 package causal
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -23,6 +24,17 @@ type ChangeSpec struct {
 	// Split separates the periods: rows with a time value below it are "before". Empty means the
 	// median for numeric and time columns, or the two values in sorted order for a text column.
 	Split string
+	// DriverEffects is how many of the top drivers (distinct columns) get an effect estimate:
+	// 0 means DefaultDriverEffects, negative none.
+	DriverEffects int
+	// Covariates are adjusted for in the driver effects besides the other segment columns.
+	Covariates []string
+	// Method estimates the driver effects (empty: aipw).
+	Method string
+	// Graph, when given, decides whether a driver's effect is identified (CAUSAL) or not
+	// (ASSOCIATIONAL).
+	Graph *Graph
+	Seed  int64
 }
 
 // ExplainChange decomposes the change of the outcome's mean between two periods, for each segment
@@ -30,7 +42,15 @@ type ChangeSpec struct {
 // changed within segments). With shares s and segment means r, the change sum(s1 r1) - sum(s0 r0)
 // splits exactly into sum((s1 - s0)(r0 + r1)/2) + sum((r1 - r0)(s0 + s1)/2) (the symmetric,
 // Shapley-value split). A segment present in only one period contributes only mix.
+//
+// Unless spec.DriverEffects is negative, the top drivers then get effect estimates (see
+// driverEffects), labelled CAUSAL or ASSOCIATIONAL.
 func ExplainChange(f *frame.Frame, spec ChangeSpec) (*causalv1.ExplainChangeResponse, error) {
+	return ExplainChangeContext(context.Background(), f, spec)
+}
+
+// ExplainChangeContext is ExplainChange with a context for the effect estimates.
+func ExplainChangeContext(ctx context.Context, f *frame.Frame, spec ChangeSpec) (*causalv1.ExplainChangeResponse, error) {
 	if spec.Outcome == "" || spec.TimeColumn == "" {
 		return nil, fmt.Errorf("causal: outcome and time column are required")
 	}
@@ -51,6 +71,17 @@ func ExplainChange(f *frame.Frame, spec ChangeSpec) (*causalv1.ExplainChangeResp
 		if s == spec.Outcome || s == spec.TimeColumn {
 			return nil, fmt.Errorf("causal: segment %q is the outcome or the time column", s)
 		}
+	}
+	for _, s := range spec.Covariates {
+		if f.Col(s) == nil {
+			return nil, fmt.Errorf("causal: unknown column %q", s)
+		}
+		if s == spec.Outcome {
+			return nil, fmt.Errorf("causal: covariate %q is the outcome", s)
+		}
+	}
+	if spec.Method != "" && (!contains(Methods, spec.Method) || spec.Method == MethodDifferenceInMeans) {
+		return nil, fmt.Errorf("causal: method %q cannot estimate driver effects (use one of %s)", spec.Method, strings.Join(Methods[1:], ", "))
 	}
 	var rows []int
 	for i := 0; i < f.Rows; i++ {
@@ -178,6 +209,13 @@ func ExplainChange(f *frame.Frame, spec ChangeSpec) (*causalv1.ExplainChangeResp
 			Values:  map[string]float64{"mix": d.MixEffect, "rate": d.RateEffect, "share_before": d.ShareBefore, "share_after": d.ShareAfter},
 			Columns: []string{d.Column},
 		})
+	}
+	if spec.DriverEffects >= 0 {
+		out.DriverEffects = driverEffects(ctx, f, spec, rows, out.Drivers)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out.Findings = append(out.Findings, driverFindings(spec, out.DriverEffects)...)
 	}
 	if ywarn != "" {
 		out.Findings = append(out.Findings, &commonv1.Finding{Statement: ywarn, Test: "outcome coding"})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -325,13 +326,49 @@ func (s *Server) ExplainChange(ctx context.Context, req *causalv1.ExplainChangeR
 			return nil, grpcx.InvalidArgument("segments", fmt.Sprintf("%q is the outcome or the time column", c))
 		}
 	}
-	cols := unique(append([]string{req.Outcome, req.TimeColumn}, req.Segments...))
+	for _, c := range req.Covariates {
+		if err := platform.RequireColumn("covariates", di.columns, c); err != nil {
+			return nil, err
+		}
+		if c == req.Outcome {
+			return nil, grpcx.InvalidArgument("covariates", fmt.Sprintf("%q is the outcome", c))
+		}
+	}
+	if req.Method != "" && (!validMethod(req.Method) || req.Method == causal.MethodDifferenceInMeans) {
+		return nil, grpcx.InvalidArgument("method", fmt.Sprintf("unknown method %q for driver effects (use one of %s)", req.Method, strings.Join(causal.Methods[1:], ", ")))
+	}
+	if req.DriverEffects < 0 || req.DriverEffects > 10 {
+		return nil, grpcx.InvalidArgument("driver_effects", "must be between 0 (the default, 3) and 10")
+	}
+	spec := causal.ChangeSpec{Outcome: req.Outcome, TimeColumn: req.TimeColumn, Segments: req.Segments, Split: req.Split,
+		DriverEffects: int(req.DriverEffects), Covariates: req.Covariates, Method: req.Method, Seed: 1}
+	if req.SkipDriverEffects {
+		spec.DriverEffects = -1
+	}
+	cols := unique(append(append([]string{req.Outcome, req.TimeColumn}, req.Segments...), req.Covariates...))
+	g, err := s.requestGraph(ctx, &causalv1.EstimateEffectRequest{Graph: req.Graph, GraphText: req.GraphText, GraphId: req.GraphId, GraphVersion: req.GraphVersion}, di.projectID)
+	if err != nil {
+		return nil, err
+	}
+	if g != nil && !req.SkipDriverEffects {
+		spec.Graph = g
+		// Graph nodes that are columns are observed; the others are latent.
+		for _, n := range g.Nodes {
+			if platform.HasColumn(di.columns, n) {
+				cols = append(cols, n)
+			}
+		}
+		cols = unique(cols)
+	}
 	f, err := s.read(ctx, di, "segments", cols)
 	if err != nil {
 		return nil, err
 	}
-	res, err := causal.ExplainChange(f, causal.ChangeSpec{Outcome: req.Outcome, TimeColumn: req.TimeColumn, Segments: req.Segments, Split: req.Split})
+	res, err := causal.ExplainChangeContext(ctx, f, spec)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, grpcx.Internal(ctx, ctx.Err(), "explain change")
+		}
 		return nil, grpcx.FailedPrecondition("%s", err.Error())
 	}
 	return res, nil

@@ -463,6 +463,9 @@ type Estimate struct {
 	FailedChecks []string `protobuf:"bytes,29,rep,name=failed_checks,json=failedChecks,proto3" json:"failed_checks,omitempty"`
 	// How the effect was identified (back-door set from the graph, or the user's list), in words.
 	Identification string `protobuf:"bytes,30,opt,name=identification,proto3" json:"identification,omitempty"`
+	// A treatment with more than two levels: each level against the reference level.
+	LevelEffects   []*LevelEffect `protobuf:"bytes,31,rep,name=level_effects,json=levelEffects,proto3" json:"level_effects,omitempty"`
+	ReferenceValue string         `protobuf:"bytes,32,opt,name=reference_value,json=referenceValue,proto3" json:"reference_value,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -707,6 +710,138 @@ func (x *Estimate) GetIdentification() string {
 	return ""
 }
 
+func (x *Estimate) GetLevelEffects() []*LevelEffect {
+	if x != nil {
+		return x.LevelEffects
+	}
+	return nil
+}
+
+func (x *Estimate) GetReferenceValue() string {
+	if x != nil {
+		return x.ReferenceValue
+	}
+	return ""
+}
+
+// LevelEffect is the effect of one level of a multi-level treatment against the reference level,
+// estimated among the rows at those two levels.
+type LevelEffect struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Level         string                 `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
+	Reference     string                 `protobuf:"bytes,2,opt,name=reference,proto3" json:"reference,omitempty"`
+	Ate           float64                `protobuf:"fixed64,3,opt,name=ate,proto3" json:"ate,omitempty"`
+	CiLow         float64                `protobuf:"fixed64,4,opt,name=ci_low,json=ciLow,proto3" json:"ci_low,omitempty"`
+	CiHigh        float64                `protobuf:"fixed64,5,opt,name=ci_high,json=ciHigh,proto3" json:"ci_high,omitempty"`
+	StdError      float64                `protobuf:"fixed64,6,opt,name=std_error,json=stdError,proto3" json:"std_error,omitempty"`
+	NLevel        int64                  `protobuf:"varint,7,opt,name=n_level,json=nLevel,proto3" json:"n_level,omitempty"`
+	NReference    int64                  `protobuf:"varint,8,opt,name=n_reference,json=nReference,proto3" json:"n_reference,omitempty"`
+	Method        string                 `protobuf:"bytes,9,opt,name=method,proto3" json:"method,omitempty"`
+	Warnings      []string               `protobuf:"bytes,10,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LevelEffect) Reset() {
+	*x = LevelEffect{}
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LevelEffect) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LevelEffect) ProtoMessage() {}
+
+func (x *LevelEffect) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LevelEffect.ProtoReflect.Descriptor instead.
+func (*LevelEffect) Descriptor() ([]byte, []int) {
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LevelEffect) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+func (x *LevelEffect) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *LevelEffect) GetAte() float64 {
+	if x != nil {
+		return x.Ate
+	}
+	return 0
+}
+
+func (x *LevelEffect) GetCiLow() float64 {
+	if x != nil {
+		return x.CiLow
+	}
+	return 0
+}
+
+func (x *LevelEffect) GetCiHigh() float64 {
+	if x != nil {
+		return x.CiHigh
+	}
+	return 0
+}
+
+func (x *LevelEffect) GetStdError() float64 {
+	if x != nil {
+		return x.StdError
+	}
+	return 0
+}
+
+func (x *LevelEffect) GetNLevel() int64 {
+	if x != nil {
+		return x.NLevel
+	}
+	return 0
+}
+
+func (x *LevelEffect) GetNReference() int64 {
+	if x != nil {
+		return x.NReference
+	}
+	return 0
+}
+
+func (x *LevelEffect) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *LevelEffect) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
 type EstimateEffectRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Dataset     *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
@@ -728,15 +863,18 @@ type EstimateEffectRequest struct {
 	// Numeric confounders to treat as categorical (one-hot).
 	Categorical []string `protobuf:"bytes,11,rep,name=categorical,proto3" json:"categorical,omitempty"`
 	// A stored graph to identify the effect with (version 0 = latest).
-	GraphId       string `protobuf:"bytes,12,opt,name=graph_id,json=graphId,proto3" json:"graph_id,omitempty"`
-	GraphVersion  int32  `protobuf:"varint,13,opt,name=graph_version,json=graphVersion,proto3" json:"graph_version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	GraphId      string `protobuf:"bytes,12,opt,name=graph_id,json=graphId,proto3" json:"graph_id,omitempty"`
+	GraphVersion int32  `protobuf:"varint,13,opt,name=graph_version,json=graphVersion,proto3" json:"graph_version,omitempty"`
+	// For a treatment with more than two levels: the level the others are compared with (empty:
+	// a recognisable control level such as "control" or "none", else the first in sorted order).
+	ReferenceValue string `protobuf:"bytes,14,opt,name=reference_value,json=referenceValue,proto3" json:"reference_value,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *EstimateEffectRequest) Reset() {
 	*x = EstimateEffectRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[7]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +886,7 @@ func (x *EstimateEffectRequest) String() string {
 func (*EstimateEffectRequest) ProtoMessage() {}
 
 func (x *EstimateEffectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[7]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +899,7 @@ func (x *EstimateEffectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EstimateEffectRequest.ProtoReflect.Descriptor instead.
 func (*EstimateEffectRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{7}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EstimateEffectRequest) GetDataset() *v1.DatasetRef {
@@ -855,6 +993,13 @@ func (x *EstimateEffectRequest) GetGraphVersion() int32 {
 	return 0
 }
 
+func (x *EstimateEffectRequest) GetReferenceValue() string {
+	if x != nil {
+		return x.ReferenceValue
+	}
+	return ""
+}
+
 type EstimateEffectResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	EstimateId    string                 `protobuf:"bytes,1,opt,name=estimate_id,json=estimateId,proto3" json:"estimate_id,omitempty"`
@@ -865,7 +1010,7 @@ type EstimateEffectResponse struct {
 
 func (x *EstimateEffectResponse) Reset() {
 	*x = EstimateEffectResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[8]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +1022,7 @@ func (x *EstimateEffectResponse) String() string {
 func (*EstimateEffectResponse) ProtoMessage() {}
 
 func (x *EstimateEffectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[8]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +1035,7 @@ func (x *EstimateEffectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EstimateEffectResponse.ProtoReflect.Descriptor instead.
 func (*EstimateEffectResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{8}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EstimateEffectResponse) GetEstimateId() string {
@@ -916,7 +1061,7 @@ type GetEstimateRequest struct {
 
 func (x *GetEstimateRequest) Reset() {
 	*x = GetEstimateRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[9]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1073,7 @@ func (x *GetEstimateRequest) String() string {
 func (*GetEstimateRequest) ProtoMessage() {}
 
 func (x *GetEstimateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[9]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1086,7 @@ func (x *GetEstimateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEstimateRequest.ProtoReflect.Descriptor instead.
 func (*GetEstimateRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{9}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetEstimateRequest) GetEstimateId() string {
@@ -960,7 +1105,7 @@ type GetEstimateResponse struct {
 
 func (x *GetEstimateResponse) Reset() {
 	*x = GetEstimateResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[10]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1117,7 @@ func (x *GetEstimateResponse) String() string {
 func (*GetEstimateResponse) ProtoMessage() {}
 
 func (x *GetEstimateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[10]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1130,7 @@ func (x *GetEstimateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEstimateResponse.ProtoReflect.Descriptor instead.
 func (*GetEstimateResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{10}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetEstimateResponse) GetEstimate() *Estimate {
@@ -1009,7 +1154,7 @@ type DiscoverGraphRequest struct {
 
 func (x *DiscoverGraphRequest) Reset() {
 	*x = DiscoverGraphRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[11]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1166,7 @@ func (x *DiscoverGraphRequest) String() string {
 func (*DiscoverGraphRequest) ProtoMessage() {}
 
 func (x *DiscoverGraphRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[11]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1179,7 @@ func (x *DiscoverGraphRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoverGraphRequest.ProtoReflect.Descriptor instead.
 func (*DiscoverGraphRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{11}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DiscoverGraphRequest) GetDataset() *v1.DatasetRef {
@@ -1084,7 +1229,7 @@ type DiscoverGraphResponse struct {
 
 func (x *DiscoverGraphResponse) Reset() {
 	*x = DiscoverGraphResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[12]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1241,7 @@ func (x *DiscoverGraphResponse) String() string {
 func (*DiscoverGraphResponse) ProtoMessage() {}
 
 func (x *DiscoverGraphResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[12]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1254,7 @@ func (x *DiscoverGraphResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoverGraphResponse.ProtoReflect.Descriptor instead.
 func (*DiscoverGraphResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{12}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DiscoverGraphResponse) GetGraph() *CausalGraph {
@@ -1149,7 +1294,7 @@ type SaveGraphRequest struct {
 
 func (x *SaveGraphRequest) Reset() {
 	*x = SaveGraphRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1306,7 @@ func (x *SaveGraphRequest) String() string {
 func (*SaveGraphRequest) ProtoMessage() {}
 
 func (x *SaveGraphRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[13]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1319,7 @@ func (x *SaveGraphRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveGraphRequest.ProtoReflect.Descriptor instead.
 func (*SaveGraphRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{13}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SaveGraphRequest) GetDataset() *v1.DatasetRef {
@@ -1214,7 +1359,7 @@ type SaveGraphResponse struct {
 
 func (x *SaveGraphResponse) Reset() {
 	*x = SaveGraphResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[14]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1371,7 @@ func (x *SaveGraphResponse) String() string {
 func (*SaveGraphResponse) ProtoMessage() {}
 
 func (x *SaveGraphResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[14]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1384,7 @@ func (x *SaveGraphResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveGraphResponse.ProtoReflect.Descriptor instead.
 func (*SaveGraphResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{14}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SaveGraphResponse) GetGraph() *CausalGraph {
@@ -1260,7 +1405,7 @@ type GetGraphRequest struct {
 
 func (x *GetGraphRequest) Reset() {
 	*x = GetGraphRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[15]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1417,7 @@ func (x *GetGraphRequest) String() string {
 func (*GetGraphRequest) ProtoMessage() {}
 
 func (x *GetGraphRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[15]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1430,7 @@ func (x *GetGraphRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGraphRequest.ProtoReflect.Descriptor instead.
 func (*GetGraphRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{15}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetGraphRequest) GetGraphId() string {
@@ -1311,7 +1456,7 @@ type GetGraphResponse struct {
 
 func (x *GetGraphResponse) Reset() {
 	*x = GetGraphResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[16]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1468,7 @@ func (x *GetGraphResponse) String() string {
 func (*GetGraphResponse) ProtoMessage() {}
 
 func (x *GetGraphResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[16]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1481,7 @@ func (x *GetGraphResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGraphResponse.ProtoReflect.Descriptor instead.
 func (*GetGraphResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{16}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetGraphResponse) GetGraph() *CausalGraph {
@@ -1354,14 +1499,28 @@ type ExplainChangeRequest struct {
 	Segments   []string               `protobuf:"bytes,4,rep,name=segments,proto3" json:"segments,omitempty"`
 	// Rows with time_column below split are the first period, the rest the second; empty means
 	// the median (numeric or time) or, for a text column, the two values in sorted order.
-	Split         string `protobuf:"bytes,5,opt,name=split,proto3" json:"split,omitempty"`
+	Split string `protobuf:"bytes,5,opt,name=split,proto3" json:"split,omitempty"`
+	// Effect estimates for the top drivers are on by default; skip_driver_effects turns them off.
+	SkipDriverEffects bool `protobuf:"varint,6,opt,name=skip_driver_effects,json=skipDriverEffects,proto3" json:"skip_driver_effects,omitempty"`
+	// How many of the top drivers (distinct columns) get an effect estimate; 0 means 3.
+	DriverEffects int32 `protobuf:"varint,7,opt,name=driver_effects,json=driverEffects,proto3" json:"driver_effects,omitempty"`
+	// Extra adjustment columns besides the other segment columns.
+	Covariates []string `protobuf:"bytes,8,rep,name=covariates,proto3" json:"covariates,omitempty"`
+	// Estimation method for the driver effects (empty: aipw).
+	Method string `protobuf:"bytes,9,opt,name=method,proto3" json:"method,omitempty"`
+	// Optional graph (one of graph, graph_text, graph_id): a driver's effect is labelled CAUSAL
+	// only when the graph says its adjustment set is complete (back-door criterion).
+	Graph         *CausalGraph `protobuf:"bytes,10,opt,name=graph,proto3" json:"graph,omitempty"`
+	GraphText     string       `protobuf:"bytes,11,opt,name=graph_text,json=graphText,proto3" json:"graph_text,omitempty"`
+	GraphId       string       `protobuf:"bytes,12,opt,name=graph_id,json=graphId,proto3" json:"graph_id,omitempty"`
+	GraphVersion  int32        `protobuf:"varint,13,opt,name=graph_version,json=graphVersion,proto3" json:"graph_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExplainChangeRequest) Reset() {
 	*x = ExplainChangeRequest{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[17]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1532,7 @@ func (x *ExplainChangeRequest) String() string {
 func (*ExplainChangeRequest) ProtoMessage() {}
 
 func (x *ExplainChangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[17]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1545,7 @@ func (x *ExplainChangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainChangeRequest.ProtoReflect.Descriptor instead.
 func (*ExplainChangeRequest) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{17}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ExplainChangeRequest) GetDataset() *v1.DatasetRef {
@@ -1424,6 +1583,161 @@ func (x *ExplainChangeRequest) GetSplit() string {
 	return ""
 }
 
+func (x *ExplainChangeRequest) GetSkipDriverEffects() bool {
+	if x != nil {
+		return x.SkipDriverEffects
+	}
+	return false
+}
+
+func (x *ExplainChangeRequest) GetDriverEffects() int32 {
+	if x != nil {
+		return x.DriverEffects
+	}
+	return 0
+}
+
+func (x *ExplainChangeRequest) GetCovariates() []string {
+	if x != nil {
+		return x.Covariates
+	}
+	return nil
+}
+
+func (x *ExplainChangeRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *ExplainChangeRequest) GetGraph() *CausalGraph {
+	if x != nil {
+		return x.Graph
+	}
+	return nil
+}
+
+func (x *ExplainChangeRequest) GetGraphText() string {
+	if x != nil {
+		return x.GraphText
+	}
+	return ""
+}
+
+func (x *ExplainChangeRequest) GetGraphId() string {
+	if x != nil {
+		return x.GraphId
+	}
+	return ""
+}
+
+func (x *ExplainChangeRequest) GetGraphVersion() int32 {
+	if x != nil {
+		return x.GraphVersion
+	}
+	return 0
+}
+
+// DriverEffect is an effect estimate for one driver of a change: the driver's segment (or, for a
+// numeric column, being above its median) as a binary treatment.
+type DriverEffect struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Column string                 `protobuf:"bytes,1,opt,name=column,proto3" json:"column,omitempty"`
+	// The binary treatment in words, e.g. "Contract = Month-to-month (vs the other levels)".
+	Treatment string `protobuf:"bytes,2,opt,name=treatment,proto3" json:"treatment,omitempty"`
+	// CAUSAL (the graph says the adjustment set is complete) or ASSOCIATIONAL.
+	Label string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	// Why the label: the identification in words, or why identification fails.
+	Reason   string    `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Estimate *Estimate `protobuf:"bytes,5,opt,name=estimate,proto3" json:"estimate,omitempty"`
+	// Set when the estimate could not be computed.
+	Error string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	// The driver's rank among the drivers (1 = largest contribution).
+	Rank          int32 `protobuf:"varint,7,opt,name=rank,proto3" json:"rank,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DriverEffect) Reset() {
+	*x = DriverEffect{}
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DriverEffect) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DriverEffect) ProtoMessage() {}
+
+func (x *DriverEffect) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DriverEffect.ProtoReflect.Descriptor instead.
+func (*DriverEffect) Descriptor() ([]byte, []int) {
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DriverEffect) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *DriverEffect) GetTreatment() string {
+	if x != nil {
+		return x.Treatment
+	}
+	return ""
+}
+
+func (x *DriverEffect) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *DriverEffect) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DriverEffect) GetEstimate() *Estimate {
+	if x != nil {
+		return x.Estimate
+	}
+	return nil
+}
+
+func (x *DriverEffect) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DriverEffect) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
 type ChangeDriver struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The segmenting column and its level, "column = level".
@@ -1442,7 +1756,7 @@ type ChangeDriver struct {
 
 func (x *ChangeDriver) Reset() {
 	*x = ChangeDriver{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[18]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1768,7 @@ func (x *ChangeDriver) String() string {
 func (*ChangeDriver) ProtoMessage() {}
 
 func (x *ChangeDriver) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[18]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1781,7 @@ func (x *ChangeDriver) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeDriver.ProtoReflect.Descriptor instead.
 func (*ChangeDriver) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{18}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ChangeDriver) GetSegment() string {
@@ -1542,14 +1856,16 @@ type ExplainChangeResponse struct {
 	NBefore  int64                  `protobuf:"varint,5,opt,name=n_before,json=nBefore,proto3" json:"n_before,omitempty"`
 	NAfter   int64                  `protobuf:"varint,6,opt,name=n_after,json=nAfter,proto3" json:"n_after,omitempty"`
 	// Column whose segments explain most of the change under the mix/rate split.
-	BestColumn    string `protobuf:"bytes,7,opt,name=best_column,json=bestColumn,proto3" json:"best_column,omitempty"`
+	BestColumn string `protobuf:"bytes,7,opt,name=best_column,json=bestColumn,proto3" json:"best_column,omitempty"`
+	// Effect estimates for the top drivers (unless skip_driver_effects).
+	DriverEffects []*DriverEffect `protobuf:"bytes,8,rep,name=driver_effects,json=driverEffects,proto3" json:"driver_effects,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExplainChangeResponse) Reset() {
 	*x = ExplainChangeResponse{}
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[19]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1877,7 @@ func (x *ExplainChangeResponse) String() string {
 func (*ExplainChangeResponse) ProtoMessage() {}
 
 func (x *ExplainChangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vds_causal_v1_causal_proto_msgTypes[19]
+	mi := &file_vds_causal_v1_causal_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1890,7 @@ func (x *ExplainChangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainChangeResponse.ProtoReflect.Descriptor instead.
 func (*ExplainChangeResponse) Descriptor() ([]byte, []int) {
-	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{19}
+	return file_vds_causal_v1_causal_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExplainChangeResponse) GetBefore() float64 {
@@ -1626,6 +1942,13 @@ func (x *ExplainChangeResponse) GetBestColumn() string {
 	return ""
 }
 
+func (x *ExplainChangeResponse) GetDriverEffects() []*DriverEffect {
+	if x != nil {
+		return x.DriverEffects
+	}
+	return nil
+}
+
 var File_vds_causal_v1_causal_proto protoreflect.FileDescriptor
 
 const file_vds_causal_v1_causal_proto_rawDesc = "" +
@@ -1663,7 +1986,7 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\n" +
 	"new_effect\x18\x02 \x01(\x01R\tnewEffect\x12\x16\n" +
 	"\x06passed\x18\x03 \x01(\bR\x06passed\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"\x93\b\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xfd\b\n" +
 	"\bEstimate\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1697,7 +2020,22 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\bsegments\x18\x1b \x03(\v2\x16.vds.causal.v1.SegmentR\bsegments\x12#\n" +
 	"\rpassed_checks\x18\x1c \x03(\tR\fpassedChecks\x12#\n" +
 	"\rfailed_checks\x18\x1d \x03(\tR\ffailedChecks\x12&\n" +
-	"\x0eidentification\x18\x1e \x01(\tR\x0eidentification\"\xcc\x03\n" +
+	"\x0eidentification\x18\x1e \x01(\tR\x0eidentification\x12?\n" +
+	"\rlevel_effects\x18\x1f \x03(\v2\x1a.vds.causal.v1.LevelEffectR\flevelEffects\x12'\n" +
+	"\x0freference_value\x18  \x01(\tR\x0ereferenceValue\"\x8e\x02\n" +
+	"\vLevelEffect\x12\x14\n" +
+	"\x05level\x18\x01 \x01(\tR\x05level\x12\x1c\n" +
+	"\treference\x18\x02 \x01(\tR\treference\x12\x10\n" +
+	"\x03ate\x18\x03 \x01(\x01R\x03ate\x12\x15\n" +
+	"\x06ci_low\x18\x04 \x01(\x01R\x05ciLow\x12\x17\n" +
+	"\aci_high\x18\x05 \x01(\x01R\x06ciHigh\x12\x1b\n" +
+	"\tstd_error\x18\x06 \x01(\x01R\bstdError\x12\x17\n" +
+	"\an_level\x18\a \x01(\x03R\x06nLevel\x12\x1f\n" +
+	"\vn_reference\x18\b \x01(\x03R\n" +
+	"nReference\x12\x16\n" +
+	"\x06method\x18\t \x01(\tR\x06method\x12\x1a\n" +
+	"\bwarnings\x18\n" +
+	" \x03(\tR\bwarnings\"\xf5\x03\n" +
 	"\x15EstimateEffectRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x1c\n" +
 	"\ttreatment\x18\x02 \x01(\tR\ttreatment\x12\x18\n" +
@@ -1713,7 +2051,8 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	" \x01(\tR\tgraphText\x12 \n" +
 	"\vcategorical\x18\v \x03(\tR\vcategorical\x12\x19\n" +
 	"\bgraph_id\x18\f \x01(\tR\agraphId\x12#\n" +
-	"\rgraph_version\x18\r \x01(\x05R\fgraphVersion\"P\n" +
+	"\rgraph_version\x18\r \x01(\x05R\fgraphVersion\x12'\n" +
+	"\x0freference_value\x18\x0e \x01(\tR\x0ereferenceValue\"P\n" +
 	"\x16EstimateEffectResponse\x12\x1f\n" +
 	"\vestimate_id\x18\x01 \x01(\tR\n" +
 	"estimateId\x12\x15\n" +
@@ -1744,14 +2083,34 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\bgraph_id\x18\x01 \x01(\tR\agraphId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\"D\n" +
 	"\x10GetGraphResponse\x120\n" +
-	"\x05graph\x18\x01 \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\"\xb8\x01\n" +
+	"\x05graph\x18\x01 \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\"\xd8\x03\n" +
 	"\x14ExplainChangeRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x18\n" +
 	"\aoutcome\x18\x02 \x01(\tR\aoutcome\x12\x1f\n" +
 	"\vtime_column\x18\x03 \x01(\tR\n" +
 	"timeColumn\x12\x1a\n" +
 	"\bsegments\x18\x04 \x03(\tR\bsegments\x12\x14\n" +
-	"\x05split\x18\x05 \x01(\tR\x05split\"\x9a\x02\n" +
+	"\x05split\x18\x05 \x01(\tR\x05split\x12.\n" +
+	"\x13skip_driver_effects\x18\x06 \x01(\bR\x11skipDriverEffects\x12%\n" +
+	"\x0edriver_effects\x18\a \x01(\x05R\rdriverEffects\x12\x1e\n" +
+	"\n" +
+	"covariates\x18\b \x03(\tR\n" +
+	"covariates\x12\x16\n" +
+	"\x06method\x18\t \x01(\tR\x06method\x120\n" +
+	"\x05graph\x18\n" +
+	" \x01(\v2\x1a.vds.causal.v1.CausalGraphR\x05graph\x12\x1d\n" +
+	"\n" +
+	"graph_text\x18\v \x01(\tR\tgraphText\x12\x19\n" +
+	"\bgraph_id\x18\f \x01(\tR\agraphId\x12#\n" +
+	"\rgraph_version\x18\r \x01(\x05R\fgraphVersion\"\xd1\x01\n" +
+	"\fDriverEffect\x12\x16\n" +
+	"\x06column\x18\x01 \x01(\tR\x06column\x12\x1c\n" +
+	"\ttreatment\x18\x02 \x01(\tR\ttreatment\x12\x14\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x123\n" +
+	"\bestimate\x18\x05 \x01(\v2\x17.vds.causal.v1.EstimateR\bestimate\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12\x12\n" +
+	"\x04rank\x18\a \x01(\x05R\x04rank\"\x9a\x02\n" +
 	"\fChangeDriver\x12\x18\n" +
 	"\asegment\x18\x01 \x01(\tR\asegment\x12\x1d\n" +
 	"\n" +
@@ -1766,7 +2125,7 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\vrate_before\x18\b \x01(\x01R\n" +
 	"rateBefore\x12\x1d\n" +
 	"\n" +
-	"rate_after\x18\t \x01(\x01R\trateAfter\"\x85\x02\n" +
+	"rate_after\x18\t \x01(\x01R\trateAfter\"\xc9\x02\n" +
 	"\x15ExplainChangeResponse\x12\x16\n" +
 	"\x06before\x18\x01 \x01(\x01R\x06before\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\x01R\x05after\x125\n" +
@@ -1775,7 +2134,8 @@ const file_vds_causal_v1_causal_proto_rawDesc = "" +
 	"\bn_before\x18\x05 \x01(\x03R\anBefore\x12\x17\n" +
 	"\an_after\x18\x06 \x01(\x03R\x06nAfter\x12\x1f\n" +
 	"\vbest_column\x18\a \x01(\tR\n" +
-	"bestColumn2\xcb\x06\n" +
+	"bestColumn\x12B\n" +
+	"\x0edriver_effects\x18\b \x03(\v2\x1b.vds.causal.v1.DriverEffectR\rdriverEffects2\xcb\x06\n" +
 	"\rCausalService\x12\x9a\x01\n" +
 	"\x0eEstimateEffect\x12$.vds.causal.v1.EstimateEffectRequest\x1a%.vds.causal.v1.EstimateEffectResponse\";\x82\xd3\xe4\x93\x025:\x01*\"0/v1/datasets/{dataset.dataset_id}:estimateEffect\x12y\n" +
 	"\vGetEstimate\x12!.vds.causal.v1.GetEstimateRequest\x1a\".vds.causal.v1.GetEstimateResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/estimates/{estimate_id}\x12\x96\x01\n" +
@@ -1796,7 +2156,7 @@ func file_vds_causal_v1_causal_proto_rawDescGZIP() []byte {
 	return file_vds_causal_v1_causal_proto_rawDescData
 }
 
-var file_vds_causal_v1_causal_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_vds_causal_v1_causal_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_vds_causal_v1_causal_proto_goTypes = []any{
 	(*GraphEdge)(nil),              // 0: vds.causal.v1.GraphEdge
 	(*CausalGraph)(nil),            // 1: vds.causal.v1.CausalGraph
@@ -1805,64 +2165,70 @@ var file_vds_causal_v1_causal_proto_goTypes = []any{
 	(*Balance)(nil),                // 4: vds.causal.v1.Balance
 	(*Refutation)(nil),             // 5: vds.causal.v1.Refutation
 	(*Estimate)(nil),               // 6: vds.causal.v1.Estimate
-	(*EstimateEffectRequest)(nil),  // 7: vds.causal.v1.EstimateEffectRequest
-	(*EstimateEffectResponse)(nil), // 8: vds.causal.v1.EstimateEffectResponse
-	(*GetEstimateRequest)(nil),     // 9: vds.causal.v1.GetEstimateRequest
-	(*GetEstimateResponse)(nil),    // 10: vds.causal.v1.GetEstimateResponse
-	(*DiscoverGraphRequest)(nil),   // 11: vds.causal.v1.DiscoverGraphRequest
-	(*DiscoverGraphResponse)(nil),  // 12: vds.causal.v1.DiscoverGraphResponse
-	(*SaveGraphRequest)(nil),       // 13: vds.causal.v1.SaveGraphRequest
-	(*SaveGraphResponse)(nil),      // 14: vds.causal.v1.SaveGraphResponse
-	(*GetGraphRequest)(nil),        // 15: vds.causal.v1.GetGraphRequest
-	(*GetGraphResponse)(nil),       // 16: vds.causal.v1.GetGraphResponse
-	(*ExplainChangeRequest)(nil),   // 17: vds.causal.v1.ExplainChangeRequest
-	(*ChangeDriver)(nil),           // 18: vds.causal.v1.ChangeDriver
-	(*ExplainChangeResponse)(nil),  // 19: vds.causal.v1.ExplainChangeResponse
-	(*v1.DatasetRef)(nil),          // 20: vds.common.v1.DatasetRef
-	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
-	(*v1.Chart)(nil),               // 22: vds.common.v1.Chart
-	(*v1.Finding)(nil),             // 23: vds.common.v1.Finding
+	(*LevelEffect)(nil),            // 7: vds.causal.v1.LevelEffect
+	(*EstimateEffectRequest)(nil),  // 8: vds.causal.v1.EstimateEffectRequest
+	(*EstimateEffectResponse)(nil), // 9: vds.causal.v1.EstimateEffectResponse
+	(*GetEstimateRequest)(nil),     // 10: vds.causal.v1.GetEstimateRequest
+	(*GetEstimateResponse)(nil),    // 11: vds.causal.v1.GetEstimateResponse
+	(*DiscoverGraphRequest)(nil),   // 12: vds.causal.v1.DiscoverGraphRequest
+	(*DiscoverGraphResponse)(nil),  // 13: vds.causal.v1.DiscoverGraphResponse
+	(*SaveGraphRequest)(nil),       // 14: vds.causal.v1.SaveGraphRequest
+	(*SaveGraphResponse)(nil),      // 15: vds.causal.v1.SaveGraphResponse
+	(*GetGraphRequest)(nil),        // 16: vds.causal.v1.GetGraphRequest
+	(*GetGraphResponse)(nil),       // 17: vds.causal.v1.GetGraphResponse
+	(*ExplainChangeRequest)(nil),   // 18: vds.causal.v1.ExplainChangeRequest
+	(*DriverEffect)(nil),           // 19: vds.causal.v1.DriverEffect
+	(*ChangeDriver)(nil),           // 20: vds.causal.v1.ChangeDriver
+	(*ExplainChangeResponse)(nil),  // 21: vds.causal.v1.ExplainChangeResponse
+	(*v1.DatasetRef)(nil),          // 22: vds.common.v1.DatasetRef
+	(*timestamppb.Timestamp)(nil),  // 23: google.protobuf.Timestamp
+	(*v1.Chart)(nil),               // 24: vds.common.v1.Chart
+	(*v1.Finding)(nil),             // 25: vds.common.v1.Finding
 }
 var file_vds_causal_v1_causal_proto_depIdxs = []int32{
 	0,  // 0: vds.causal.v1.CausalGraph.edges:type_name -> vds.causal.v1.GraphEdge
 	0,  // 1: vds.causal.v1.CausalGraph.undirected:type_name -> vds.causal.v1.GraphEdge
-	20, // 2: vds.causal.v1.Estimate.dataset:type_name -> vds.common.v1.DatasetRef
+	22, // 2: vds.causal.v1.Estimate.dataset:type_name -> vds.common.v1.DatasetRef
 	4,  // 3: vds.causal.v1.Estimate.balance:type_name -> vds.causal.v1.Balance
 	5,  // 4: vds.causal.v1.Estimate.refutations:type_name -> vds.causal.v1.Refutation
-	21, // 5: vds.causal.v1.Estimate.create_time:type_name -> google.protobuf.Timestamp
-	22, // 6: vds.causal.v1.Estimate.charts:type_name -> vds.common.v1.Chart
+	23, // 5: vds.causal.v1.Estimate.create_time:type_name -> google.protobuf.Timestamp
+	24, // 6: vds.causal.v1.Estimate.charts:type_name -> vds.common.v1.Chart
 	2,  // 7: vds.causal.v1.Estimate.segments:type_name -> vds.causal.v1.Segment
-	20, // 8: vds.causal.v1.EstimateEffectRequest.dataset:type_name -> vds.common.v1.DatasetRef
-	1,  // 9: vds.causal.v1.EstimateEffectRequest.graph:type_name -> vds.causal.v1.CausalGraph
-	6,  // 10: vds.causal.v1.GetEstimateResponse.estimate:type_name -> vds.causal.v1.Estimate
-	20, // 11: vds.causal.v1.DiscoverGraphRequest.dataset:type_name -> vds.common.v1.DatasetRef
-	0,  // 12: vds.causal.v1.DiscoverGraphRequest.forbidden:type_name -> vds.causal.v1.GraphEdge
-	3,  // 13: vds.causal.v1.DiscoverGraphRequest.tiers:type_name -> vds.causal.v1.Tier
-	1,  // 14: vds.causal.v1.DiscoverGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
-	20, // 15: vds.causal.v1.SaveGraphRequest.dataset:type_name -> vds.common.v1.DatasetRef
-	1,  // 16: vds.causal.v1.SaveGraphRequest.graph:type_name -> vds.causal.v1.CausalGraph
-	1,  // 17: vds.causal.v1.SaveGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
-	1,  // 18: vds.causal.v1.GetGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
-	20, // 19: vds.causal.v1.ExplainChangeRequest.dataset:type_name -> vds.common.v1.DatasetRef
-	18, // 20: vds.causal.v1.ExplainChangeResponse.drivers:type_name -> vds.causal.v1.ChangeDriver
-	23, // 21: vds.causal.v1.ExplainChangeResponse.findings:type_name -> vds.common.v1.Finding
-	7,  // 22: vds.causal.v1.CausalService.EstimateEffect:input_type -> vds.causal.v1.EstimateEffectRequest
-	9,  // 23: vds.causal.v1.CausalService.GetEstimate:input_type -> vds.causal.v1.GetEstimateRequest
-	11, // 24: vds.causal.v1.CausalService.DiscoverGraph:input_type -> vds.causal.v1.DiscoverGraphRequest
-	17, // 25: vds.causal.v1.CausalService.ExplainChange:input_type -> vds.causal.v1.ExplainChangeRequest
-	13, // 26: vds.causal.v1.CausalService.SaveGraph:input_type -> vds.causal.v1.SaveGraphRequest
-	15, // 27: vds.causal.v1.CausalService.GetGraph:input_type -> vds.causal.v1.GetGraphRequest
-	8,  // 28: vds.causal.v1.CausalService.EstimateEffect:output_type -> vds.causal.v1.EstimateEffectResponse
-	10, // 29: vds.causal.v1.CausalService.GetEstimate:output_type -> vds.causal.v1.GetEstimateResponse
-	12, // 30: vds.causal.v1.CausalService.DiscoverGraph:output_type -> vds.causal.v1.DiscoverGraphResponse
-	19, // 31: vds.causal.v1.CausalService.ExplainChange:output_type -> vds.causal.v1.ExplainChangeResponse
-	14, // 32: vds.causal.v1.CausalService.SaveGraph:output_type -> vds.causal.v1.SaveGraphResponse
-	16, // 33: vds.causal.v1.CausalService.GetGraph:output_type -> vds.causal.v1.GetGraphResponse
-	28, // [28:34] is the sub-list for method output_type
-	22, // [22:28] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	7,  // 8: vds.causal.v1.Estimate.level_effects:type_name -> vds.causal.v1.LevelEffect
+	22, // 9: vds.causal.v1.EstimateEffectRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	1,  // 10: vds.causal.v1.EstimateEffectRequest.graph:type_name -> vds.causal.v1.CausalGraph
+	6,  // 11: vds.causal.v1.GetEstimateResponse.estimate:type_name -> vds.causal.v1.Estimate
+	22, // 12: vds.causal.v1.DiscoverGraphRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	0,  // 13: vds.causal.v1.DiscoverGraphRequest.forbidden:type_name -> vds.causal.v1.GraphEdge
+	3,  // 14: vds.causal.v1.DiscoverGraphRequest.tiers:type_name -> vds.causal.v1.Tier
+	1,  // 15: vds.causal.v1.DiscoverGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
+	22, // 16: vds.causal.v1.SaveGraphRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	1,  // 17: vds.causal.v1.SaveGraphRequest.graph:type_name -> vds.causal.v1.CausalGraph
+	1,  // 18: vds.causal.v1.SaveGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
+	1,  // 19: vds.causal.v1.GetGraphResponse.graph:type_name -> vds.causal.v1.CausalGraph
+	22, // 20: vds.causal.v1.ExplainChangeRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	1,  // 21: vds.causal.v1.ExplainChangeRequest.graph:type_name -> vds.causal.v1.CausalGraph
+	6,  // 22: vds.causal.v1.DriverEffect.estimate:type_name -> vds.causal.v1.Estimate
+	20, // 23: vds.causal.v1.ExplainChangeResponse.drivers:type_name -> vds.causal.v1.ChangeDriver
+	25, // 24: vds.causal.v1.ExplainChangeResponse.findings:type_name -> vds.common.v1.Finding
+	19, // 25: vds.causal.v1.ExplainChangeResponse.driver_effects:type_name -> vds.causal.v1.DriverEffect
+	8,  // 26: vds.causal.v1.CausalService.EstimateEffect:input_type -> vds.causal.v1.EstimateEffectRequest
+	10, // 27: vds.causal.v1.CausalService.GetEstimate:input_type -> vds.causal.v1.GetEstimateRequest
+	12, // 28: vds.causal.v1.CausalService.DiscoverGraph:input_type -> vds.causal.v1.DiscoverGraphRequest
+	18, // 29: vds.causal.v1.CausalService.ExplainChange:input_type -> vds.causal.v1.ExplainChangeRequest
+	14, // 30: vds.causal.v1.CausalService.SaveGraph:input_type -> vds.causal.v1.SaveGraphRequest
+	16, // 31: vds.causal.v1.CausalService.GetGraph:input_type -> vds.causal.v1.GetGraphRequest
+	9,  // 32: vds.causal.v1.CausalService.EstimateEffect:output_type -> vds.causal.v1.EstimateEffectResponse
+	11, // 33: vds.causal.v1.CausalService.GetEstimate:output_type -> vds.causal.v1.GetEstimateResponse
+	13, // 34: vds.causal.v1.CausalService.DiscoverGraph:output_type -> vds.causal.v1.DiscoverGraphResponse
+	21, // 35: vds.causal.v1.CausalService.ExplainChange:output_type -> vds.causal.v1.ExplainChangeResponse
+	15, // 36: vds.causal.v1.CausalService.SaveGraph:output_type -> vds.causal.v1.SaveGraphResponse
+	17, // 37: vds.causal.v1.CausalService.GetGraph:output_type -> vds.causal.v1.GetGraphResponse
+	32, // [32:38] is the sub-list for method output_type
+	26, // [26:32] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_vds_causal_v1_causal_proto_init() }
@@ -1876,7 +2242,7 @@ func file_vds_causal_v1_causal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_causal_v1_causal_proto_rawDesc), len(file_vds_causal_v1_causal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
