@@ -178,10 +178,21 @@ func (l *LLM) Answer(ctx context.Context, tools Tools, s *Schema, question strin
 	for _, t := range llmTools {
 		defs = append(defs, t.def())
 	}
-	msgs := []chatMessage{
-		{Role: "system", Content: systemPrompt(s)},
-		{Role: "user", Content: question},
+	msgs := []chatMessage{{Role: "system", Content: systemPrompt(s)}}
+	// The conversation so far: earlier questions, answers and the IDs they made, so that "explain
+	// that model" can name it. At most the last 6 exchanges, each within the result budget.
+	hist := o.History
+	if len(hist) > 6 {
+		hist = hist[len(hist)-6:]
 	}
+	for _, h := range hist {
+		a := h.Answer
+		if len(h.Artifacts) > 0 {
+			a += "\n(Artifacts: " + strings.Join(h.Artifacts, ", ") + ")"
+		}
+		msgs = append(msgs, chatMessage{Role: "user", Content: truncateStr(h.Question, 2000)}, chatMessage{Role: "assistant", Content: l.budget(a)})
+	}
+	msgs = append(msgs, chatMessage{Role: "user", Content: question})
 	send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_PlanSummary{PlanSummary: fmt.Sprintf("Intent llm. Plan: the language model %s chooses the platform's tools; every call is validated before it runs.", l.cfg.Model)}})
 	final := &Result{Intent: Intent{Kind: "llm"}, Answer: &orchestratorv1.Answer{Values: map[string]float64{}}}
 	step := 0

@@ -38,10 +38,10 @@ func (l *LLM) debate(ctx context.Context, question string, final *Result, send f
 	prompt := `Rewrite the claim of each debate turn below as one to three clear sentences for the user, in the voice of its role (statistician: significance, effect sizes, intervals; skeptic: seasonality, outliers, confounders, multiple testing; engineer: missingness, duplicates, sample size, leakage; synthesis: the answer, the confidence, what would change it).
 Use only the numbers that appear in that turn's claim or evidence; add no new facts. Reply with only a JSON array of {"index": N, "claim": "..."}.
 Turns: ` + string(b)
+	// The instructions and the turns are the system message; the user's question comes last.
 	resp, err := l.complete(ctx, chatRequest{Model: l.cfg.Model, Messages: []chatMessage{
-		{Role: "system", Content: "You write the prose of a data analysis' debate from checks that were run. Never invent numbers."},
-		{Role: "user", Content: question},
-		{Role: "user", Content: prompt}}})
+		{Role: "system", Content: "You write the prose of a data analysis' debate from checks that were run. Never invent numbers.\n" + prompt},
+		{Role: "user", Content: question}}})
 	if err != nil {
 		send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_PlanSummary{PlanSummary: "The debate keeps the checks' own prose: the language model failed (" + err.Error() + ")."}})
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -200,6 +201,7 @@ func (l *LLM) executeID(ctx context.Context, name string, tools Tools, s *Schema
 		return "error: " + err.Error()
 	}
 	call.ResultSummary = truncateStr(out, 400)
+	call.ArtifactIds = artifactIDs(out)
 	send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_ToolCall{ToolCall: call}})
 	return out
 }
@@ -452,4 +454,20 @@ func labelOf(l string) string {
 		return ""
 	}
 	return ": " + truncateStr(l, 60)
+}
+
+// artifactIDRE finds the platform's IDs in a tool result.
+var artifactIDRE = regexp.MustCompile(`\b(?:prof|mdl|trn|est|cht|fnd|exe|ana)_[0-9a-f]{32}\b`)
+
+// artifactIDs are the distinct IDs a tool result names, in order.
+func artifactIDs(out string) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, id := range artifactIDRE.FindAllString(out, 20) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

@@ -121,6 +121,15 @@ type Options struct {
 	TrainBudget time.Duration
 	// Previous is the conversation's last answered intent, for follow-up questions.
 	Previous *Intent
+	// History is the conversation so far, oldest first (the LLM planner shows it to the model).
+	History []Exchange
+}
+
+// Exchange is one earlier question of a conversation, its answer and the artifacts it made.
+type Exchange struct {
+	Question, Answer string
+	// Artifacts are the IDs the answer's tool calls made or used (profiles, models, charts…).
+	Artifacts []string
 }
 
 // Answer runs the built-in planner on one question: recognise the intent (in the context of the

@@ -173,7 +173,7 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 		question = c.Messages[n-2].Text + " " + text
 	}
 	asst := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "assistant", CreateTime: timestamppb.Now()}
-	opts := planner.Options{Filter: filter, Previous: lastIntent(c)}
+	opts := planner.Options{Filter: filter, Previous: lastIntent(c), History: history(c)}
 	var sendErr error
 	emit := func(ev *orchestratorv1.Event) {
 		asst.Events = append(asst.Events, ev)
@@ -231,6 +231,39 @@ func (s *Server) answer(ctx context.Context, which string, tl *tools, sch *plann
 		emit(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_PlanSummary{PlanSummary: "The language model failed (" + err.Error() + "); the built-in planner answers instead."}})
 	}
 	return planner.Answer(ctx, tl, sch, question, o, emit)
+}
+
+// history is the conversation's earlier questions with their answers and the IDs of what their tool
+// calls made (profiles, models, charts…), oldest first.
+func history(c *orchestratorv1.Conversation) []planner.Exchange {
+	var out []planner.Exchange
+	for i := 0; i+1 < len(c.Messages); i++ {
+		u, a := c.Messages[i], c.Messages[i+1]
+		if u.Role != "user" || a.Role != "assistant" {
+			continue
+		}
+		ex := planner.Exchange{Question: u.Text, Answer: a.Text}
+		seen := map[string]bool{}
+		add := func(id string) {
+			if id != "" && !seen[id] && len(ex.Artifacts) < 20 {
+				seen[id] = true
+				ex.Artifacts = append(ex.Artifacts, id)
+			}
+		}
+		for _, ev := range a.Events {
+			if tc := ev.GetToolCall(); tc != nil {
+				for _, id := range tc.ArtifactIds {
+					add(id)
+				}
+			}
+			if ch := ev.GetChart(); ch != nil {
+				add(ch.Id)
+			}
+		}
+		out = append(out, ex)
+		i++
+	}
+	return out
 }
 
 // lastIntent is the intent of the conversation's last answered question (not an ask-back).

@@ -49,9 +49,8 @@ func (l *llmServer) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	question := ""
 	for _, m := range req["messages"].([]any) {
-		// The conversation is keyed by its first user message (the question; the debate-prose
-		// request repeats it before its own instructions).
-		if mm := m.(map[string]any); mm["role"] == "user" && question == "" {
+		// The conversation is keyed by its last user message (the question; earlier ones are history).
+		if mm := m.(map[string]any); mm["role"] == "user" {
 			question = mm["content"].(string)
 		}
 	}
@@ -154,7 +153,7 @@ func TestLLMPlanner(t *testing.T) {
 				fail("the debate-prose request offers tools")
 			}
 			msgs := req["messages"].([]any)
-			prompt := msgs[len(msgs)-1].(map[string]any)["content"].(string)
+			prompt := msgs[0].(map[string]any)["content"].(string)
 			var turns []struct {
 				Index    int      `json:"index"`
 				Role     string   `json:"role"`
@@ -299,7 +298,9 @@ func TestLLMIDTools(t *testing.T) {
 	foreign := "mdl_" + strings.Repeat("0", 32)
 
 	type convo struct {
-		q      string
+		q string
+		// same continues the previous conversation.
+		same   bool
 		script []func(map[string]any) (int, any)
 		answer string
 		check  func(evs []*orchestratorv1.Event, ans *orchestratorv1.Answer)
@@ -417,6 +418,27 @@ func TestLLMIDTools(t *testing.T) {
 				t.Errorf("cv score value %v, model %v", ans.Values, m.Model.CvScore)
 			}
 		}},
+		// A follow-up in the same conversation: the model sees the earlier exchange with the model's ID.
+		{q: "llm: and its SHAP values?", same: true, answer: "SHAP agrees.", script: []func(map[string]any) (int, any){
+			func(req map[string]any) (int, any) {
+				msgs := req["messages"].([]any)
+				var prev string
+				for _, m := range msgs[1 : len(msgs)-1] {
+					mm := m.(map[string]any)
+					prev += fmt.Sprint(mm["role"], ": ", mm["content"], "\n")
+				}
+				if !strings.Contains(prev, "user: llm: train, explain and trace a churn model\nassistant: Trained and explained.") || !strings.Contains(prev, modelID) {
+					fail("history sent to the model: " + truncStr(prev, 400))
+				}
+				return 200, toolCalls([2]string{"explain", `{"model_id":"` + modelID + `","method":"shap"}`})
+			},
+			func(req map[string]any) (int, any) {
+				if r := toolResults(req)["call_a"]; !strings.HasPrefix(r, "shap explanation of model "+modelID) || !strings.Contains(r, "- Contract: ") {
+					fail("shap result: " + truncStr(r, 300))
+				}
+				return 200, reply("SHAP agrees.")
+			},
+		}},
 		{q: "llm: why does churn differ between women and men?", answer: "Women churn slightly more.", script: []func(map[string]any) (int, any){
 			func(map[string]any) (int, any) {
 				return 200, toolCalls([2]string{"explain_change", `{"outcome":"Churn","time":"gender","segments":"Contract, internet service"}`})
@@ -472,11 +494,15 @@ func TestLLMIDTools(t *testing.T) {
 			}
 		}},
 	}
+	conv := ""
 	for _, cv := range convos {
 		llm.mu.Lock()
 		llm.scripts[cv.q] = cv.script
 		llm.mu.Unlock()
-		_, evs, ans := ask(t, llmConversation(t, ref), ref, cv.q)
+		if !cv.same {
+			conv = llmConversation(t, ref)
+		}
+		_, evs, ans := ask(t, conv, ref, cv.q)
 		if ans.Text != cv.answer {
 			t.Errorf("%q: answer %q", cv.q, ans.Text)
 		}
