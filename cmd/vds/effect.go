@@ -50,6 +50,7 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	graphFile := fs.String("graph", "", "file with a causal graph (DOT digraph or one 'a -> b' edge per line); the adjustment set is then found by the back-door criterion")
 	method := fs.String("method", "", "estimator: "+effectMethods)
 	treated := fs.String("treated-value", "", "the treatment value that counts as treated (for text or non-0/1 treatments)")
+	reference := fs.String("reference", "", "for a treatment with more than two levels: the level the others are compared with (default: a control-like level, else the first)")
 	estimand := fs.String("estimand", "", "ate (default) or att (effect on the treated)")
 	squared := fs.String("squared", "", "comma-separated numeric confounders that also enter squared")
 	categorical := fs.String("categorical", "", "comma-separated numeric confounders to treat as categories")
@@ -83,7 +84,7 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	req := &causalv1.EstimateEffectRequest{Treatment: *treatment, Outcome: *outcome, Confounders: splitList(*confounders), Method: *method,
-		TreatedValue: *treated, Estimand: *estimand, Squared: splitList(*squared), Categorical: splitList(*categorical)}
+		TreatedValue: *treated, ReferenceValue: *reference, Estimand: *estimand, Squared: splitList(*squared), Categorical: splitList(*categorical)}
 	if *graphFile != "" {
 		b, err := os.ReadFile(*graphFile)
 		if err != nil {
@@ -227,6 +228,16 @@ func effectJSON(est *causalv1.Estimate) ([]byte, error) {
 		return nil, err
 	}
 	m["interval"] = []float64{est.CiLow, est.CiHigh}
+	if les, ok := m["level_effects"].([]any); ok {
+		for i, le := range est.LevelEffects {
+			if i >= len(les) {
+				break
+			}
+			if lm, ok := les[i].(map[string]any); ok {
+				lm["interval"] = []float64{le.CiLow, le.CiHigh}
+			}
+		}
+	}
 	return json.MarshalIndent(m, "", "  ")
 }
 
@@ -260,6 +271,14 @@ func writeEffect(w io.Writer, e *causalv1.Estimate) error {
 		b.WriteString("| refutation | new effect | passed | detail |\n|---|---:|---|---|\n")
 		for _, r := range e.Refutations {
 			fmt.Fprintf(&b, "| %s | %.4g | %v | %s |\n", r.Name, r.NewEffect, r.Passed, cell(r.Detail))
+		}
+		b.WriteString("\n")
+	}
+	if len(e.LevelEffects) > 0 {
+		fmt.Fprintf(&b, "Each level of %s against the reference %s (among the rows at the two levels):\n\n", e.Treatment, e.ReferenceValue)
+		b.WriteString("| level | effect | 95% interval | SE | rows (level / reference) |\n|---|---:|---|---:|---|\n")
+		for _, l := range e.LevelEffects {
+			fmt.Fprintf(&b, "| %s | %.4g | %.4g to %.4g | %.4g | %d / %d |\n", cell(l.Level), l.Ate, l.CiLow, l.CiHigh, l.StdError, l.NLevel, l.NReference)
 		}
 		b.WriteString("\n")
 	}

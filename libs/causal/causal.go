@@ -75,6 +75,11 @@ type Spec struct {
 	// LearnerBudget is the AutoML budget of each nuisance model of the meta-learners (zero means
 	// DefaultLearnerBudget).
 	LearnerBudget time.Duration
+	// ReferenceValue is the level that the others are compared with when the treatment has more
+	// than two levels (empty: a recognisable control level, else the first in sorted order).
+	ReferenceValue string
+	// noLevels estimates one binary contrast even when the treatment has more levels.
+	noLevels bool
 }
 
 // Methods lists the estimation methods.
@@ -188,6 +193,11 @@ func estimateAll(ctx context.Context, f *frame.Frame, spec Spec) (est *causalv1.
 	}
 	if spec.Method == "" {
 		spec.Method = MethodRegressionAdjustment
+	}
+	if tc := f.Col(spec.Treatment); tc != nil && !spec.noLevels {
+		if levels := treatmentLevels(tc); levels != nil {
+			return estimateLevels(ctx, f, spec, levels)
+		}
 	}
 	var id *Identification
 	var graphWarns []string

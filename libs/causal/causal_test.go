@@ -260,7 +260,8 @@ func TestSpecErrors(t *testing.T) {
 		{Treatment: "nope", Outcome: "y"},
 		{Treatment: "took", Outcome: "y", Confounders: []string{"x"}, Squared: []string{"region"}},
 		{Treatment: "took", Outcome: "y", TreatedValue: "Maybe"},
-		{Treatment: "region", Outcome: "y"},
+		{Treatment: "region", Outcome: "y", ReferenceValue: "mars"}, // three levels: unknown reference
+		{Treatment: "x", Outcome: "y"},                              // continuous treatment
 		{Treatment: "took", Outcome: "y", Estimand: "atc"},
 	}
 	for _, s := range bad {

@@ -173,7 +173,7 @@ func (s *Server) run(ctx context.Context, t *jobs.Task) error {
 	}
 	got, err := causal.Estimate(ctx, f, causal.Spec{Treatment: req.Treatment, Outcome: req.Outcome, Confounders: req.Confounders,
 		Method: req.Method, TreatedValue: req.TreatedValue, Squared: req.Squared, Categorical: req.Categorical, Estimand: req.Estimand,
-		Graph: g, Seed: 1})
+		Graph: g, Seed: 1, ReferenceValue: req.ReferenceValue})
 	state := "succeeded"
 	if err != nil {
 		if ctx.Err() != nil {

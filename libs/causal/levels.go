@@ -1,0 +1,170 @@
+package causal
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
+	"github.com/vdsproject/vds/libs/frame"
+	"github.com/vdsproject/vds/libs/glm"
+)
+
+// MaxTreatmentLevels bounds the levels of a numeric treatment read as categorical.
+const MaxTreatmentLevels = 20
+
+// controlLevels are text values recognised as the reference (control) level.
+var controlLevels = map[string]bool{
+	"control": true, "none": true, "placebo": true, "no": true, "0": true, "false": true, "untreated": true,
+	"baseline": true, "off": true, "standard": true, "reference": true,
+}
+
+// treatmentLevels returns the levels (as strings, sorted; numerically for numbers) of a treatment
+// with more than two values, or nil.
+func treatmentLevels(c *frame.Column) []string {
+	var out []string
+	if c.Kind == frame.String {
+		seen := map[string]bool{}
+		for i, s := range c.S {
+			if !c.Null[i] && !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+		sort.Strings(out)
+	} else {
+		seen := map[float64]bool{}
+		var vals []float64
+		for i, v := range c.F {
+			if !c.Null[i] && !math.IsNaN(v) && !seen[v] {
+				seen[v] = true
+				vals = append(vals, v)
+				if len(vals) > MaxTreatmentLevels {
+					return nil
+				}
+			}
+		}
+		sort.Float64s(vals)
+		for _, v := range vals {
+			out = append(out, glm.LevelString(v))
+		}
+	}
+	if len(out) <= 2 {
+		return nil
+	}
+	return out
+}
+
+// chooseReference picks the reference level: the given one, a recognisable control level, or the
+// first level.
+func chooseReference(levels []string, given string) (string, error) {
+	if given != "" {
+		for _, l := range levels {
+			if l == given || levelEqual(l, given) {
+				return l, nil
+			}
+		}
+		return "", fmt.Errorf("causal: reference value %q does not occur in the treatment (values: %s)", given, strings.Join(levels, ", "))
+	}
+	for _, l := range levels {
+		if controlLevels[strings.ToLower(l)] {
+			return l, nil
+		}
+	}
+	return levels[0], nil
+}
+
+func levelEqual(a, b string) bool {
+	x, e1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	y, e2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	return e1 == nil && e2 == nil && x == y
+}
+
+// keepLevels returns f with the treatment missing outside the two levels.
+func keepLevels(f *frame.Frame, treatment string, keep ...string) *frame.Frame {
+	g := &frame.Frame{Rows: f.Rows}
+	for _, c := range f.Columns {
+		if c.Name != treatment {
+			g.Columns = append(g.Columns, c)
+			continue
+		}
+		m := *c
+		m.Null = make([]bool, len(c.Null))
+		for i := range m.Null {
+			v := ""
+			if !c.Null[i] {
+				if c.Kind == frame.String {
+					v = c.S[i]
+				} else if !math.IsNaN(c.F[i]) {
+					v = glm.LevelString(c.F[i])
+				}
+			}
+			m.Null[i] = c.Null[i] || !contains(keep, v)
+		}
+		g.Columns = append(g.Columns, &m)
+	}
+	return g
+}
+
+// estimateLevels estimates each level of a multi-level treatment against the reference level
+// (among the rows at those two levels, with the same method and adjustment). The headline estimate
+// is spec.TreatedValue against all other rows when given, otherwise the first non-reference level
+// against the reference, with the full diagnostics.
+func estimateLevels(ctx context.Context, f *frame.Frame, spec Spec, levels []string) (*causalv1.Estimate, *Individual, error) {
+	ref, err := chooseReference(levels, spec.ReferenceValue)
+	if err != nil {
+		return nil, nil, err
+	}
+	var les []*causalv1.LevelEffect
+	var first string
+	for _, l := range levels {
+		if l == ref {
+			continue
+		}
+		if first == "" {
+			first = l
+		}
+		sub := spec
+		sub.TreatedValue, sub.SkipRefutations, sub.Bootstrap, sub.noLevels = l, true, 0, true
+		e, _, err := estimateAll(ctx, keepLevels(f, spec.Treatment, l, ref), sub)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, err
+			}
+			les = append(les, &causalv1.LevelEffect{Level: l, Reference: ref, Ate: math.NaN(), CiLow: math.NaN(), CiHigh: math.NaN(), StdError: math.NaN(),
+				Warnings: []string{"could not be estimated: " + err.Error()}})
+			continue
+		}
+		le := &causalv1.LevelEffect{Level: l, Reference: ref, Ate: e.Ate, CiLow: e.CiLow, CiHigh: e.CiHigh, StdError: e.StdError,
+			NLevel: e.NTreated, NReference: e.NControl, Method: e.Method}
+		for _, w := range e.Warnings {
+			if !strings.HasPrefix(w, "dropped ") {
+				le.Warnings = append(le.Warnings, w)
+			}
+		}
+		les = append(les, le)
+	}
+	head := spec
+	head.noLevels = true
+	var note string
+	g := f
+	if spec.TreatedValue == "" {
+		head.TreatedValue = first
+		g = keepLevels(f, spec.Treatment, first, ref)
+		note = fmt.Sprintf("treatment %q has %d levels: each level is compared with the reference %q in level_effects (among the rows at the two levels); the headline estimate is %q vs %q (rows at other levels are left out of it, which the dropped-rows count includes)",
+			spec.Treatment, len(levels), ref, first, ref)
+	} else {
+		note = fmt.Sprintf("treatment %q has %d levels: the headline estimate is %q vs all other levels; level_effects compare each level with the reference %q",
+			spec.Treatment, len(levels), spec.TreatedValue, ref)
+	}
+	est, ind, err := estimateAll(ctx, g, head)
+	if err != nil {
+		return nil, nil, err
+	}
+	est.LevelEffects, est.ReferenceValue = les, ref
+	est.Warnings = append([]string{note}, est.Warnings...)
+	return est, ind, nil
+}
