@@ -21,6 +21,7 @@ import (
 	"github.com/vdsproject/vds/gen/client"
 	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	"github.com/vdsproject/vds/libs/causal"
 	"github.com/vdsproject/vds/libs/logging"
 	"github.com/vdsproject/vds/libs/shareddata"
 	"github.com/vdsproject/vds/services/mesh"
@@ -246,6 +247,37 @@ func TestCausalServiceGraphsAndChange(t *testing.T) {
 	if ch.NBefore+ch.NAfter != 3000 || len(ch.Drivers) != 6 || len(ch.Findings) < 3 {
 		t.Errorf("explain change: %v", ch)
 	}
+	// Driver effects (on by default): plan does not affect y, z does. Without a graph both are
+	// associational; with one in which month causes plan and z causes t and y, both are causal.
+	for _, gt := range []string{"", "month -> plan\nplan -> y\nz -> t\nt -> y\nz -> y"} {
+		ch, err := c.Causal.ExplainChange(ctx, &causalv1.ExplainChangeRequest{Dataset: ref, Outcome: "y", TimeColumn: "month", Segments: []string{"plan", "z"},
+			Split: "7", GraphText: gt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch.DriverEffects) != 2 {
+			t.Fatalf("graph %q: %d driver effects", gt, len(ch.DriverEffects))
+		}
+		want := causal.LabelCausal
+		if gt == "" {
+			want = causal.LabelAssociational
+		}
+		for _, de := range ch.DriverEffects {
+			e := de.Estimate
+			if e == nil || de.Label != want {
+				t.Errorf("graph %q, %s: label %s, error %q", gt, de.Column, de.Label, de.Error)
+				continue
+			}
+			t.Logf("graph %q: %s %s %.4f [%.4f, %.4f] %s", gt, de.Label, de.Treatment, e.Ate, e.CiLow, e.CiHigh, e.Method)
+			if de.Column == "plan" && (e.CiLow > 0 || e.CiHigh < 0) || de.Column == "z" && e.CiLow <= 0 {
+				t.Errorf("graph %q, %s: effect %v [%v, %v]", gt, de.Treatment, e.Ate, e.CiLow, e.CiHigh)
+			}
+		}
+	}
+	if ch, err := c.Causal.ExplainChange(ctx, &causalv1.ExplainChangeRequest{Dataset: ref, Outcome: "y", TimeColumn: "month", Segments: []string{"plan"},
+		Split: "7", SkipDriverEffects: true}); err != nil || len(ch.DriverEffects) != 0 {
+		t.Errorf("skip_driver_effects: %v, %v", err, ch)
+	}
 	for _, tc := range []struct {
 		name string
 		call func() error
@@ -263,6 +295,14 @@ func TestCausalServiceGraphsAndChange(t *testing.T) {
 			_, err := c.Causal.GetGraph(ctx, &causalv1.GetGraphRequest{GraphId: "../x"})
 			return err
 		}, codes.InvalidArgument},
+		{"change with a bad driver method", func() error {
+			_, err := c.Causal.ExplainChange(ctx, &causalv1.ExplainChangeRequest{Dataset: ref, Outcome: "y", TimeColumn: "month", Segments: []string{"plan"}, Method: "magic"})
+			return err
+		}, codes.InvalidArgument},
+		{"change with an unknown covariate", func() error {
+			_, err := c.Causal.ExplainChange(ctx, &causalv1.ExplainChangeRequest{Dataset: ref, Outcome: "y", TimeColumn: "month", Segments: []string{"plan"}, Covariates: []string{"nope"}})
+			return err
+		}, codes.InvalidArgument},
 		{"change without segments", func() error {
 			_, err := c.Causal.ExplainChange(ctx, &causalv1.ExplainChangeRequest{Dataset: ref, Outcome: "y", TimeColumn: "month"})
 			return err
@@ -275,5 +315,58 @@ func TestCausalServiceGraphsAndChange(t *testing.T) {
 		if got := status.Code(tc.call()); got != tc.code {
 			t.Errorf("%s: code %v, want %v", tc.name, got, tc.code)
 		}
+	}
+}
+
+// TestEffectCLILevels: a three-arm treatment (assignment confounded by x) without --treated-value
+// gets each arm against the control arm, in the JSON and in the Markdown table.
+func TestEffectCLILevels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 3))
+	var b strings.Builder
+	b.WriteString("arm,x,y\n")
+	for i := 0; i < 2000; i++ {
+		x := rng.NormFloat64()
+		wa, wb := math.Exp(-0.8*x), math.Exp(0.8*x)
+		u, arm, eff := rng.Float64()*(1+wa+wb), "control", 0.0
+		switch {
+		case u < wa:
+			arm, eff = "email", 1
+		case u < wa+wb:
+			arm, eff = "call", 3
+		}
+		fmt.Fprintf(&b, "%s,%.5f,%.5f\n", arm, x, 1+eff+2*x+rng.NormFloat64())
+	}
+	file := filepath.Join(t.TempDir(), "arms.csv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := effectRun(t, file, "--treatment", "arm", "--outcome", "y", "--confounders", "x", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var e struct {
+		Reference string `json:"reference_value"`
+		Levels    []struct {
+			Level    string    `json:"level"`
+			Ate      float64   `json:"ate"`
+			Interval []float64 `json:"interval"`
+		} `json:"level_effects"`
+	}
+	if err := json.Unmarshal([]byte(out), &e); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"email": 1, "call": 3}
+	if e.Reference != "control" || len(e.Levels) != 2 {
+		t.Fatalf("reference %q, levels %+v", e.Reference, e.Levels)
+	}
+	for _, l := range e.Levels {
+		w, ok := want[l.Level]
+		if !ok || math.Abs(l.Ate-w) > 0.2 || len(l.Interval) != 2 || l.Interval[0] > w || l.Interval[1] < w {
+			t.Errorf("level %q: %v %v, want %v", l.Level, l.Ate, l.Interval, w)
+		}
+	}
+	code, out, errs = effectRun(t, file, "--treatment", "arm", "--outcome", "y", "--confounders", "x", "--reference", "email")
+	if code != 0 || !strings.Contains(out, "against the reference email") || !strings.Contains(out, "| control |") || !strings.Contains(out, "| call |") {
+		t.Errorf("markdown levels: exit %d %s\n%s", code, errs, out)
 	}
 }
