@@ -44,7 +44,7 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("effect", "vds effect FILE_OR_DATASET_ID --treatment T --outcome Y — estimate a causal effect with its assumptions and checks", stderr)
 	var pf platformFlags
 	pf.bind(fs)
-	treatment := fs.String("treatment", "", "the treatment column (binary, or give --treated-value) (required)")
+	treatment := fs.String("treatment", "", "the treatment column: binary, or with up to 20 levels (each level is compared with --reference; --treated-value picks the headline level) (required)")
 	outcome := fs.String("outcome", "", "the outcome column (numeric or two-valued) (required)")
 	confounders := fs.String("confounders", "", "comma-separated columns to adjust for (common causes of treatment and outcome)")
 	graphFile := fs.String("graph", "", "file with a causal graph (DOT digraph or one 'a -> b' edge per line); the adjustment set is then found by the back-door criterion")
