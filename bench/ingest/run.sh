@@ -54,7 +54,7 @@ L = ["# Ingest benchmark: vds vs DuckDB COPY vs pandas read_csv", "",
      f"- machine: {os.cpu_count()} CPUs ({cpu}), {int(mem)//1024//1024} GB RAM, {platform.system()} {platform.release()} (shared with other work while measuring)",
      f"- command: `THREADS={threads} MEMORY={memory} {cmd}`",
      f"- DuckDB threads {threads}, memory_limit {memory}; pandas with OMP_NUM_THREADS=1 (read_csv is single-threaded)",
-     "- peak RSS: VmHWM of the converting process (one fresh process per run); pandas: ru_maxrss", "",
+     "- peak RSS: VmHWM of the converting process (one fresh process per run); pandas: ru_maxrss",
      "- CPU s: user+system CPU time of the conversion (steadier than wall time when the machine is shared); CPU ratio = peer CPU / vds CPU",
      "", "| CSV | tool | rows | seconds | MB/s | CPU s | peak RSS MB | vds / DuckDB | vds / pandas | vds / DuckDB (CPU) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
 by = {}
