@@ -415,6 +415,15 @@ func summarizeChange(outcome string, c *causalv1.ExplainChangeResponse, val func
 		fmt.Fprintf(&b, "\n- %s: mix %s, rate %s (share %s→%s, rate %s→%s)", d.Segment, trimFloat(d.MixEffect), trimFloat(d.RateEffect),
 			trimFloat(d.ShareBefore), trimFloat(d.ShareAfter), trimFloat(d.RateBefore), trimFloat(d.RateAfter))
 	}
+	for _, e := range c.DriverEffects {
+		switch {
+		case e.Error != "":
+			fmt.Fprintf(&b, "\nEffect of %s: not estimated (%s)", e.Treatment, truncateStr(e.Error, 160))
+		case e.Estimate != nil:
+			fmt.Fprintf(&b, "\nEffect of %s on %s: %s (95%% CI %s to %s), %s: %s", e.Treatment, outcome, trimFloat(e.Estimate.Ate),
+				trimFloat(e.Estimate.CiLow), trimFloat(e.Estimate.CiHigh), e.Label, truncateStr(e.Reason, 160))
+		}
+	}
 	return b.String()
 }
 
