@@ -233,7 +233,8 @@ func effectJSON(est *causalv1.Estimate) ([]byte, error) {
 			if i >= len(les) {
 				break
 			}
-			if lm, ok := les[i].(map[string]any); ok {
+			// A level that could not be estimated has NaN numbers (JSON "NaN" strings): no interval.
+			if lm, ok := les[i].(map[string]any); ok && !math.IsNaN(le.CiLow) && !math.IsNaN(le.CiHigh) {
 				lm["interval"] = []float64{le.CiLow, le.CiHigh}
 			}
 		}

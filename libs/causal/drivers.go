@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
+	"strconv"
 	"strings"
 
 	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
@@ -148,6 +150,21 @@ func binariseDriver(c *frame.Column, rows []int, level string) (*frame.Column, s
 		}
 		med = quantile(vals, 0.5)
 		desc = fmt.Sprintf("%s above its median %.4g (vs at or below)", c.Name, med)
+	} else if lv := presentKeys(keys); len(lv) == 2 {
+		// Two levels make one partition whichever drove the change: treat the recognisably
+		// positive level (else the larger number, or the second in sorted order) as treated.
+		other := lv[0]
+		level = lv[1]
+		x, e0 := strconv.ParseFloat(lv[0], 64)
+		y, e1 := strconv.ParseFloat(lv[1], 64)
+		switch a, b := positiveLevels[strings.ToLower(lv[0])], positiveLevels[strings.ToLower(lv[1])]; {
+		case a && !b:
+			level, other = lv[0], lv[1]
+		case b && !a:
+		case e0 == nil && e1 == nil && x > y:
+			level, other = lv[0], lv[1]
+		}
+		desc = fmt.Sprintf("%s = %s (vs %s)", c.Name, level, other)
 	} else {
 		desc = fmt.Sprintf("%s = %s (vs the other levels)", c.Name, level)
 	}
@@ -188,5 +205,19 @@ func driverFindings(spec ChangeSpec, des []*causalv1.DriverEffect) []*commonv1.F
 			Columns: append([]string{de.Column, spec.Outcome}, e.AdjustmentSet...),
 		})
 	}
+	return out
+}
+
+// presentKeys lists the distinct non-missing segment keys, sorted.
+func presentKeys(keys []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range keys {
+		if k != "(missing)" && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
 	return out
 }

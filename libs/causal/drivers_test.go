@@ -174,6 +174,11 @@ func TestExplainChangeDriverEffectsTelco(t *testing.T) {
 	}
 	contract, churn := f.Col("Contract"), f.Col("Churn")
 	for _, de := range res.DriverEffects {
+		if e := de.Estimate; e != nil {
+			t.Logf("%s %s: %.4f [%.4f, %.4f] naive %.4f, passed %v failed %v", de.Label, de.Treatment, e.Ate, e.CiLow, e.CiHigh, e.NaiveDifference, e.PassedChecks, e.FailedChecks)
+		}
+	}
+	for _, de := range res.DriverEffects {
 		if de.Estimate == nil {
 			t.Fatalf("%s: %s", de.Column, de.Error)
 		}
@@ -183,6 +188,12 @@ func TestExplainChangeDriverEffectsTelco(t *testing.T) {
 		}
 		if e.CiLow > e.Ate || e.CiHigh < e.Ate || e.StdError <= 0 || len(e.Refutations) != 4 {
 			t.Errorf("%s: interval [%v, %v] around %v, %d refutations", de.Column, e.CiLow, e.CiHigh, e.Ate, len(e.Refutations))
+		}
+		if de.Column == "SeniorCitizen" {
+			// Two levels: the larger value is the treated one; seniors churn 41.7% vs 23.6%.
+			if de.Treatment != "SeniorCitizen = 1 (vs 0)" || math.Abs(e.NaiveDifference-0.1808) > 1e-3 {
+				t.Errorf("senior driver %q: naive %v, want 0.1808", de.Treatment, e.NaiveDifference)
+			}
 		}
 		if de.Column != "Contract" {
 			continue
