@@ -74,6 +74,7 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	server := fs.String("server", "", "gRPC address of a running platform (vds up); empty starts an embedded platform for this run")
 	apiKey := fs.String("api-key", "", "API key for --server (default: the key `vds up` saved under --home)")
 	project := fs.String("project", "", "project ID (default: the API key's project)")
+	artifacts := fs.String("artifacts", "", "save the execution's artifacts (figures, Vega-Lite specs, texts) into this folder, by their names")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -181,7 +182,57 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		req.Inputs = append(req.Inputs, &sandboxv1.Input{Dataset: ref, Alias: alias})
 	}
-	return runExec(ctx, c, req, *format, stdout, stderr)
+	if *artifacts != "" {
+		if err := os.MkdirAll(*artifacts, 0o755); err != nil {
+			return fmt.Errorf("cannot make the artifacts folder: %w", err)
+		}
+	}
+	return runExec(ctx, c, req, *format, *artifacts, stdout, stderr)
+}
+
+// artifactNameRE is what the sandbox accepts as an output name; anything else is not written.
+var artifactNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// saveArtifact downloads one artifact into dir under its name (never a path: the name is checked
+// again here) and returns the file written.
+func saveArtifact(ctx context.Context, c *client.Client, exe string, a *sandboxv1.ExecutionArtifact, dir string) (string, error) {
+	if !artifactNameRE.MatchString(a.Name) || strings.Contains(a.Name, "..") {
+		return "", fmt.Errorf("artifact %s has the name %q, which is not a plain file name; not saved", a.Id, a.Name)
+	}
+	st, err := c.Sandbox.GetArtifact(ctx, &sandboxv1.GetArtifactRequest{ExecutionId: exe, ArtifactId: a.Id})
+	if err != nil {
+		return "", explain(err, "download artifact "+a.Name)
+	}
+	path := filepath.Join(dir, a.Name)
+	tmp, err := os.CreateTemp(dir, "."+a.Name+".part-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	var n int64
+	for {
+		m, err := st.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			tmp.Close()
+			return "", explain(err, "download artifact "+a.Name)
+		}
+		k, err := tmp.Write(m.Data)
+		n += int64(k)
+		if err != nil {
+			tmp.Close()
+			return "", err
+		}
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	if n != a.SizeBytes {
+		return "", fmt.Errorf("artifact %s: got %d bytes, want %d", a.Name, n, a.SizeBytes)
+	}
+	return path, os.Rename(tmp.Name(), path)
 }
 
 // resolveInput uploads a file (and waits for ingest) or looks up a dataset ID ("ds_…" or "ds_….vN").
@@ -219,15 +270,18 @@ type execJSON struct {
 	Tables      []json.RawMessage `json:"tables"`
 	Artifacts   []json.RawMessage `json:"artifacts"`
 	Status      json.RawMessage   `json:"status"`
+	// ArtifactFiles are the files --artifacts wrote.
+	ArtifactFiles []string `json:"artifact_files,omitempty"`
 }
 
-func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteRequest, format string, stdout, stderr io.Writer) error {
+func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteRequest, format, artifactDir string, stdout, stderr io.Writer) error {
 	st, err := c.Sandbox.Execute(ctx, req)
 	if err != nil {
 		return explain(err, "exec")
 	}
 	out := execJSON{Tables: []json.RawMessage{}, Artifacts: []json.RawMessage{}}
 	var final *sandboxv1.Status
+	var arts []*sandboxv1.ExecutionArtifact
 	pj := protojson.MarshalOptions{EmitUnpopulated: false}
 	for {
 		ev, err := st.Recv()
@@ -277,6 +331,7 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 				fmt.Fprintf(stderr, "saved %s as dataset %s v%d\n", e.Table.Name, e.Table.SavedAs.DatasetId, e.Table.SavedAs.Version)
 			}
 		case *sandboxv1.ExecuteResponse_Artifact:
+			arts = append(arts, e.Artifact)
 			if format == "json" {
 				b, _ := pj.Marshal(e.Artifact)
 				out.Artifacts = append(out.Artifacts, b)
@@ -287,6 +342,19 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 			final = e.Status
 			b, _ := pj.Marshal(e.Status)
 			out.Status = b
+		}
+	}
+	if artifactDir != "" {
+		// The artifacts are stored by the time the status arrives.
+		for _, a := range arts {
+			path, err := saveArtifact(ctx, c, out.ExecutionID, a, artifactDir)
+			if err != nil {
+				return err
+			}
+			out.ArtifactFiles = append(out.ArtifactFiles, path)
+			if format != "json" {
+				fmt.Fprintf(stderr, "saved artifact %s\n", path)
+			}
 		}
 	}
 	if format == "json" {

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +62,34 @@ func TestExec(t *testing.T) {
 	}
 	if o := parse(stdout); o.Stdout != "244\n" || o.Status.Outcome != "OUTCOME_OK" {
 		t.Errorf("python result %+v", o)
+	}
+	// --artifacts DIR saves the figure and the Vega-Lite spec exactly as the sandbox wrote them
+	// (their SHA-256, computed inside the sandbox, is printed on stdout).
+	dir := filepath.Join(t.TempDir(), "art")
+	chart := `import vds, json, hashlib
+import matplotlib.pyplot as plt
+by = vds.load("tips").groupby("day", as_index=False).tip.sum()
+plt.bar(by.day, by.tip)
+plt.savefig("tips.png")
+with open("tips.vl.json", "w") as f:
+    json.dump({"mark": "bar", "data": {"values": by.to_dict("records")}}, f)
+for n in ("tips.png", "tips.vl.json"):
+    print(n, hashlib.sha256(open(n, "rb").read()).hexdigest())
+`
+	code, stdout, stderr = cli(t, time.Minute, append(base, "--python", chart, "--artifacts", dir)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	o = parse(stdout)
+	for _, name := range []string{"tips.png", "tips.vl.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		sum := sha256.Sum256(b)
+		if err != nil || !strings.Contains(o.Stdout, name+" "+hex.EncodeToString(sum[:])+"\n") {
+			t.Errorf("--artifacts %s: %v, sha256 %x; the sandbox printed %q", name, err, sum, o.Stdout)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 2 {
+		t.Errorf("--artifacts folder holds %d entries, want the 2 artifacts", len(left))
 	}
 	code, stdout, _ = cli(t, time.Minute, append(base, "--python", "import time\ntime.sleep(60)", "--timeout", "1s")...)
 	if o := parse(stdout); code == 0 || o.Status.Outcome != "OUTCOME_TIMEOUT" {

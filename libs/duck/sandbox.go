@@ -10,9 +10,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // Limits bound one sandboxed SQL query.
@@ -34,35 +36,90 @@ type Limits struct {
 
 // WarmPool keeps a few private in-memory DuckDB databases opened ahead of time, configured with
 // fixed memory and thread limits but not yet given any file or locked. Each serves exactly one
-// query and is then closed; a background goroutine opens replacements.
+// query. A used database is handed back (retired), and a background goroutine closes it and only
+// then opens its replacement, so that the 25-60 ms of opening and the closing never run on the
+// request path and do not compete for CPU with the query that took the database.
 type WarmPool struct {
 	memory  string
 	threads int
-	ch      chan *Conn
+	tempDir string
+	size    int
+	ch      chan *warmConn
+	retired chan *warmConn
+	parser  chan *Conn // one long-lived database that only parses queries (the read-only check)
+	kick    chan struct{}
 	cancel  context.CancelFunc
 	done    chan struct{}
+	opened  atomic.Int64
+	served  atomic.Int64
+	busy    atomic.Int64 // databases retired but not yet closed, plus an open in progress
+}
+
+// warmConn is a pooled database and its private spill folder (removed when the database is closed).
+type warmConn struct {
+	*Conn
+	dir string
+}
+
+func (w *warmConn) close() {
+	w.Conn.Close()
+	if w.dir != "" {
+		os.RemoveAll(w.dir)
+	}
 }
 
 // NewWarmPool starts keeping size databases ready.
 func NewWarmPool(size int, memory string, threads int) *WarmPool {
+	return NewWarmPoolSpill(size, memory, threads, "")
+}
+
+// NewWarmPoolSpill is NewWarmPool for queries whose Limits.TempDir is tempDir: each database gets
+// its private spill folder under it ahead of time.
+func NewWarmPoolSpill(size int, memory string, threads int, tempDir string) *WarmPool {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &WarmPool{memory: memory, threads: threads, ch: make(chan *Conn, max(size, 1)), cancel: cancel, done: make(chan struct{})}
+	size = max(size, 1)
+	p := &WarmPool{memory: memory, threads: threads, tempDir: tempDir, size: size, ch: make(chan *warmConn, size), retired: make(chan *warmConn, 64),
+		parser: make(chan *Conn, 1), kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	if pc, err := Open(ctx, Config{MemoryLimit: "64MB", Threads: 1}); err == nil {
+		if err := pc.Lock(ctx); err == nil {
+			p.parser <- pc
+		} else {
+			pc.Close()
+		}
+	}
 	go func() {
 		defer close(p.done)
 		for ctx.Err() == nil {
-			c, err := Open(ctx, Config{MemoryLimit: memory, Threads: threads})
-			if err != nil {
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Second):
-					continue
+			select {
+			case c := <-p.retired:
+				c.close()
+				p.busy.Add(-1)
+				continue
+			default:
+			}
+			if len(p.ch) < p.size {
+				p.busy.Add(1)
+				c, err := p.open(ctx)
+				if err != nil {
+					p.busy.Add(-1)
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(time.Second):
+						continue
+					}
 				}
+				p.opened.Add(1)
+				p.ch <- c // only this goroutine adds, and there is room
+				p.busy.Add(-1)
+				continue
 			}
 			select {
-			case p.ch <- c:
+			case c := <-p.retired:
+				c.close()
+				p.busy.Add(-1)
+			case <-p.kick:
 			case <-ctx.Done():
-				c.Close()
 				return
 			}
 		}
@@ -70,25 +127,117 @@ func NewWarmPool(size int, memory string, threads int) *WarmPool {
 	return p
 }
 
-func (p *WarmPool) get(memory string, threads int) *Conn {
-	if p == nil || memory != p.memory || threads != p.threads {
+// open opens a database with the pool's limits and spill folder, and runs on it the statements
+// every query's set-up uses once (a view, an Arrow query), so that their first-use costs in a new
+// database are paid ahead of the request.
+func (p *WarmPool) open(ctx context.Context) (*warmConn, error) {
+	cfg := Config{MemoryLimit: p.memory, Threads: p.threads}
+	if p.tempDir != "" {
+		dir, err := os.MkdirTemp(p.tempDir, "duck-sql-*")
+		if err != nil {
+			return nil, err
+		}
+		cfg.TempDir = dir
+	}
+	c, err := Open(ctx, cfg)
+	if err != nil {
+		os.RemoveAll(cfg.TempDir)
+		return nil, err
+	}
+	w := &warmConn{Conn: c, dir: cfg.TempDir}
+	err = c.Exec(ctx, "CREATE TEMP VIEW vds_warm AS SELECT 1 AS x; DROP VIEW vds_warm")
+	if err == nil {
+		var a interface {
+			QueryContext(context.Context, string, ...any) (array.RecordReader, error)
+		}
+		if a, err = c.Arrow(); err == nil {
+			var rr array.RecordReader
+			if rr, err = a.QueryContext(ctx, "SELECT range % 10 AS g, count(*) AS n FROM range(100000) GROUP BY g"); err == nil {
+				rr.Release()
+			}
+		}
+	}
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (p *WarmPool) get(memory string, threads int, tempDir string) *warmConn {
+	if p == nil || memory != p.memory || threads != p.threads || tempDir != p.tempDir {
 		return nil
 	}
 	select {
 	case c := <-p.ch:
+		p.served.Add(1)
 		return c
 	default:
 		return nil
 	}
 }
 
-// Close stops refilling and closes the idle databases.
+// retire closes a used database off the request path; with a pool, the pool closes it and then
+// opens the replacement.
+func (p *WarmPool) retire(c *warmConn) {
+	if p == nil {
+		go c.close()
+		return
+	}
+	p.busy.Add(1)
+	select {
+	case p.retired <- c:
+	default:
+		p.busy.Add(-1)
+		go c.close()
+	}
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (p *WarmPool) takeParser() *Conn {
+	if p == nil {
+		return nil
+	}
+	select {
+	case c := <-p.parser:
+		return c
+	default:
+		return nil
+	}
+}
+
+// Stats reports how many databases the pool has opened and how many it has handed out.
+func (p *WarmPool) Stats() (opened, served int64) { return p.opened.Load(), p.served.Load() }
+
+// WaitIdle waits until the pool is full again and nothing is being closed or opened (benchmarks
+// use it to measure latency without the refill of the previous query running alongside).
+func (p *WarmPool) WaitIdle(ctx context.Context) error {
+	for {
+		if len(p.ch) == p.size && p.busy.Load() == 0 && len(p.retired) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// Close stops refilling and closes the idle and retired databases.
 func (p *WarmPool) Close() {
 	p.cancel()
 	<-p.done
 	for {
 		select {
 		case c := <-p.ch:
+			c.close()
+		case c := <-p.retired:
+			c.close()
+		case c := <-p.parser:
 			c.Close()
 		default:
 			return
@@ -151,48 +300,62 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	for _, a := range aliases {
 		cfg.ReadPaths = append(cfg.ReadPaths, tables[a])
 	}
-	if limits.TempDir != "" {
-		dir, err := os.MkdirTemp(limits.TempDir, "duck-sql-*")
-		if err != nil {
-			return nil, fmt.Errorf("sandbox temp folder: %w", err)
-		}
-		defer os.RemoveAll(dir)
-		cfg.TempDir = dir
-	}
-	c := limits.Warm.get(limits.MemoryLimit, limits.Threads)
-	if c != nil {
-		// The same settings Open would make from cfg, on a database opened ahead without them.
-		var stmts []string
-		if len(cfg.ReadPaths) > 0 {
-			stmts = append(stmts, "SET allowed_paths = "+literalList(cfg.ReadPaths))
-		}
-		if cfg.TempDir != "" {
-			stmts = append(stmts, "SET temp_directory = "+Literal(cfg.TempDir), "SET allowed_directories = "+literalList([]string{cfg.TempDir}))
-		}
-		for _, s := range stmts {
-			if err := c.Exec(ctx, s); err != nil {
-				c.Close()
-				return nil, fmt.Errorf("configure duckdb: %w", err)
-			}
-		}
+	// The read-only check only parses the query; with a pool it runs on the pool's parser database
+	// while this one is being set up.
+	checked := make(chan error, 1)
+	if pc := limits.Warm.takeParser(); pc != nil {
+		go func() {
+			checked <- checkReadOnly(ctx, pc, query)
+			limits.Warm.parser <- pc
+		}()
 	} else {
+		checked = nil
+	}
+	c := limits.Warm.get(limits.MemoryLimit, limits.Threads, limits.TempDir)
+	if c == nil {
+		w := &warmConn{}
+		if limits.TempDir != "" {
+			dir, err := os.MkdirTemp(limits.TempDir, "duck-sql-*")
+			if err != nil {
+				return nil, fmt.Errorf("sandbox temp folder: %w", err)
+			}
+			w.dir, cfg.TempDir = dir, dir
+		}
 		var err error
-		if c, err = Open(ctx, cfg); err != nil {
+		if w.Conn, err = Open(ctx, cfg); err != nil {
+			os.RemoveAll(w.dir)
+			if checked != nil {
+				<-checked
+			}
 			return nil, err
 		}
+		c = w
 	}
-	defer c.Close()
-	if err := checkReadOnly(ctx, c, query); err != nil {
-		return nil, err
+	// The record batches own their memory (Arrow C data), so the database can go once the query is
+	// read; closing it (several ms) and removing its spill folder happen off the request path.
+	defer limits.Warm.retire(c)
+	// One round trip: the files this query may read, the views, then the lock. Its settings are the
+	// same Open makes from cfg (memory, threads and spill folder were set when the database opened).
+	var stmts []string
+	if len(cfg.ReadPaths) > 0 {
+		stmts = append(stmts, "SET allowed_paths = "+literalList(cfg.ReadPaths))
 	}
 	for _, a := range aliases {
-		if err := c.Exec(ctx, "CREATE VIEW "+Ident(a)+" AS SELECT * FROM "+ParquetScan(tables[a])); err != nil {
-			return nil, fmt.Errorf("register table %q: %w", a, err)
-		}
+		stmts = append(stmts, "CREATE VIEW "+Ident(a)+" AS SELECT * FROM "+ParquetScan(tables[a]))
 	}
-	if err := c.Lock(ctx); err != nil {
+	stmts = append(stmts, "SET enable_external_access = false", "SET lock_configuration = true")
+	setupErr := c.Exec(ctx, strings.Join(stmts, ";\n"))
+	if checked == nil {
+		if err := checkReadOnly(ctx, c.Conn, query); err != nil {
+			return nil, err
+		}
+	} else if err := <-checked; err != nil {
 		return nil, err
 	}
+	if setupErr != nil {
+		return nil, fmt.Errorf("set up the tables %s: %w", strings.Join(aliases, ", "), setupErr)
+	}
+	c.locked = true
 	ar, err := c.Arrow()
 	if err != nil {
 		return nil, err

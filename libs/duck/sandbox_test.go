@@ -75,11 +75,15 @@ func TestSQLWarmPool(t *testing.T) {
 	t.Parallel()
 	p := writeParquet(t, 1000)
 	other := writeParquet(t, 5)
-	pool := NewWarmPool(2, "256MB", 1)
+	spill := t.TempDir()
+	pool := NewWarmPoolSpill(2, "256MB", 1, spill)
 	defer pool.Close()
-	lim := Limits{Warm: pool, MemoryLimit: "256MB", Threads: 1, TempDir: t.TempDir()}
+	lim := Limits{Warm: pool, MemoryLimit: "256MB", Threads: 1, TempDir: spill}
 	ctx := context.Background()
 	for i := 0; i < 4; i++ {
+		if err := pool.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
 		res, err := SQL(ctx, map[string]string{"t": p}, "SELECT count(*)::VARCHAR || '/' || current_setting('threads')::VARCHAR || '/' || current_setting('lock_configuration')::VARCHAR FROM t", lim)
 		if err != nil {
 			t.Fatal(err)
@@ -89,6 +93,9 @@ func TestSQLWarmPool(t *testing.T) {
 		}
 		res.Release()
 		for _, q := range []string{"SELECT * FROM read_parquet(" + Literal(other) + ")", "SELECT * FROM read_csv('/etc/passwd')", "CREATE TABLE x AS SELECT 1"} {
+			if err := pool.WaitIdle(ctx); err != nil {
+				t.Fatal(err)
+			}
 			if r, err := SQL(ctx, map[string]string{"t": p}, q, lim); !errors.Is(err, ErrInvalidArgument) {
 				if r != nil {
 					r.Release()
@@ -96,5 +103,17 @@ func TestSQLWarmPool(t *testing.T) {
 				t.Errorf("%q on a warm database: err = %v, want refused", q, err)
 			}
 		}
+	}
+	// Every query took a database from the pool (it was full each time), none was handed out
+	// twice (16 handed out, 16 replacements plus the first 2 opened), and every spill folder of a
+	// closed database is gone.
+	if err := pool.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if opened, served := pool.Stats(); served != 16 || opened != 18 {
+		t.Errorf("opened %d, served %d; want 18 and 16", opened, served)
+	}
+	if left, _ := filepath.Glob(filepath.Join(spill, "duck-sql-*")); len(left) != 2 {
+		t.Errorf("spill folders left: %v, want the 2 of the idle databases", left)
 	}
 }

@@ -2,10 +2,11 @@ package server_test
 
 import (
 	"bytes"
-	"fmt"
-
 	"context"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -13,14 +14,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/vdsproject/vds/gen/client"
+	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
+	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/shareddata"
 	"github.com/vdsproject/vds/services/mesh"
 )
@@ -98,9 +103,13 @@ by.to_csv("by_day.csv", index=False)
 plt.bar(by.day, by.total_bill)
 plt.savefig("by_day.png")
 import json
-json.dump({"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "mark": "bar",
-           "data": {"values": by.to_dict("records")},
-           "encoding": {"x": {"field": "day"}, "y": {"field": "total_bill", "type": "quantitative"}}}, open("by_day.vl.json", "w"))
+with open("by_day.vl.json", "w") as f:
+    json.dump({"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "mark": "bar",
+               "data": {"values": by.to_dict("records")},
+               "encoding": {"x": {"field": "day"}, "y": {"field": "total_bill", "type": "quantitative"}}}, f)
+import hashlib, sys
+for name in ("by_day.png", "by_day.vl.json"):
+    print(name, hashlib.sha256(open(name, "rb").read()).hexdigest(), file=sys.stderr)
 `
 	res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON, Code: code,
 		Inputs: []*sandboxv1.Input{{Dataset: in, Alias: "tips"}}})
@@ -120,6 +129,52 @@ json.dump({"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "mark":
 	if len(res.artifacts) != 2 || res.artifacts[0].Name != "by_day.png" || res.artifacts[0].ContentType != "image/png" || res.artifacts[0].SizeBytes < 1000 ||
 		res.artifacts[1].Name != "by_day.vl.json" || res.artifacts[1].ContentType != "application/vnd.vegalite+json" {
 		t.Errorf("artifacts %v, want the PNG by_day.png and the Vega-Lite spec by_day.vl.json", res.artifacts)
+	}
+	// Both artifacts download byte for byte as the sandbox wrote them (SHA-256 printed inside it).
+	for _, a := range res.artifacts {
+		b, meta, err := getArtifact(ctx, c, res.id, a.Id)
+		if err != nil {
+			t.Fatalf("GetArtifact %s: %v", a.Name, err)
+		}
+		sum := sha256.Sum256(b)
+		if want := a.Name + " " + hex.EncodeToString(sum[:]); !strings.Contains(res.stderr, want+"\n") || int64(len(b)) != a.SizeBytes || !proto.Equal(meta, a) {
+			t.Errorf("downloaded %s: %d bytes, sha256 %x, metadata %v; the sandbox reported %q and %v", a.Name, len(b), sum, meta, res.stderr, a)
+		}
+		switch a.Name {
+		case "by_day.png":
+			if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
+				t.Errorf("by_day.png does not start with the PNG signature: % x", b[:min(8, len(b))])
+			}
+		case "by_day.vl.json":
+			var spec struct {
+				Data struct {
+					Values []struct {
+						Day       string  `json:"day"`
+						TotalBill float64 `json:"total_bill"`
+					} `json:"values"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(b, &spec); err != nil || len(spec.Data.Values) != 4 || spec.Data.Values[1].Day != "Sat" || spec.Data.Values[1].TotalBill != 20.4414 {
+				t.Errorf("by_day.vl.json: %v %+v", err, spec)
+			}
+		}
+	}
+	// Unknown, misplaced and foreign artifacts are NotFound; a malformed ID is InvalidArgument.
+	stranger := strangerClient(t, p.GRPCAddr)
+	for _, tc := range []struct {
+		name       string
+		c          *client.Client
+		exe, artID string
+		want       codes.Code
+	}{
+		{"unknown artifact", c, res.id, ids.New(ids.Object), codes.NotFound},
+		{"unknown execution", c, ids.New(ids.Execution), res.artifacts[0].Id, codes.NotFound},
+		{"stranger", stranger, res.id, res.artifacts[0].Id, codes.NotFound},
+		{"malformed artifact id", c, res.id, "../x", codes.InvalidArgument},
+	} {
+		if _, _, err := getArtifact(ctx, tc.c, tc.exe, tc.artID); status.Code(err) != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
 	}
 	if len(res.tables) != 1 || res.tables[0].SavedAs.GetDatasetId() == "" {
 		t.Fatalf("tables %v, want by_day.csv saved as a dataset", res.tables)
@@ -293,4 +348,52 @@ func TestPythonUnavailable(t *testing.T) {
 	if err != nil || res.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || res.tables[0].RowCount != 1 {
 		t.Errorf("SQL without bubblewrap: %v %v", err, res.status)
 	}
+}
+
+// getArtifact downloads an artifact through GetArtifact.
+func getArtifact(ctx context.Context, c *client.Client, exe, art string) ([]byte, *sandboxv1.ExecutionArtifact, error) {
+	st, err := c.Sandbox.GetArtifact(ctx, &sandboxv1.GetArtifactRequest{ExecutionId: exe, ArtifactId: art})
+	if err != nil {
+		return nil, nil, err
+	}
+	var b []byte
+	var meta *sandboxv1.ExecutionArtifact
+	for {
+		m, err := st.Recv()
+		if err == io.EOF {
+			return b, meta, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if m.Artifact != nil {
+			meta = m.Artifact
+		}
+		b = append(b, m.Data...)
+	}
+}
+
+// strangerClient registers a user with a project of their own and returns a client acting as them.
+func strangerClient(t *testing.T, addr string) *client.Client {
+	t.Helper()
+	ctx := context.Background()
+	anon, err := client.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.Close()
+	email, pw := "stranger-"+strings.ToLower(ids.New(ids.User))+"@example.test", "a long enough stranger password"
+	if _, err := anon.Auth.Register(ctx, &authv1.RegisterRequest{Email: email, Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := anon.Auth.Login(ctx, &authv1.LoginRequest{Email: email, Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(ctx, addr, client.WithToken(l.AccessToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -912,6 +912,112 @@ func (x *GetExecutionResponse) GetExecution() *Execution {
 	return nil
 }
 
+type GetArtifactRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ExecutionId   string                 `protobuf:"bytes,1,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
+	ArtifactId    string                 `protobuf:"bytes,2,opt,name=artifact_id,json=artifactId,proto3" json:"artifact_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetArtifactRequest) Reset() {
+	*x = GetArtifactRequest{}
+	mi := &file_vds_sandbox_v1_sandbox_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetArtifactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetArtifactRequest) ProtoMessage() {}
+
+func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_sandbox_v1_sandbox_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetArtifactRequest.ProtoReflect.Descriptor instead.
+func (*GetArtifactRequest) Descriptor() ([]byte, []int) {
+	return file_vds_sandbox_v1_sandbox_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetArtifactRequest) GetExecutionId() string {
+	if x != nil {
+		return x.ExecutionId
+	}
+	return ""
+}
+
+func (x *GetArtifactRequest) GetArtifactId() string {
+	if x != nil {
+		return x.ArtifactId
+	}
+	return ""
+}
+
+type GetArtifactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Set on the first message only.
+	Artifact *ExecutionArtifact `protobuf:"bytes,1,opt,name=artifact,proto3" json:"artifact,omitempty"`
+	// The next chunk of the artifact's bytes (at most 256 KiB).
+	Data          []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetArtifactResponse) Reset() {
+	*x = GetArtifactResponse{}
+	mi := &file_vds_sandbox_v1_sandbox_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetArtifactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetArtifactResponse) ProtoMessage() {}
+
+func (x *GetArtifactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_sandbox_v1_sandbox_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetArtifactResponse.ProtoReflect.Descriptor instead.
+func (*GetArtifactResponse) Descriptor() ([]byte, []int) {
+	return file_vds_sandbox_v1_sandbox_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetArtifactResponse) GetArtifact() *ExecutionArtifact {
+	if x != nil {
+		return x.Artifact
+	}
+	return nil
+}
+
+func (x *GetArtifactResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 var File_vds_sandbox_v1_sandbox_proto protoreflect.FileDescriptor
 
 const file_vds_sandbox_v1_sandbox_proto_rawDesc = "" +
@@ -979,7 +1085,14 @@ const file_vds_sandbox_v1_sandbox_proto_rawDesc = "" +
 	"\x13GetExecutionRequest\x12!\n" +
 	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\"O\n" +
 	"\x14GetExecutionResponse\x127\n" +
-	"\texecution\x18\x01 \x01(\v2\x19.vds.sandbox.v1.ExecutionR\texecution*K\n" +
+	"\texecution\x18\x01 \x01(\v2\x19.vds.sandbox.v1.ExecutionR\texecution\"X\n" +
+	"\x12GetArtifactRequest\x12!\n" +
+	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\x12\x1f\n" +
+	"\vartifact_id\x18\x02 \x01(\tR\n" +
+	"artifactId\"h\n" +
+	"\x13GetArtifactResponse\x12=\n" +
+	"\bartifact\x18\x01 \x01(\v2!.vds.sandbox.v1.ExecutionArtifactR\bartifact\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data*K\n" +
 	"\bLanguage\x12\x18\n" +
 	"\x14LANGUAGE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fLANGUAGE_SQL\x10\x01\x12\x13\n" +
@@ -992,10 +1105,11 @@ const file_vds_sandbox_v1_sandbox_proto_rawDesc = "" +
 	"\x0fOUTCOME_TIMEOUT\x10\x03\x12\x18\n" +
 	"\x14OUTCOME_MEMORY_LIMIT\x10\x04\x12\x18\n" +
 	"\x14OUTCOME_OUTPUT_LIMIT\x10\x05\x12\x13\n" +
-	"\x0fOUTCOME_REFUSED\x10\x062\x8f\x02\n" +
+	"\x0fOUTCOME_REFUSED\x10\x062\xa9\x03\n" +
 	"\x0eSandboxService\x12z\n" +
 	"\aExecute\x12\x1e.vds.sandbox.v1.ExecuteRequest\x1a\x1f.vds.sandbox.v1.ExecuteResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/projects/{project_id}:execute0\x01\x12\x80\x01\n" +
-	"\fGetExecution\x12#.vds.sandbox.v1.GetExecutionRequest\x1a$.vds.sandbox.v1.GetExecutionResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/executions/{execution_id}B8Z6github.com/vdsproject/vds/gen/vds/sandbox/v1;sandboxv1b\x06proto3"
+	"\fGetExecution\x12#.vds.sandbox.v1.GetExecutionRequest\x1a$.vds.sandbox.v1.GetExecutionResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/executions/{execution_id}\x12\x97\x01\n" +
+	"\vGetArtifact\x12\".vds.sandbox.v1.GetArtifactRequest\x1a#.vds.sandbox.v1.GetArtifactResponse\"=\x82\xd3\xe4\x93\x027\x125/v1/executions/{execution_id}/artifacts/{artifact_id}0\x01B8Z6github.com/vdsproject/vds/gen/vds/sandbox/v1;sandboxv1b\x06proto3"
 
 var (
 	file_vds_sandbox_v1_sandbox_proto_rawDescOnce sync.Once
@@ -1010,7 +1124,7 @@ func file_vds_sandbox_v1_sandbox_proto_rawDescGZIP() []byte {
 }
 
 var file_vds_sandbox_v1_sandbox_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vds_sandbox_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_vds_sandbox_v1_sandbox_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_vds_sandbox_v1_sandbox_proto_goTypes = []any{
 	(Language)(0),                 // 0: vds.sandbox.v1.Language
 	(Outcome)(0),                  // 1: vds.sandbox.v1.Outcome
@@ -1024,15 +1138,17 @@ var file_vds_sandbox_v1_sandbox_proto_goTypes = []any{
 	(*Execution)(nil),             // 9: vds.sandbox.v1.Execution
 	(*GetExecutionRequest)(nil),   // 10: vds.sandbox.v1.GetExecutionRequest
 	(*GetExecutionResponse)(nil),  // 11: vds.sandbox.v1.GetExecutionResponse
-	(*v1.DatasetRef)(nil),         // 12: vds.common.v1.DatasetRef
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*GetArtifactRequest)(nil),    // 12: vds.sandbox.v1.GetArtifactRequest
+	(*GetArtifactResponse)(nil),   // 13: vds.sandbox.v1.GetArtifactResponse
+	(*v1.DatasetRef)(nil),         // 14: vds.common.v1.DatasetRef
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_vds_sandbox_v1_sandbox_proto_depIdxs = []int32{
-	12, // 0: vds.sandbox.v1.Input.dataset:type_name -> vds.common.v1.DatasetRef
+	14, // 0: vds.sandbox.v1.Input.dataset:type_name -> vds.common.v1.DatasetRef
 	0,  // 1: vds.sandbox.v1.ExecuteRequest.language:type_name -> vds.sandbox.v1.Language
 	2,  // 2: vds.sandbox.v1.ExecuteRequest.inputs:type_name -> vds.sandbox.v1.Input
 	3,  // 3: vds.sandbox.v1.ExecuteRequest.limits:type_name -> vds.sandbox.v1.Limits
-	12, // 4: vds.sandbox.v1.Table.saved_as:type_name -> vds.common.v1.DatasetRef
+	14, // 4: vds.sandbox.v1.Table.saved_as:type_name -> vds.common.v1.DatasetRef
 	1,  // 5: vds.sandbox.v1.Status.outcome:type_name -> vds.sandbox.v1.Outcome
 	5,  // 6: vds.sandbox.v1.ExecuteResponse.table:type_name -> vds.sandbox.v1.Table
 	6,  // 7: vds.sandbox.v1.ExecuteResponse.artifact:type_name -> vds.sandbox.v1.ExecutionArtifact
@@ -1042,18 +1158,21 @@ var file_vds_sandbox_v1_sandbox_proto_depIdxs = []int32{
 	3,  // 11: vds.sandbox.v1.Execution.limits:type_name -> vds.sandbox.v1.Limits
 	7,  // 12: vds.sandbox.v1.Execution.status:type_name -> vds.sandbox.v1.Status
 	6,  // 13: vds.sandbox.v1.Execution.artifacts:type_name -> vds.sandbox.v1.ExecutionArtifact
-	12, // 14: vds.sandbox.v1.Execution.outputs:type_name -> vds.common.v1.DatasetRef
-	13, // 15: vds.sandbox.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
+	14, // 14: vds.sandbox.v1.Execution.outputs:type_name -> vds.common.v1.DatasetRef
+	15, // 15: vds.sandbox.v1.Execution.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 16: vds.sandbox.v1.GetExecutionResponse.execution:type_name -> vds.sandbox.v1.Execution
-	4,  // 17: vds.sandbox.v1.SandboxService.Execute:input_type -> vds.sandbox.v1.ExecuteRequest
-	10, // 18: vds.sandbox.v1.SandboxService.GetExecution:input_type -> vds.sandbox.v1.GetExecutionRequest
-	8,  // 19: vds.sandbox.v1.SandboxService.Execute:output_type -> vds.sandbox.v1.ExecuteResponse
-	11, // 20: vds.sandbox.v1.SandboxService.GetExecution:output_type -> vds.sandbox.v1.GetExecutionResponse
-	19, // [19:21] is the sub-list for method output_type
-	17, // [17:19] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	6,  // 17: vds.sandbox.v1.GetArtifactResponse.artifact:type_name -> vds.sandbox.v1.ExecutionArtifact
+	4,  // 18: vds.sandbox.v1.SandboxService.Execute:input_type -> vds.sandbox.v1.ExecuteRequest
+	10, // 19: vds.sandbox.v1.SandboxService.GetExecution:input_type -> vds.sandbox.v1.GetExecutionRequest
+	12, // 20: vds.sandbox.v1.SandboxService.GetArtifact:input_type -> vds.sandbox.v1.GetArtifactRequest
+	8,  // 21: vds.sandbox.v1.SandboxService.Execute:output_type -> vds.sandbox.v1.ExecuteResponse
+	11, // 22: vds.sandbox.v1.SandboxService.GetExecution:output_type -> vds.sandbox.v1.GetExecutionResponse
+	13, // 23: vds.sandbox.v1.SandboxService.GetArtifact:output_type -> vds.sandbox.v1.GetArtifactResponse
+	21, // [21:24] is the sub-list for method output_type
+	18, // [18:21] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_vds_sandbox_v1_sandbox_proto_init() }
@@ -1074,7 +1193,7 @@ func file_vds_sandbox_v1_sandbox_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_sandbox_v1_sandbox_proto_rawDesc), len(file_vds_sandbox_v1_sandbox_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	SandboxService_Execute_FullMethodName      = "/vds.sandbox.v1.SandboxService/Execute"
 	SandboxService_GetExecution_FullMethodName = "/vds.sandbox.v1.SandboxService/GetExecution"
+	SandboxService_GetArtifact_FullMethodName  = "/vds.sandbox.v1.SandboxService/GetArtifact"
 )
 
 // SandboxServiceClient is the client API for SandboxService service.
@@ -32,6 +33,11 @@ type SandboxServiceClient interface {
 	// Execute streams output as it is produced and ends with a Status.
 	Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExecuteResponse], error)
 	GetExecution(ctx context.Context, in *GetExecutionRequest, opts ...grpc.CallOption) (*GetExecutionResponse, error)
+	// GetArtifact streams the bytes of one artifact of an execution (a PNG or SVG figure, a
+	// Vega-Lite spec, a text file) in chunks. The first message carries the artifact's metadata.
+	// Needs the viewer role in the execution's project; a foreign or unknown execution or artifact
+	// is NotFound.
+	GetArtifact(ctx context.Context, in *GetArtifactRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetArtifactResponse], error)
 }
 
 type sandboxServiceClient struct {
@@ -71,6 +77,25 @@ func (c *sandboxServiceClient) GetExecution(ctx context.Context, in *GetExecutio
 	return out, nil
 }
 
+func (c *sandboxServiceClient) GetArtifact(ctx context.Context, in *GetArtifactRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetArtifactResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SandboxService_ServiceDesc.Streams[1], SandboxService_GetArtifact_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[GetArtifactRequest, GetArtifactResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SandboxService_GetArtifactClient = grpc.ServerStreamingClient[GetArtifactResponse]
+
 // SandboxServiceServer is the server API for SandboxService service.
 // All implementations must embed UnimplementedSandboxServiceServer
 // for forward compatibility.
@@ -80,6 +105,11 @@ type SandboxServiceServer interface {
 	// Execute streams output as it is produced and ends with a Status.
 	Execute(*ExecuteRequest, grpc.ServerStreamingServer[ExecuteResponse]) error
 	GetExecution(context.Context, *GetExecutionRequest) (*GetExecutionResponse, error)
+	// GetArtifact streams the bytes of one artifact of an execution (a PNG or SVG figure, a
+	// Vega-Lite spec, a text file) in chunks. The first message carries the artifact's metadata.
+	// Needs the viewer role in the execution's project; a foreign or unknown execution or artifact
+	// is NotFound.
+	GetArtifact(*GetArtifactRequest, grpc.ServerStreamingServer[GetArtifactResponse]) error
 	mustEmbedUnimplementedSandboxServiceServer()
 }
 
@@ -95,6 +125,9 @@ func (UnimplementedSandboxServiceServer) Execute(*ExecuteRequest, grpc.ServerStr
 }
 func (UnimplementedSandboxServiceServer) GetExecution(context.Context, *GetExecutionRequest) (*GetExecutionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetExecution not implemented")
+}
+func (UnimplementedSandboxServiceServer) GetArtifact(*GetArtifactRequest, grpc.ServerStreamingServer[GetArtifactResponse]) error {
+	return status.Error(codes.Unimplemented, "method GetArtifact not implemented")
 }
 func (UnimplementedSandboxServiceServer) mustEmbedUnimplementedSandboxServiceServer() {}
 func (UnimplementedSandboxServiceServer) testEmbeddedByValue()                        {}
@@ -146,6 +179,17 @@ func _SandboxService_GetExecution_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SandboxService_GetArtifact_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(GetArtifactRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SandboxServiceServer).GetArtifact(m, &grpc.GenericServerStream[GetArtifactRequest, GetArtifactResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SandboxService_GetArtifactServer = grpc.ServerStreamingServer[GetArtifactResponse]
+
 // SandboxService_ServiceDesc is the grpc.ServiceDesc for SandboxService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -162,6 +206,11 @@ var SandboxService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Execute",
 			Handler:       _SandboxService_Execute_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "GetArtifact",
+			Handler:       _SandboxService_GetArtifact_Handler,
 			ServerStreams: true,
 		},
 	},
