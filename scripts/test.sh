@@ -13,10 +13,14 @@ $GO vet -tags "$TAGS" "${PKGS[@]}"
 
 echo "== go test"
 # -p 2: this is a 2-core machine; packages that start the whole mesh are heavy.
-$GO test -tags "$TAGS" -count=1 -p 2 -timeout 25m "${PKGS[@]}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+$GO test -tags "$TAGS" -count=1 -p 2 -timeout 25m "${PKGS[@]}" 2>&1 | tee "$log"
+passed=$(grep -c '^ok ' "$log" || true)
 
 echo "== chart checks (helm lint, template, strict decoding, policies)"
 (cd tools/chartcheck && GOWORK=off $GO vet ./... && GOWORK=off $GO test -count=1 ./...)
+passed=$((passed + 1))
 
 if [[ -f web/package.json ]]; then
   echo "== web tests"
@@ -26,5 +30,9 @@ if [[ -f web/package.json ]]; then
     echo "SKIP web tests: npm or ${CHROMIUM:-/usr/bin/chromium} not found (apt-get install -y chromium npm)"
   else
     (cd web && { [[ node_modules/.package-lock.json -nt package-lock.json ]] || npm ci --no-audit --no-fund; } && npm test)
+    passed=$((passed + 1))
   fi
 fi
+
+# Every step above stops the script on a failure, so reaching here means none failed.
+echo "test packages: $passed passed, 0 failed"
