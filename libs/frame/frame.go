@@ -287,9 +287,11 @@ func stringValue(arr arrow.Array, i int) string {
 	case *array.Binary:
 		return string(a.Value(i))
 	case *array.Dictionary:
-		return a.Dictionary().ValueStr(a.GetValueIndex(i))
+		return stringValue(a.Dictionary(), a.GetValueIndex(i))
 	}
-	return arr.ValueStr(i)
+	// ValueStr of string-like arrays may point into the batch's memory, which DuckDB reuses once the
+	// batch is released: always copy.
+	return strings.Clone(arr.ValueStr(i))
 }
 
 // TimeOf converts a Time column value back to a time.
