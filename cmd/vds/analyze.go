@@ -14,12 +14,9 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vdsproject/vds/gen/client"
-	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
-	"github.com/vdsproject/vds/libs/logging"
-	"github.com/vdsproject/vds/services/mesh"
 )
 
 func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,52 +61,14 @@ func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	bar := newProgress(stderr, *noProgress)
 	defer bar.done()
 
-	addr, key := *server, *apiKey
-	home, err := filepath.Abs(pf.home)
+	c, proj, stop, err := connect(ctx, &pf, *server, *apiKey, *project, bar)
 	if err != nil {
 		return err
 	}
-	if addr == "" {
-		p, creds, err := startEmbedded(ctx, &pf, home, bar)
-		switch {
-		case errors.Is(err, mesh.ErrLocked) && creds != nil && creds.GRPCAddr != "":
-			bar.note(fmt.Sprintf("a vds platform is already running with home %s: using it at %s", home, creds.GRPCAddr))
-			addr = creds.GRPCAddr
-		case err != nil:
-			return err
-		default:
-			defer p.Stop()
-			addr = p.GRPCAddr
-		}
-		if key == "" && creds != nil {
-			key = creds.APIKey
-		}
-		if *project == "" && creds != nil {
-			*project = creds.ProjectID
-		}
-	}
-	if key == "" {
-		creds, err := mesh.LoadCredentials(home)
-		if err != nil {
-			return fmt.Errorf("no API key for %s: pass --api-key (or VDS_API_KEY), or use the --home of the `vds up` that serves it (%v)", addr, err)
-		}
-		key = creds.APIKey
-		if *project == "" {
-			*project = creds.ProjectID
-		}
-	}
-	c, err := client.Dial(ctx, addr, client.WithAPIKey(key))
-	if err != nil {
-		return err
-	}
+	defer stop()
 	defer c.Close()
-	if *project == "" {
-		if *project, err = defaultProject(ctx, c); err != nil {
-			return err
-		}
-	}
 
-	rep, err := analyzeFile(ctx, c, *project, file, *target, *question, *budget, bar)
+	rep, err := analyzeFile(ctx, c, proj, file, *target, *question, *budget, bar)
 	if err != nil {
 		return err
 	}
@@ -125,59 +84,6 @@ func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	default:
 		return writeMarkdown(stdout, rep)
 	}
-}
-
-// embedded is a platform started for one command, with its log file.
-type embedded struct {
-	*mesh.Platform
-	log *os.File
-}
-
-// Stop stops the platform, then closes its log.
-func (e *embedded) Stop() error {
-	err := e.Platform.Stop()
-	e.log.Close()
-	return err
-}
-
-// startEmbedded runs the platform in this process for one command; its logs go to home/logs.
-// When another process holds the home, it returns mesh.ErrLocked with that platform's credentials.
-func startEmbedded(ctx context.Context, pf *platformFlags, home string, bar *progress) (*embedded, *mesh.Credentials, error) {
-	if err := os.MkdirAll(filepath.Join(home, "logs"), 0o700); err != nil {
-		return nil, nil, err
-	}
-	lf, err := os.OpenFile(filepath.Join(home, "logs", "vds.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, nil, err
-	}
-	o, err := pf.options(logging.New(lf, "json", pf.logLevel))
-	if err != nil {
-		lf.Close()
-		return nil, nil, err
-	}
-	o.Home, o.GRPCAddr, o.HTTPAddr = home, "127.0.0.1:0", "127.0.0.1:0"
-	bar.stage("start platform", 0)
-	p, err := mesh.Up(ctx, o)
-	if err != nil {
-		lf.Close()
-		if errors.Is(err, mesh.ErrLocked) {
-			creds, _ := mesh.LoadCredentials(home)
-			return nil, creds, err
-		}
-		return nil, nil, fmt.Errorf("start the embedded platform (logs in %s): %w", lf.Name(), err)
-	}
-	return &embedded{p, lf}, p.Creds, nil
-}
-
-func defaultProject(ctx context.Context, c *client.Client) (string, error) {
-	me, err := c.Auth.WhoAmI(ctx, &authv1.WhoAmIRequest{})
-	if err != nil {
-		return "", fmt.Errorf("check the API key: %w", err)
-	}
-	if len(me.Projects) == 0 {
-		return "", errors.New("the API key's user has no project: create one or pass --project")
-	}
-	return me.Projects[0].Id, nil
 }
 
 // analyzeFile is the main job through the public API: upload, wait for ingest, run the analysis.

@@ -6,14 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/vdsproject/vds/gen/client"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
-	"github.com/vdsproject/vds/services/mesh"
 )
 
 func init() {
@@ -71,56 +68,19 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	bar := newProgress(stderr, true)
 	defer bar.done()
-	addr, key := *server, *apiKey
-	home, err := filepath.Abs(pf.home)
+	c, proj, stop, err := connect(ctx, &pf, *server, *apiKey, *project, bar)
 	if err != nil {
 		return err
 	}
-	if addr == "" {
-		p, creds, err := startEmbedded(ctx, &pf, home, bar)
-		switch {
-		case errors.Is(err, mesh.ErrLocked) && creds != nil && creds.GRPCAddr != "":
-			addr = creds.GRPCAddr
-		case err != nil:
-			return err
-		default:
-			defer p.Stop()
-			addr = p.GRPCAddr
-		}
-		if key == "" && creds != nil {
-			key = creds.APIKey
-		}
-		if *project == "" && creds != nil {
-			*project = creds.ProjectID
-		}
-	}
-	if key == "" {
-		creds, err := mesh.LoadCredentials(home)
-		if err != nil {
-			return fmt.Errorf("no API key for %s: pass --api-key, or use the --home of the `vds up` that serves it (%v)", addr, err)
-		}
-		key = creds.APIKey
-		if *project == "" {
-			*project = creds.ProjectID
-		}
-	}
-	c, err := client.Dial(ctx, addr, client.WithAPIKey(key))
-	if err != nil {
-		return err
-	}
+	defer stop()
 	defer c.Close()
-	if *project == "" {
-		if *project, err = defaultProject(ctx, c); err != nil {
-			return err
-		}
-	}
 	id := *conv
 	if id == "" {
-		ref, name, err := resolveInput(ctx, c, *project, input)
+		ref, name, err := resolveInput(ctx, c, proj, input)
 		if err != nil {
 			return err
 		}
-		cc, err := c.Orchestrator.CreateConversation(ctx, &orchestratorv1.CreateConversationRequest{ProjectId: *project, Title: name + ": " + question,
+		cc, err := c.Orchestrator.CreateConversation(ctx, &orchestratorv1.CreateConversationRequest{ProjectId: proj, Title: name + ": " + question,
 			Datasets: []*commonv1.DatasetRef{ref}, Planner: *plannerName})
 		if err != nil {
 			return explain(err, "conversation")

@@ -13,11 +13,9 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/vdsproject/vds/gen/client"
 	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	"github.com/vdsproject/vds/libs/ids"
-	"github.com/vdsproject/vds/services/mesh"
 )
 
 func init() {
@@ -161,60 +159,6 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	return writeEffect(stdout, est)
-}
-
-// connect returns a client of the platform at server or of an embedded one started for this
-// command (stop stops it), and the project to work in.
-func connect(ctx context.Context, pf *platformFlags, server, key, project string, bar *progress) (*client.Client, string, func(), error) {
-	stop := func() {}
-	home, err := filepath.Abs(pf.home)
-	if err != nil {
-		return nil, "", stop, err
-	}
-	addr := server
-	if addr == "" {
-		p, creds, err := startEmbedded(ctx, pf, home, bar)
-		switch {
-		case errors.Is(err, mesh.ErrLocked) && creds != nil && creds.GRPCAddr != "":
-			bar.note(fmt.Sprintf("a vds platform is already running with home %s: using it at %s", home, creds.GRPCAddr))
-			addr = creds.GRPCAddr
-		case err != nil:
-			return nil, "", stop, err
-		default:
-			stop = func() { p.Stop() }
-			addr = p.GRPCAddr
-		}
-		if key == "" && creds != nil {
-			key = creds.APIKey
-		}
-		if project == "" && creds != nil {
-			project = creds.ProjectID
-		}
-	}
-	if key == "" {
-		creds, err := mesh.LoadCredentials(home)
-		if err != nil {
-			stop()
-			return nil, "", func() {}, fmt.Errorf("no API key for %s: pass --api-key (or VDS_API_KEY), or use the --home of the `vds up` that serves it (%v)", addr, err)
-		}
-		key = creds.APIKey
-		if project == "" {
-			project = creds.ProjectID
-		}
-	}
-	c, err := client.Dial(ctx, addr, client.WithAPIKey(key))
-	if err != nil {
-		stop()
-		return nil, "", func() {}, err
-	}
-	if project == "" {
-		if project, err = defaultProject(ctx, c); err != nil {
-			c.Close()
-			stop()
-			return nil, "", func() {}, err
-		}
-	}
-	return c, project, stop, nil
 }
 
 // effectJSON is the estimate as protojson (field names as in the proto) plus "interval": [low, high].
