@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -157,6 +158,37 @@ for name in ("by_day.png", "by_day.vl.json"):
 			if err := json.Unmarshal(b, &spec); err != nil || len(spec.Data.Values) != 4 || spec.Data.Values[1].Day != "Sat" || spec.Data.Values[1].TotalBill != 20.4414 {
 				t.Errorf("by_day.vl.json: %v %+v", err, spec)
 			}
+		}
+	}
+	// The REST mapping streams the same bytes: one JSON object per line, data in base64.
+	{
+		png := res.artifacts[0]
+		hreq, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.HTTPURL+"/v1/executions/"+res.id+"/artifacts/"+png.Id, nil)
+		hreq.Header.Set("x-api-key", p.Creds.APIKey)
+		resp, err := http.DefaultClient.Do(hreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		dec := json.NewDecoder(resp.Body)
+		for {
+			var line struct {
+				Result struct {
+					Data []byte `json:"data"`
+				} `json:"result"`
+				Error any `json:"error"`
+			}
+			if err := dec.Decode(&line); err == io.EOF {
+				break
+			} else if err != nil || line.Error != nil {
+				t.Fatalf("REST GetArtifact: %v %v", err, line.Error)
+			}
+			got = append(got, line.Result.Data...)
+		}
+		resp.Body.Close()
+		sum := sha256.Sum256(got)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(res.stderr, png.Name+" "+hex.EncodeToString(sum[:])+"\n") {
+			t.Errorf("REST GetArtifact: HTTP %d, %d bytes, sha256 %x", resp.StatusCode, len(got), sum)
 		}
 	}
 	// Unknown, misplaced and foreign artifacts are NotFound; a malformed ID is InvalidArgument.
