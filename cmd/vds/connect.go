@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/vdsproject/vds/gen/client"
 	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
@@ -19,6 +20,9 @@ import (
 // function for the embedded platform.
 func connect(ctx context.Context, pf *platformFlags, server, key, project string, bar *progress) (*client.Client, string, func(), error) {
 	stop := func() {}
+	if strings.Contains(server, "://") {
+		return nil, "", stop, usageError{fmt.Sprintf("--server takes the gRPC address host:port that vds up prints (for example 127.0.0.1:7070), not a URL: %q", server)}
+	}
 	home, err := filepath.Abs(pf.home)
 	if err != nil {
 		return nil, "", stop, err

@@ -64,6 +64,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmd.run(ctx, args[1:], stdout, stderr)
 	case args[0] == "version" || args[0] == "--version":
 		fmt.Fprintln(stdout, "vds", version)
+	case (args[0] == "help" || args[0] == "-h" || args[0] == "--help") && len(args) > 1:
+		if cmd, ok := commands[args[1]]; ok { // vds help analyze = vds analyze --help
+			err = cmd.run(ctx, []string{"--help"}, stdout, stdout)
+		} else {
+			err = usageError{fmt.Sprintf("no help for %q: it is not a command", args[1])}
+		}
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		printUsage(stdout)
 	default:
@@ -76,7 +82,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "vds: %s\nRun 'vds help' for the commands, or 'vds %s --help' for a command's flags.\n", ue.msg, args[0])
+		if _, known := commands[args[0]]; known {
+			fmt.Fprintf(stderr, "vds: %s\nRun 'vds %s --help' for its flags.\n", ue.msg, args[0])
+		} else {
+			fmt.Fprintf(stderr, "vds: %s\nRun 'vds help' for the commands.\n", ue.msg)
+		}
 		return 2
 	default:
 		fmt.Fprintf(stderr, "vds: %s\n", err)

@@ -337,6 +337,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"analyze", filepath.Join(dir, "missing.csv"), "--target", "a"}, 1, "no such file"},
 		{[]string{"analyze", dir, "--target", "a"}, 1, "is a directory"},
 		{[]string{"up", "extra"}, 2, "takes no arguments"},
+		{[]string{"analyze", csv, "--target", "a", "--server", "http://127.0.0.1:1"}, 2, "not a URL"},
+		{[]string{"help", "frobnicate"}, 2, "not a command"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc"
@@ -168,7 +169,9 @@ func (c *Client) UploadFile(ctx context.Context, projectID, path string, progres
 	if st.IsDir() {
 		return nil, fmt.Errorf("%s is a directory, not a data file", path)
 	}
-	md := &datasetsv1.UploadMetadata{ProjectId: projectID, FileName: filepath.Base(path), SizeBytes: st.Size()}
+	// The name is metadata only; proto strings must be UTF-8, so other bytes become U+FFFD.
+	name := strings.ToValidUTF8(filepath.Base(path), "\uFFFD")
+	md := &datasetsv1.UploadMetadata{ProjectId: projectID, FileName: name, SizeBytes: st.Size()}
 	return c.Upload(ctx, md, f, progress)
 }
 

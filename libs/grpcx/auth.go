@@ -83,7 +83,7 @@ func (a *Authenticator) check(ctx context.Context, method string) (context.Conte
 		if errors.Is(err, authn.ErrNoCredential) {
 			return nil, status.Error(codes.Unauthenticated, err.Error())
 		}
-		return nil, status.Error(codes.Unauthenticated, "invalid or expired credential: log in again (vds login) or use a valid API key")
+		return nil, status.Error(codes.Unauthenticated, "invalid or expired credential: sign in again, or use a valid API key (vds up keeps one in credentials.json under its --home)")
 	}
 	return authn.WithIdentity(ctx, id), nil
 }

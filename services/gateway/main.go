@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -41,12 +40,8 @@ func run(args []string) error {
 	for _, name := range server.BackendNames {
 		addrs[name] = fs.String(name+"-addr", "", "gRPC address of the "+name+" service")
 	}
-	maxBody := fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest REST request body in bytes")
-	maxUpload := fs.Int64("max-upload-bytes", server.DefaultMaxUploadBytes, "largest file accepted by the HTTP upload in bytes")
-	cors := fs.String("cors-origins", "", "comma-separated browser origins allowed to call the API (* for any); empty: none")
-	rate := fs.Float64("rate-limit", 50, "requests per second allowed per client IP (0: no limit)")
-	burst := fs.Int("rate-burst", 0, "requests a client may make at once before the rate limit applies (0: twice --rate-limit)")
-	trustXFF := fs.Bool("trust-forwarded-for", false, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)")
+	o := server.Options{Backends: map[string]string{}, MaxBodyBytes: server.DefaultMaxBodyBytes, MaxUploadBytes: server.DefaultMaxUploadBytes, RatePerSecond: 50}
+	o.Flags(fs)
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	var tel platform.TelemetryConfig
@@ -57,16 +52,10 @@ func run(args []string) error {
 	}
 	log := logging.New(os.Stderr, *logFormat, *logLevel)
 
-	o := server.Options{Backends: map[string]string{}, MaxBodyBytes: *maxBody, MaxUploadBytes: *maxUpload,
-		RatePerSecond: *rate, Burst: *burst, TrustForwardedFor: *trustXFF, Log: log}
+	o.Log = log
 	for name, a := range addrs {
 		if *a != "" {
 			o.Backends[name] = *a
-		}
-	}
-	for _, c := range strings.Split(*cors, ",") {
-		if c = strings.TrimSpace(c); c != "" {
-			o.CORSOrigins = append(o.CORSOrigins, c)
 		}
 	}
 	for _, name := range server.BackendNames {

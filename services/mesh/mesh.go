@@ -133,7 +133,15 @@ func Up(ctx context.Context, o Options) (*Platform, error) {
 		})
 	}
 	// The gateway: gRPC front door and REST/HTTP.
-	gwOpts := gatewaysrv.Options{Backends: p.Services, Log: o.Log, MaxBodyBytes: 8 << 20, RatePerSecond: 200, Burst: 400}
+	// The gateway's limits take their VDS_* variables as the standalone gateway's flags do; a local
+	// platform allows more requests per client (the web app loads many charts at once).
+	gwOpts := gatewaysrv.Options{Backends: p.Services, Log: o.Log, MaxBodyBytes: gatewaysrv.DefaultMaxBodyBytes,
+		MaxUploadBytes: gatewaysrv.DefaultMaxUploadBytes, RatePerSecond: 200, Burst: 400}
+	gfs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	gwOpts.Flags(gfs)
+	if err := config.ApplyEnv(gfs); err != nil {
+		return fail(fmt.Errorf("gateway: %w", err))
+	}
 	front, err := gatewaysrv.NewFrontDoor(gwOpts)
 	if err != nil {
 		return fail(err)

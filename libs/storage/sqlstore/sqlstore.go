@@ -80,6 +80,12 @@ func open(dsn string) (*Store, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
+		// Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open database file: %w", err)
+		}
+		f.Close()
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(15000)")

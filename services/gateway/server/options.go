@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -172,4 +173,23 @@ func (m missingBackend) Invoke(context.Context, string, any, any, ...grpc.CallOp
 
 func (m missingBackend) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
 	return nil, m.err()
+}
+
+// Flags binds the gateway's limits and browser settings to fs, with the values already in o as the
+// defaults; the standalone gateway and `vds up` share them (and so their VDS_* variables).
+func (o *Options) Flags(fs *flag.FlagSet) {
+	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", o.MaxBodyBytes, "largest REST request body in bytes")
+	fs.Int64Var(&o.MaxUploadBytes, "max-upload-bytes", o.MaxUploadBytes, "largest file accepted by the HTTP upload in bytes")
+	fs.Func("cors-origins", "comma-separated browser origins allowed to call the API (* for any); empty: none", func(v string) error {
+		o.CORSOrigins = nil
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				o.CORSOrigins = append(o.CORSOrigins, c)
+			}
+		}
+		return nil
+	})
+	fs.Float64Var(&o.RatePerSecond, "rate-limit", o.RatePerSecond, "requests per second allowed per client IP (0: no limit)")
+	fs.IntVar(&o.Burst, "rate-burst", o.Burst, "requests a client may make at once before the rate limit applies (0: twice --rate-limit)")
+	fs.BoolVar(&o.TrustForwardedFor, "trust-forwarded-for", o.TrustForwardedFor, "take the client IP from X-Forwarded-For (only behind a proxy that sets it)")
 }
