@@ -22,7 +22,6 @@ import (
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
-	"github.com/vdsproject/vds/services/mesh"
 )
 
 func init() {
@@ -126,53 +125,16 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// No progress bar: stderr carries the code's own stderr.
 	bar := newProgress(stderr, true)
 	defer bar.done()
-	addr, key := *server, *apiKey
-	home, err := filepath.Abs(pf.home)
+	c, proj, stop, err := connect(ctx, &pf, *server, *apiKey, *project, bar)
 	if err != nil {
 		return err
 	}
-	if addr == "" {
-		p, creds, err := startEmbedded(ctx, &pf, home, bar)
-		switch {
-		case errors.Is(err, mesh.ErrLocked) && creds != nil && creds.GRPCAddr != "":
-			addr = creds.GRPCAddr
-		case err != nil:
-			return err
-		default:
-			defer p.Stop()
-			addr = p.GRPCAddr
-		}
-		if key == "" && creds != nil {
-			key = creds.APIKey
-		}
-		if *project == "" && creds != nil {
-			*project = creds.ProjectID
-		}
-	}
-	if key == "" {
-		creds, err := mesh.LoadCredentials(home)
-		if err != nil {
-			return fmt.Errorf("no API key for %s: pass --api-key, or use the --home of the `vds up` that serves it (%v)", addr, err)
-		}
-		key = creds.APIKey
-		if *project == "" {
-			*project = creds.ProjectID
-		}
-	}
-	c, err := client.Dial(ctx, addr, client.WithAPIKey(key))
-	if err != nil {
-		return err
-	}
+	defer stop()
 	defer c.Close()
-	if *project == "" {
-		if *project, err = defaultProject(ctx, c); err != nil {
-			return err
-		}
-	}
-	req.ProjectId = *project
+	req.ProjectId = proj
 	used := map[string]int{}
 	for _, p := range pos {
-		ref, name, err := resolveInput(ctx, c, *project, p)
+		ref, name, err := resolveInput(ctx, c, proj, p)
 		if err != nil {
 			return err
 		}

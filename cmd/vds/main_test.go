@@ -161,6 +161,9 @@ func TestAnalyzeTelcoChurn(t *testing.T) {
 			t.Errorf("chart %q has no Vega-Lite $schema", c.Title)
 		}
 	}
+	if hasWarning(rep, "no better than") {
+		t.Errorf("telco's model is reported as no better than the baseline: %q", rep.Warnings)
+	}
 	var sawID bool
 	for _, w := range rep.Warnings {
 		sawID = sawID || strings.Contains(w, "customerID")
@@ -265,6 +268,10 @@ func TestAnalyzeMessyFiles(t *testing.T) {
 		{file: "very_wide_2000_cols.csv", target: "f0", check: func(t *testing.T, rep *orchestratorv1.AnalysisReport) {
 			if len(rep.Dataset.Columns) != 2000 || rep.Dataset.RowCount != 50 {
 				t.Errorf("shape %d x %d, want 50 x 2000", rep.Dataset.RowCount, len(rep.Dataset.Columns))
+			}
+			// 50 rows of noise: the model cannot beat predicting the class frequencies, and says so.
+			if !hasWarning(rep, "no better than") {
+				t.Errorf("no warning that the model is no better than the baseline (%s %v): %q", rep.Model.GetMetric(), rep.Model.GetCvScore(), rep.Warnings)
 			}
 		}},
 		{file: "leading_zero_ids.csv", target: "spend", fail: "no usable feature"},
@@ -455,4 +462,13 @@ func TestKillAndRestartKeepsState(t *testing.T) {
 	if rows != 150 {
 		t.Fatalf("read %d rows over Flight after restart, want 150", rows)
 	}
+}
+
+func hasWarning(rep *orchestratorv1.AnalysisReport, sub string) bool {
+	for _, w := range rep.Warnings {
+		if strings.Contains(w, sub) {
+			return true
+		}
+	}
+	return false
 }

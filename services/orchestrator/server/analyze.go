@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/flight"
 	"google.golang.org/grpc"
 
+	"github.com/vdsproject/vds/gen/client"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
@@ -353,21 +355,117 @@ func (a *analysis) summarise(ctx context.Context) error {
 	default:
 		fmt.Fprintf(&b, "Predicting %s, the best model (%s) reaches a %d-fold cross-validated RMSE of %.4g (± %.3g). ", a.rep.Target, m.Algorithm, m.CvFolds, m.CvScore, m.CvStd)
 	}
+	base, baseName, haveBase := a.baseline()
+	useless := haveBase && !beatsBaseline(m.Metric, m.CvScore, m.CvStd, base)
 	var top []string
 	for _, d := range a.rep.Drivers {
 		if d.Importance > 0 && len(top) < 3 {
 			top = append(top, d.Feature)
 		}
 	}
-	if len(top) > 0 {
+	switch {
+	case useless:
+		msg := fmt.Sprintf("The best model is no better than %s (%s %.4g vs %.4g): the columns carry no usable signal about %s, so its drivers mean nothing.",
+			baseName, m.Metric, m.CvScore, base, a.rep.Target)
+		b.WriteString(msg + " ")
+		a.rep.Warnings = append(a.rep.Warnings, "model: "+msg)
+	case len(top) > 0:
 		fmt.Fprintf(&b, "The strongest drivers are %s. ", strings.Join(top, ", "))
 	}
 	statement := b.String()
+	cv := map[string]float64{"cv_score": m.CvScore, "cv_std": m.CvStd, "folds": float64(m.CvFolds), "rows": float64(a.rep.Dataset.RowCount)}
+	if haveBase {
+		cv["baseline"] = base
+	}
 	a.rep.Findings = append([]*commonv1.Finding{{Id: ids.New(ids.Finding), Statement: strings.TrimSpace(statement), Test: "cross_validation",
-		Values: map[string]float64{"cv_score": m.CvScore, "cv_std": m.CvStd, "folds": float64(m.CvFolds), "rows": float64(a.rep.Dataset.RowCount)}}}, a.rep.Findings...)
+		Values: cv}}, a.rep.Findings...)
 	if len(a.rep.Warnings) > 0 {
 		fmt.Fprintf(&b, "%d warning(s) about the data and the columns left out are listed below.", len(a.rep.Warnings))
 	}
 	a.rep.Summary = strings.TrimSpace(b.String())
 	return nil
+}
+
+// baseline is the score of the model that ignores every column: ROC AUC 0.5 for a binary target, the
+// log loss of predicting the class frequencies for a multiclass one, the standard deviation (the RMSE
+// of predicting the mean) for a numeric one. It comes from the target's profile.
+func (a *analysis) baseline() (score float64, name string, ok bool) {
+	switch a.rep.Model.GetMetric() {
+	case "roc_auc":
+		return 0.5, "chance", true
+	}
+	if a.profile == nil {
+		return 0, "", false
+	}
+	for _, c := range a.profile.Columns {
+		if c.Name != a.rep.Target {
+			continue
+		}
+		switch a.rep.Model.GetMetric() {
+		case "rmse":
+			if c.Numeric != nil && c.Numeric.Std > 0 {
+				return c.Numeric.Std, "predicting the mean", true
+			}
+		case "log_loss":
+			counts := map[string]float64{}
+			var n float64
+			for _, v := range c.TopValues {
+				counts[v.Value] += float64(v.Count)
+				n += float64(v.Count)
+			}
+			if n == 0 || n < float64(c.Count) { // the profile's top values do not cover every class
+				var err error
+				if counts, err = a.targetCounts(); err != nil {
+					return 0, "", false
+				}
+			}
+			return entropy(counts), "predicting the class frequencies", true
+		}
+	}
+	return 0, "", false
+}
+
+// beatsBaseline reports whether a cross-validated score is better than the baseline by more than
+// its own noise (two standard deviations across folds, and at least 1%).
+func beatsBaseline(metric string, cv, std, base float64) bool {
+	margin := math.Max(2*std, 0.01*math.Abs(base))
+	if metric == "roc_auc" {
+		margin = math.Max(2*std, 0.01)
+		return cv-base > margin
+	}
+	return base-cv > margin
+}
+
+// targetCounts counts the target's values, read over Flight (only that column).
+func (a *analysis) targetCounts() (map[string]float64, error) {
+	rdr, err := client.DoGet(a.ctx, flight.NewFlightServiceClient(a.conns["ingestion"]),
+		&datasetsv1.DatasetQuery{DatasetId: a.ref.DatasetId, Version: a.ref.Version, Columns: []string{a.rep.Target}})
+	if err != nil {
+		return nil, err
+	}
+	defer rdr.Release()
+	counts := map[string]float64{}
+	for rdr.Next() {
+		col := rdr.RecordBatch().Column(0)
+		for i := 0; i < col.Len(); i++ {
+			if col.IsValid(i) {
+				counts[strings.Clone(col.ValueStr(i))]++
+			}
+		}
+	}
+	return counts, rdr.Err()
+}
+
+// entropy is the log loss of predicting the observed class frequencies.
+func entropy(counts map[string]float64) float64 {
+	var n, h float64
+	for _, c := range counts {
+		n += c
+	}
+	for _, c := range counts {
+		if p := c / n; p > 0 {
+			h -= p * math.Log(p)
+		}
+	}
+	return h
 }
