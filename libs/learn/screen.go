@@ -254,6 +254,20 @@ func screenColumns(f *frame.Frame, t *targetInfo, exclude []string) ([]string, [
 		feats = append(feats, c.Name)
 	}
 	feats = dropRedundant(f, t, feats, drop)
+	if leaked, why := arithmeticLeak(f, t, feats); len(leaked) > 0 {
+		gone := map[string]bool{}
+		for _, name := range leaked {
+			gone[name] = true
+			drop(name, why, true)
+		}
+		kept := feats[:0:0]
+		for _, name := range feats {
+			if !gone[name] {
+				kept = append(kept, name)
+			}
+		}
+		feats = kept
+	}
 	return feats, dropped, warns
 }
 
