@@ -27,9 +27,8 @@ func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	question := fs.String("question", "", "the question in words (kept in the report)")
 	budget := fs.Duration("budget", 0, "model-training budget, for example 45s or 2m (default: the server's, 30s)")
 	format := fs.String("format", "markdown", "output format: json (one AnalysisReport as protojson) or markdown")
-	server := fs.String("server", "", "gRPC address of a running platform (vds up); empty starts an embedded platform for this run")
-	apiKey := fs.String("api-key", "", "API key for --server (default: the key `vds up` saved under --home)")
-	project := fs.String("project", "", "project ID to upload into (default: the API key's project)")
+	var cf connFlags
+	cf.bind(fs)
 	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar on stderr")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -61,7 +60,7 @@ func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	bar := newProgress(stderr, *noProgress)
 	defer bar.done()
 
-	c, proj, stop, err := connect(ctx, &pf, *server, *apiKey, *project, bar)
+	c, proj, stop, err := connect(ctx, &pf, &cf, bar)
 	if err != nil {
 		return err
 	}

@@ -41,9 +41,8 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	format := fs.String("format", "text", "output format: text or json (text, confidence and the key numbers as named values)")
 	plannerName := fs.String("planner", "", "builtin (no network) or llm (the configured endpoint); default: llm when configured")
 	quiet := fs.Bool("quiet", false, "do not print the events on stderr")
-	server := fs.String("server", "", "gRPC address of a running platform (vds up); empty starts an embedded platform for this run")
-	apiKey := fs.String("api-key", "", "API key for --server (default: the key `vds up` saved under --home)")
-	project := fs.String("project", "", "project ID (default: the API key's project)")
+	var cf connFlags
+	cf.bind(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -68,7 +67,7 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	bar := newProgress(stderr, true)
 	defer bar.done()
-	c, proj, stop, err := connect(ctx, &pf, *server, *apiKey, *project, bar)
+	c, proj, stop, err := connect(ctx, &pf, &cf, bar)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,11 +15,21 @@ import (
 	"github.com/vdsproject/vds/services/mesh"
 )
 
+// connFlags are the flags of every command that talks to a platform.
+type connFlags struct{ server, apiKey, project string }
+
+func (c *connFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&c.server, "server", "", "gRPC address of a running platform (vds up); empty starts an embedded platform for this run")
+	fs.StringVar(&c.apiKey, "api-key", "", "API key for --server (default: the key `vds up` saved under --home)")
+	fs.StringVar(&c.project, "project", "", "project ID to work in (default: the API key's project)")
+}
+
 // connect dials the platform every command talks to: --server with --api-key (or the key `vds up`
 // saved under --home), or, without --server, an embedded platform started for this command (or the
 // `vds up` that already holds --home). It returns the client, the project to work in and a stop
 // function for the embedded platform.
-func connect(ctx context.Context, pf *platformFlags, server, key, project string, bar *progress) (*client.Client, string, func(), error) {
+func connect(ctx context.Context, pf *platformFlags, cf *connFlags, bar *progress) (*client.Client, string, func(), error) {
+	server, key, project := cf.server, cf.apiKey, cf.project
 	stop := func() {}
 	if strings.Contains(server, "://") {
 		return nil, "", stop, usageError{fmt.Sprintf("--server takes the gRPC address host:port that vds up prints (for example 127.0.0.1:7070), not a URL: %q", server)}

@@ -53,9 +53,8 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	squared := fs.String("squared", "", "comma-separated numeric confounders that also enter squared")
 	categorical := fs.String("categorical", "", "comma-separated numeric confounders to treat as categories")
 	format := fs.String("format", "markdown", "output format: json (the estimate as JSON) or markdown")
-	server := fs.String("server", "", "gRPC address of a running platform (vds up); empty starts an embedded platform for this run")
-	apiKey := fs.String("api-key", "", "API key for --server (default: the key `vds up` saved under --home)")
-	project := fs.String("project", "", "project ID to upload into (default: the API key's project)")
+	var cf connFlags
+	cf.bind(fs)
 	noProgress := fs.Bool("no-progress", false, "do not draw the progress bar on stderr")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -106,7 +105,7 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	bar := newProgress(stderr, *noProgress)
 	defer bar.done()
-	c, proj, stop, err := connect(ctx, &pf, *server, *apiKey, *project, bar)
+	c, proj, stop, err := connect(ctx, &pf, &cf, bar)
 	if err != nil {
 		return err
 	}

@@ -70,9 +70,8 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	memory := fs.Int64("memory-mb", 0, "memory limit of a Python execution in MiB (default: the server's)")
 	maxRows := fs.Int64("max-rows", 0, "most result rows a SQL query returns (default: the server's)")
 	format := fs.String("format", "text", "output format: text (streams output, prints tables) or json (one object)")
-	server := fs.String("server", "", "gRPC address of a running platform (vds up); empty starts an embedded platform for this run")
-	apiKey := fs.String("api-key", "", "API key for --server (default: the key `vds up` saved under --home)")
-	project := fs.String("project", "", "project ID (default: the API key's project)")
+	var cf connFlags
+	cf.bind(fs)
 	artifacts := fs.String("artifacts", "", "save the execution's artifacts (figures, Vega-Lite specs, texts) into this folder, by their names")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -125,7 +124,7 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// No progress bar: stderr carries the code's own stderr.
 	bar := newProgress(stderr, true)
 	defer bar.done()
-	c, proj, stop, err := connect(ctx, &pf, *server, *apiKey, *project, bar)
+	c, proj, stop, err := connect(ctx, &pf, &cf, bar)
 	if err != nil {
 		return err
 	}
