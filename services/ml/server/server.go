@@ -450,6 +450,9 @@ func (s *Server) Predict(ctx context.Context, req *mlv1.PredictRequest) (*mlv1.P
 	if err != nil {
 		return nil, err
 	}
+	if err := requireFeatures(lm.Features(), req.Rows); err != nil {
+		return nil, err
+	}
 	f, err := rowsFrame(lm, req.Rows)
 	if err != nil {
 		return nil, err
@@ -689,4 +692,33 @@ func (s *Server) explainPDP(ctx context.Context, m *mlv1.Model, lm *learn.Model,
 		out.Charts = append(out.Charts, ch)
 	}
 	return out, nil
+}
+
+// requireFeatures refuses a row that names none of the model's features: it would be scored as if
+// every value were missing, which is almost always a malformed request (a flat JSON object instead of
+// {"values": {...}}, or the wrong model). Other unknown columns are ignored, as extra columns in a
+// table are.
+func requireFeatures(features []string, rows []*mlv1.Row) error {
+	known := make(map[string]bool, len(features))
+	for _, f := range features {
+		known[f] = true
+	}
+	for i, r := range rows {
+		ok := false
+		for k := range r.Values {
+			if known[k] {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			list := features
+			if len(list) > 20 {
+				list = list[:20]
+			}
+			return grpcx.InvalidArgument(fmt.Sprintf("rows[%d].values", i),
+				fmt.Sprintf("names none of the model's features; give at least one of: %s (as {\"values\": {\"column\": \"value\"}})", strings.Join(list, ", ")))
+		}
+	}
+	return nil
 }

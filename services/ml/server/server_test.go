@@ -128,7 +128,13 @@ func messyTrainPredictTamper(t *testing.T, c *client.Client, p *mesh.Platform, h
 		{Values: map[string]string{"feature": "1.5", "unknown_column": "x"}},
 		{Values: map[string]string{"feature": "-2.5"}},
 		{Values: map[string]string{"feature": "1.5"}},
-		{Values: map[string]string{}},
+	}
+	// A row that names no feature at all is refused, not scored as all-missing.
+	for _, bad := range []*mlv1.Row{{Values: map[string]string{}}, {Values: map[string]string{"unknown_column": "x"}}} {
+		_, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: []*mlv1.Row{rows[0], bad}})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "rows[1].values") || !strings.Contains(err.Error(), "feature") {
+			t.Errorf("row without a feature: %v, want InvalidArgument naming rows[1].values", err)
+		}
 	}
 	pr, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: rows})
 	if err != nil {
