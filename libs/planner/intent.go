@@ -125,6 +125,10 @@ func Recognize(s *Schema, question string) Intent {
 		if len(opts) > 8 {
 			opts = opts[:8]
 		}
+		if len(opts) == 0 {
+			// Never ask back with an empty list of candidates: say what is missing instead.
+			return Intent{Kind: Clarify, Clarification: fmt.Sprintf("The data has no %s, so I cannot answer that as asked. The columns are: %s.", what, strings.Join(quoteAll(names(s, 12)), ", "))}
+		}
 		return Intent{Kind: Clarify, Options: opts, Clarification: fmt.Sprintf("Which %s should I use? Candidates: %s.", what, strings.Join(quoteAll(opts), ", "))}
 	}
 	anyCol := func(*Column) bool { return true }
@@ -185,6 +189,10 @@ func Recognize(s *Schema, question string) Intent {
 		t := timeCol()
 		m := measureOf(t)
 		if t == "" {
+			// "trend of tip over total_bill" without a time column: a relationship of two numbers.
+			if nums := numericCols(s, cols); len(nums) >= 2 {
+				return Intent{Kind: Relationship, Measure: nums[0], Group: nums[1]}
+			}
 			return need("time column", func(c *Column) bool { return c.Type == "datetime" })
 		}
 		if m == "" {
@@ -199,6 +207,24 @@ func Recognize(s *Schema, question string) Intent {
 			return need("two columns", anyCol)
 		}
 		return Intent{Kind: Relationship, Measure: cols[1], Group: cols[0]}
+	}
+	// "Is the tip higher for smokers?", "Do smokers tip more than non-smokers?": a comparative with a
+	// number and a grouping column compares the number across the groups.
+	if has(q, `higher`, `lower`, `more`, `less`, `greater`, `bigger`, `smaller`, `larger`, `better`, `worse`, `than`) && len(res.Ambiguous) == 0 {
+		var g string
+		for _, c := range cols {
+			if s.Col(c).IsGroup() {
+				g = c
+				break
+			}
+		}
+		if nums := numericCols(s, cols); g != "" && len(nums) > 0 {
+			a := agg
+			if a == "" || a == "count" || a == "rate" || a == "max" || a == "min" {
+				a = "mean"
+			}
+			return Intent{Kind: Compare, Group: g, Measure: nums[0], Agg: a}
+		}
 	}
 	if g := groupAfter(); g != "" || has(q, `compare`, `differ`) {
 		if len(res.Ambiguous) > 0 {
@@ -251,6 +277,10 @@ func Recognize(s *Schema, question string) Intent {
 		}
 		return Intent{Kind: Describe, Measure: cols[0], Agg: a}
 	}
+	// "How many rows are there?" asks for the size of the dataset.
+	if has(q, `rows?\b`, `records?\b`, `observations?\b`, `entries\b`, `lines\b`, `how big`, `how large`) {
+		return Intent{Kind: Describe}
+	}
 	if agg != "" {
 		return need("column", func(c *Column) bool { return c.IsNumeric() })
 	}
@@ -258,6 +288,17 @@ func Recognize(s *Schema, question string) Intent {
 		return Intent{Kind: Describe}
 	}
 	return Intent{Kind: Clarify, Clarification: "I could not tell what to analyse. Ask, for example, for an average, a comparison by a column, a trend, or why a column is high; the columns are: " + strings.Join(quoteAll(names(s, 12)), ", ") + "."}
+}
+
+// numericCols are the numeric columns among cols, in question order.
+func numericCols(s *Schema, cols []string) []string {
+	var out []string
+	for _, c := range cols {
+		if s.Col(c).IsNumeric() {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func binaryTarget(c *Column, cols []string) bool {

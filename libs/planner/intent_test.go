@@ -29,6 +29,52 @@ func penguins() *Schema {
 		{Name: "bill_length_mm", Type: "numeric"}, {Name: "flipper_length_mm", Type: "numeric"}, {Name: "body_mass_g", Type: "numeric"}, {Name: "sex", Type: "categorical", Values: []string{"FEMALE", "MALE"}}}}
 }
 
+func tips() *Schema {
+	return &Schema{Columns: []Column{{Name: "total_bill", Type: "numeric"}, {Name: "tip", Type: "numeric"},
+		{Name: "sex", Type: "categorical", Values: []string{"Female", "Male"}}, {Name: "smoker", Type: "categorical", Values: []string{"No", "Yes"}},
+		{Name: "day", Type: "categorical", Values: []string{"Fri", "Sat", "Sun", "Thur"}}, {Name: "time", Type: "categorical", Values: []string{"Dinner", "Lunch"}},
+		{Name: "size", Type: "numeric", Values: []string{"1", "2", "3", "4", "5", "6"}}}}
+}
+
+// TestRecognizeFirstUser holds the misreads of a first-user test of `vds ask` on tips.csv.
+func TestRecognizeFirstUser(t *testing.T) {
+	for _, tc := range []struct {
+		q, want string // want: Intent.String(), or "clarify" for a question back
+	}{
+		{"Is the tip higher for smokers?", "compare_groups measure=tip agg=mean group=smoker"},
+		{"Do smokers tip more than non-smokers?", "compare_groups measure=tip agg=mean group=smoker"},
+		{"Is the median tip lower at lunch than at dinner?", "compare_groups measure=tip agg=median group=time"},
+		{"How many rows are there?", "describe"},
+		{"how many records does the file have", "describe"},
+		{"What is the trend of tip over total_bill?", "relationship measure=tip group=total_bill"},
+		{"What is the trend of tip?", "clarify"},
+		{"Is tip greater than 2?", "describe measure=tip agg=mean"},
+	} {
+		in := Recognize(tips(), tc.q)
+		if tc.want == "clarify" {
+			if in.Kind != Clarify || strings.Contains(in.Clarification, "Candidates: .") || in.Clarification == "" {
+				t.Errorf("%q: got %s %q %v, want a question back that is not an empty candidate list", tc.q, in, in.Clarification, in.Options)
+			}
+			continue
+		}
+		if got := in.String(); got != tc.want {
+			t.Errorf("%q: got %q, want %q (%s)", tc.q, got, tc.want, in.Clarification)
+		}
+	}
+}
+
+// TestNoEmptyCandidates: an ask-back never offers an empty list of candidates.
+func TestNoEmptyCandidates(t *testing.T) {
+	for _, q := range []string{"What is the trend of tip?", "show the growth", "what is the average?", "What drives it?", "compare the groups"} {
+		for _, s := range []*Schema{tips(), penguins(), {Columns: []Column{{Name: "note", Type: "text"}}}} {
+			in := Recognize(s, q)
+			if in.Kind == Clarify && (strings.Contains(in.Clarification, "Candidates: .") || strings.HasSuffix(in.Clarification, ": ?")) {
+				t.Errorf("%q: empty candidate list: %q", q, in.Clarification)
+			}
+		}
+	}
+}
+
 func TestRecognize(t *testing.T) {
 	for _, tc := range []struct {
 		s    *Schema
