@@ -24,6 +24,7 @@ import (
 	"github.com/vdsproject/vds/libs/config"
 	"github.com/vdsproject/vds/libs/natsembed"
 	"github.com/vdsproject/vds/libs/platform"
+	"github.com/vdsproject/vds/libs/storage/sqlstore"
 	authsrv "github.com/vdsproject/vds/services/auth/server"
 	causalsrv "github.com/vdsproject/vds/services/causal/server"
 	gatewaysrv "github.com/vdsproject/vds/services/gateway/server"
@@ -118,6 +119,15 @@ func Up(ctx context.Context, o Options) (*Platform, error) {
 	}
 	cfg := platform.Config{Home: o.Home, DatabaseURL: o.DatabaseURL, ObjectStore: o.ObjectStore, NatsURL: o.NatsURL,
 		AuthAddr: p.Services["auth"], Peers: p.Services}
+	// Migrate once, before seven services open the store at the same moment (with SQLite they would
+	// otherwise queue on its single writer lock).
+	mcfg := cfg
+	mcfg.Defaults()
+	st, err := sqlstore.Open(ctx, mcfg.DatabaseURL)
+	if err != nil {
+		return fail(fmt.Errorf("metadata store: %w", err))
+	}
+	st.Close()
 	g, gctx := errgroup.WithContext(runCtx)
 	startErr := make(chan error, 1)
 	for _, s := range svcs {
