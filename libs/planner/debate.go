@@ -34,10 +34,17 @@ func (r *run) bin(col string) string {
 
 // assoc measures how entangled two columns are: Cramér's V of their groups (quartiles for numbers).
 func (r *run) assoc(role, a, b string) (float64, error) {
+	v, _, err := r.assocDep(role, a, b)
+	return v, err
+}
+
+// assocDep is assoc that also reports whether one column is a function of the other (a recoding such
+// as class and pclass, or a coarsening): then stratifying one on the other checks nothing.
+func (r *run) assocDep(role, a, b string) (float64, bool, error) {
 	query := fmt.Sprintf("SELECT a, b, count(*) FROM (SELECT %s AS a, %s AS b FROM data%s) GROUP BY 1, 2", r.bin(a), r.bin(b), r.where(a, b))
 	t, err := r.sql(fmt.Sprintf("%s: association of %s and %s", role, a, b), query)
 	if err != nil {
-		return math.NaN(), err
+		return math.NaN(), false, err
 	}
 	rows, cols := map[string]int{}, map[string]int{}
 	for i := range t.Rows {
@@ -55,7 +62,43 @@ func (r *run) assoc(role, a, b string) (float64, error) {
 	for i := range t.Rows {
 		tab[rows[t.Str(i, 0)]][cols[t.Str(i, 1)]] = t.Float(i, 2)
 	}
-	return stats.ChiSquare(tab, false).EffectSize, nil
+	v := stats.ChiSquare(tab, false).EffectSize
+	return v, v >= 0.99 || functional(tab) || functional(transpose(tab)), nil
+}
+
+// functional reports whether every row of a contingency table has a single non-empty cell (the column
+// variable is a function of the row variable), with at least two rows and two columns (a constant
+// column is a function of anything and says nothing).
+func functional(tab [][]float64) bool {
+	if len(tab) < 2 || len(tab[0]) < 2 {
+		return false
+	}
+	for _, row := range tab {
+		n := 0
+		for _, x := range row {
+			if x > 0 {
+				n++
+			}
+		}
+		if n != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+func transpose(tab [][]float64) [][]float64 {
+	if len(tab) == 0 {
+		return nil
+	}
+	out := make([][]float64, len(tab[0]))
+	for j := range out {
+		out[j] = make([]float64, len(tab))
+		for i := range tab {
+			out[j][i] = tab[i][j]
+		}
+	}
+	return out
 }
 
 // ---- statistician
@@ -246,9 +289,14 @@ func (r *run) confounder(role, col string, exclude ...string) (string, float64, 
 			continue
 		}
 		tried++
-		v, err := r.assoc(role, col, c.Name)
+		v, dep, err := r.assocDep(role, col, c.Name)
 		if err != nil {
 			return "", 0, err
+		}
+		if dep {
+			// The same variable recoded (class and pclass) or a coarsening of it: no check at all.
+			r.claim(role, fmt.Sprintf("%s is a recoding of %s (one determines the other), so it is not used as a stratifier.", c.Name, col))
+			continue
 		}
 		if v > bestV {
 			best, bestV = c.Name, v
@@ -288,9 +336,12 @@ func (r *run) skepticCompare(claims *[]string) error {
 	if err != nil {
 		return err
 	}
-	r.claim(role, fmt.Sprintf("Stratifying on %s: %s stays above %s in %d of %d strata.", z, r.main.top, r.main.low, held, total))
+	if total > 0 {
+		r.claim(role, fmt.Sprintf("Stratifying on %s: %s stays above %s in %d of %d strata.", z, r.main.top, r.main.low, held, total))
+	}
+	// With no shared stratum no check was possible; the entanglement flag below still says how much z and the groups overlap.
 	if total == 0 {
-		r.flag(role, fmt.Sprintf("%s and %s never share a stratum of %s with 10 rows each: the comparison cannot be separated from %s", r.main.top, r.main.low, z, z))
+		r.claim(role, fmt.Sprintf("Stratifying on %s could not be checked: %s and %s never share a stratum of %s with 10 rows each.", z, r.main.top, r.main.low, z))
 	} else if held < total {
 		r.flag(role, fmt.Sprintf("Simpson's paradox risk: the %s–%s gap reverses in %d of %d strata of %s", r.main.top, r.main.low, total-held, total, z))
 	} else {
@@ -454,9 +505,13 @@ func (r *run) skepticDrivers(claims *[]string) error {
 	var ents []ent
 	for i := 0; i < len(ds); i++ {
 		for j := i + 1; j < len(ds); j++ {
-			v, err := r.assoc(role, ds[i], ds[j])
+			v, dep, err := r.assocDep(role, ds[i], ds[j])
 			if err != nil {
 				return err
+			}
+			if dep {
+				r.claim(role, fmt.Sprintf("%s and %s are recodings of one variable (one determines the other): their importances are one driver counted twice.", ds[i], ds[j]))
+				continue
 			}
 			r.claim(role, fmt.Sprintf("%s and %s: Cramér's V = %.2f.", ds[i], ds[j], v))
 			if v >= 0.3 {
@@ -497,7 +552,7 @@ func (r *run) skepticDrivers(claims *[]string) error {
 		}
 		switch {
 		case total == 0:
-			r.flag(role, fmt.Sprintf("%s = %s and %s = %s never share a stratum of %s (no overlap): their gap cannot be told apart from %s", a, gs[0].name, a, gs[len(gs)-1].name, b, b))
+			r.claim(role, fmt.Sprintf("Within strata of %s the %s gap could not be checked: %s = %s and %s = %s never share a stratum of %s with 10 rows each.", b, a, a, gs[0].name, a, gs[len(gs)-1].name, b))
 		case held < total:
 			r.claim(role, fmt.Sprintf("Within strata of %s, %s = %s stays above %s in %d of %d strata.", b, a, gs[0].name, gs[len(gs)-1].name, held, total))
 			r.flag(role, fmt.Sprintf("Simpson's paradox risk: the %s gap reverses within some strata of %s", a, b))
