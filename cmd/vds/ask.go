@@ -21,6 +21,12 @@ func init() {
 	})
 }
 
+// errNotUnderstood is the exit-1 error of a question the planner could not turn into an analysis.
+var errNotUnderstood = errors.New("ask: the question was not understood. Questions that work name columns of the data and ask for " +
+	"a number (\"What is the average tip?\", \"How many rows are there?\"), a comparison (\"Is the tip higher for smokers?\", \"tip by day\"), " +
+	"a relationship (\"correlation of tip and total_bill\"), a trend over a date or year column, drivers (\"Why is churn high?\"), " +
+	"a prediction, an effect, segments, outliers or data quality")
+
 // askJSON is the --format json answer.
 type askJSON struct {
 	ConversationID string             `json:"conversation_id"`
@@ -95,6 +101,9 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	out := askJSON{ConversationID: id, Values: map[string]float64{}, Charts: []string{}}
 	var ans *orchestratorv1.Answer
+	// candidates is whether an ask-back offered columns to choose from (-1 when unknown: an older server
+	// or a clarification without an intent).
+	candidates := -1
 	for {
 		r, err := st.Recv()
 		if errors.Is(err, io.EOF) {
@@ -113,6 +122,9 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		switch k := ev.Kind.(type) {
 		case *orchestratorv1.Event_Clarification:
 			out.Clarification, out.Intent = k.Clarification, "clarify"
+			if ev.Intent != nil {
+				candidates = len(ev.Intent.Options)
+			}
 		case *orchestratorv1.Event_Chart:
 			out.Charts = append(out.Charts, k.Chart.Id)
 		case *orchestratorv1.Event_Answer:
@@ -126,15 +138,23 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for k, v := range ans.Values {
 		out.Values[k] = v
 	}
+	// Not understood: an ask-back with no columns to choose from, or an answer with no confidence at all.
+	// The answer still goes to stdout (it names the columns); the exit status says it is not an answer.
+	notUnderstood := out.Clarification != "" && candidates == 0 || out.Clarification == "" && ans.Confidence == "none"
 	if *format == "json" {
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintln(stdout, string(b))
-		return err
+		if _, err = fmt.Fprintln(stdout, string(b)); err != nil || !notUnderstood {
+			return err
+		}
+		return errNotUnderstood
 	}
 	fmt.Fprintln(stdout, ans.Text)
+	if notUnderstood {
+		return errNotUnderstood
+	}
 	if len(ans.Values) > 0 {
 		var ks []string
 		for k := range ans.Values {

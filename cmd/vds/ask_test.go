@@ -60,4 +60,12 @@ func TestAskTips(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "mean(total_bill) = 19.7859") {
 		t.Fatalf("reply: exit %d, %s %s", code, out, errs)
 	}
+	// A question that is not understood (an ask-back with nothing to choose from) exits 1 and says what works;
+	// an ask-back that offers columns ("What is the average?" above) exits 0.
+	for _, q := range []string{"purple monkey dishwasher", "What is the trend of tip?"} {
+		code, out, errs = cli(t, time.Minute, "ask", "--conversation", a.ConversationID, q, "--server", addr, "--home", home, "--quiet")
+		if code != 1 || !strings.Contains(errs, "not understood") || !strings.Contains(errs, "a comparison") || strings.Contains(out, "Candidates: .") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 1 saying it was not understood", q, code, out, errs)
+		}
+	}
 }

@@ -347,7 +347,7 @@ func isTime(c *Column) bool {
 
 // Proto is the intent on the wire.
 func (in Intent) Proto() *orchestratorv1.Intent {
-	return &orchestratorv1.Intent{Kind: in.Kind, Measure: in.Measure, Agg: in.Agg, Group: in.Group, Time: in.Time}
+	return &orchestratorv1.Intent{Kind: in.Kind, Measure: in.Measure, Agg: in.Agg, Group: in.Group, Time: in.Time, Options: in.Options}
 }
 
 // FromProto reads an intent from the wire (nil for none).
@@ -355,7 +355,7 @@ func FromProto(p *orchestratorv1.Intent) *Intent {
 	if p == nil || p.Kind == "" {
 		return nil
 	}
-	return &Intent{Kind: p.Kind, Measure: p.Measure, Agg: p.Agg, Group: p.Group, Time: p.Time}
+	return &Intent{Kind: p.Kind, Measure: p.Measure, Agg: p.Agg, Group: p.Group, Time: p.Time, Options: p.Options}
 }
 
 var followUpRE = regexp.MustCompile(`^\s*(and|what about|how about|now|same|also|then|split|broken down)\b|^\s*(by|per|across|over)\b`)

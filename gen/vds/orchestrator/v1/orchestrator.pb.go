@@ -1530,8 +1530,11 @@ type Intent struct {
 	// mean, median, sum, rate, count, min, max or std.
 	Agg string `protobuf:"bytes,3,opt,name=agg,proto3" json:"agg,omitempty"`
 	// The grouping column, the treatment (effect) or the other column of a relationship.
-	Group         string `protobuf:"bytes,4,opt,name=group,proto3" json:"group,omitempty"`
-	Time          string `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	Group string `protobuf:"bytes,4,opt,name=group,proto3" json:"group,omitempty"`
+	Time  string `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	// The candidate columns a clarification offers; a clarification without any means the question was
+	// not understood.
+	Options       []string `protobuf:"bytes,6,rep,name=options,proto3" json:"options,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1599,6 +1602,13 @@ func (x *Intent) GetTime() string {
 		return x.Time
 	}
 	return ""
+}
+
+func (x *Intent) GetOptions() []string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
 }
 
 type CreateConversationRequest struct {
@@ -2241,13 +2251,14 @@ const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	" \x01(\tH\x00R\rclarification\x121\n" +
 	"\x04plan\x18\v \x03(\v2\x1d.vds.orchestrator.v1.PlanStepR\x04plan\x123\n" +
 	"\x06intent\x18\f \x01(\v2\x1b.vds.orchestrator.v1.IntentR\x06intentB\x06\n" +
-	"\x04kind\"r\n" +
+	"\x04kind\"\x8c\x01\n" +
 	"\x06Intent\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
 	"\ameasure\x18\x02 \x01(\tR\ameasure\x12\x10\n" +
 	"\x03agg\x18\x03 \x01(\tR\x03agg\x12\x14\n" +
 	"\x05group\x18\x04 \x01(\tR\x05group\x12\x12\n" +
-	"\x04time\x18\x05 \x01(\tR\x04time\"\xa1\x01\n" +
+	"\x04time\x18\x05 \x01(\tR\x04time\x12\x18\n" +
+	"\aoptions\x18\x06 \x03(\tR\aoptions\"\xa1\x01\n" +
 	"\x19CreateConversationRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
