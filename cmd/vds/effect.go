@@ -205,9 +205,22 @@ func writeEffect(w io.Writer, e *causalv1.Estimate) error {
 		fmt.Fprintf(&b, "Checks passed: %s. Failed: %s.\n\n", orNone(e.PassedChecks), orNone(e.FailedChecks))
 	}
 	if len(e.Balance) > 0 {
-		b.WriteString("| covariate | SMD before | SMD after |\n|---|---:|---:|\n")
+		reweighted := false
 		for _, x := range e.Balance {
-			fmt.Fprintf(&b, "| %s | %.3f | %.3f |\n", cell(x.Covariate), x.SmdBefore, x.SmdAfter)
+			reweighted = reweighted || x.SmdAfter != x.SmdBefore
+		}
+		if reweighted {
+			b.WriteString("| covariate | SMD before | SMD after |\n|---|---:|---:|\n")
+			for _, x := range e.Balance {
+				fmt.Fprintf(&b, "| %s | %.3f | %.3f |\n", cell(x.Covariate), x.SmdBefore, x.SmdAfter)
+			}
+		} else {
+			// Regression adjustment (and the naive difference) do not reweight the rows: an "after"
+			// column would only repeat the raw imbalance, which the outcome model adjusts for instead.
+			fmt.Fprintf(&b, "Covariate imbalance between the groups (%s does not reweight rows; the outcome model adjusts for it):\n\n| covariate | SMD |\n|---|---:|\n", e.Method)
+			for _, x := range e.Balance {
+				fmt.Fprintf(&b, "| %s | %.3f |\n", cell(x.Covariate), x.SmdBefore)
+			}
 		}
 		b.WriteString("\n")
 	}
