@@ -180,6 +180,11 @@ var questions = []struct {
 	{"tabular/tips.csv", "Any unusual tips?", "anomalies", "outliers_iqr(tip)", 9},
 	{"tabular/tips.csv", "What's the average?", "clarify", "", 0},
 	{"tabular/penguins.csv", "What is interesting in this data?", "hypotheses", "", 0},
+	// First-user misreads: tips.groupby("smoker").tip.mean(), len(tips), tips.tip.corr(tips.total_bill).
+	{"tabular/tips.csv", "Is the tip higher for smokers?", "compare_groups", "mean(tip)|smoker=true", 3.008709677419355},
+	{"tabular/tips.csv", "Do smokers tip more than non-smokers?", "compare_groups", "mean(tip)|smoker=false", 2.9918543046357615},
+	{"tabular/tips.csv", "How many rows are there?", "describe", "rows", 244},
+	{"tabular/tips.csv", "What is the trend of tip over total_bill?", "relationship", "corr(total_bill,tip)", 0.6757341092113641},
 	// numpy.polyfit(years, dowjones.groupby(Date.dt.year).Price.mean(), 1)[0]
 	{"tabular/dowjones.csv", "What is the trend of the price?", "trend", "slope(mean(Price)/year)", 13.298518999518882},
 	{"tabular/iris.csv", "correlation between petal length and petal width", "relationship", "corr(petal_length,petal_width)", 0.9628654314027961},
