@@ -372,21 +372,26 @@ func TestUsageErrors(t *testing.T) {
 func TestKillAndRestartKeepsState(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
-	start := func() (*exec.Cmd, string) {
+	// tryStart starts `vds up` on home and returns it once it prints its address, or the reason it
+	// did not (with its stderr).
+	tryStart := func() (*exec.Cmd, string, error) {
 		cmd := exec.Command(os.Args[0], "up", "--home", home, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "warn")
 		cmd.Env = append(os.Environ(), "VDS_TEST_RUN_CLI=1")
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd.Stderr = io.Discard
+		var errb syncBuffer
+		cmd.Stderr = &errb
 		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+			return nil, "", err
 		}
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		re := regexp.MustCompile(`gRPC front door:\s+(\S+)`)
 		found := make(chan string, 1)
+		exited := make(chan struct{})
 		go func() {
+			defer close(exited)
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
 				if m := re.FindStringSubmatch(sc.Text()); m != nil {
@@ -396,11 +401,31 @@ func TestKillAndRestartKeepsState(t *testing.T) {
 		}()
 		select {
 		case addr := <-found:
-			return cmd, addr
-		case <-time.After(90 * time.Second):
-			t.Fatal("vds up did not print its gRPC address within 90 s")
+			return cmd, addr, nil
+		case <-exited:
+			select {
+			case addr := <-found:
+				return cmd, addr, nil
+			default:
+			}
+			_ = cmd.Wait()
+			return nil, "", fmt.Errorf("vds up exited before it was up (%v); its stderr:\n%s", cmd.ProcessState, errb.String())
+		case <-time.After(120 * time.Second):
+			_ = cmd.Process.Kill()
+			return nil, "", fmt.Errorf("vds up did not print its gRPC address within 120 s; its stderr:\n%s", errb.String())
 		}
-		return nil, ""
+	}
+	// A start that fails is logged and tried once more, so the log keeps the evidence; a second
+	// failure fails the test.
+	start := func() (*exec.Cmd, string) {
+		cmd, addr, err := tryStart()
+		if err != nil {
+			t.Logf("first try: %v", err)
+			if cmd, addr, err = tryStart(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return cmd, addr
 	}
 	cmd, addr := start()
 	rep := func() *orchestratorv1.AnalysisReport {
@@ -471,4 +496,22 @@ func hasWarning(rep *orchestratorv1.AnalysisReport, sub string) bool {
 		}
 	}
 	return false
+}
+
+// syncBuffer is a bytes.Buffer safe for a subprocess's writer goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
