@@ -226,7 +226,9 @@ for name in ("by_day.png", "by_day.vl.json"):
 	var from []string
 	var gotCode bool
 	for _, e := range lin.Edges {
-		if e.ToId == out.DatasetId+".v1" {
+		// The raw upload's edge (upl_…) is ingestion's own record, written when its ingest job ends,
+		// which may be before or after this read: only the sandbox's edges are checked here.
+		if e.ToId == out.DatasetId+".v1" && !strings.HasPrefix(e.FromId, "upl_") {
 			from = append(from, e.FromId)
 			gotCode = gotCode || e.Params["code"] == code
 		}
