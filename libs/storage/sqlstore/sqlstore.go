@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,11 +51,27 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Migrate(ctx); err != nil {
-		s.db.Close()
-		return nil, err
+	// SQLite can answer SQLITE_BUSY at once, without waiting out busy_timeout, when several
+	// connections start a fresh database together (the switch to WAL, a read lock upgraded to a
+	// write lock): such a migration is retried for up to 20 s.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err = s.Migrate(ctx)
+		if err == nil {
+			return s, nil
+		}
+		if s.flavor != sqlite || !isBusy(err) || time.Now().After(deadline) || ctx.Err() != nil {
+			s.db.Close()
+			return nil, err
+		}
+		time.Sleep(time.Duration(20+rand.IntN(80)) * time.Millisecond)
 	}
-	return s, nil
+}
+
+// isBusy reports SQLite's "database is locked" errors.
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 // OpenNoMigrate connects without migrating (for `vds migrate` style tools).
