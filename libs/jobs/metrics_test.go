@@ -101,22 +101,28 @@ func TestJobMetrics(t *testing.T) {
 // queueDepthSample reads vds_job_queue_depth{kind} as a scrape of the registry would.
 func queueDepthSample(t *testing.T, kind string) float64 {
 	t.Helper()
-	mfs, err := telemetry.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "vds_job_queue_depth" {
-			continue
+	// A scrape skips a kind whose depth could not be read just then (the collector gives no sample
+	// rather than a failed scrape), so a missing sample is retried for a few seconds.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		mfs, err := telemetry.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, m := range mf.Metric {
-			for _, l := range m.Label {
-				if l.GetName() == "kind" && l.GetValue() == kind {
-					return m.GetGauge().GetValue()
+		for _, mf := range mfs {
+			if mf.GetName() != "vds_job_queue_depth" {
+				continue
+			}
+			for _, m := range mf.Metric {
+				for _, l := range m.Label {
+					if l.GetName() == "kind" && l.GetValue() == kind {
+						return m.GetGauge().GetValue()
+					}
 				}
 			}
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no vds_job_queue_depth sample for kind %q", kind)
+			return 0
+		}
 	}
-	t.Fatalf("no vds_job_queue_depth sample for kind %q", kind)
-	return 0
 }
