@@ -212,7 +212,7 @@ func estimateAll(ctx context.Context, f *frame.Frame, spec Spec) (est *causalv1.
 				return nil, nil, err
 			}
 			est.Warnings = append(graphWarns, est.Warnings...)
-			checks(est, false, true)
+			checks(est, false, true, false)
 			return est, nil, nil
 		}
 	}
@@ -320,7 +320,7 @@ func estimateAll(ctx context.Context, f *frame.Frame, spec Spec) (est *causalv1.
 			return nil, nil, err
 		}
 	}
-	checks(est, ps != nil, overlapOK)
+	checks(est, ps != nil, overlapOK, len(spec.Confounders) > 0)
 	return est, ind, nil
 }
 

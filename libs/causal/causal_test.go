@@ -62,6 +62,10 @@ func TestNSWDifferenceInMeans(t *testing.T) {
 	if len(e.Refutations) != 4 || !e.Refutations[0].Passed || !e.Refutations[3].Passed {
 		t.Errorf("refutations %v", e.Refutations)
 	}
+	// A randomized comparison (no confounders) is not judged by its sensitivity to hidden confounding.
+	if all := append(append([]string{}, e.PassedChecks...), e.FailedChecks...); contains(all, "e_value") {
+		t.Errorf("e_value is a check of an unadjusted estimate: passed %v failed %v", e.PassedChecks, e.FailedChecks)
+	}
 }
 
 // The lalonde comparison group (PSID) is very unlike the NSW treated men, so the experimental
@@ -83,6 +87,9 @@ func TestLalonde(t *testing.T) {
 		}
 		if !strings.Contains(strings.Join(e.Warnings, " "), "naive difference in means (-635) is biased") {
 			t.Errorf("%s: the naive difference is not reported as biased: %v", m, e.Warnings)
+		}
+		if all := append(append([]string{}, e.PassedChecks...), e.FailedChecks...); !contains(all, "e_value") {
+			t.Errorf("%s: an adjusted estimate has no e_value check: passed %v failed %v", m, e.PassedChecks, e.FailedChecks)
 		}
 		if e.Ate >= 1200 && e.Ate <= 2400 && m != MethodRegressionAdjustment {
 			inRange++

@@ -310,7 +310,9 @@ func refute(ctx context.Context, d *data, spec *Spec, rng *rand.Rand, est *causa
 }
 
 // checks fills the passed and failed check lists from the refutations and diagnostics.
-func checks(est *causalv1.Estimate, haveOverlap, overlapOK bool) {
+// The E-value is a check only for an adjusted (observational) estimate: without confounders the
+// design is taken as randomized, where sensitivity to hidden confounding is not the question.
+func checks(est *causalv1.Estimate, haveOverlap, overlapOK, adjusted bool) {
 	add := func(name string, ok bool) {
 		if ok {
 			est.PassedChecks = append(est.PassedChecks, name)
@@ -333,7 +335,7 @@ func checks(est *causalv1.Estimate, haveOverlap, overlapOK bool) {
 	}
 	// Robust to hidden confounding when an unmeasured confounder would need a risk ratio of at
 	// least 2 with both treatment and outcome to erase the estimate.
-	if !math.IsNaN(est.EValue) && est.EValue > 0 {
+	if adjusted && !math.IsNaN(est.EValue) && est.EValue > 0 {
 		add("e_value", est.EValue >= 2)
 	}
 }

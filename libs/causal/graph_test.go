@@ -332,6 +332,9 @@ func TestEstimateWithGraph(t *testing.T) {
 				// A wrong user set (the unrelated m) is replaced by the graph's set.
 				spec.Confounders = []string{"m"}
 			}
+			if tc.kind == "front_door" {
+				spec.Confounders = []string{"z"} // not used by a front-door estimate; the caller is told
+			}
 			e, err := Estimate(context.Background(), f, spec)
 			if err != nil {
 				t.Fatal(err)
@@ -348,6 +351,9 @@ func TestEstimateWithGraph(t *testing.T) {
 			}
 			if e.Identification == "" {
 				t.Errorf("no identification text")
+			}
+			if warned := strings.Contains(strings.Join(e.Warnings, " "), "confounders {z} are not used"); warned != (tc.kind == "front_door") {
+				t.Errorf("warnings %v: want a note on unused confounders only for the front-door case", e.Warnings)
 			}
 		})
 	}

@@ -59,8 +59,10 @@ func useGraph(f *frame.Frame, spec *Spec) (*Identification, []string, error) {
 		}
 	case "frontdoor":
 		spec.Method = MethodFrontDoor
+		warns = append(warns, ignoredConfounders(spec, "the front-door criterion")...)
 	case "iv":
 		spec.Method = MethodIV
+		warns = append(warns, ignoredConfounders(spec, "an instrument")...)
 	default:
 		warns = append(warns, "ASSOCIATIONAL: the graph does not identify the effect; the number below adjusts for the given confounders only and is not a causal estimate")
 	}
@@ -217,4 +219,14 @@ func frontDoor(d *data) (float64, error) {
 		eff += a.Coef[1] * b.Coef[j]
 	}
 	return eff, nil
+}
+
+// ignoredConfounders warns that confounders the caller gave are not used when the graph
+// identifies the effect another way.
+func ignoredConfounders(spec *Spec, how string) []string {
+	if len(spec.Confounders) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("the given confounders {%s} are not used: the graph identifies the effect through %s",
+		strings.Join(spec.Confounders, ", "), how)}
 }

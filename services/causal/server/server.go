@@ -104,7 +104,8 @@ func (s *Server) EstimateEffect(ctx context.Context, req *causalv1.EstimateEffec
 		req.Graph, req.GraphText, req.GraphId, req.GraphVersion = g.Proto(nil), "", "", 0
 		for _, n := range []string{req.Treatment, req.Outcome} {
 			if !contains(g.Nodes, n) {
-				return nil, grpcx.InvalidArgument("graph", fmt.Sprintf("%q is not a node of the graph", n))
+				return nil, grpcx.InvalidArgument("graph", fmt.Sprintf("%q is not a node of the graph (its nodes: %s); write one edge 'a -> b' per line or a DOT digraph naming the dataset's columns",
+					n, listSome(g.Nodes, 12)))
 			}
 		}
 	}
@@ -247,4 +248,12 @@ func (s *Server) GetEstimate(ctx context.Context, req *causalv1.GetEstimateReque
 		return nil, grpcx.Internal(ctx, err, "read estimate")
 	}
 	return &causalv1.GetEstimateResponse{Estimate: e}, nil
+}
+
+// listSome joins up to max names, saying how many more there are.
+func listSome(names []string, max int) string {
+	if len(names) <= max {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }
