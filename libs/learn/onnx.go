@@ -1,0 +1,373 @@
+package learn
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+)
+
+// ErrONNXUnsupported wraps the reasons a model cannot be written as ONNX (a learner or an
+// encoding with no ONNX equivalent here).
+var ErrONNXUnsupported = errors.New("cannot be exported to ONNX")
+
+// ONNX output names.
+const (
+	ONNXOutputLabel         = "label"
+	ONNXOutputProbabilities = "probabilities"
+	ONNXOutputValue         = "value"
+)
+
+// ONNXInput is one input of an exported model: a [N,1] tensor named after the column, float for
+// numeric and boolean columns, string for text columns.
+type ONNXInput struct {
+	Name string
+	Text bool
+}
+
+// ONNXInputs lists the inputs ExportONNX gives the model, in order.
+func (m *Model) ONNXInputs() []ONNXInput {
+	var out []ONNXInput
+	seen := map[string]bool{}
+	add := func(pb *mlv1.ModelArtifact) {
+		for _, ct := range pb.GetPreprocessing().GetColumns() {
+			if !seen[ct.Column] {
+				seen[ct.Column] = true
+				out = append(out, ONNXInput{Name: ct.Column, Text: onnxTextInput(ct)})
+			}
+		}
+	}
+	if e, ok := m.pb.GetLearner().(*mlv1.ModelArtifact_Ensemble); ok {
+		for _, mem := range e.Ensemble.GetMembers() {
+			add(mem)
+		}
+	} else {
+		add(m.pb)
+	}
+	return out
+}
+
+func onnxTextInput(ct *mlv1.ColumnTransform) bool {
+	switch ct.GetEncoding() {
+	case mlv1.FeatureEncoding_FEATURE_ENCODING_ONE_HOT, mlv1.FeatureEncoding_FEATURE_ENCODING_ONE_HOT_FREQUENCY:
+		return true
+	}
+	return false
+}
+
+// ExportONNX writes the model, preprocessing included, as an ONNX ModelProto (IR 8, opset 17 and
+// ai.onnx.ml 3) that any ONNX runtime with the ai.onnx.ml operators can score.
+//
+// Inputs: one [N,1] tensor per input column (see ONNXInputs): float for numeric columns with NaN
+// for a missing value, string for text columns with "" for a missing value. Outputs: regression
+// models give "value" [N,1] float; classifiers give "label" [N] string and "probabilities" [N,K]
+// float in the order of Classes.
+//
+// Preprocessing maps to Imputer (median imputation), IsNaN+Cast (missing indicators),
+// OneHotEncoder (levels, with "" as an extra category for missing; "other" is 1 minus the sum),
+// LabelEncoder (level frequencies) and Scaler (standardization). Tree ensembles become a
+// TreeEnsembleRegressor that returns the raw scores (missing values follow each node's
+// default direction through nodes_missing_value_tracks_true), linear models a LinearRegressor;
+// Sigmoid or Softmax then make the probabilities exactly as vds does. A greedy ensemble becomes
+// its members' subgraphs and their weighted mean. ONNX computes in float32, so scores agree with
+// vds's float64 to about 1e-6 relative. Naive Bayes, k-NN and datetime columns are not exported.
+func (m *Model) ExportONNX() ([]byte, error) {
+	g := &onnxGraph{taken: map[string]bool{}}
+	task := m.Task()
+	outNames := []string{ONNXOutputValue}
+	if task != TaskRegression {
+		outNames = []string{ONNXOutputLabel, ONNXOutputProbabilities}
+	}
+	inputs := m.ONNXInputs()
+	for _, in := range inputs {
+		for _, o := range outNames {
+			if in.Name == o {
+				return nil, fmt.Errorf("learn: input column %q has the name of an ONNX output: %w", in.Name, ErrONNXUnsupported)
+			}
+		}
+		if in.Name == "" {
+			return nil, fmt.Errorf("learn: a column without a name: %w", ErrONNXUnsupported)
+		}
+		g.taken[in.Name] = true
+		elem := onnxFloat
+		if in.Text {
+			elem = onnxString
+		}
+		g.inputs = append(g.inputs, valueInfo(in.Name, elem, -1, 1))
+	}
+	for _, o := range outNames {
+		g.taken[o] = true
+	}
+	// Every column must have the same input type in every member.
+	kinds := map[string]bool{}
+	for _, in := range inputs {
+		kinds[in.Name] = in.Text
+	}
+
+	k := len(m.pb.GetClasses())
+	var pred string // regression value [N,1], binary P(positive) [N,1], multiclass probabilities [N,K]
+	if e, ok := m.pb.GetLearner().(*mlv1.ModelArtifact_Ensemble); ok {
+		var sum string
+		for i, mem := range e.Ensemble.GetMembers() {
+			p, err := onnxMember(g, mem, kinds)
+			if err != nil {
+				return nil, fmt.Errorf("ensemble member %d (%s): %w", i, mem.GetAlgorithm(), err)
+			}
+			w := g.constFloats(nil, []float64{e.Ensemble.Weights[i]})
+			wp := g.op("Mul", "", []string{p, w})
+			if sum == "" {
+				sum = wp
+			} else {
+				sum = g.op("Add", "", []string{sum, wp})
+			}
+		}
+		// vds turns the averaged probabilities back into scores with a floor of 1e-6
+		switch task {
+		case TaskRegression:
+			pred = sum
+		case TaskBinary:
+			pred = g.op("Clip", "", []string{sum, g.constFloats(nil, []float64{onnxProbFloor}), g.constFloats(nil, []float64{1 - onnxProbFloor})})
+		default:
+			pred = onnxNormalizedProbabilities(g, sum)
+		}
+	} else {
+		p, err := onnxMember(g, m.pb, kinds)
+		if err != nil {
+			return nil, err
+		}
+		pred = p
+	}
+
+	switch task {
+	case TaskRegression:
+		g.node("Identity", "", []string{pred}, []string{ONNXOutputValue})
+		g.outputs = append(g.outputs, valueInfo(ONNXOutputValue, onnxFloat, -1, 1))
+	default:
+		probs := pred
+		last := int64(0)
+		if task == TaskBinary {
+			q := g.op("Sub", "", []string{g.constFloats(nil, []float64{1}), pred})
+			probs = g.op("Concat", "", []string{q, pred}, aInt("axis", 1))
+			last = 1 // vds predicts the positive class at p = 0.5
+		}
+		g.node("Identity", "", []string{probs}, []string{ONNXOutputProbabilities})
+		am := g.op("ArgMax", "", []string{probs}, aInt("axis", 1), aInt("keepdims", 0), aInt("select_last_index", last))
+		keys := make([]int64, k)
+		for i := range keys {
+			keys[i] = int64(i)
+		}
+		g.node("LabelEncoder", onnxML, []string{am}, []string{ONNXOutputLabel},
+			aInts("keys_int64s", keys), aStrings("values_strings", m.pb.GetClasses()), aString("default_string", ""))
+		g.outputs = append(g.outputs, valueInfo(ONNXOutputLabel, onnxString, -1), valueInfo(ONNXOutputProbabilities, onnxFloat, -1, int64(k)))
+	}
+
+	classes, _ := json.Marshal(m.pb.GetClasses())
+	var ins []string
+	for _, in := range inputs {
+		t := "float"
+		if in.Text {
+			t = "string"
+		}
+		ins = append(ins, in.Name+":"+t)
+	}
+	meta := map[string]string{
+		"vds.algorithm": m.pb.GetAlgorithm(),
+		"vds.config":    m.pb.GetConfig(),
+		"vds.task":      task.String(),
+		"vds.target":    m.pb.GetTarget(),
+		"vds.classes":   string(classes),
+		"vds.inputs":    strings.Join(ins, ","),
+	}
+	order := []string{"vds.algorithm", "vds.config", "vds.task", "vds.target", "vds.classes", "vds.inputs"}
+	doc := "vds " + m.pb.GetAlgorithm() + " model for " + m.pb.GetTarget() + " (" + task.String() + "). " +
+		"Inputs: one [N,1] tensor per column, float (NaN = missing) or string (\"\" = missing)."
+	return g.model("vds_"+m.pb.GetAlgorithm(), doc, meta, order), nil
+}
+
+// onnxProbFloor is the probability floor vds applies before turning averaged probabilities into scores.
+const onnxProbFloor = 1e-6
+
+// onnxNormalizedProbabilities is softmax(log(max(p, 1e-6))), as vds scores averaged probabilities.
+func onnxNormalizedProbabilities(g *onnxGraph, p string) string {
+	mx := g.op("Max", "", []string{p, g.constFloats(nil, []float64{onnxProbFloor})})
+	return g.op("Softmax", "", []string{g.op("Log", "", []string{mx})}, aInt("axis", 1))
+}
+
+// onnxMember adds the preprocessing and learner of one (non-ensemble) artifact and returns its
+// prediction: the value (regression), P(positive) [N,1] (binary) or the probabilities (multiclass).
+func onnxMember(g *onnxGraph, pb *mlv1.ModelArtifact, kinds map[string]bool) (string, error) {
+	pp := pb.GetPreprocessing()
+	var parts []string
+	for _, ct := range pp.GetColumns() {
+		if kinds[ct.Column] != onnxTextInput(ct) {
+			return "", fmt.Errorf("learn: column %q is text in one ensemble member and numeric in another: %w", ct.Column, ErrONNXUnsupported)
+		}
+		in := ct.Column
+		switch ct.GetEncoding() {
+		case mlv1.FeatureEncoding_FEATURE_ENCODING_NUMERIC:
+			x := in
+			if ct.GetImpute() {
+				x = g.op("Imputer", onnxML, []string{in}, aFloats("imputed_value_floats", []float64{ct.GetImputeValue()}),
+					aFloat("replaced_value_float", float32(math.NaN())))
+			}
+			parts = append(parts, x)
+			if ct.GetMissingIndicator() {
+				parts = append(parts, g.op("Cast", "", []string{g.op("IsNaN", "", []string{in})}, aInt("to", onnxFloat)))
+			}
+		case mlv1.FeatureEncoding_FEATURE_ENCODING_ONE_HOT, mlv1.FeatureEncoding_FEATURE_ENCODING_ONE_HOT_FREQUENCY:
+			levels := ct.GetLevels()
+			nl := int64(len(levels))
+			for _, l := range levels {
+				if l == "" {
+					return "", fmt.Errorf("learn: column %q has an empty level: %w", ct.Column, ErrONNXUnsupported)
+				}
+			}
+			// The empty string (missing) is one more category, so a missing value is never "other".
+			cats := append(append([]string(nil), levels...), "")
+			oh := g.op("OneHotEncoder", onnxML, []string{in}, aStrings("cats_strings", cats), aInt("zeros", 1))
+			oh = g.op("Flatten", "", []string{oh}, aInt("axis", 1)) // [N, levels+1]
+			slice := func(from, to int64) string {
+				return g.op("Slice", "", []string{oh, g.constInts([]int64{1}, []int64{from}), g.constInts([]int64{1}, []int64{to}), g.constInts([]int64{1}, []int64{1})})
+			}
+			if nl > 0 {
+				parts = append(parts, slice(0, nl))
+			}
+			if ct.GetOtherLevel() {
+				sum := g.op("ReduceSum", "", []string{oh, g.constInts([]int64{1}, []int64{1})}, aInt("keepdims", 1))
+				parts = append(parts, g.op("Sub", "", []string{g.constFloats(nil, []float64{1}), sum}))
+			}
+			if ct.GetMissingLevel() {
+				parts = append(parts, slice(nl, nl+1))
+			}
+			if ct.GetEncoding() == mlv1.FeatureEncoding_FEATURE_ENCODING_ONE_HOT_FREQUENCY {
+				parts = append(parts, g.op("LabelEncoder", onnxML, []string{in}, aStrings("keys_strings", ct.GetFrequencyLevels()),
+					aFloats("values_floats", ct.GetFrequencyValues()), aFloat("default_float", float32(ct.GetFrequencyDefault()))))
+			}
+		default:
+			return "", fmt.Errorf("learn: column %q uses the %v encoding: %w", ct.Column, ct.GetEncoding(), ErrONNXUnsupported)
+		}
+	}
+	p := len(pp.GetFeatureNames())
+	if p == 0 || len(parts) == 0 {
+		return "", fmt.Errorf("learn: the model reads no features: %w", ErrONNXUnsupported)
+	}
+	x := g.op("Concat", "", parts, aInt("axis", 1))
+	if sm := pp.GetScaleMean(); len(sm) == p {
+		inv := make([]float64, p)
+		for j, s := range pp.GetScaleStd() {
+			inv[j] = 1 / s
+		}
+		x = g.op("Scaler", onnxML, []string{x}, aFloats("offset", sm), aFloats("scale", inv))
+	}
+
+	task := taskFromProto(pb.GetTask())
+	var scores string
+	probability := false
+	switch l := pb.GetLearner().(type) {
+	case *mlv1.ModelArtifact_Linear:
+		lm := l.Linear
+		scores = g.op("LinearRegressor", onnxML, []string{x}, aFloats("coefficients", lm.GetCoefficients()),
+			aFloats("intercepts", lm.GetIntercepts()), aInt("targets", int64(lm.GetOutputs())))
+	case *mlv1.ModelArtifact_Trees:
+		s, err := onnxTrees(g, x, l.Trees)
+		if err != nil {
+			return "", err
+		}
+		scores = s
+		probability = l.Trees.GetProbability() && task != TaskRegression
+	default:
+		return "", fmt.Errorf("learn: %s models: %w", pb.GetAlgorithm(), ErrONNXUnsupported)
+	}
+	switch task {
+	case TaskRegression:
+		return scores, nil
+	case TaskBinary:
+		if probability {
+			return g.op("Clip", "", []string{scores, g.constFloats(nil, []float64{onnxProbFloor}), g.constFloats(nil, []float64{1 - onnxProbFloor})}), nil
+		}
+		return g.op("Sigmoid", "", []string{scores}), nil
+	}
+	if probability {
+		return onnxNormalizedProbabilities(g, scores), nil
+	}
+	return g.op("Softmax", "", []string{scores}, aInt("axis", 1)), nil
+}
+
+// onnxTrees writes the ensemble as one TreeEnsembleRegressor with a target per output. Averaged
+// ensembles have their leaf values divided by the number of trees of their output, and the sum is
+// taken, because ONNX's AVERAGE divides by all trees.
+func onnxTrees(g *onnxGraph, x string, ens *mlv1.TreeEnsemble) (string, error) {
+	counts := make([]float64, ens.GetOutputs())
+	for _, tr := range ens.GetTrees() {
+		counts[tr.GetOutput()]++
+	}
+	var (
+		treeIDs, nodeIDs, featIDs, trueIDs, falseIDs, missTrue []int64
+		modes                                                  []string
+		values                                                 []float64
+		tTree, tNode, tTarget                                  []int64
+		tWeight                                                []float64
+	)
+	for ti, tr := range ens.GetTrees() {
+		if len(tr.GetCategorySplits()) > 0 {
+			return "", fmt.Errorf("learn: tree %d has category-set splits: %w", ti, ErrONNXUnsupported)
+		}
+		scale := 1.0
+		if ens.GetAverage() {
+			scale = 1 / counts[tr.GetOutput()]
+		}
+		for i, f := range tr.GetFeature() {
+			treeIDs = append(treeIDs, int64(ti))
+			nodeIDs = append(nodeIDs, int64(i))
+			if f < 0 {
+				modes = append(modes, "LEAF")
+				featIDs = append(featIDs, 0)
+				values = append(values, 0)
+				trueIDs = append(trueIDs, 0)
+				falseIDs = append(falseIDs, 0)
+				missTrue = append(missTrue, 0)
+				tTree = append(tTree, int64(ti))
+				tNode = append(tNode, int64(i))
+				tTarget = append(tTarget, int64(tr.GetOutput()))
+				tWeight = append(tWeight, tr.GetValue()[i]*scale)
+				continue
+			}
+			modes = append(modes, "BRANCH_LEQ")
+			featIDs = append(featIDs, int64(f))
+			values = append(values, tr.GetThreshold()[i])
+			trueIDs = append(trueIDs, int64(tr.GetLeft()[i]))
+			falseIDs = append(falseIDs, int64(tr.GetRight()[i]))
+			mt := int64(0)
+			if tr.GetDefaultLeft()[i] {
+				mt = 1
+			}
+			missTrue = append(missTrue, mt)
+		}
+	}
+	if len(treeIDs) == 0 {
+		// no trees: the scores are the base scores
+		zero := g.op("Mul", "", []string{g.op("ReduceSum", "", []string{x, g.constInts([]int64{1}, []int64{1})}, aInt("keepdims", 1)), g.constFloats(nil, []float64{0})})
+		return g.op("Add", "", []string{zero, g.constFloats([]int64{1, int64(len(ens.GetBaseScores()))}, ens.GetBaseScores())}), nil
+	}
+	return g.op("TreeEnsembleRegressor", onnxML, []string{x},
+		aString("aggregate_function", "SUM"),
+		aFloats("base_values", ens.GetBaseScores()),
+		aInt("n_targets", int64(ens.GetOutputs())),
+		aInts("nodes_treeids", treeIDs),
+		aInts("nodes_nodeids", nodeIDs),
+		aInts("nodes_featureids", featIDs),
+		aStrings("nodes_modes", modes),
+		aFloats("nodes_values", values),
+		aInts("nodes_truenodeids", trueIDs),
+		aInts("nodes_falsenodeids", falseIDs),
+		aInts("nodes_missing_value_tracks_true", missTrue),
+		aString("post_transform", "NONE"),
+		aInts("target_treeids", tTree),
+		aInts("target_nodeids", tNode),
+		aInts("target_ids", tTarget),
+		aFloats("target_weights", tWeight),
+	), nil
+}
