@@ -11,6 +11,11 @@ PKGS=(./gen/... ./libs/... ./services/... ./cmd/vds/...)
 echo "== go vet"
 $GO vet -tags "$TAGS" "${PKGS[@]}"
 
+# The ONNX export test (libs/learn) scores models in onnxruntime-node from tests/onnx.
+if [[ -f tests/onnx/package.json ]] && command -v npm >/dev/null 2>&1; then
+  (cd tests/onnx && { [[ node_modules/.package-lock.json -nt package-lock.json ]] || npm ci --no-audit --no-fund; })
+fi
+
 echo "== go test"
 # -p 2: this is a 2-core machine; packages that start the whole mesh are heavy.
 log=$(mktemp)
