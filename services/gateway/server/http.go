@@ -84,6 +84,7 @@ type gateway struct {
 	json     *runtime.JSONPb
 	limiter  *rateLimiter
 	inflight inflight
+	runs     runs // conversation messages streamed as Server-Sent Events (conversation.go)
 }
 
 // NewHTTPHandler returns the HTTP side of the gateway: the REST API of every service (grpc-gateway)
@@ -141,6 +142,8 @@ func NewHTTPHandler(ctx context.Context, o Options) (http.Handler, error) {
 	})
 	routes.Handle("POST "+UploadPath, g.session(http.HandlerFunc(g.upload)))
 	routes.Handle("GET "+EventsPath, g.session(http.HandlerFunc(g.events)))
+	routes.Handle("POST "+RunsPath, g.session(g.limitBody(http.HandlerFunc(g.startRun))))
+	routes.Handle("GET "+RunEventsPath, g.session(http.HandlerFunc(g.runEvents)))
 	routes.Handle("POST "+SessionPath, g.limitBody(http.HandlerFunc(g.signIn)))
 	routes.Handle("DELETE "+SessionPath, g.session(http.HandlerFunc(g.signOut)))
 	api := g.session(g.limitBody(g.mux))
