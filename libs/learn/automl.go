@@ -358,7 +358,11 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	feats, dropped, w2 := screenColumns(f, t, opts.Exclude)
+	exclude := opts.Exclude
+	if opts.GroupColumn != "" {
+		exclude = append(append([]string(nil), exclude...), opts.GroupColumn)
+	}
+	feats, dropped, w2 := screenColumns(f, t, exclude)
 	warns = append(warns, w2...)
 	if len(feats) == 0 {
 		return nil, fmt.Errorf("learn: no usable feature columns remain for target %q after screening (%d dropped); add informative columns", t.name, len(dropped))
@@ -392,21 +396,13 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 		warns = append(warns, fmt.Sprintf("only %d rows: using %d cross-validation folds", len(t.rows), k))
 	}
 	s := &search{f: f, t: t, features: feats, seed: opts.Seed}
-	s.folds = makeFolds(t, k, opts.Seed)
-	inFold := make([]int, len(t.rows))
-	for fi, fo := range s.folds {
-		for _, p := range fo {
-			inFold[p] = fi
-		}
+	sp, w3, err := makeSplits(f, t, opts, k, opts.Seed)
+	if err != nil {
+		return nil, err
 	}
-	s.trainPos = make([][]int, k)
-	for p, fi := range inFold {
-		for j := 0; j < k; j++ {
-			if j != fi {
-				s.trainPos[j] = append(s.trainPos[j], p)
-			}
-		}
-	}
+	warns = append(warns, w3...)
+	s.folds, s.trainPos = sp.test, sp.train
+	k = len(s.folds)
 	for kind := range s.cache {
 		s.cache[kind] = make([]*foldPrep, k)
 		for j := range s.cache[kind] {
@@ -428,7 +424,7 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	searchEnd := start.Add(opts.Budget * 7 / 10)
 	hardEnd := start.Add(opts.Budget * 85 / 100)
 	res := &Result{Task: t.task, Target: t.name, Classes: t.classes, PositiveClass: t.positive, Metric: metric,
-		Dropped: dropped, Rows: len(t.rows), Features: feats, Folds: k}
+		Dropped: dropped, Rows: len(t.rows), Features: feats, Folds: k, CVScheme: sp.scheme}
 	var best trial
 	var bestFolds []foldOut
 	var oofs []oofTrial
@@ -436,6 +432,13 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	lastDur := map[string]time.Duration{}
 	lastCPU := map[string]time.Duration{}
 	trials := plan(t.task, opts.Seed, len(t.rows), allow)
+	if opts.Distributed != nil {
+		// The trials run as separate work, on any worker (trial.go); the loop below has nothing left.
+		if best, bestFolds, oofs, bestScore, err = s.distributed(ctx, opts.Distributed, trials, res, better); err != nil {
+			return nil, err
+		}
+		trials = nil
+	}
 	for i, tr := range trials {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("learn: training cancelled: %w", err)

@@ -120,8 +120,20 @@ type Options struct {
 	// TargetLabels renames target values before they become class labels, e.g. {"true": "yes",
 	// "false": "no"} for a boolean column that the file spelled yes/no.
 	TargetLabels map[string]string
+	// GroupColumn, when set, makes the cross-validation grouped: rows sharing a value of this column
+	// are always in the same fold (and the column is not a feature).
+	GroupColumn string
+	// TimeColumn, when set, makes the cross-validation time-ordered with an expanding window: each
+	// fold trains on the rows before a cut of this datetime or numeric column and validates on the
+	// next block. Exclusive with GroupColumn.
+	TimeColumn string
+	// NoWarmStart skips the meta-learning warm start (the configurations that did best on the most
+	// similar datasets of the built-in knowledge base).
+	NoWarmStart bool
 	// Progress, when set, is called as trials finish with the fraction of the budget used.
 	Progress func(fraction float64, message string)
+	// Distributed, when set, hands the search's trials to the caller to run elsewhere (trial.go).
+	Distributed *Distributed
 }
 
 // Entry is one trial on the leaderboard.
@@ -169,6 +181,11 @@ type Result struct {
 	Rows     int
 	Features []string
 	Folds    int
+	// CVScheme is the cross-validation used: stratified_kfold, kfold, group_kfold or
+	// time_expanding_window.
+	CVScheme string
+	// WarmStart lists the knowledge-base datasets whose configurations were tried early.
+	WarmStart []string
 	// Spend is what the run used.
 	Spend Spend
 }

@@ -243,6 +243,7 @@ func (s *Server) train(ctx context.Context, t *jobs.Task) error {
 	}
 	opts := learn.Options{Target: req.Target, Task: learn.TaskFromProto(req.Task), Folds: int(req.CvFolds), Budget: budget, CPUBudget: cpuBudget, Seed: req.Seed,
 		Exclude: req.ExcludeColumns, Algorithms: req.Algorithms, TargetLabels: labels,
+		GroupColumn: req.CvGroupColumn, TimeColumn: req.CvTimeColumn, NoWarmStart: req.NoWarmStart,
 		Progress: func(frac float64, msg string) { _ = t.Progress(ctx, 0.05+0.85*frac, "training", msg) }}
 	res, err := learn.AutoML(ctx, f, opts)
 	if err != nil {

@@ -767,7 +767,16 @@ type StartTrainingRequest struct {
 	Seed       int64    `protobuf:"varint,8,opt,name=seed,proto3" json:"seed,omitempty"`
 	// Money budget in the configured currency; the service turns it into CPU seconds at its configured
 	// price per CPU-second. When set, it bounds the search instead of budget_seconds.
-	BudgetMoney   float64 `protobuf:"fixed64,9,opt,name=budget_money,json=budgetMoney,proto3" json:"budget_money,omitempty"`
+	BudgetMoney float64 `protobuf:"fixed64,9,opt,name=budget_money,json=budgetMoney,proto3" json:"budget_money,omitempty"`
+	// Grouped cross-validation: rows with the same value in this column are always in the same fold,
+	// so no group is in both the training and the validation part of a fold.
+	CvGroupColumn string `protobuf:"bytes,10,opt,name=cv_group_column,json=cvGroupColumn,proto3" json:"cv_group_column,omitempty"`
+	// Time-ordered cross-validation (expanding window) on this datetime or numeric order column: each
+	// fold trains on the earliest rows and validates on the next block, never on earlier rows.
+	// Exclusive with cv_group_column.
+	CvTimeColumn string `protobuf:"bytes,11,opt,name=cv_time_column,json=cvTimeColumn,proto3" json:"cv_time_column,omitempty"`
+	// Skip the meta-learning warm start (configurations that worked on similar public datasets).
+	NoWarmStart   bool `protobuf:"varint,12,opt,name=no_warm_start,json=noWarmStart,proto3" json:"no_warm_start,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -863,6 +872,27 @@ func (x *StartTrainingRequest) GetBudgetMoney() float64 {
 		return x.BudgetMoney
 	}
 	return 0
+}
+
+func (x *StartTrainingRequest) GetCvGroupColumn() string {
+	if x != nil {
+		return x.CvGroupColumn
+	}
+	return ""
+}
+
+func (x *StartTrainingRequest) GetCvTimeColumn() string {
+	if x != nil {
+		return x.CvTimeColumn
+	}
+	return ""
+}
+
+func (x *StartTrainingRequest) GetNoWarmStart() bool {
+	if x != nil {
+		return x.NoWarmStart
+	}
+	return false
 }
 
 type StartTrainingResponse struct {
@@ -1959,7 +1989,7 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"\x14price_per_cpu_second\x18\x03 \x01(\x01R\x11pricePerCpuSecond\x12\x12\n" +
 	"\x04cost\x18\x04 \x01(\x01R\x04cost\x12\x16\n" +
 	"\x06budget\x18\x05 \x01(\tR\x06budget\x12\x16\n" +
-	"\x06trials\x18\x06 \x01(\x05R\x06trials\"\xca\x02\n" +
+	"\x06trials\x18\x06 \x01(\x05R\x06trials\"\xbc\x03\n" +
 	"\x14StartTrainingRequest\x123\n" +
 	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12#\n" +
@@ -1971,7 +2001,11 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"algorithms\x18\a \x03(\tR\n" +
 	"algorithms\x12\x12\n" +
 	"\x04seed\x18\b \x01(\x03R\x04seed\x12!\n" +
-	"\fbudget_money\x18\t \x01(\x01R\vbudgetMoney\"O\n" +
+	"\fbudget_money\x18\t \x01(\x01R\vbudgetMoney\x12&\n" +
+	"\x0fcv_group_column\x18\n" +
+	" \x01(\tR\rcvGroupColumn\x12$\n" +
+	"\x0ecv_time_column\x18\v \x01(\tR\fcvTimeColumn\x12\"\n" +
+	"\rno_warm_start\x18\f \x01(\bR\vnoWarmStart\"O\n" +
 	"\x15StartTrainingResponse\x12\x1f\n" +
 	"\vtraining_id\x18\x01 \x01(\tR\n" +
 	"trainingId\x12\x15\n" +
