@@ -344,6 +344,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"analyze", filepath.Join(dir, "missing.csv"), "--target", "a"}, 1, "no such file"},
 		{[]string{"analyze", dir, "--target", "a"}, 1, "is a directory"},
 		{[]string{"up", "extra"}, 2, "takes no arguments"},
+		{[]string{"up", "--log-level", "loud"}, 2, `--log-level must be one of debug, info, warn, error, not "loud"`},
+		{[]string{"up", "--log-format", "xml"}, 2, `--log-format must be json or text, not "xml"`},
 		{[]string{"analyze", csv, "--target", "a", "--server", "http://127.0.0.1:1"}, 2, "not a URL"},
 		{[]string{"help", "frobnicate"}, 2, "not a command"},
 	}

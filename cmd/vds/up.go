@@ -52,8 +52,8 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("vds up takes no arguments, got %q", pos)}
 	}
-	if err := oneOf("log-format", pf.logFormat, "json", "text"); err != nil {
-		return err
+	if err := logging.Check(pf.logFormat, pf.logLevel); err != nil {
+		return usageError{err.Error()}
 	}
 	log := logging.New(stderr, pf.logFormat, pf.logLevel)
 	o, err := pf.options(log)

@@ -4,12 +4,29 @@ package logging
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
 )
+
+// Check reports a log format or level that New would not understand, naming the flag and the
+// accepted words, so that a typo fails at start instead of silently logging at info.
+func Check(format, level string) error {
+	switch strings.ToLower(format) {
+	case "json", "text":
+	default:
+		return fmt.Errorf("--log-format must be json or text, not %q", format)
+	}
+	switch strings.ToLower(level) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		return fmt.Errorf("--log-level must be one of debug, info, warn, error, not %q", level)
+	}
+	return nil
+}
 
 // New returns a logger writing to w in "json" or "text" format at the given level name.
 func New(w io.Writer, format, level string) *slog.Logger {

@@ -96,6 +96,10 @@ func Main(svc Service) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	if err := logging.Check(cfg.LogFormat, cfg.LogLevel); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	cfg.Peers = map[string]string{}
 	for name, a := range peers {
 		cfg.Peers[name] = *a

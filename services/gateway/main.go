@@ -50,6 +50,9 @@ func run(args []string) error {
 	if err := config.Parse(fs, args); err != nil {
 		return err
 	}
+	if err := logging.Check(*logFormat, *logLevel); err != nil {
+		return err
+	}
 	log := logging.New(os.Stderr, *logFormat, *logLevel)
 
 	o.Log = log
