@@ -330,6 +330,9 @@ func TestWhyIsChurnHigh(t *testing.T) {
 	if selAns == nil || math.Abs(selAns.Values["mean(tenure)"]-18.036645161290323) > 1e-9 {
 		t.Errorf("selection: %+v", selAns)
 	}
+	if selAns != nil && !strings.HasPrefix(selAns.Text, "Over the selected rows (Contract = Month-to-month): ") {
+		t.Errorf("the answer over a selection does not say so: %q", selAns.Text)
+	}
 	g, err := c.Orchestrator.GetConversation(ctx, &orchestratorv1.GetConversationRequest{ConversationId: conv})
 	if err != nil {
 		t.Fatal(err)

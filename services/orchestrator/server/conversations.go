@@ -175,10 +175,26 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 	asst := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "assistant", CreateTime: timestamppb.Now()}
 	opts := planner.Options{Filter: filter, Previous: lastIntent(c), History: history(c)}
 	var sendErr error
-	emit := func(ev *orchestratorv1.Event) {
+	send := func(ev *orchestratorv1.Event) {
 		asst.Events = append(asst.Events, ev)
 		if sendErr == nil {
 			sendErr = stream.Send(&orchestratorv1.SendMessageResponse{Event: ev})
+		}
+	}
+	// A selection scopes the answer: say so first, and open the answer with it.
+	scope := selectionScope(req.Selections)
+	wholeData := false // a model or effect estimate ran (those use every row)
+	emit := send
+	if scope != "" {
+		send(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_PlanSummary{PlanSummary: "Scoped to the selection " + scope + ": the queries run over those rows only."}})
+		emit = func(ev *orchestratorv1.Event) {
+			if tc := ev.GetToolCall(); tc != nil && (tc.Tool == "train" || tc.Tool == "estimate_effect") {
+				wholeData = true
+			}
+			if a := ev.GetAnswer(); a != nil {
+				a.Text = scopedAnswer(scope, wholeData, a.Text)
+			}
+			send(ev)
 		}
 	}
 	res, err := s.answer(uctx, c.Planner, tl, sch, question, opts, emit)
@@ -186,7 +202,7 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 		asst.Text = "The analysis failed: " + err.Error()
 		emit(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: asst.Text, Confidence: "none"}}})
 	} else {
-		asst.Text = res.Answer.Text
+		asst.Text = scopedAnswer(scope, wholeData, res.Answer.Text)
 	}
 	title := c.Title
 	if title == "" {
@@ -292,6 +308,35 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// selectionScope says what the user selected, e.g. "Contract = Month-to-month" or
+// "12 ≤ tenure ≤ 24"; empty without selections.
+func selectionScope(sels []*orchestratorv1.Selection) string {
+	var parts []string
+	for _, sel := range sels {
+		if len(sel.Values) > 0 {
+			parts = append(parts, sel.Field+" = "+strings.Join(sel.Values, " or "))
+		} else if sel.RangeHigh > sel.RangeLow {
+			parts = append(parts, fmt.Sprintf("%g ≤ %s ≤ %g", sel.RangeLow, sel.Field, sel.RangeHigh))
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
+// scopedAnswer opens an answer with the selection it was computed over (once).
+func scopedAnswer(scope string, wholeData bool, text string) string {
+	if scope == "" {
+		return text
+	}
+	prefix := "Over the selected rows (" + scope + "): "
+	if wholeData {
+		prefix = "Over the selected rows (" + scope + "; the model and effect estimates use every row): "
+	}
+	if strings.HasPrefix(text, "Over the selected rows (") {
+		return text
+	}
+	return prefix + text
 }
 
 // selectionFilter turns what the user clicked into a SQL condition on known columns only.
