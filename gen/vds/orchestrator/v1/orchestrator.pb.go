@@ -2110,6 +2110,375 @@ func (x *GetReportResponse) GetContentType() string {
 	return ""
 }
 
+type ProposeDashboardRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Dataset *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	// Optional classification target: asks for the target-breakdown view.
+	Target        string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProposeDashboardRequest) Reset() {
+	*x = ProposeDashboardRequest{}
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProposeDashboardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProposeDashboardRequest) ProtoMessage() {}
+
+func (x *ProposeDashboardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProposeDashboardRequest.ProtoReflect.Descriptor instead.
+func (*ProposeDashboardRequest) Descriptor() ([]byte, []int) {
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ProposeDashboardRequest) GetDataset() *v1.DatasetRef {
+	if x != nil {
+		return x.Dataset
+	}
+	return nil
+}
+
+func (x *ProposeDashboardRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+// DashboardTile is one KPI card.
+type DashboardTile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Machine-readable name: rows, columns, missing_share, latest, change, trend, seasonality,
+	// positive_rate, classes, top_driver, points, bounding_box, ...
+	Key   string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Label string `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	// The value as shown ("12 months", "+4.2%", "rising").
+	Value string `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	// The value as a number when it is one (NaN-free; 0 otherwise, see has_number).
+	Number    float64 `protobuf:"fixed64,4,opt,name=number,proto3" json:"number,omitempty"`
+	HasNumber bool    `protobuf:"varint,5,opt,name=has_number,json=hasNumber,proto3" json:"has_number,omitempty"`
+	// Where the value comes from, in words (the test, the period compared, the profile alert).
+	Detail        string `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DashboardTile) Reset() {
+	*x = DashboardTile{}
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DashboardTile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DashboardTile) ProtoMessage() {}
+
+func (x *DashboardTile) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DashboardTile.ProtoReflect.Descriptor instead.
+func (*DashboardTile) Descriptor() ([]byte, []int) {
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *DashboardTile) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *DashboardTile) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *DashboardTile) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *DashboardTile) GetNumber() float64 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *DashboardTile) GetHasNumber() bool {
+	if x != nil {
+		return x.HasNumber
+	}
+	return false
+}
+
+func (x *DashboardTile) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// DashboardPanel is one chart of the layout.
+type DashboardPanel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Title string                 `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
+	// trend, seasonality, map, distribution, balance, drivers, rate, missing, ...
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// A Vega-Lite specification with its data aggregated into it (JSON text).
+	VegaLiteJson string `protobuf:"bytes,3,opt,name=vega_lite_json,json=vegaLiteJson,proto3" json:"vega_lite_json,omitempty"`
+	// Columns of a 12-column grid the panel spans on a wide screen (6 half, 12 full width).
+	Width         int32  `protobuf:"varint,4,opt,name=width,proto3" json:"width,omitempty"`
+	Description   string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DashboardPanel) Reset() {
+	*x = DashboardPanel{}
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DashboardPanel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DashboardPanel) ProtoMessage() {}
+
+func (x *DashboardPanel) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DashboardPanel.ProtoReflect.Descriptor instead.
+func (*DashboardPanel) Descriptor() ([]byte, []int) {
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *DashboardPanel) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *DashboardPanel) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *DashboardPanel) GetVegaLiteJson() string {
+	if x != nil {
+		return x.VegaLiteJson
+	}
+	return ""
+}
+
+func (x *DashboardPanel) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *DashboardPanel) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+type Dashboard struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Title string                 `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
+	// time_series, map, target_breakdown or overview.
+	Kind    string         `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Dataset *v1.DatasetRef `protobuf:"bytes,3,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	// Why this layout was chosen, in words.
+	Reason        string            `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Tiles         []*DashboardTile  `protobuf:"bytes,5,rep,name=tiles,proto3" json:"tiles,omitempty"`
+	Panels        []*DashboardPanel `protobuf:"bytes,6,rep,name=panels,proto3" json:"panels,omitempty"`
+	ProfileId     string            `protobuf:"bytes,7,opt,name=profile_id,json=profileId,proto3" json:"profile_id,omitempty"`
+	Target        string            `protobuf:"bytes,8,opt,name=target,proto3" json:"target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Dashboard) Reset() {
+	*x = Dashboard{}
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Dashboard) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Dashboard) ProtoMessage() {}
+
+func (x *Dashboard) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Dashboard.ProtoReflect.Descriptor instead.
+func (*Dashboard) Descriptor() ([]byte, []int) {
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *Dashboard) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Dashboard) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Dashboard) GetDataset() *v1.DatasetRef {
+	if x != nil {
+		return x.Dataset
+	}
+	return nil
+}
+
+func (x *Dashboard) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Dashboard) GetTiles() []*DashboardTile {
+	if x != nil {
+		return x.Tiles
+	}
+	return nil
+}
+
+func (x *Dashboard) GetPanels() []*DashboardPanel {
+	if x != nil {
+		return x.Panels
+	}
+	return nil
+}
+
+func (x *Dashboard) GetProfileId() string {
+	if x != nil {
+		return x.ProfileId
+	}
+	return ""
+}
+
+func (x *Dashboard) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+type ProposeDashboardResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dashboard     *Dashboard             `protobuf:"bytes,1,opt,name=dashboard,proto3" json:"dashboard,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProposeDashboardResponse) Reset() {
+	*x = ProposeDashboardResponse{}
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProposeDashboardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProposeDashboardResponse) ProtoMessage() {}
+
+func (x *ProposeDashboardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_orchestrator_v1_orchestrator_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProposeDashboardResponse.ProtoReflect.Descriptor instead.
+func (*ProposeDashboardResponse) Descriptor() ([]byte, []int) {
+	return file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ProposeDashboardResponse) GetDashboard() *Dashboard {
+	if x != nil {
+		return x.Dashboard
+	}
+	return nil
+}
+
 var File_vds_orchestrator_v1_orchestrator_proto protoreflect.FileDescriptor
 
 const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
@@ -2289,7 +2658,37 @@ const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"\x06format\x18\x02 \x01(\tR\x06format\"P\n" +
 	"\x11GetReportResponse\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\tR\acontent\x12!\n" +
-	"\fcontent_type\x18\x02 \x01(\tR\vcontentType2\xe6\b\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"f\n" +
+	"\x17ProposeDashboardRequest\x123\n" +
+	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\"\x9c\x01\n" +
+	"\rDashboardTile\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\tR\x05value\x12\x16\n" +
+	"\x06number\x18\x04 \x01(\x01R\x06number\x12\x1d\n" +
+	"\n" +
+	"has_number\x18\x05 \x01(\bR\thasNumber\x12\x16\n" +
+	"\x06detail\x18\x06 \x01(\tR\x06detail\"\x98\x01\n" +
+	"\x0eDashboardPanel\x12\x14\n" +
+	"\x05title\x18\x01 \x01(\tR\x05title\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12$\n" +
+	"\x0evega_lite_json\x18\x03 \x01(\tR\fvegaLiteJson\x12\x14\n" +
+	"\x05width\x18\x04 \x01(\x05R\x05width\x12 \n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\"\xb0\x02\n" +
+	"\tDashboard\x12\x14\n" +
+	"\x05title\x18\x01 \x01(\tR\x05title\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x123\n" +
+	"\adataset\x18\x03 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x128\n" +
+	"\x05tiles\x18\x05 \x03(\v2\".vds.orchestrator.v1.DashboardTileR\x05tiles\x12;\n" +
+	"\x06panels\x18\x06 \x03(\v2#.vds.orchestrator.v1.DashboardPanelR\x06panels\x12\x1d\n" +
+	"\n" +
+	"profile_id\x18\a \x01(\tR\tprofileId\x12\x16\n" +
+	"\x06target\x18\b \x01(\tR\x06target\"X\n" +
+	"\x18ProposeDashboardResponse\x12<\n" +
+	"\tdashboard\x18\x01 \x01(\v2\x1e.vds.orchestrator.v1.DashboardR\tdashboard2\x97\n" +
+	"\n" +
 	"\x13OrchestratorService\x12\x9c\x01\n" +
 	"\rStartAnalysis\x12).vds.orchestrator.v1.StartAnalysisRequest\x1a*.vds.orchestrator.v1.StartAnalysisResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/datasets/{dataset.dataset_id}:analyze\x12\x96\x01\n" +
 	"\x11GetAnalysisReport\x12-.vds.orchestrator.v1.GetAnalysisReportRequest\x1a..vds.orchestrator.v1.GetAnalysisReportResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/analyses/{analysis_id}\x12\xa9\x01\n" +
@@ -2297,7 +2696,8 @@ const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"\x0fGetConversation\x12+.vds.orchestrator.v1.GetConversationRequest\x1a,.vds.orchestrator.v1.GetConversationResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/conversations/{conversation_id}\x12\xa3\x01\n" +
 	"\x11ListConversations\x12-.vds.orchestrator.v1.ListConversationsRequest\x1a..vds.orchestrator.v1.ListConversationsResponse\"/\x82\xd3\xe4\x93\x02)\x12'/v1/projects/{project_id}/conversations\x12\x97\x01\n" +
 	"\vSendMessage\x12'.vds.orchestrator.v1.SendMessageRequest\x1a(.vds.orchestrator.v1.SendMessageResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/conversations/{conversation_id}:send0\x01\x12\x8e\x01\n" +
-	"\tGetReport\x12%.vds.orchestrator.v1.GetReportRequest\x1a&.vds.orchestrator.v1.GetReportResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/conversations/{conversation_id}/reportBBZ@github.com/vdsproject/vds/gen/vds/orchestrator/v1;orchestratorv1b\x06proto3"
+	"\tGetReport\x12%.vds.orchestrator.v1.GetReportRequest\x1a&.vds.orchestrator.v1.GetReportResponse\"2\x82\xd3\xe4\x93\x02,\x12*/v1/conversations/{conversation_id}/report\x12\xae\x01\n" +
+	"\x10ProposeDashboard\x12,.vds.orchestrator.v1.ProposeDashboardRequest\x1a-.vds.orchestrator.v1.ProposeDashboardResponse\"=\x82\xd3\xe4\x93\x027:\x01*\"2/v1/datasets/{dataset.dataset_id}:proposeDashboardBBZ@github.com/vdsproject/vds/gen/vds/orchestrator/v1;orchestratorv1b\x06proto3"
 
 var (
 	file_vds_orchestrator_v1_orchestrator_proto_rawDescOnce sync.Once
@@ -2311,7 +2711,7 @@ func file_vds_orchestrator_v1_orchestrator_proto_rawDescGZIP() []byte {
 	return file_vds_orchestrator_v1_orchestrator_proto_rawDescData
 }
 
-var file_vds_orchestrator_v1_orchestrator_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_vds_orchestrator_v1_orchestrator_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_vds_orchestrator_v1_orchestrator_proto_goTypes = []any{
 	(*ReportColumn)(nil),               // 0: vds.orchestrator.v1.ReportColumn
 	(*ReportDataset)(nil),              // 1: vds.orchestrator.v1.ReportDataset
@@ -2342,12 +2742,17 @@ var file_vds_orchestrator_v1_orchestrator_proto_goTypes = []any{
 	(*SendMessageResponse)(nil),        // 26: vds.orchestrator.v1.SendMessageResponse
 	(*GetReportRequest)(nil),           // 27: vds.orchestrator.v1.GetReportRequest
 	(*GetReportResponse)(nil),          // 28: vds.orchestrator.v1.GetReportResponse
-	nil,                                // 29: vds.orchestrator.v1.ToolCall.ArgumentsEntry
-	nil,                                // 30: vds.orchestrator.v1.Answer.ValuesEntry
-	(*v1.Finding)(nil),                 // 31: vds.common.v1.Finding
-	(*v1.Chart)(nil),                   // 32: vds.common.v1.Chart
-	(*timestamppb.Timestamp)(nil),      // 33: google.protobuf.Timestamp
-	(*v1.DatasetRef)(nil),              // 34: vds.common.v1.DatasetRef
+	(*ProposeDashboardRequest)(nil),    // 29: vds.orchestrator.v1.ProposeDashboardRequest
+	(*DashboardTile)(nil),              // 30: vds.orchestrator.v1.DashboardTile
+	(*DashboardPanel)(nil),             // 31: vds.orchestrator.v1.DashboardPanel
+	(*Dashboard)(nil),                  // 32: vds.orchestrator.v1.Dashboard
+	(*ProposeDashboardResponse)(nil),   // 33: vds.orchestrator.v1.ProposeDashboardResponse
+	nil,                                // 34: vds.orchestrator.v1.ToolCall.ArgumentsEntry
+	nil,                                // 35: vds.orchestrator.v1.Answer.ValuesEntry
+	(*v1.Finding)(nil),                 // 36: vds.common.v1.Finding
+	(*v1.Chart)(nil),                   // 37: vds.common.v1.Chart
+	(*timestamppb.Timestamp)(nil),      // 38: google.protobuf.Timestamp
+	(*v1.DatasetRef)(nil),              // 39: vds.common.v1.DatasetRef
 }
 var file_vds_orchestrator_v1_orchestrator_proto_depIdxs = []int32{
 	0,  // 0: vds.orchestrator.v1.ReportDataset.columns:type_name -> vds.orchestrator.v1.ReportColumn
@@ -2355,54 +2760,61 @@ var file_vds_orchestrator_v1_orchestrator_proto_depIdxs = []int32{
 	2,  // 2: vds.orchestrator.v1.AnalysisReport.model:type_name -> vds.orchestrator.v1.ReportModel
 	3,  // 3: vds.orchestrator.v1.AnalysisReport.leaderboard:type_name -> vds.orchestrator.v1.LeaderboardRow
 	4,  // 4: vds.orchestrator.v1.AnalysisReport.drivers:type_name -> vds.orchestrator.v1.Driver
-	31, // 5: vds.orchestrator.v1.AnalysisReport.findings:type_name -> vds.common.v1.Finding
-	32, // 6: vds.orchestrator.v1.AnalysisReport.charts:type_name -> vds.common.v1.Chart
-	33, // 7: vds.orchestrator.v1.AnalysisReport.create_time:type_name -> google.protobuf.Timestamp
-	34, // 8: vds.orchestrator.v1.StartAnalysisRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	36, // 5: vds.orchestrator.v1.AnalysisReport.findings:type_name -> vds.common.v1.Finding
+	37, // 6: vds.orchestrator.v1.AnalysisReport.charts:type_name -> vds.common.v1.Chart
+	38, // 7: vds.orchestrator.v1.AnalysisReport.create_time:type_name -> google.protobuf.Timestamp
+	39, // 8: vds.orchestrator.v1.StartAnalysisRequest.dataset:type_name -> vds.common.v1.DatasetRef
 	5,  // 9: vds.orchestrator.v1.GetAnalysisReportResponse.report:type_name -> vds.orchestrator.v1.AnalysisReport
-	34, // 10: vds.orchestrator.v1.Conversation.datasets:type_name -> vds.common.v1.DatasetRef
+	39, // 10: vds.orchestrator.v1.Conversation.datasets:type_name -> vds.common.v1.DatasetRef
 	11, // 11: vds.orchestrator.v1.Conversation.messages:type_name -> vds.orchestrator.v1.Message
-	33, // 12: vds.orchestrator.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
-	33, // 13: vds.orchestrator.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
+	38, // 12: vds.orchestrator.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
+	38, // 13: vds.orchestrator.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
 	17, // 14: vds.orchestrator.v1.Message.events:type_name -> vds.orchestrator.v1.Event
-	33, // 15: vds.orchestrator.v1.Message.create_time:type_name -> google.protobuf.Timestamp
-	29, // 16: vds.orchestrator.v1.ToolCall.arguments:type_name -> vds.orchestrator.v1.ToolCall.ArgumentsEntry
-	30, // 17: vds.orchestrator.v1.Answer.values:type_name -> vds.orchestrator.v1.Answer.ValuesEntry
-	33, // 18: vds.orchestrator.v1.Event.time:type_name -> google.protobuf.Timestamp
+	38, // 15: vds.orchestrator.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	34, // 16: vds.orchestrator.v1.ToolCall.arguments:type_name -> vds.orchestrator.v1.ToolCall.ArgumentsEntry
+	35, // 17: vds.orchestrator.v1.Answer.values:type_name -> vds.orchestrator.v1.Answer.ValuesEntry
+	38, // 18: vds.orchestrator.v1.Event.time:type_name -> google.protobuf.Timestamp
 	13, // 19: vds.orchestrator.v1.Event.step_started:type_name -> vds.orchestrator.v1.PlanStep
 	13, // 20: vds.orchestrator.v1.Event.step_finished:type_name -> vds.orchestrator.v1.PlanStep
 	14, // 21: vds.orchestrator.v1.Event.tool_call:type_name -> vds.orchestrator.v1.ToolCall
-	31, // 22: vds.orchestrator.v1.Event.finding:type_name -> vds.common.v1.Finding
-	32, // 23: vds.orchestrator.v1.Event.chart:type_name -> vds.common.v1.Chart
+	36, // 22: vds.orchestrator.v1.Event.finding:type_name -> vds.common.v1.Finding
+	37, // 23: vds.orchestrator.v1.Event.chart:type_name -> vds.common.v1.Chart
 	15, // 24: vds.orchestrator.v1.Event.debate:type_name -> vds.orchestrator.v1.DebateTurn
 	16, // 25: vds.orchestrator.v1.Event.answer:type_name -> vds.orchestrator.v1.Answer
 	13, // 26: vds.orchestrator.v1.Event.plan:type_name -> vds.orchestrator.v1.PlanStep
 	18, // 27: vds.orchestrator.v1.Event.intent:type_name -> vds.orchestrator.v1.Intent
-	34, // 28: vds.orchestrator.v1.CreateConversationRequest.datasets:type_name -> vds.common.v1.DatasetRef
+	39, // 28: vds.orchestrator.v1.CreateConversationRequest.datasets:type_name -> vds.common.v1.DatasetRef
 	10, // 29: vds.orchestrator.v1.CreateConversationResponse.conversation:type_name -> vds.orchestrator.v1.Conversation
 	10, // 30: vds.orchestrator.v1.GetConversationResponse.conversation:type_name -> vds.orchestrator.v1.Conversation
 	10, // 31: vds.orchestrator.v1.ListConversationsResponse.conversations:type_name -> vds.orchestrator.v1.Conversation
 	12, // 32: vds.orchestrator.v1.SendMessageRequest.selections:type_name -> vds.orchestrator.v1.Selection
 	17, // 33: vds.orchestrator.v1.SendMessageResponse.event:type_name -> vds.orchestrator.v1.Event
-	6,  // 34: vds.orchestrator.v1.OrchestratorService.StartAnalysis:input_type -> vds.orchestrator.v1.StartAnalysisRequest
-	8,  // 35: vds.orchestrator.v1.OrchestratorService.GetAnalysisReport:input_type -> vds.orchestrator.v1.GetAnalysisReportRequest
-	19, // 36: vds.orchestrator.v1.OrchestratorService.CreateConversation:input_type -> vds.orchestrator.v1.CreateConversationRequest
-	21, // 37: vds.orchestrator.v1.OrchestratorService.GetConversation:input_type -> vds.orchestrator.v1.GetConversationRequest
-	23, // 38: vds.orchestrator.v1.OrchestratorService.ListConversations:input_type -> vds.orchestrator.v1.ListConversationsRequest
-	25, // 39: vds.orchestrator.v1.OrchestratorService.SendMessage:input_type -> vds.orchestrator.v1.SendMessageRequest
-	27, // 40: vds.orchestrator.v1.OrchestratorService.GetReport:input_type -> vds.orchestrator.v1.GetReportRequest
-	7,  // 41: vds.orchestrator.v1.OrchestratorService.StartAnalysis:output_type -> vds.orchestrator.v1.StartAnalysisResponse
-	9,  // 42: vds.orchestrator.v1.OrchestratorService.GetAnalysisReport:output_type -> vds.orchestrator.v1.GetAnalysisReportResponse
-	20, // 43: vds.orchestrator.v1.OrchestratorService.CreateConversation:output_type -> vds.orchestrator.v1.CreateConversationResponse
-	22, // 44: vds.orchestrator.v1.OrchestratorService.GetConversation:output_type -> vds.orchestrator.v1.GetConversationResponse
-	24, // 45: vds.orchestrator.v1.OrchestratorService.ListConversations:output_type -> vds.orchestrator.v1.ListConversationsResponse
-	26, // 46: vds.orchestrator.v1.OrchestratorService.SendMessage:output_type -> vds.orchestrator.v1.SendMessageResponse
-	28, // 47: vds.orchestrator.v1.OrchestratorService.GetReport:output_type -> vds.orchestrator.v1.GetReportResponse
-	41, // [41:48] is the sub-list for method output_type
-	34, // [34:41] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	39, // 34: vds.orchestrator.v1.ProposeDashboardRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	39, // 35: vds.orchestrator.v1.Dashboard.dataset:type_name -> vds.common.v1.DatasetRef
+	30, // 36: vds.orchestrator.v1.Dashboard.tiles:type_name -> vds.orchestrator.v1.DashboardTile
+	31, // 37: vds.orchestrator.v1.Dashboard.panels:type_name -> vds.orchestrator.v1.DashboardPanel
+	32, // 38: vds.orchestrator.v1.ProposeDashboardResponse.dashboard:type_name -> vds.orchestrator.v1.Dashboard
+	6,  // 39: vds.orchestrator.v1.OrchestratorService.StartAnalysis:input_type -> vds.orchestrator.v1.StartAnalysisRequest
+	8,  // 40: vds.orchestrator.v1.OrchestratorService.GetAnalysisReport:input_type -> vds.orchestrator.v1.GetAnalysisReportRequest
+	19, // 41: vds.orchestrator.v1.OrchestratorService.CreateConversation:input_type -> vds.orchestrator.v1.CreateConversationRequest
+	21, // 42: vds.orchestrator.v1.OrchestratorService.GetConversation:input_type -> vds.orchestrator.v1.GetConversationRequest
+	23, // 43: vds.orchestrator.v1.OrchestratorService.ListConversations:input_type -> vds.orchestrator.v1.ListConversationsRequest
+	25, // 44: vds.orchestrator.v1.OrchestratorService.SendMessage:input_type -> vds.orchestrator.v1.SendMessageRequest
+	27, // 45: vds.orchestrator.v1.OrchestratorService.GetReport:input_type -> vds.orchestrator.v1.GetReportRequest
+	29, // 46: vds.orchestrator.v1.OrchestratorService.ProposeDashboard:input_type -> vds.orchestrator.v1.ProposeDashboardRequest
+	7,  // 47: vds.orchestrator.v1.OrchestratorService.StartAnalysis:output_type -> vds.orchestrator.v1.StartAnalysisResponse
+	9,  // 48: vds.orchestrator.v1.OrchestratorService.GetAnalysisReport:output_type -> vds.orchestrator.v1.GetAnalysisReportResponse
+	20, // 49: vds.orchestrator.v1.OrchestratorService.CreateConversation:output_type -> vds.orchestrator.v1.CreateConversationResponse
+	22, // 50: vds.orchestrator.v1.OrchestratorService.GetConversation:output_type -> vds.orchestrator.v1.GetConversationResponse
+	24, // 51: vds.orchestrator.v1.OrchestratorService.ListConversations:output_type -> vds.orchestrator.v1.ListConversationsResponse
+	26, // 52: vds.orchestrator.v1.OrchestratorService.SendMessage:output_type -> vds.orchestrator.v1.SendMessageResponse
+	28, // 53: vds.orchestrator.v1.OrchestratorService.GetReport:output_type -> vds.orchestrator.v1.GetReportResponse
+	33, // 54: vds.orchestrator.v1.OrchestratorService.ProposeDashboard:output_type -> vds.orchestrator.v1.ProposeDashboardResponse
+	47, // [47:55] is the sub-list for method output_type
+	39, // [39:47] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_vds_orchestrator_v1_orchestrator_proto_init() }
@@ -2427,7 +2839,7 @@ func file_vds_orchestrator_v1_orchestrator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_orchestrator_v1_orchestrator_proto_rawDesc), len(file_vds_orchestrator_v1_orchestrator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	OrchestratorService_ListConversations_FullMethodName  = "/vds.orchestrator.v1.OrchestratorService/ListConversations"
 	OrchestratorService_SendMessage_FullMethodName        = "/vds.orchestrator.v1.OrchestratorService/SendMessage"
 	OrchestratorService_GetReport_FullMethodName          = "/vds.orchestrator.v1.OrchestratorService/GetReport"
+	OrchestratorService_ProposeDashboard_FullMethodName   = "/vds.orchestrator.v1.OrchestratorService/ProposeDashboard"
 )
 
 // OrchestratorServiceClient is the client API for OrchestratorService service.
@@ -43,6 +44,10 @@ type OrchestratorServiceClient interface {
 	// SendMessage streams the plan, each step, tool calls, findings, charts, the debate and the answer.
 	SendMessage(ctx context.Context, in *SendMessageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SendMessageResponse], error)
 	GetReport(ctx context.Context, in *GetReportRequest, opts ...grpc.CallOption) (*GetReportResponse, error)
+	// ProposeDashboard proposes a dashboard layout for a dataset version from the kind of data: a time
+	// series view, a map of its coordinates, a target breakdown, or a general overview. It profiles the
+	// version (cached) and aggregates in the sandbox, so it needs the editor role like StartAnalysis.
+	ProposeDashboard(ctx context.Context, in *ProposeDashboardRequest, opts ...grpc.CallOption) (*ProposeDashboardResponse, error)
 }
 
 type orchestratorServiceClient struct {
@@ -132,6 +137,16 @@ func (c *orchestratorServiceClient) GetReport(ctx context.Context, in *GetReport
 	return out, nil
 }
 
+func (c *orchestratorServiceClient) ProposeDashboard(ctx context.Context, in *ProposeDashboardRequest, opts ...grpc.CallOption) (*ProposeDashboardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProposeDashboardResponse)
+	err := c.cc.Invoke(ctx, OrchestratorService_ProposeDashboard_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OrchestratorServiceServer is the server API for OrchestratorService service.
 // All implementations must embed UnimplementedOrchestratorServiceServer
 // for forward compatibility.
@@ -147,6 +162,10 @@ type OrchestratorServiceServer interface {
 	// SendMessage streams the plan, each step, tool calls, findings, charts, the debate and the answer.
 	SendMessage(*SendMessageRequest, grpc.ServerStreamingServer[SendMessageResponse]) error
 	GetReport(context.Context, *GetReportRequest) (*GetReportResponse, error)
+	// ProposeDashboard proposes a dashboard layout for a dataset version from the kind of data: a time
+	// series view, a map of its coordinates, a target breakdown, or a general overview. It profiles the
+	// version (cached) and aggregates in the sandbox, so it needs the editor role like StartAnalysis.
+	ProposeDashboard(context.Context, *ProposeDashboardRequest) (*ProposeDashboardResponse, error)
 	mustEmbedUnimplementedOrchestratorServiceServer()
 }
 
@@ -177,6 +196,9 @@ func (UnimplementedOrchestratorServiceServer) SendMessage(*SendMessageRequest, g
 }
 func (UnimplementedOrchestratorServiceServer) GetReport(context.Context, *GetReportRequest) (*GetReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetReport not implemented")
+}
+func (UnimplementedOrchestratorServiceServer) ProposeDashboard(context.Context, *ProposeDashboardRequest) (*ProposeDashboardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ProposeDashboard not implemented")
 }
 func (UnimplementedOrchestratorServiceServer) mustEmbedUnimplementedOrchestratorServiceServer() {}
 func (UnimplementedOrchestratorServiceServer) testEmbeddedByValue()                             {}
@@ -318,6 +340,24 @@ func _OrchestratorService_GetReport_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OrchestratorService_ProposeDashboard_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProposeDashboardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrchestratorServiceServer).ProposeDashboard(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrchestratorService_ProposeDashboard_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrchestratorServiceServer).ProposeDashboard(ctx, req.(*ProposeDashboardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OrchestratorService_ServiceDesc is the grpc.ServiceDesc for OrchestratorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -348,6 +388,10 @@ var OrchestratorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetReport",
 			Handler:    _OrchestratorService_GetReport_Handler,
+		},
+		{
+			MethodName: "ProposeDashboard",
+			Handler:    _OrchestratorService_ProposeDashboard_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
