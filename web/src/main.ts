@@ -1,38 +1,19 @@
-import embed from "vega-embed";
-import { api, ApiError, stream, upload, watchJob, type JobEvent } from "./api";
+import { api, ApiError, upload, watchJob, type JobEvent } from "./api";
+import { causalFormView, estimateView } from "./causal";
+import { chart, lazyCharts, setKnownColumns } from "./charts";
+import { askView } from "./conversation";
+import { lineageView } from "./lineage";
+import { modelsView, modelView } from "./models";
+import { h, errorBox, fmt, type Child } from "./ui";
 import "./style.css";
 
-// --- small DOM helpers ---
-
-type Child = Node | string | null | undefined | false;
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, any> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else if (k === "class") el.className = v;
-    else el.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
 const main = document.getElementById("main")!;
 const nav = document.getElementById("nav")!;
-const toast = document.getElementById("toast")!;
 
 function show(...children: Child[]) {
   main.replaceChildren(...(children.filter(Boolean) as Node[]));
   main.focus({ preventScroll: true });
 }
-function errorBox(err: unknown): HTMLElement {
-  const msg = err instanceof Error ? err.message : String(err);
-  return h("div", { class: "error", role: "alert" }, h("strong", {}, "Something went wrong. "), msg);
-}
-function notify(msg: string) {
-  toast.textContent = msg;
-  setTimeout(() => (toast.textContent === msg ? (toast.textContent = "") : 0), 4000);
-}
-const fmt = (x: number, d = 3) => (Number.isFinite(x) ? Number(x.toPrecision(d)).toLocaleString() : "–");
 
 // --- session ---
 
@@ -159,6 +140,7 @@ async function projectView(projectId: string) {
   });
   show(
     h("h1", {}, project?.name || "Project"),
+    h("p", {}, h("a", { href: `#/p/${projectId}/models` }, "Models of this project")),
     form,
     h("h2", {}, "Datasets"),
     datasets.length
@@ -171,90 +153,6 @@ async function projectView(projectId: string) {
             h("td", {}, String(d.current?.state ?? "").replace("VERSION_STATE_", "").toLowerCase())))))
       : h("p", { class: "empty" }, "No datasets yet: upload a file above."),
   );
-}
-
-// --- charts ---
-
-interface Selection { chartId: string; field: string; values: string[]; label: string }
-const selections: Selection[] = [];
-let onSelectionChange: () => void = () => {};
-
-// The columns of the dataset on screen: a selection must name one of them.
-let knownColumns = new Set<string>();
-let pickSeq = 0;
-
-// categoricalField finds the categorical axis of a chart: the data field to read from a clicked
-// mark and the dataset column it stands for (charts of vds name their fields "category" or
-// "group" and title the axis with the column).
-function categoricalField(spec: any): { field: string; column: string } | undefined {
-  const enc = spec?.encoding ?? spec?.layer?.[0]?.encoding ?? {};
-  for (const ch of ["x", "y", "color"]) {
-    const e = enc[ch];
-    if (!e?.field || (e.type !== "nominal" && e.type !== "ordinal")) continue;
-    if (knownColumns.has(e.field)) return { field: e.field, column: e.field };
-    if (typeof e.title === "string" && knownColumns.has(e.title)) return { field: e.field, column: e.title };
-  }
-  return undefined;
-}
-
-// chart renders a vds Chart with vega-embed; clicking a mark of a categorical chart selects it as
-// context for the next question.
-function chart(c: any): HTMLElement {
-  const box = h("figure", { class: "chart", "data-chart-id": c.id },
-    h("figcaption", {}, c.title || c.kind || "chart"));
-  const target = h("div", { class: "vega" });
-  box.append(target);
-  const spec = { ...(c.vegaLite ?? {}) };
-  if (!spec.width) spec.width = "container";
-  embed(target, spec, { actions: false, renderer: "svg", tooltip: true })
-    .then((res) => {
-      box.classList.add("rendered");
-      const cat = categoricalField(spec);
-      if (!cat) return;
-      box.classList.add("selectable");
-      box.title = "Click a bar to ask about it";
-      const pick = (v: unknown) => {
-        if (v === undefined || v === null || v === "") return;
-        const sel = { chartId: c.id, field: cat.column, values: [String(v)], label: `${cat.column} = ${v}` };
-        const i = selections.findIndex((s) => s.chartId === c.id);
-        if (i >= 0) selections.splice(i, 1, sel);
-        else selections.push(sel);
-        notify(`${sel.label} selected`);
-        onSelectionChange();
-      };
-      res.view.addEventListener("click", (_ev: any, item: any) => pick(item?.datum?.[cat.field]));
-      // The keyboard way to the same selection: a labelled list of the chart's categories.
-      const values = [...new Set(((spec.data?.values ?? []) as any[]).map((d) => d?.[cat.field]).filter((v) => v !== undefined && v !== null))];
-      if (values.length > 0 && values.length <= 200) {
-        const id = `pick-${++pickSeq}`;
-        const list = h("select", { id }, h("option", { value: "" }, "—"), ...values.map((v) => h("option", { value: String(v) }, String(v))));
-        list.addEventListener("change", () => pick(list.value));
-        box.append(h("div", { class: "row pick" }, h("label", { for: id }, `Select ${cat.column}`), list));
-      }
-    })
-    .catch((e) => target.replaceChildren(errorBox(e)));
-  if (c.source) box.append(h("p", { class: "source" }, "Source: ", c.source));
-  return box;
-}
-
-// lazyCharts renders charts as they scroll into view, so a profile with hundreds stays light.
-function lazyCharts(charts: any[]): HTMLElement {
-  const grid = h("div", { class: "charts" });
-  const io = new IntersectionObserver((entries) => {
-    for (const e of entries) {
-      if (!e.isIntersecting) continue;
-      io.unobserve(e.target);
-      const c = (e.target as any)._chart;
-      e.target.replaceWith(chart(c));
-    }
-  }, { rootMargin: "200px" });
-  for (const c of charts) {
-    const ph = h("div", { class: "chart placeholder" }, c.title || "");
-    (ph as any)._chart = c;
-    grid.append(ph);
-    io.observe(ph);
-  }
-  return grid;
 }
 
 // --- dataset page: profile, analysis, conversation ---
@@ -319,10 +217,14 @@ async function datasetView(datasetId: string) {
     h("p", {}, h("a", { href: `#/p/${dataset.projectId}` }, "‹ Datasets")),
     h("h1", {}, dataset.name || dataset.id),
     h("p", { class: "meta" }, `${fmt(Number(dataset.current?.rowCount ?? 0), 12)} rows · ${dataset.current?.columns?.length ?? 0} columns · version ${dataset.latestVersion}`),
+    h("nav", { class: "row", "aria-label": "About this dataset" },
+      h("a", { href: `#/d/${dataset.id}/causal` }, "Causal effects"),
+      h("a", { href: `#/p/${dataset.projectId}/models` }, "Models"),
+      h("a", { href: `#/lineage/${encodeURIComponent(`${dataset.id}.v${dataset.latestVersion}`)}` }, "Lineage")),
     profileBox, analysisBox, askBox,
   );
   const columns: any[] = dataset.current?.columns ?? [];
-  knownColumns = new Set(columns.map((c: any) => c.name));
+  setKnownColumns(columns.map((c: any) => c.name));
   askView(askBox, dataset);
   analysisForm(analysisBox, dataset, columns);
   // Profile: start (or reuse) it, follow the job, render.
@@ -382,6 +284,8 @@ function renderReport(r: any): HTMLElement {
   return h("div", { class: "report", id: "report" },
     r.summary && h("p", { class: "summary" }, r.summary),
     (r.warnings ?? []).length > 0 && h("ul", { class: "alerts" }, ...r.warnings.map((w: string) => h("li", {}, w))),
+    r.model?.id && h("p", {}, h("a", { href: `#/m/${r.model.id}`, id: "model-link" }, `Best model (${r.model.algorithm}): leaderboard and explanations`),
+      " · ", h("a", { href: `#/lineage/${encodeURIComponent(r.id)}` }, "Lineage of this analysis")),
     lb.length > 0 && h("table", { class: "grid" },
       h("caption", {}, "Model leaderboard (cross-validated)"),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Algorithm"), h("th", { scope: "col" }, "CV score"), h("th", { scope: "col" }, "± std"))),
@@ -389,58 +293,6 @@ function renderReport(r: any): HTMLElement {
     (r.findings ?? []).length > 0 && h("ul", { class: "findings" }, ...r.findings.slice(0, 20).map((f: any) => h("li", {}, f.statement))),
     h("div", { class: "charts" }, ...(r.charts ?? []).map(chart)),
   );
-}
-
-// --- conversation ---
-
-function askView(box: HTMLElement, dataset: any) {
-  let conversationId = "";
-  const q = h("input", { id: "question", type: "text", placeholder: "Ask a question, e.g. why is churn high?", autocomplete: "off" });
-  const chips = h("div", { class: "chips", id: "selections", "aria-live": "polite" });
-  const thread = h("div", { class: "thread", id: "thread" });
-  const form = h("form", { class: "row" }, h("label", { for: "question" }, "Question"), q, h("button", { type: "submit", id: "ask-button" }, "Ask"));
-  onSelectionChange = () => {
-    chips.replaceChildren(...selections.map((s, i) => h("span", { class: "chip" }, `${s.label} selected `,
-      h("button", { type: "button", class: "link", "aria-label": `Remove selection ${s.label}`, onclick: () => { selections.splice(i, 1); onSelectionChange(); } }, "×"))));
-  };
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const text = q.value.trim();
-    if (!text) return;
-    q.value = "";
-    const sent = selections.splice(0);
-    onSelectionChange();
-    const turn = h("div", { class: "turn" },
-      h("p", { class: "user" }, text, ...sent.map((s) => h("span", { class: "chip" }, s.label))));
-    const steps = h("ol", { class: "steps", "aria-live": "polite" });
-    turn.append(steps);
-    thread.append(turn);
-    try {
-      if (!conversationId) {
-        const { conversation } = await api("POST", `/v1/projects/${dataset.projectId}/conversations`, { title: text, datasets: [{ datasetId: dataset.id }] });
-        conversationId = conversation.id;
-      }
-      await stream(`/v1/conversations/${conversationId}:send`, {
-        text,
-        selections: sent.map((s) => ({ chartId: s.chartId, field: s.field, values: s.values })),
-      }, (m) => renderEvent(turn, steps, m.event ?? {}));
-    } catch (e) {
-      turn.append(errorBox(e));
-    }
-  });
-  box.append(h("h2", { id: "ask-title" }, "Ask"), form, chips, thread);
-}
-
-function renderEvent(turn: HTMLElement, steps: HTMLElement, e: any) {
-  if (e.planSummary) steps.append(h("li", { class: "plan" }, h("strong", {}, "Plan: "), e.planSummary));
-  if (e.stepStarted) steps.append(h("li", { class: "step", "data-step": e.stepStarted.id }, "▸ ", e.stepStarted.description || e.stepStarted.tool));
-  if (e.stepFinished) steps.querySelector(`[data-step="${CSS.escape(e.stepFinished.id)}"]`)?.classList.add("done");
-  if (e.toolCall?.error) steps.append(h("li", { class: "error" }, `${e.toolCall.tool}: ${e.toolCall.error}`));
-  if (e.finding) turn.append(h("p", { class: "finding" }, "• ", e.finding.statement));
-  if (e.chart) turn.append(chart(e.chart));
-  if (e.debate) turn.append(h("p", { class: "debate" }, h("strong", {}, `${e.debate.role}: `), e.debate.claim));
-  if (e.clarification) turn.append(h("p", { class: "answer" }, e.clarification));
-  if (e.answer) turn.append(h("div", { class: "answer", id: "answer" }, h("p", {}, e.answer.text), e.answer.confidence && h("p", { class: "meta" }, `Confidence: ${e.answer.confidence}`)));
 }
 
 // --- the REST API, browsable (from /openapi.json) ---
@@ -479,7 +331,9 @@ async function apiView() {
 // --- router ---
 
 async function route() {
-  const parts = location.hash.replace(/^#\/?/, "").split("/");
+  const [path, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
+  const parts = path.split("/").map(decodeURIComponent);
+  const params = new URLSearchParams(query);
   try {
     if (parts[0] === "register") return signInView(true);
     if (parts[0] === "signin") return signInView(false);
@@ -488,8 +342,13 @@ async function route() {
       location.hash = "#/signin";
       return;
     }
+    if (parts[0] === "p" && parts[1] && parts[2] === "models") return await modelsView(show, parts[1]);
     if (parts[0] === "p" && parts[1]) return await projectView(parts[1]);
+    if (parts[0] === "d" && parts[1] && parts[2] === "causal") return await causalFormView(show, parts[1]);
     if (parts[0] === "d" && parts[1]) return await datasetView(parts[1]);
+    if (parts[0] === "m" && parts[1]) return await modelView(show, parts[1]);
+    if (parts[0] === "e" && parts[1]) return await estimateView(show, parts[1], params.get("graph") ?? "");
+    if (parts[0] === "lineage" && parts[1]) return await lineageView(show, parts[1]);
     return await projectsView();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
