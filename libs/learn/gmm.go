@@ -341,3 +341,54 @@ func ChooseGMM(ctx context.Context, rows [][]float64, kMin, kMax int, o GMMOptio
 	}
 	return best, bics, nil
 }
+
+// Silhouette is the mean silhouette coefficient of a clustering (Rousseeuw 1987): for each row,
+// (b - a) / max(a, b) with a its mean Euclidean distance to its own cluster and b the smallest mean
+// distance to another cluster; rows alone in their cluster count 0. It is quadratic in the rows:
+// callers sample.
+func Silhouette(rows [][]float64, labels []int, k int) float64 {
+	n := len(rows)
+	if n < 2 || k < 2 {
+		return 0
+	}
+	size := make([]float64, k)
+	for _, l := range labels {
+		size[l]++
+	}
+	sum := make([]float64, k)
+	var total float64
+	for i, x := range rows {
+		for c := range sum {
+			sum[c] = 0
+		}
+		for j, y := range rows {
+			if i == j {
+				continue
+			}
+			var d float64
+			for q := range x {
+				e := x[q] - y[q]
+				d += e * e
+			}
+			sum[labels[j]] += math.Sqrt(d)
+		}
+		own := labels[i]
+		if size[own] <= 1 {
+			continue
+		}
+		a := sum[own] / (size[own] - 1)
+		b := math.Inf(1)
+		for c := range sum {
+			if c != own && size[c] > 0 {
+				b = math.Min(b, sum[c]/size[c])
+			}
+		}
+		if math.IsInf(b, 1) {
+			continue
+		}
+		if m := math.Max(a, b); m > 0 {
+			total += (b - a) / m
+		}
+	}
+	return total / float64(n)
+}

@@ -113,3 +113,19 @@ func TestChooseGMMByBIC(t *testing.T) {
 		t.Error("unknown covariance accepted")
 	}
 }
+
+// TestSilhouetteAgainstSklearn: sklearn.metrics.silhouette_score(X, labels) on the iris
+// measurements with the labels being the species codes (setosa 0, versicolor 1, virginica 2):
+// 0.5034774406932966 (scikit-learn 1.2.1).
+func TestSilhouetteAgainstSklearn(t *testing.T) {
+	rows := irisRows(t)
+	f := shared(t, "tabular/iris.csv")
+	codes := map[string]int{"setosa": 0, "versicolor": 1, "virginica": 2}
+	labels := make([]int, f.Rows)
+	for i := range labels {
+		labels[i] = codes[f.Col("species").S[i]]
+	}
+	if got := Silhouette(rows, labels, 3); math.Abs(got-0.5034774406932966) > 1e-12 {
+		t.Errorf("silhouette %.15g, sklearn 0.5034774406932966", got)
+	}
+}

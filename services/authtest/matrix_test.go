@@ -196,6 +196,10 @@ func cases() []rpcCase {
 			_, err := c.ML.Export(ctx, &mlv1.ExportRequest{ModelId: e.o.model, Format: "onnx"})
 			return err
 		}},
+		{mlv1.MLService_Segment_FullMethodName, read, func(ctx context.Context, c *client.Client, e env) error {
+			_, err := c.ML.Segment(ctx, &mlv1.SegmentRequest{Dataset: ref(e), Columns: []string{"x1", "x2"}, K: 2})
+			return err
+		}},
 		// causal
 		{causalv1.CausalService_EstimateEffect_FullMethodName, write, func(ctx context.Context, c *client.Client, e env) error {
 			_, err := c.Causal.EstimateEffect(ctx, &causalv1.EstimateEffectRequest{Dataset: ref(e), Treatment: "tr", Outcome: "y", Confounders: []string{"x1"}})
@@ -257,6 +261,10 @@ func cases() []rpcCase {
 		}},
 		{orchestratorv1.OrchestratorService_GetReport_FullMethodName, read, func(ctx context.Context, c *client.Client, e env) error {
 			_, err := c.Orchestrator.GetReport(ctx, &orchestratorv1.GetReportRequest{ConversationId: e.o.conversation, Format: "markdown"})
+			return err
+		}},
+		{orchestratorv1.OrchestratorService_ProposeDashboard_FullMethodName, write, func(ctx context.Context, c *client.Client, e env) error {
+			_, err := c.Orchestrator.ProposeDashboard(ctx, &orchestratorv1.ProposeDashboardRequest{Dataset: ref(e)})
 			return err
 		}},
 		// auth

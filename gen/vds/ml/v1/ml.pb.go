@@ -1914,6 +1914,318 @@ func (x *ExportResponse) GetContentType() string {
 	return ""
 }
 
+type SegmentRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Dataset *v1.DatasetRef         `protobuf:"bytes,1,opt,name=dataset,proto3" json:"dataset,omitempty"`
+	// Numeric columns to cluster on; empty means every numeric column (at most 20).
+	Columns []string `protobuf:"bytes,2,rep,name=columns,proto3" json:"columns,omitempty"`
+	// kmeans (default) or gmm.
+	Method string `protobuf:"bytes,3,opt,name=method,proto3" json:"method,omitempty"`
+	// Number of segments; 0 chooses it in 2..max_k (gmm: lowest BIC; kmeans: best silhouette).
+	K int32 `protobuf:"varint,4,opt,name=k,proto3" json:"k,omitempty"`
+	// Largest k tried when k is 0 (default 8).
+	MaxK int32 `protobuf:"varint,5,opt,name=max_k,json=maxK,proto3" json:"max_k,omitempty"`
+	// gmm: full (default) or diag.
+	Covariance string `protobuf:"bytes,6,opt,name=covariance,proto3" json:"covariance,omitempty"`
+	Seed       int64  `protobuf:"varint,7,opt,name=seed,proto3" json:"seed,omitempty"`
+	// Rows read, sampled with a fixed seed when the version has more (default 20000, at most 100000).
+	MaxRows       int32 `protobuf:"varint,8,opt,name=max_rows,json=maxRows,proto3" json:"max_rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SegmentRequest) Reset() {
+	*x = SegmentRequest{}
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SegmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SegmentRequest) ProtoMessage() {}
+
+func (x *SegmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SegmentRequest.ProtoReflect.Descriptor instead.
+func (*SegmentRequest) Descriptor() ([]byte, []int) {
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SegmentRequest) GetDataset() *v1.DatasetRef {
+	if x != nil {
+		return x.Dataset
+	}
+	return nil
+}
+
+func (x *SegmentRequest) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *SegmentRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *SegmentRequest) GetK() int32 {
+	if x != nil {
+		return x.K
+	}
+	return 0
+}
+
+func (x *SegmentRequest) GetMaxK() int32 {
+	if x != nil {
+		return x.MaxK
+	}
+	return 0
+}
+
+func (x *SegmentRequest) GetCovariance() string {
+	if x != nil {
+		return x.Covariance
+	}
+	return ""
+}
+
+func (x *SegmentRequest) GetSeed() int64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *SegmentRequest) GetMaxRows() int32 {
+	if x != nil {
+		return x.MaxRows
+	}
+	return 0
+}
+
+// SegmentSummary describes one segment.
+type SegmentSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Size  int64                  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Share float64                `protobuf:"fixed64,3,opt,name=share,proto3" json:"share,omitempty"`
+	// The segment's mean of each column (SegmentResponse.columns order), in the columns' units.
+	Center []float64 `protobuf:"fixed64,4,rep,packed,name=center,proto3" json:"center,omitempty"`
+	// gmm: the mixing weight.
+	Weight        float64 `protobuf:"fixed64,5,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SegmentSummary) Reset() {
+	*x = SegmentSummary{}
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SegmentSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SegmentSummary) ProtoMessage() {}
+
+func (x *SegmentSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SegmentSummary.ProtoReflect.Descriptor instead.
+func (*SegmentSummary) Descriptor() ([]byte, []int) {
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *SegmentSummary) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *SegmentSummary) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *SegmentSummary) GetShare() float64 {
+	if x != nil {
+		return x.Share
+	}
+	return 0
+}
+
+func (x *SegmentSummary) GetCenter() []float64 {
+	if x != nil {
+		return x.Center
+	}
+	return nil
+}
+
+func (x *SegmentSummary) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+type SegmentResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Method   string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	K        int32                  `protobuf:"varint,2,opt,name=k,proto3" json:"k,omitempty"`
+	Columns  []string               `protobuf:"bytes,3,rep,name=columns,proto3" json:"columns,omitempty"`
+	Segments []*SegmentSummary      `protobuf:"bytes,4,rep,name=segments,proto3" json:"segments,omitempty"`
+	// The segment of each row read, in row order (rows sampled when the version had more than max_rows).
+	Assignments []int32 `protobuf:"varint,5,rep,packed,name=assignments,proto3" json:"assignments,omitempty"`
+	Rows        int64   `protobuf:"varint,6,opt,name=rows,proto3" json:"rows,omitempty"`
+	// When k was chosen: the k tried and the score of each (gmm: BIC; kmeans: silhouette).
+	KTried  []int32   `protobuf:"varint,7,rep,packed,name=k_tried,json=kTried,proto3" json:"k_tried,omitempty"`
+	KScores []float64 `protobuf:"fixed64,8,rep,packed,name=k_scores,json=kScores,proto3" json:"k_scores,omitempty"`
+	// kmeans: within-segment sum of squares on the standardized columns; gmm: mean log-likelihood.
+	Fit           float64     `protobuf:"fixed64,9,opt,name=fit,proto3" json:"fit,omitempty"`
+	Charts        []*v1.Chart `protobuf:"bytes,10,rep,name=charts,proto3" json:"charts,omitempty"`
+	Warnings      []string    `protobuf:"bytes,11,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SegmentResponse) Reset() {
+	*x = SegmentResponse{}
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SegmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SegmentResponse) ProtoMessage() {}
+
+func (x *SegmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vds_ml_v1_ml_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SegmentResponse.ProtoReflect.Descriptor instead.
+func (*SegmentResponse) Descriptor() ([]byte, []int) {
+	return file_vds_ml_v1_ml_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SegmentResponse) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *SegmentResponse) GetK() int32 {
+	if x != nil {
+		return x.K
+	}
+	return 0
+}
+
+func (x *SegmentResponse) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *SegmentResponse) GetSegments() []*SegmentSummary {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+func (x *SegmentResponse) GetAssignments() []int32 {
+	if x != nil {
+		return x.Assignments
+	}
+	return nil
+}
+
+func (x *SegmentResponse) GetRows() int64 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *SegmentResponse) GetKTried() []int32 {
+	if x != nil {
+		return x.KTried
+	}
+	return nil
+}
+
+func (x *SegmentResponse) GetKScores() []float64 {
+	if x != nil {
+		return x.KScores
+	}
+	return nil
+}
+
+func (x *SegmentResponse) GetFit() float64 {
+	if x != nil {
+		return x.Fit
+	}
+	return 0
+}
+
+func (x *SegmentResponse) GetCharts() []*v1.Chart {
+	if x != nil {
+		return x.Charts
+	}
+	return nil
+}
+
+func (x *SegmentResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
 var File_vds_ml_v1_ml_proto protoreflect.FileDescriptor
 
 const file_vds_ml_v1_ml_proto_rawDesc = "" +
@@ -2069,7 +2381,37 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"\x06format\x18\x02 \x01(\tR\x06format\"M\n" +
 	"\x0eExportResponse\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\fR\acontent\x12!\n" +
-	"\fcontent_type\x18\x02 \x01(\tR\vcontentType*W\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"\xe9\x01\n" +
+	"\x0eSegmentRequest\x123\n" +
+	"\adataset\x18\x01 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x18\n" +
+	"\acolumns\x18\x02 \x03(\tR\acolumns\x12\x16\n" +
+	"\x06method\x18\x03 \x01(\tR\x06method\x12\f\n" +
+	"\x01k\x18\x04 \x01(\x05R\x01k\x12\x13\n" +
+	"\x05max_k\x18\x05 \x01(\x05R\x04maxK\x12\x1e\n" +
+	"\n" +
+	"covariance\x18\x06 \x01(\tR\n" +
+	"covariance\x12\x12\n" +
+	"\x04seed\x18\a \x01(\x03R\x04seed\x12\x19\n" +
+	"\bmax_rows\x18\b \x01(\x05R\amaxRows\"\x80\x01\n" +
+	"\x0eSegmentSummary\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x14\n" +
+	"\x05share\x18\x03 \x01(\x01R\x05share\x12\x16\n" +
+	"\x06center\x18\x04 \x03(\x01R\x06center\x12\x16\n" +
+	"\x06weight\x18\x05 \x01(\x01R\x06weight\"\xce\x02\n" +
+	"\x0fSegmentResponse\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x12\f\n" +
+	"\x01k\x18\x02 \x01(\x05R\x01k\x12\x18\n" +
+	"\acolumns\x18\x03 \x03(\tR\acolumns\x125\n" +
+	"\bsegments\x18\x04 \x03(\v2\x19.vds.ml.v1.SegmentSummaryR\bsegments\x12 \n" +
+	"\vassignments\x18\x05 \x03(\x05R\vassignments\x12\x12\n" +
+	"\x04rows\x18\x06 \x01(\x03R\x04rows\x12\x17\n" +
+	"\ak_tried\x18\a \x03(\x05R\x06kTried\x12\x19\n" +
+	"\bk_scores\x18\b \x03(\x01R\akScores\x12\x10\n" +
+	"\x03fit\x18\t \x01(\x01R\x03fit\x12,\n" +
+	"\x06charts\x18\n" +
+	" \x03(\v2\x14.vds.common.v1.ChartR\x06charts\x12\x1a\n" +
+	"\bwarnings\x18\v \x03(\tR\bwarnings*W\n" +
 	"\x04Task\x12\x14\n" +
 	"\x10TASK_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vTASK_BINARY\x10\x01\x12\x13\n" +
@@ -2080,7 +2422,7 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"\x15TRAINING_STATE_QUEUED\x10\x01\x12\x1a\n" +
 	"\x16TRAINING_STATE_RUNNING\x10\x02\x12\x1c\n" +
 	"\x18TRAINING_STATE_SUCCEEDED\x10\x03\x12\x19\n" +
-	"\x15TRAINING_STATE_FAILED\x10\x042\x99\b\n" +
+	"\x15TRAINING_STATE_FAILED\x10\x042\x91\t\n" +
 	"\tMLService\x12\x86\x01\n" +
 	"\rStartTraining\x12\x1f.vds.ml.v1.StartTrainingRequest\x1a .vds.ml.v1.StartTrainingResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/datasets/{dataset.dataset_id}:train\x12q\n" +
 	"\vGetTraining\x12\x1d.vds.ml.v1.GetTrainingRequest\x1a\x1e.vds.ml.v1.GetTrainingResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/trainings/{training_id}\x12}\n" +
@@ -2091,7 +2433,8 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"\aPredict\x12\x19.vds.ml.v1.PredictRequest\x1a\x1a.vds.ml.v1.PredictResponse\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/models/{model_id}:predict\x12~\n" +
 	"\fBatchPredict\x12\x1e.vds.ml.v1.BatchPredictRequest\x1a\x1f.vds.ml.v1.BatchPredictResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/models/{model_id}:batchPredict\x12g\n" +
 	"\aExplain\x12\x19.vds.ml.v1.ExplainRequest\x1a\x1a.vds.ml.v1.ExplainResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/models/{model_id}:explain\x12c\n" +
-	"\x06Export\x12\x18.vds.ml.v1.ExportRequest\x1a\x19.vds.ml.v1.ExportResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/models/{model_id}:exportB.Z,github.com/vdsproject/vds/gen/vds/ml/v1;mlv1b\x06proto3"
+	"\x06Export\x12\x18.vds.ml.v1.ExportRequest\x1a\x19.vds.ml.v1.ExportResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/models/{model_id}:export\x12v\n" +
+	"\aSegment\x12\x19.vds.ml.v1.SegmentRequest\x1a\x1a.vds.ml.v1.SegmentResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/datasets/{dataset.dataset_id}:segmentB.Z,github.com/vdsproject/vds/gen/vds/ml/v1;mlv1b\x06proto3"
 
 var (
 	file_vds_ml_v1_ml_proto_rawDescOnce sync.Once
@@ -2106,7 +2449,7 @@ func file_vds_ml_v1_ml_proto_rawDescGZIP() []byte {
 }
 
 var file_vds_ml_v1_ml_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vds_ml_v1_ml_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_vds_ml_v1_ml_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_vds_ml_v1_ml_proto_goTypes = []any{
 	(Task)(0),                     // 0: vds.ml.v1.Task
 	(TrainingState)(0),            // 1: vds.ml.v1.TrainingState
@@ -2136,58 +2479,66 @@ var file_vds_ml_v1_ml_proto_goTypes = []any{
 	(*PartialDependence)(nil),     // 25: vds.ml.v1.PartialDependence
 	(*ExportRequest)(nil),         // 26: vds.ml.v1.ExportRequest
 	(*ExportResponse)(nil),        // 27: vds.ml.v1.ExportResponse
-	nil,                           // 28: vds.ml.v1.Row.ValuesEntry
-	(*v1.DatasetRef)(nil),         // 29: vds.common.v1.DatasetRef
-	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
-	(*v1.Chart)(nil),              // 31: vds.common.v1.Chart
+	(*SegmentRequest)(nil),        // 28: vds.ml.v1.SegmentRequest
+	(*SegmentSummary)(nil),        // 29: vds.ml.v1.SegmentSummary
+	(*SegmentResponse)(nil),       // 30: vds.ml.v1.SegmentResponse
+	nil,                           // 31: vds.ml.v1.Row.ValuesEntry
+	(*v1.DatasetRef)(nil),         // 32: vds.common.v1.DatasetRef
+	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
+	(*v1.Chart)(nil),              // 34: vds.common.v1.Chart
 }
 var file_vds_ml_v1_ml_proto_depIdxs = []int32{
-	29, // 0: vds.ml.v1.Model.dataset:type_name -> vds.common.v1.DatasetRef
+	32, // 0: vds.ml.v1.Model.dataset:type_name -> vds.common.v1.DatasetRef
 	0,  // 1: vds.ml.v1.Model.task:type_name -> vds.ml.v1.Task
 	2,  // 2: vds.ml.v1.Model.importances:type_name -> vds.ml.v1.FeatureImportance
-	30, // 3: vds.ml.v1.Model.create_time:type_name -> google.protobuf.Timestamp
-	29, // 4: vds.ml.v1.Training.dataset:type_name -> vds.common.v1.DatasetRef
+	33, // 3: vds.ml.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	32, // 4: vds.ml.v1.Training.dataset:type_name -> vds.common.v1.DatasetRef
 	0,  // 5: vds.ml.v1.Training.task:type_name -> vds.ml.v1.Task
 	1,  // 6: vds.ml.v1.Training.state:type_name -> vds.ml.v1.TrainingState
 	3,  // 7: vds.ml.v1.Training.leaderboard:type_name -> vds.ml.v1.LeaderboardEntry
-	30, // 8: vds.ml.v1.Training.create_time:type_name -> google.protobuf.Timestamp
+	33, // 8: vds.ml.v1.Training.create_time:type_name -> google.protobuf.Timestamp
 	6,  // 9: vds.ml.v1.Training.spend:type_name -> vds.ml.v1.Spend
-	29, // 10: vds.ml.v1.StartTrainingRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	32, // 10: vds.ml.v1.StartTrainingRequest.dataset:type_name -> vds.common.v1.DatasetRef
 	0,  // 11: vds.ml.v1.StartTrainingRequest.task:type_name -> vds.ml.v1.Task
 	5,  // 12: vds.ml.v1.GetTrainingResponse.training:type_name -> vds.ml.v1.Training
 	3,  // 13: vds.ml.v1.LeaderboardResponse.entries:type_name -> vds.ml.v1.LeaderboardEntry
 	4,  // 14: vds.ml.v1.GetModelResponse.model:type_name -> vds.ml.v1.Model
 	4,  // 15: vds.ml.v1.ListModelsResponse.models:type_name -> vds.ml.v1.Model
-	28, // 16: vds.ml.v1.Row.values:type_name -> vds.ml.v1.Row.ValuesEntry
+	31, // 16: vds.ml.v1.Row.values:type_name -> vds.ml.v1.Row.ValuesEntry
 	17, // 17: vds.ml.v1.PredictRequest.rows:type_name -> vds.ml.v1.Row
 	18, // 18: vds.ml.v1.PredictResponse.predictions:type_name -> vds.ml.v1.Prediction
-	29, // 19: vds.ml.v1.BatchPredictRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	32, // 19: vds.ml.v1.BatchPredictRequest.dataset:type_name -> vds.common.v1.DatasetRef
 	2,  // 20: vds.ml.v1.ExplainResponse.importances:type_name -> vds.ml.v1.FeatureImportance
-	31, // 21: vds.ml.v1.ExplainResponse.charts:type_name -> vds.common.v1.Chart
+	34, // 21: vds.ml.v1.ExplainResponse.charts:type_name -> vds.common.v1.Chart
 	25, // 22: vds.ml.v1.ExplainResponse.partial_dependence:type_name -> vds.ml.v1.PartialDependence
-	7,  // 23: vds.ml.v1.MLService.StartTraining:input_type -> vds.ml.v1.StartTrainingRequest
-	9,  // 24: vds.ml.v1.MLService.GetTraining:input_type -> vds.ml.v1.GetTrainingRequest
-	11, // 25: vds.ml.v1.MLService.Leaderboard:input_type -> vds.ml.v1.LeaderboardRequest
-	13, // 26: vds.ml.v1.MLService.GetModel:input_type -> vds.ml.v1.GetModelRequest
-	15, // 27: vds.ml.v1.MLService.ListModels:input_type -> vds.ml.v1.ListModelsRequest
-	19, // 28: vds.ml.v1.MLService.Predict:input_type -> vds.ml.v1.PredictRequest
-	21, // 29: vds.ml.v1.MLService.BatchPredict:input_type -> vds.ml.v1.BatchPredictRequest
-	23, // 30: vds.ml.v1.MLService.Explain:input_type -> vds.ml.v1.ExplainRequest
-	26, // 31: vds.ml.v1.MLService.Export:input_type -> vds.ml.v1.ExportRequest
-	8,  // 32: vds.ml.v1.MLService.StartTraining:output_type -> vds.ml.v1.StartTrainingResponse
-	10, // 33: vds.ml.v1.MLService.GetTraining:output_type -> vds.ml.v1.GetTrainingResponse
-	12, // 34: vds.ml.v1.MLService.Leaderboard:output_type -> vds.ml.v1.LeaderboardResponse
-	14, // 35: vds.ml.v1.MLService.GetModel:output_type -> vds.ml.v1.GetModelResponse
-	16, // 36: vds.ml.v1.MLService.ListModels:output_type -> vds.ml.v1.ListModelsResponse
-	20, // 37: vds.ml.v1.MLService.Predict:output_type -> vds.ml.v1.PredictResponse
-	22, // 38: vds.ml.v1.MLService.BatchPredict:output_type -> vds.ml.v1.BatchPredictResponse
-	24, // 39: vds.ml.v1.MLService.Explain:output_type -> vds.ml.v1.ExplainResponse
-	27, // 40: vds.ml.v1.MLService.Export:output_type -> vds.ml.v1.ExportResponse
-	32, // [32:41] is the sub-list for method output_type
-	23, // [23:32] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	32, // 23: vds.ml.v1.SegmentRequest.dataset:type_name -> vds.common.v1.DatasetRef
+	29, // 24: vds.ml.v1.SegmentResponse.segments:type_name -> vds.ml.v1.SegmentSummary
+	34, // 25: vds.ml.v1.SegmentResponse.charts:type_name -> vds.common.v1.Chart
+	7,  // 26: vds.ml.v1.MLService.StartTraining:input_type -> vds.ml.v1.StartTrainingRequest
+	9,  // 27: vds.ml.v1.MLService.GetTraining:input_type -> vds.ml.v1.GetTrainingRequest
+	11, // 28: vds.ml.v1.MLService.Leaderboard:input_type -> vds.ml.v1.LeaderboardRequest
+	13, // 29: vds.ml.v1.MLService.GetModel:input_type -> vds.ml.v1.GetModelRequest
+	15, // 30: vds.ml.v1.MLService.ListModels:input_type -> vds.ml.v1.ListModelsRequest
+	19, // 31: vds.ml.v1.MLService.Predict:input_type -> vds.ml.v1.PredictRequest
+	21, // 32: vds.ml.v1.MLService.BatchPredict:input_type -> vds.ml.v1.BatchPredictRequest
+	23, // 33: vds.ml.v1.MLService.Explain:input_type -> vds.ml.v1.ExplainRequest
+	26, // 34: vds.ml.v1.MLService.Export:input_type -> vds.ml.v1.ExportRequest
+	28, // 35: vds.ml.v1.MLService.Segment:input_type -> vds.ml.v1.SegmentRequest
+	8,  // 36: vds.ml.v1.MLService.StartTraining:output_type -> vds.ml.v1.StartTrainingResponse
+	10, // 37: vds.ml.v1.MLService.GetTraining:output_type -> vds.ml.v1.GetTrainingResponse
+	12, // 38: vds.ml.v1.MLService.Leaderboard:output_type -> vds.ml.v1.LeaderboardResponse
+	14, // 39: vds.ml.v1.MLService.GetModel:output_type -> vds.ml.v1.GetModelResponse
+	16, // 40: vds.ml.v1.MLService.ListModels:output_type -> vds.ml.v1.ListModelsResponse
+	20, // 41: vds.ml.v1.MLService.Predict:output_type -> vds.ml.v1.PredictResponse
+	22, // 42: vds.ml.v1.MLService.BatchPredict:output_type -> vds.ml.v1.BatchPredictResponse
+	24, // 43: vds.ml.v1.MLService.Explain:output_type -> vds.ml.v1.ExplainResponse
+	27, // 44: vds.ml.v1.MLService.Export:output_type -> vds.ml.v1.ExportResponse
+	30, // 45: vds.ml.v1.MLService.Segment:output_type -> vds.ml.v1.SegmentResponse
+	36, // [36:46] is the sub-list for method output_type
+	26, // [26:36] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_vds_ml_v1_ml_proto_init() }
@@ -2201,7 +2552,7 @@ func file_vds_ml_v1_ml_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vds_ml_v1_ml_proto_rawDesc), len(file_vds_ml_v1_ml_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   27,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,7 @@ const (
 	MLService_BatchPredict_FullMethodName  = "/vds.ml.v1.MLService/BatchPredict"
 	MLService_Explain_FullMethodName       = "/vds.ml.v1.MLService/Explain"
 	MLService_Export_FullMethodName        = "/vds.ml.v1.MLService/Export"
+	MLService_Segment_FullMethodName       = "/vds.ml.v1.MLService/Segment"
 )
 
 // MLServiceClient is the client API for MLService service.
@@ -45,6 +46,9 @@ type MLServiceClient interface {
 	BatchPredict(ctx context.Context, in *BatchPredictRequest, opts ...grpc.CallOption) (*BatchPredictResponse, error)
 	Explain(ctx context.Context, in *ExplainRequest, opts ...grpc.CallOption) (*ExplainResponse, error)
 	Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (*ExportResponse, error)
+	// Segment clusters the rows of a dataset version on chosen numeric columns (k-means or a
+	// Gaussian mixture) and describes the segments.
+	Segment(ctx context.Context, in *SegmentRequest, opts ...grpc.CallOption) (*SegmentResponse, error)
 }
 
 type mLServiceClient struct {
@@ -145,6 +149,16 @@ func (c *mLServiceClient) Export(ctx context.Context, in *ExportRequest, opts ..
 	return out, nil
 }
 
+func (c *mLServiceClient) Segment(ctx context.Context, in *SegmentRequest, opts ...grpc.CallOption) (*SegmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SegmentResponse)
+	err := c.cc.Invoke(ctx, MLService_Segment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MLServiceServer is the server API for MLService service.
 // All implementations must embed UnimplementedMLServiceServer
 // for forward compatibility.
@@ -160,6 +174,9 @@ type MLServiceServer interface {
 	BatchPredict(context.Context, *BatchPredictRequest) (*BatchPredictResponse, error)
 	Explain(context.Context, *ExplainRequest) (*ExplainResponse, error)
 	Export(context.Context, *ExportRequest) (*ExportResponse, error)
+	// Segment clusters the rows of a dataset version on chosen numeric columns (k-means or a
+	// Gaussian mixture) and describes the segments.
+	Segment(context.Context, *SegmentRequest) (*SegmentResponse, error)
 	mustEmbedUnimplementedMLServiceServer()
 }
 
@@ -196,6 +213,9 @@ func (UnimplementedMLServiceServer) Explain(context.Context, *ExplainRequest) (*
 }
 func (UnimplementedMLServiceServer) Export(context.Context, *ExportRequest) (*ExportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Export not implemented")
+}
+func (UnimplementedMLServiceServer) Segment(context.Context, *SegmentRequest) (*SegmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Segment not implemented")
 }
 func (UnimplementedMLServiceServer) mustEmbedUnimplementedMLServiceServer() {}
 func (UnimplementedMLServiceServer) testEmbeddedByValue()                   {}
@@ -380,6 +400,24 @@ func _MLService_Export_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MLService_Segment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SegmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MLServiceServer).Segment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MLService_Segment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MLServiceServer).Segment(ctx, req.(*SegmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MLService_ServiceDesc is the grpc.ServiceDesc for MLService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -422,6 +460,10 @@ var MLService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Export",
 			Handler:    _MLService_Export_Handler,
+		},
+		{
+			MethodName: "Segment",
+			Handler:    _MLService_Segment_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
