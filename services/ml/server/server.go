@@ -53,19 +53,22 @@ type Config struct {
 	TrustedKeysHex string
 	// PricePerCPUSecond turns a money budget into CPU seconds and reports what a training cost.
 	PricePerCPUSecond float64
+	// Trials configures distributed trials (trials.go).
+	Trials TrialConfig
 }
 
 // Server is the ML service.
 type Server struct {
 	mlv1.UnimplementedMLServiceServer
 	rt   *platform.Runtime
-	cfg  Config
-	keys *learn.Keyring
+	cfg    Config
+	keys   *learn.Keyring
+	trials *trialState // nil unless --distributed-trials
 }
 
 // Service is the ML deployable.
 func Service() platform.Service {
-	cfg := Config{Workers: 1, DefaultBudget: 30 * time.Second, MaxBudget: time.Hour}
+	cfg := Config{Workers: 1, DefaultBudget: 30 * time.Second, MaxBudget: time.Hour, Trials: defaultTrialConfig()}
 	return platform.Service{
 		Name:  "ml",
 		Peers: []string{"auth", "ingestion"},
@@ -76,6 +79,7 @@ func Service() platform.Service {
 			fs.StringVar(&cfg.SigningKeyHex, "model-signing-key", "", "Ed25519 seed (64 hex digits) that signs registered models (default: home/model-signing.key, created on first use)")
 			fs.StringVar(&cfg.TrustedKeysHex, "model-trusted-keys", "", "comma-separated Ed25519 public keys (hex) of earlier signing keys whose models still load")
 			fs.Float64Var(&cfg.PricePerCPUSecond, "price-per-cpu-second", 0, "price of one CPU-second, for money budgets and reported training cost (0: money budgets refused)")
+			cfg.Trials.flags(fs)
 		},
 		Start: func(ctx context.Context, rt *platform.Runtime, srv *grpcx.Server) (func(context.Context) error, error) {
 			keys, err := loadKeyring(rt.Home, cfg)
@@ -84,7 +88,10 @@ func Service() platform.Service {
 			}
 			s := &Server{rt: rt, cfg: cfg, keys: keys}
 			mlv1.RegisterMLServiceServer(srv, s)
-			return func(ctx context.Context) error { return rt.Queue.Work(ctx, JobTrain, cfg.Workers, s.train) }, nil
+			if err := s.startTrials(ctx); err != nil {
+				return nil, err
+			}
+			return s.run, nil
 		},
 	}
 }
@@ -218,34 +225,9 @@ func (s *Server) train(ctx context.Context, t *jobs.Task) error {
 	if err != nil {
 		return err
 	}
-	// A boolean target keeps the file's spelling of its classes (yes/no rather than true/false).
-	var labels map[string]string
-	if _, ver, err := s.rt.DatasetVersion(uctx, req.Dataset); err == nil {
-		for _, bl := range ver.GetReadRules().GetBooleanLabels() {
-			if bl.GetColumn() == req.Target && bl.GetTrueLabel() != "" && bl.GetFalseLabel() != "" && bl.GetTrueLabel() != bl.GetFalseLabel() {
-				labels = map[string]string{"true": bl.GetTrueLabel(), "false": bl.GetFalseLabel()}
-			}
-		}
-	}
-	budget := s.cfg.DefaultBudget
-	budgetText := fmt.Sprintf("wall %gs", budget.Seconds())
-	if req.BudgetSeconds > 0 {
-		budget = time.Duration(req.BudgetSeconds * float64(time.Second))
-		budgetText = fmt.Sprintf("wall %gs", req.BudgetSeconds)
-	}
-	var cpuBudget time.Duration
-	if req.BudgetMoney > 0 && s.cfg.PricePerCPUSecond > 0 {
-		cpuBudget = time.Duration(req.BudgetMoney / s.cfg.PricePerCPUSecond * float64(time.Second))
-		budgetText = fmt.Sprintf("money %g (%.1f CPU-seconds at %g per CPU-second)", req.BudgetMoney, cpuBudget.Seconds(), s.cfg.PricePerCPUSecond)
-		if req.BudgetSeconds <= 0 {
-			budget = 0 // the CPU budget bounds the run
-		}
-	}
-	opts := learn.Options{Target: req.Target, Task: learn.TaskFromProto(req.Task), Folds: int(req.CvFolds), Budget: budget, CPUBudget: cpuBudget, Seed: req.Seed,
-		Exclude: req.ExcludeColumns, Algorithms: req.Algorithms, TargetLabels: labels,
-		GroupColumn: req.CvGroupColumn, TimeColumn: req.CvTimeColumn, NoWarmStart: req.NoWarmStart,
-		Progress: func(frac float64, msg string) { _ = t.Progress(ctx, 0.05+0.85*frac, "training", msg) }}
-	res, err := learn.AutoML(ctx, f, opts)
+	opts, budgetText := s.trainOptions(uctx, req)
+	opts.Progress = func(frac float64, msg string) { _ = t.Progress(ctx, 0.05+0.85*frac, "training", msg) }
+	res, err := s.search(ctx, t, task, f, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
