@@ -23,7 +23,6 @@ import (
 
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	"github.com/vdsproject/vds/libs/duck"
-	"github.com/vdsproject/vds/libs/flightx"
 )
 
 // benchFlight serves one Parquet file over Arrow Flight DoGet the way ingestion's data plane does
@@ -99,7 +98,7 @@ func writeBenchParquet(tb testing.TB, dir string, rows int) string {
 }
 
 // BenchmarkProfileOverFlight1Mx20 reads 1M rows x 20 columns over Arrow Flight (loopback gRPC)
-// into a frame and profiles it (target c03), reporting the read and profile times and the peak Go
+// into a frame (ReadFlight) and profiles it (target c03), reporting the read and profile times and the peak Go
 // heap while doing both. bench/profiling/run.sh runs it beside pandas.
 //
 //	go test -tags duckdb_arrow -run '^$' -bench ProfileOverFlight -benchtime 1x ./libs/profile/
@@ -150,7 +149,8 @@ func BenchmarkProfileOverFlight1Mx20(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		f, err := flightx.ReadFrame(ctx, conn, &datasetsv1.DatasetQuery{DatasetId: "ds_bench"})
+		// The profiling service passes the version's row count from its metadata as the hint.
+		f, err := ReadFlight(ctx, conn, &datasetsv1.DatasetQuery{DatasetId: "ds_bench"}, rows)
 		if err != nil {
 			b.Fatal(err)
 		}

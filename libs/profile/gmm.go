@@ -16,17 +16,37 @@ const gmmBins = 256
 // 20% of the lower mode (the last two rule out skewed unimodal shapes, which a second component
 // also fits better).
 func multimodality(values []float64, mean, std float64) (float64, bool) {
+	m := fitMixture(values, mean, std)
+	return m.score, m.ok
+}
+
+// mixture is the outcome of fitMixture: the two-component fit g (on standardized values), its
+// score and verdict as multimodality reports them.
+type mixture struct {
+	g         gmm2
+	dBIC      float64
+	depth     float64
+	score     float64
+	ok        bool
+	fitted    bool
+	mean, std float64
+}
+
+// fitMixture fits the one- and two-component mixtures behind multimodality to sorted, NaN-free
+// values.
+func fitMixture(values []float64, mean, std float64) mixture {
+	out := mixture{mean: mean, std: std}
 	if std <= 0 {
-		return 0, false
+		return out
 	}
 	// values are sorted and NaN-free: bin by binary search on the bin edges.
 	n := float64(len(values))
 	if len(values) < 20 {
-		return 0, false
+		return out
 	}
 	lo, hi := (values[0]-mean)/std, (values[len(values)-1]-mean)/std
 	if hi <= lo {
-		return 0, false
+		return out
 	}
 	w := (hi - lo) / gmmBins
 	counts := make([]float64, gmmBins)
@@ -56,14 +76,62 @@ func multimodality(values []float64, mean, std float64) (float64, bool) {
 	bic1 := -2*ll1 + 2*math.Log(n)
 	g, ll2 := fitGMM2(xs, ws)
 	bic2 := -2*ll2 + 5*math.Log(n)
-	dBIC := bic1 - bic2
-	depth := dipDepth(g)
-	score := 0.0
-	if dBIC > 0 {
-		score = (1 - math.Exp(-dBIC/20)) * depth
+	out.g, out.fitted = g, true
+	out.dBIC = bic1 - bic2
+	out.depth = dipDepth(g)
+	if out.dBIC > 0 {
+		out.score = (1 - math.Exp(-out.dBIC/20)) * out.depth
 	}
-	ok := dBIC > 10 && math.Min(g.w[0], g.w[1]) >= 0.1 && depth >= 0.2
-	return score, ok
+	out.ok = out.dBIC > 10 && math.Min(g.w[0], g.w[1]) >= 0.1 && out.depth >= 0.2
+	return out
+}
+
+// boundary is the mixture's decision boundary in the values' own units: the point between the
+// two component means where both components are equally likely a posteriori
+// (w0·N(x; μ0, σ0²) = w1·N(x; μ1, σ1²)), found by bisection. When the posterior does not change
+// sides between the means (a very unequal fit) it is the lowest point of the mixture density
+// there. ok is false when there is no two-component fit.
+func (m mixture) boundary() (float64, bool) {
+	if !m.fitted {
+		return 0, false
+	}
+	g := m.g
+	a, b := g.mu[0], g.mu[1]
+	if a > b {
+		a, b = b, a
+	}
+	if !(b > a) {
+		return 0, false
+	}
+	diff := func(x float64) float64 {
+		return math.Log(g.w[0]) + logNorm(x, g.mu[0], g.v[0]) - math.Log(g.w[1]) - logNorm(x, g.mu[1], g.v[1])
+	}
+	lo, hi := a, b
+	flo, fhi := diff(lo), diff(hi)
+	var z float64
+	if flo*fhi < 0 {
+		for iter := 0; iter < 100; iter++ {
+			mid := (lo + hi) / 2
+			fm := diff(mid)
+			if fm*flo > 0 {
+				lo, flo = mid, fm
+			} else {
+				hi = mid
+			}
+		}
+		z = (lo + hi) / 2
+	} else {
+		const steps = 400
+		best := math.Inf(1)
+		for i := 0; i <= steps; i++ {
+			x := a + (b-a)*float64(i)/steps
+			d := g.w[0]*math.Exp(logNorm(x, g.mu[0], g.v[0])) + g.w[1]*math.Exp(logNorm(x, g.mu[1], g.v[1]))
+			if d < best {
+				best, z = d, x
+			}
+		}
+	}
+	return m.mean + m.std*z, true
 }
 
 type gmm2 struct{ w, mu, v [2]float64 }

@@ -51,6 +51,9 @@ func (h *hypCol) numeric() bool { return h.num != nil }
 //   - two numbers correlate: Pearson when both look symmetric (|skewness| <= 1), otherwise Spearman;
 //   - two categories are associated: Fisher's exact test for a 2x2 table with an expected count
 //     below 5, otherwise the chi-square test of independence;
+//   - a bimodal number suggests segments: it is split at the decision boundary of its
+//     two-component mixture and every other column is compared between the two segments (the
+//     tests above for a two-level category);
 //   - a number trends over time (when a datetime column can index the rows): Mann-Kendall;
 //   - pairs with the target are always included (it leads the column list).
 //
@@ -103,6 +106,13 @@ func Hypotheses(f *frame.Frame, p *profilingv1.Profile, target string, fdr float
 			hyps = append(hyps, h)
 			makers = append(makers, mk)
 		}
+	}
+	// A bimodal column suggests segments: split it at its mixture's decision boundary and test
+	// which other columns differ between the two segments.
+	for _, s := range splitSegments(p, cols) {
+		hs, mks := segmentHypotheses(s, cols, skip)
+		hyps = append(hyps, hs...)
+		makers = append(makers, mks...)
 	}
 	if tcol, gran := timeIndex(f, p); tcol != nil {
 		for _, c := range cols {

@@ -12,9 +12,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
+	"github.com/vdsproject/vds/libs/frame"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/jobs"
@@ -108,7 +110,7 @@ func (s *Server) run(ctx context.Context, t *jobs.Task) error {
 	if err := t.Progress(ctx, 0.05, "reading data", ""); err != nil {
 		return err
 	}
-	f, err := s.rt.ReadFrame(uctx, task.Dataset.DatasetId, task.Dataset.Version, nil)
+	f, err := s.readFrame(uctx, task.Dataset)
 	if err != nil {
 		return err
 	}
@@ -127,6 +129,24 @@ func (s *Server) run(ctx context.Context, t *jobs.Task) error {
 		_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: c.Id, Kind: "chart", ProjectId: task.ProjectId, Label: c.Title}, []string{task.ProfileId}, "chart", map[string]string{"kind": c.Kind})
 	}
 	return nil
+}
+
+// readFrame reads every column of a dataset version over ingestion's Flight endpoint with
+// profile.ReadFlight, sizing the columns from the version's row count.
+func (s *Server) readFrame(ctx context.Context, ref *commonv1.DatasetRef) (*frame.Frame, error) {
+	_, ver, err := s.rt.DatasetVersion(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := s.rt.Peer("ingestion")
+	if err != nil {
+		return nil, err
+	}
+	f, err := profile.ReadFlight(ctx, conn, &datasetsv1.DatasetQuery{DatasetId: ref.DatasetId, Version: ver.Version}, ver.RowCount)
+	if err != nil {
+		return nil, fmt.Errorf("read %s v%d: %w", ref.DatasetId, ver.Version, err)
+	}
+	return f, nil
 }
 
 // setState stores the computed profile (keeping the identifying fields) and its state.
@@ -191,7 +211,7 @@ func (s *Server) GenerateHypotheses(ctx context.Context, req *profilingv1.Genera
 	if target == "" {
 		target = p.Target
 	}
-	f, err := s.rt.ReadFrame(ctx, p.Dataset.DatasetId, p.Dataset.Version, nil)
+	f, err := s.readFrame(ctx, p.Dataset)
 	if err != nil {
 		return nil, err
 	}
