@@ -73,7 +73,8 @@ func onnxTextInput(ct *mlv1.ColumnTransform) bool {
 // default direction through nodes_missing_value_tracks_true), linear models a LinearRegressor;
 // Sigmoid or Softmax then make the probabilities exactly as vds does. A greedy ensemble becomes
 // its members' subgraphs and their weighted mean. ONNX computes in float32, so scores agree with
-// vds's float64 to about 1e-6 relative. Naive Bayes, k-NN and datetime columns are not exported.
+// vds's float64 to about 1e-6 relative. Gaussian naive Bayes becomes standard arithmetic on the
+// differences to the class means. k-NN models and datetime columns are not exported.
 func (m *Model) ExportONNX() ([]byte, error) {
 	g := &onnxGraph{taken: map[string]bool{}}
 	task := m.Task()
@@ -278,6 +279,14 @@ func onnxMember(g *onnxGraph, pb *mlv1.ModelArtifact, kinds map[string]bool) (st
 		}
 		scores = s
 		probability = l.Trees.GetProbability() && task != TaskRegression
+	case *mlv1.ModelArtifact_NaiveBayes:
+		scores = onnxNaiveBayes(g, x, l.NaiveBayes)
+		if task == TaskBinary {
+			at := func(c int64) string {
+				return g.op("Slice", "", []string{scores, g.constInts([]int64{1}, []int64{c}), g.constInts([]int64{1}, []int64{c + 1}), g.constInts([]int64{1}, []int64{1})})
+			}
+			scores = g.op("Sub", "", []string{at(1), at(0)}) // log-odds, as vds scores it
+		}
 	default:
 		return "", fmt.Errorf("learn: %s models: %w", pb.GetAlgorithm(), ErrONNXUnsupported)
 	}
@@ -370,4 +379,26 @@ func onnxTrees(g *onnxGraph, x string, ens *mlv1.TreeEnsemble) (string, error) {
 		aInts("target_ids", tTarget),
 		aFloats("target_weights", tWeight),
 	), nil
+}
+
+// onnxNaiveBayes returns the [N,K] class scores log prior + sum_j log N(x_j; mean, variance) of
+// Gaussian naive Bayes, computed from the differences to the class means (no expanded quadratic,
+// which would lose digits in float32): x [N,P] is broadcast against the [K,P] means.
+func onnxNaiveBayes(g *onnxGraph, x string, nb *mlv1.NaiveBayes) string {
+	k, p := len(nb.GetLogPrior()), int(nb.GetFeatures())
+	w := make([]float64, k*p)
+	a := make([]float64, k)
+	for c := 0; c < k; c++ {
+		a[c] = nb.LogPrior[c]
+		for j := 0; j < p; j++ {
+			v := nb.Variance[c*p+j]
+			w[c*p+j] = -1 / (2 * v)
+			a[c] += -0.5 * math.Log(2*math.Pi*v)
+		}
+	}
+	x3 := g.op("Unsqueeze", "", []string{x, g.constInts([]int64{1}, []int64{1})}) // [N,1,P]
+	d := g.op("Sub", "", []string{x3, g.constFloats([]int64{int64(k), int64(p)}, nb.GetMean())})
+	q := g.op("Mul", "", []string{g.op("Mul", "", []string{d, d}), g.constFloats([]int64{int64(k), int64(p)}, w)})
+	sum := g.op("ReduceSum", "", []string{q, g.constInts([]int64{1}, []int64{2})}, aInt("keepdims", 0)) // [N,K]
+	return g.op("Add", "", []string{sum, g.constFloats([]int64{1, int64(k)}, a)})
 }

@@ -103,6 +103,8 @@ func TestONNXExportMatchesVDS(t *testing.T) {
 		{"logistic_binary_titanic", "tabular/titanic.csv", "survived", []string{AlgoLogistic}, []string{"alive"}},
 		{"logistic_multiclass_penguins", "tabular/penguins.csv", "species", []string{AlgoLogistic}, nil},
 		{"ridge_regression_mpg", "tabular/mpg.csv", "mpg", []string{AlgoRidge}, nil},
+		{"naive_bayes_binary_titanic", "tabular/titanic.csv", "survived", []string{AlgoNaiveBayes}, []string{"alive"}},
+		{"naive_bayes_multiclass_iris", "tabular/iris.csv", "species", []string{AlgoNaiveBayes}, nil},
 	}
 	dir := t.TempDir()
 	models := map[string]*Model{}
@@ -264,12 +266,12 @@ func withOddRows(f *frame.Frame, target string) *frame.Frame {
 // ErrONNXUnsupported, not written half-way.
 func TestONNXExportRefusals(t *testing.T) {
 	f := shared(t, "tabular/iris.csv")
-	r, err := AutoML(context.Background(), f, Options{Target: "species", Budget: time.Second, Seed: 1, Algorithms: []string{AlgoNaiveBayes}, Folds: 3})
+	r, err := AutoML(context.Background(), f, Options{Target: "species", Budget: time.Second, Seed: 1, Algorithms: []string{AlgoKNN}, Folds: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Best.ExportONNX(); !errors.Is(err, ErrONNXUnsupported) {
-		t.Fatalf("naive Bayes export: %v, want ErrONNXUnsupported", err)
+		t.Fatalf("k-NN export: %v, want ErrONNXUnsupported", err)
 	}
 	pb := r.Best.Proto()
 	pb.Preprocessing.Columns[0].Encoding = mlv1.FeatureEncoding_FEATURE_ENCODING_DATETIME

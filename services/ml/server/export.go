@@ -44,7 +44,7 @@ func (s *Server) Export(ctx context.Context, req *mlv1.ExportRequest) (*mlv1.Exp
 	}
 	b, err := lm.ExportONNX()
 	if errors.Is(err, learn.ErrONNXUnsupported) {
-		return nil, grpcx.FailedPrecondition("model %s (%s) cannot be exported to ONNX: %v; export format vds, or train with gbdt, random_forest, extra_trees or a linear learner", m.Id, m.Algorithm, err)
+		return nil, grpcx.FailedPrecondition("model %s (%s) cannot be exported to ONNX: %v; export format vds, or train with gbdt, random_forest, extra_trees, naive_bayes or a linear learner", m.Id, m.Algorithm, err)
 	}
 	if err != nil {
 		return nil, grpcx.Internal(ctx, err, "export model")

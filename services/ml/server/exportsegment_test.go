@@ -51,11 +51,11 @@ func TestExportAndSegment(t *testing.T) {
 		if _, err := c.ML.Export(ctx, &mlv1.ExportRequest{ModelId: m.Id, Format: "pickle"}); status.Code(err) != codes.InvalidArgument {
 			t.Errorf("format pickle: %v, want InvalidArgument", err)
 		}
-		// a naive Bayes model has no ONNX form here: FailedPrecondition naming the way out
-		_, nb := train(t, c, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 1, Seed: 1,
-			Algorithms: []string{"naive_bayes"}, ExcludeColumns: []string{"alive"}})
-		if _, err := c.ML.Export(ctx, &mlv1.ExportRequest{ModelId: nb.Id}); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "ONNX") {
-			t.Errorf("naive Bayes export: %v, want FailedPrecondition", err)
+		// a k-NN model has no ONNX form here: FailedPrecondition naming the way out
+		_, nn := train(t, c, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 1, Seed: 1,
+			Algorithms: []string{"knn"}, ExcludeColumns: []string{"alive"}})
+		if _, err := c.ML.Export(ctx, &mlv1.ExportRequest{ModelId: nn.Id}); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "ONNX") {
+			t.Errorf("k-NN export: %v, want FailedPrecondition", err)
 		}
 		// flip one byte of the stored artifact: the export is refused, not converted
 		bad := slices.Clone(stored)
