@@ -1,5 +1,6 @@
 import { api, ApiError, upload, watchJob, type JobEvent } from "./api";
 import { causalFormView, estimateView } from "./causal";
+import { dashboardView } from "./dashboard";
 import { chart, lazyCharts, setKnownColumns } from "./charts";
 import { askView } from "./conversation";
 import { lineageView } from "./lineage";
@@ -218,6 +219,7 @@ async function datasetView(datasetId: string) {
     h("h1", {}, dataset.name || dataset.id),
     h("p", { class: "meta" }, `${fmt(Number(dataset.current?.rowCount ?? 0), 12)} rows · ${dataset.current?.columns?.length ?? 0} columns · version ${dataset.latestVersion}`),
     h("nav", { class: "row", "aria-label": "About this dataset" },
+      h("a", { href: `#/d/${dataset.id}/dashboard` }, "Dashboard"),
       h("a", { href: `#/d/${dataset.id}/causal` }, "Causal effects"),
       h("a", { href: `#/p/${dataset.projectId}/models` }, "Models"),
       h("a", { href: `#/lineage/${encodeURIComponent(`${dataset.id}.v${dataset.latestVersion}`)}` }, "Lineage")),
@@ -345,6 +347,7 @@ async function route() {
     if (parts[0] === "p" && parts[1] && parts[2] === "models") return await modelsView(show, parts[1]);
     if (parts[0] === "p" && parts[1]) return await projectView(parts[1]);
     if (parts[0] === "d" && parts[1] && parts[2] === "causal") return await causalFormView(show, parts[1]);
+    if (parts[0] === "d" && parts[1] && parts[2] === "dashboard") return await dashboardView(show, parts[1], parts[3] ?? "");
     if (parts[0] === "d" && parts[1]) return await datasetView(parts[1]);
     if (parts[0] === "m" && parts[1]) return await modelView(show, parts[1]);
     if (parts[0] === "e" && parts[1]) return await estimateView(show, parts[1], params.get("graph") ?? "");

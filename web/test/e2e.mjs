@@ -131,6 +131,28 @@ try {
   await page.locator("#profile .charts").scrollIntoViewIfNeeded();
   await shot("profile-charts");
 
+  // 3b. The generated dashboard, reached from the dataset page: without a target telco gets the
+  // overview; with the classification target Churn, the target breakdown (positive rate tile,
+  // drivers, rates by the strongest drivers) rendered with vega-embed.
+  const datasetPage = page.url();
+  await page.getByRole("link", { name: "Dashboard" }).click();
+  await page.locator("#dashboard .dashboard[data-kind=overview] .dash-panel.rendered svg").first().waitFor({ timeout: 60_000 });
+  await page.getByLabel("Classification target").selectOption("Churn");
+  await page.getByRole("button", { name: "Propose" }).click();
+  const breakdown = page.locator("#dashboard .dashboard[data-kind=target_breakdown]");
+  await breakdown.locator(".dash-panel.rendered svg").first().waitFor({ timeout: 60_000 });
+  const rate = await breakdown.locator(".dash-tile[data-key=positive_rate] .dash-tile-value").innerText();
+  if (rate !== "26.5%") fail(`dashboard positive rate tile shows "${rate}", want 26.5% (1869 of 7043)`);
+  const byContract = breakdown.locator(".dash-panel[data-kind=rate]", { hasText: "by Contract" });
+  await byContract.locator("svg .mark-rect path").first().waitFor({ timeout: 20_000 });
+  const dashBars = await byContract.locator("svg .mark-rect path").count();
+  if (dashBars !== 3) fail(`the dashboard's churn rate by Contract has ${dashBars} bars, want 3`);
+  const panels = await breakdown.locator(".dash-panel").count();
+  log(`dashboard: target breakdown with ${panels} panels, positive rate ${rate}`);
+  await shot("dashboard-target-breakdown");
+  await page.goto(datasetPage);
+  await page.locator("#profile .chart.rendered svg").first().waitFor({ timeout: 60_000 });
+
   // 4. Analysis: streamed job progress, then the report's charts.
   await page.locator("#analysis").scrollIntoViewIfNeeded();
   await page.getByLabel("Target").selectOption("Churn");
