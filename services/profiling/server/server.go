@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -32,6 +34,12 @@ const (
 	JobProfile  = "profile"
 )
 
+// JobIngest is the kind of ingestion's jobs, whose successes start automatic profiles.
+const JobIngest = "ingest"
+
+// afterIngestConsumer names the durable consumer of job events shared by the profiling replicas.
+const afterIngestConsumer = "profiling-after-ingest"
+
 // Server is the profiling service.
 type Server struct {
 	profilingv1.UnimplementedProfilingServiceServer
@@ -42,18 +50,92 @@ type Server struct {
 // Service is the profiling deployable.
 func Service() platform.Service {
 	workers := 1
+	afterIngest := true
 	return platform.Service{
 		Name:  "profiling",
 		Peers: []string{"auth", "ingestion"},
 		Flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&workers, "profile-workers", workers, "profile jobs run at once across all profiling replicas")
+			fs.BoolVar(&afterIngest, "profile-after-ingest", afterIngest, "profile every dataset version when its ingest job succeeds (no target; cached like any profile)")
 		},
 		Start: func(ctx context.Context, rt *platform.Runtime, srv *grpcx.Server) (func(context.Context) error, error) {
 			s := &Server{rt: rt, workers: workers}
 			profilingv1.RegisterProfilingServiceServer(srv, s)
-			return func(ctx context.Context) error { return rt.Queue.Work(ctx, JobProfile, s.workers, s.run) }, nil
+			return func(ctx context.Context) error {
+				done := make(chan struct{})
+				if afterIngest {
+					go func() {
+						defer close(done)
+						if err := rt.Queue.OnSucceeded(ctx, afterIngestConsumer, JobIngest, s.afterIngest); err != nil {
+							rt.Log.ErrorContext(ctx, "automatic profiles after ingest are off", "err", err)
+						}
+					}()
+				} else {
+					close(done)
+				}
+				err := rt.Queue.Work(ctx, JobProfile, s.workers, s.run)
+				<-done
+				return err
+			}, nil
 		},
 	}
+}
+
+// afterIngest starts the profile (no target) of the dataset version an ingest job produced, acting
+// for the project's owner: the job record names the project and dataset but not the uploader. A
+// version already profiled (or being profiled) is left alone (the cache key is the same).
+func (s *Server) afterIngest(ctx context.Context, j *jobsv1.Job) error {
+	if j.ResultId == "" || j.ProjectId == "" {
+		return nil
+	}
+	members, err := s.rt.Store.ListMembers(ctx, j.ProjectId)
+	if err != nil {
+		return err
+	}
+	owner := ""
+	best := 0
+	for _, m := range members {
+		if m.Role > best {
+			owner, best = m.UserID, m.Role
+		}
+	}
+	if best < storage.RoleEditor {
+		return nil // nobody who could start a profile
+	}
+	uctx, err := s.rt.ActAs(ctx, owner, j.ProjectId)
+	if err != nil {
+		return err
+	}
+	conn, err := s.rt.Peer("ingestion")
+	if err != nil {
+		return err
+	}
+	c := datasetsv1.NewDatasetServiceClient(conn)
+	d, err := c.GetDataset(grpcx.Forward(uctx), &datasetsv1.GetDatasetRequest{DatasetId: j.ResultId})
+	if status.Code(err) == codes.NotFound {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	vs, err := c.ListVersions(grpcx.Forward(uctx), &datasetsv1.ListVersionsRequest{DatasetId: j.ResultId})
+	if err != nil {
+		return err
+	}
+	for _, v := range vs.Versions {
+		if v.JobId != j.Id {
+			continue
+		}
+		if v.State != datasetsv1.VersionState_VERSION_STATE_READY {
+			return nil
+		}
+		st, err := s.start(uctx, d.Dataset, v, owner, "")
+		if err == nil {
+			s.rt.Log.InfoContext(ctx, "profile after ingest", "dataset_id", d.Dataset.Id, "version", v.Version, "profile_id", st.ProfileId, "cached", st.Cached)
+		}
+		return err
+	}
+	return nil
 }
 
 func cacheKey(datasetID string, version int32, target string) string {
@@ -74,6 +156,12 @@ func (s *Server) StartProfile(ctx context.Context, req *profilingv1.StartProfile
 			return nil, err
 		}
 	}
+	return s.start(ctx, ds, ver, who.UserID, req.Target)
+}
+
+// start returns the cached profile of the version (and target) or queues its job, run for userID.
+func (s *Server) start(ctx context.Context, ds *datasetsv1.Dataset, ver *datasetsv1.DatasetVersion, userID, target string) (*profilingv1.StartProfileResponse, error) {
+	req := &profilingv1.StartProfileRequest{Dataset: &commonv1.DatasetRef{DatasetId: ds.Id, Version: ver.Version}, Target: target}
 	key := cacheKey(ds.Id, ver.Version, req.Target)
 	if r, err := s.rt.Store.GetResourceByKey(ctx, KindProfile, ds.ProjectId, key); err == nil && r.State != jobsv1.JobState_JOB_STATE_FAILED.String() {
 		p := &profilingv1.Profile{}
@@ -87,11 +175,11 @@ func (s *Server) StartProfile(ctx context.Context, req *profilingv1.StartProfile
 	b, _ := proto.Marshal(p)
 	if err := s.rt.Store.CreateResource(ctx, storage.Resource{Kind: KindProfile, ID: p.Id, ProjectID: ds.ProjectId, ParentID: ds.Id, Key: key, State: jobsv1.JobState_JOB_STATE_QUEUED.String(), Data: b}); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) { // a concurrent request made it
-			return s.StartProfile(ctx, req)
+			return s.start(ctx, ds, ver, userID, target)
 		}
 		return nil, grpcx.Internal(ctx, err, "start profile")
 	}
-	task := &jobsv1.ProfileTask{ProfileId: p.Id, Dataset: p.Dataset, Target: req.Target, UserId: who.UserID, ProjectId: ds.ProjectId}
+	task := &jobsv1.ProfileTask{ProfileId: p.Id, Dataset: p.Dataset, Target: req.Target, UserId: userID, ProjectId: ds.ProjectId}
 	if _, err := s.rt.Queue.Submit(ctx, &jobsv1.Job{Id: p.JobId, ProjectId: ds.ProjectId, Kind: JobProfile, ResultId: p.Id}, task); err != nil {
 		return nil, grpcx.Internal(ctx, err, "queue profile")
 	}

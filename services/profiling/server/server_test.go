@@ -24,8 +24,9 @@ import (
 )
 
 // TestProfilingService runs the whole mesh in-process (real gRPC over loopback, embedded NATS,
-// SQLite) and drives the profiling service as a client would: upload and ingest penguins, profile
-// it as a job, read the profile, test hypotheses, and check the errors and the cache.
+// SQLite) and drives the profiling service as a client would: upload and ingest penguins, see it
+// profiled automatically after ingest, profile it with a target as a job, read the profile, test
+// hypotheses, and check the errors and the cache.
 func TestProfilingService(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -49,6 +50,40 @@ func TestProfilingService(t *testing.T) {
 		}
 	}
 	ref := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
+
+	// The version is profiled automatically once its ingest job succeeds: a profile job appears
+	// in the project without any StartProfile call, and StartProfile then finds it in the cache.
+	var auto *jobsv1.Job
+	for deadline := time.Now().Add(90 * time.Second); auto == nil && time.Now().Before(deadline); {
+		js, err := c.Jobs.ListJobs(ctx, &jobsv1.ListJobsRequest{ProjectId: plat.Creds.ProjectID})
+		if err != nil {
+			t.Fatalf("list jobs: %v", err)
+		}
+		for _, j := range js.Jobs {
+			if j.Kind == "profile" {
+				auto = j
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if auto == nil {
+		t.Fatal("no profile job started after the ingest job succeeded")
+	}
+	if job, err := c.WaitJob(ctx, auto.Id, nil); err != nil || job.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
+		t.Fatalf("automatic profile job %v: %v", job, err)
+	}
+	cached, err := c.Profiling.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: ref})
+	if err != nil || !cached.Cached || cached.ProfileId != auto.ResultId || cached.JobId != auto.Id {
+		t.Fatalf("StartProfile after the automatic profile: %v %v (automatic job %s for %s)", cached, err, auto.Id, auto.ResultId)
+	}
+	ap, err := c.Profiling.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: auto.ResultId})
+	if err != nil {
+		t.Fatalf("get the automatic profile: %v", err)
+	}
+	if ap.Profile.RowCount != 344 || ap.Profile.ColumnCount != 7 || ap.Profile.Target != "" ||
+		ap.Profile.Dataset.GetDatasetId() != up.DatasetId || ap.Profile.Dataset.GetVersion() != up.Version {
+		t.Errorf("automatic profile: %d x %d target %q of %v", ap.Profile.RowCount, ap.Profile.ColumnCount, ap.Profile.Target, ap.Profile.Dataset)
+	}
 
 	// Errors first: unknown target, malformed and unknown profile IDs.
 	_, err = c.Profiling.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: ref, Target: "no_such_column"})
