@@ -8,7 +8,7 @@ HOME_DIR ?= $(HOME)/.vds
 GO_TAGS := duckdb_arrow
 MODULES := gen libs services cmd/vds
 
-.PHONY: all build tools generate generate-check lint run test test-short clean fmt vet web bench-ml bench-ingest bench-profiling bench-causal bench-sandbox bench-ops
+.PHONY: all build tools generate generate-check lint run test test-short clean fmt vet web bench-ml bench-ml-meta metakb bench-ingest bench-profiling bench-causal bench-sandbox bench-ops
 
 all: build
 
@@ -71,6 +71,11 @@ test:
 # with the machine and the command (see each script's header for its arguments and what it needs).
 bench-ml:
 	./bench/ml/run.sh $(ARGS)
+bench-ml-meta:
+	./bench/ml/metalearning.sh $(ARGS)
+# the meta-learning knowledge base of libs/learn (derived numbers from public datasets)
+metakb:
+	./libs/learn/cmd/metakb/build.sh $(ARGS)
 bench-ingest:
 	sh bench/ingest/run.sh $(ARGS)
 bench-profiling:

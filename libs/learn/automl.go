@@ -18,6 +18,10 @@ import (
 // workers bounds the goroutines used for cross-validation (the target machines have 2 cores).
 const workers = 2
 
+// largeRows is the size above which the search uses 3 folds by default and plans a fast boosted
+// trial first.
+const largeRows = 20000
+
 type trial struct {
 	algo   string
 	config string
@@ -26,6 +30,7 @@ type trial struct {
 	nb     *nbParams
 	knn    *knnParams
 	rf     *forestParams
+	source string // the knowledge-base dataset a warm-start trial comes from
 }
 
 func (t trial) kind() prepKind {
@@ -71,7 +76,7 @@ func plan(task Task, seed int64, rows int, allow func(algo string) bool) []trial
 		}
 	}
 	add(linearTrial(task, 1))
-	if rows > 20000 {
+	if rows > largeRows {
 		// on large data, a fast boosted model first so that one finishes even under a small budget
 		add(gbdtTrial(gbdtParams{LearningRate: 0.2, MaxLeaves: 31, MaxDepth: 6, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.5, Colsample: 0.8, MaxRounds: 200, EarlyStop: 15}))
 	}
@@ -334,7 +339,8 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	if f == nil || f.Rows == 0 {
 		return nil, errors.New("learn: the dataset has no rows")
 	}
-	if opts.Folds == 0 {
+	autoFolds := opts.Folds == 0
+	if autoFolds {
 		opts.Folds = 5
 	}
 	if opts.Folds < 2 {
@@ -388,6 +394,9 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	}
 	allow := func(algo string) bool { return len(allowed) == 0 || allowed[algo] }
 	k := opts.Folds
+	if autoFolds && len(t.rows) > largeRows {
+		k = 3 // on large data, three folds leave time for more (and larger) trials
+	}
 	if lim := len(t.rows) / 3; k > lim {
 		k = lim
 		if k < 2 {
@@ -432,6 +441,24 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	lastDur := map[string]time.Duration{}
 	lastCPU := map[string]time.Duration{}
 	trials := plan(t.task, opts.Seed, len(t.rows), allow)
+	if kb := builtinKB(); opts.wantMeta || (!opts.NoWarmStart && len(kb.Entries) > 0) {
+		res.MetaFeatures = metaFeatures(f, t, feats, opts.Seed)
+		if !opts.NoWarmStart {
+			warm, src := warmStart(kb, res.MetaFeatures, t.task, len(t.rows), DatasetHash(f), opts.kbExclude, allow)
+			after := 2 // the cheap starting trials: a linear model and a small boosted one
+			if len(t.rows) > 20000 {
+				after = 3
+			}
+			trials = insertWarmStart(trials, warm, after)
+			seen := map[string]bool{}
+			for _, name := range src {
+				if !seen[name] {
+					seen[name] = true
+					res.WarmStart = append(res.WarmStart, name)
+				}
+			}
+		}
+	}
 	if opts.Distributed != nil {
 		// The trials run as separate work, on any worker (trial.go); the loop below has nothing left.
 		if best, bestFolds, oofs, bestScore, err = s.distributed(ctx, opts.Distributed, trials, res, better); err != nil {
@@ -487,7 +514,9 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 		if cdur > lastCPU[tr.algo] || tr.gb == nil {
 			lastCPU[tr.algo] = cdur
 		}
-		e := Entry{Algorithm: tr.algo, Config: tr.config, Metric: metric, FitSeconds: dur.Seconds(), Metrics: map[string]float64{}}
+		trc := tr
+		e := Entry{Algorithm: tr.algo, Config: tr.config, Metric: metric, FitSeconds: dur.Seconds(), Metrics: map[string]float64{},
+			Elapsed: time.Since(start).Seconds(), Source: tr.source, tr: &trc}
 		for _, o := range outs {
 			e.FoldScores = append(e.FoldScores, o.score)
 			for name, v := range o.extra {

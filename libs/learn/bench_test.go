@@ -67,6 +67,7 @@ func TestBenchAutoMLOuterCV(t *testing.T) {
 		}
 		f := readCSV(t, bt.CSV)
 		fold := readFolds(t, bt.Folds)
+		exclude := kbSameSource(bt.Name)
 		task, _ := ParseTask(bt.Task)
 		var scores []float64
 		best := ""
@@ -81,7 +82,7 @@ func TestBenchAutoMLOuterCV(t *testing.T) {
 					tr = append(tr, i)
 				}
 			}
-			r, err := AutoML(context.Background(), subFrame(f, tr), Options{Target: bt.Target, Task: task, Budget: time.Duration(budget * float64(time.Second)), Seed: int64(k + 1), Exclude: bt.Exclude})
+			r, err := AutoML(context.Background(), subFrame(f, tr), Options{Target: bt.Target, Task: task, Budget: time.Duration(budget * float64(time.Second)), Seed: int64(k + 1), Exclude: bt.Exclude, kbExclude: exclude})
 			if err != nil {
 				t.Fatalf("%s fold %d: %v", bt.Name, k, err)
 			}
@@ -136,6 +137,24 @@ func TestBenchAutoMLOuterCV(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(work, "vds.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// kbSameSource names the knowledge-base entries built from the same file as the entry called name
+// (the task itself and other targets of its table): a benchmark task must not warm-start from them.
+func kbSameSource(name string) []string {
+	out := []string{name}
+	src := ""
+	for _, e := range builtinKB().Entries {
+		if e.Name == name {
+			src = e.Source
+		}
+	}
+	for _, e := range builtinKB().Entries {
+		if src != "" && e.Source == src && e.Name != name {
+			out = append(out, e.Name)
+		}
+	}
+	return out
 }
 
 // TestBenchGBDTSpeed trains the boosting learner alone with XGBoost's settings (200 trees, depth 6,

@@ -130,6 +130,10 @@ type Options struct {
 	// NoWarmStart skips the meta-learning warm start (the configurations that did best on the most
 	// similar datasets of the built-in knowledge base).
 	NoWarmStart bool
+	// kbExclude names knowledge-base datasets the warm start must not use (benchmarks on them).
+	kbExclude []string
+	// wantMeta computes the meta-features even without a warm start (building the knowledge base).
+	wantMeta bool
 	// Progress, when set, is called as trials finish with the fraction of the budget used.
 	Progress func(fraction float64, message string)
 	// Distributed, when set, hands the search's trials to the caller to run elsewhere (trial.go).
@@ -147,6 +151,12 @@ type Entry struct {
 	FitSeconds float64
 	// Metrics holds secondary cross-validated metrics (accuracy, log_loss, mae, r2, ...).
 	Metrics map[string]float64
+	// Elapsed is when the trial finished, in seconds since the run started.
+	Elapsed float64
+	// Source names the knowledge-base dataset of a warm-start trial ("" for the planned ones).
+	Source string
+
+	tr *trial
 }
 
 // Importance is the permutation importance of one original column: the mean drop of the model's
@@ -186,6 +196,8 @@ type Result struct {
 	CVScheme string
 	// WarmStart lists the knowledge-base datasets whose configurations were tried early.
 	WarmStart []string
+	// MetaFeatures describes the dataset (MetaFeatureNames) when the warm start computed them.
+	MetaFeatures []float64
 	// Spend is what the run used.
 	Spend Spend
 }
