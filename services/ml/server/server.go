@@ -60,7 +60,7 @@ type Config struct {
 // Server is the ML service.
 type Server struct {
 	mlv1.UnimplementedMLServiceServer
-	rt   *platform.Runtime
+	rt     *platform.Runtime
 	cfg    Config
 	keys   *learn.Keyring
 	trials *trialState // nil unless --distributed-trials

@@ -559,6 +559,7 @@ func (s *Server) handleTrial(ctx context.Context, msg jetstream.Msg) {
 			p.FoldChecksum, len(p.Trials), task.FoldChecksum, task.Index, task.Algorithm, task.Config))
 		return
 	}
+	rec.StartTime = timestamppb.Now()
 	if trialStartHook != nil {
 		trialStartHook(st.worker, task.TrainingId, int(task.Index), attempt)
 	}
@@ -566,7 +567,6 @@ func (s *Server) handleTrial(ctx context.Context, msg jetstream.Msg) {
 	if task.Deadline != nil {
 		tctx, cancel = context.WithDeadline(ctx, task.Deadline.AsTime())
 	}
-	rec.StartTime = timestamppb.Now()
 	out, err := search.RunTrial(tctx, int(task.Index))
 	cancel()
 	if ctx.Err() != nil {

@@ -1,0 +1,240 @@
+package server_test
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/vdsproject/vds/gen/client"
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+	"github.com/vdsproject/vds/libs/natsembed"
+	vdsplatform "github.com/vdsproject/vds/libs/platform"
+	"github.com/vdsproject/vds/libs/storage"
+	"github.com/vdsproject/vds/libs/storage/sqlstore"
+	"github.com/vdsproject/vds/services/mesh"
+	"github.com/vdsproject/vds/services/ml/server"
+)
+
+// TestDistributedTrials runs one search over JetStream: the mesh's ML service only coordinates
+// (--trial-workers=0); a worker replica "victim" takes trials and is killed (its context cancelled,
+// nothing acked) as it starts its second one; a replica "b" that may run 3 trials at once joins then.
+// The killed trial alone is redone (by b, on the message's second delivery), every planned trial is
+// recorded exactly once, both workers recorded trials, and the training succeeds with all the plan's
+// trials on its leaderboard. Then two trainings of the same user run at once on b alone: across
+// both, at most (and, as b's trials are slowed so that they overlap, exactly)
+// --max-trials-per-user=2 trials ran at once, though b could run 3.
+func TestDistributedTrials(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the mesh and two worker replicas")
+	}
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ns, err := natsembed.Start(filepath.Join(t.TempDir(), "nats"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	for k, v := range map[string]string{"VDS_DISTRIBUTED_TRIALS": "true", "VDS_TRIAL_WORKERS": "0", "VDS_TRIAL_ACK_WAIT": "4s",
+		"VDS_MAX_TRIALS_PER_USER": "2", "VDS_MAX_TRIALS": "4", "VDS_WORKER_NAME": "coordinator"} {
+		t.Setenv(k, v)
+	}
+	home := t.TempDir()
+	p, err := mesh.Up(ctx, mesh.Options{Home: home, NatsURL: ns.URL(), Bootstrap: true, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Stop() })
+	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+
+	var wg sync.WaitGroup
+	worker := func(name string, workers string) context.CancelFunc {
+		svc := server.Service()
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		svc.Flags(fs)
+		if err := fs.Parse([]string{"-distributed-trials", "-trial-workers=" + workers, "-trial-ack-wait=4s", "-max-trials-per-user=2", "-max-trials=4", "-worker-name=" + name}); err != nil {
+			t.Fatal(err)
+		}
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := vdsplatform.Serve(wctx, svc, vdsplatform.Config{Home: home, NatsURL: ns.URL(), AuthAddr: p.Services["auth"], Peers: p.Services}, lis, log); err != nil {
+				t.Errorf("worker %s: %v", name, err)
+			}
+		}()
+		return cancel
+	}
+	var mu sync.Mutex
+	started := map[string]int{}
+	killed, killedIdx := make(chan struct{}), -1
+	var killVictim context.CancelFunc
+	server.SetTrialStartHook(func(w, _ string, idx, attempt int) {
+		if w == "b" {
+			// b's trials last at least 400 ms, so that the ones dispatched together overlap
+			time.Sleep(400 * time.Millisecond)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		started[w]++
+		if w == "victim" && started[w] == 2 && killedIdx < 0 {
+			killedIdx = idx
+			killVictim()
+			close(killed)
+		}
+	})
+	t.Cleanup(func() { server.SetTrialStartHook(nil) })
+	mu.Lock()
+	killVictim = worker("victim", "1")
+	mu.Unlock()
+	stopB := context.CancelFunc(func() {})
+	t.Cleanup(func() { stopB(); killVictim(); wg.Wait() })
+
+	ref := upload(t, c, p.Creds.ProjectID, "tabular/titanic.csv")
+	st, err := c.ML.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 120, Seed: 5,
+		ExcludeColumns: []string{"alive", "who", "adult_male"}, Algorithms: []string{"logistic_regression", "naive_bayes", "knn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-killed:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the victim worker never started a second trial")
+	}
+	stopB = worker("b", "3")
+	if _, err := c.WaitJob(ctx, st.JobId, nil); err != nil {
+		t.Fatalf("training: %v", err)
+	}
+	tr, err := c.ML.GetTraining(ctx, &mlv1.GetTrainingRequest{TrainingId: st.TrainingId})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	store, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(home, "vds.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	sr, err := store.GetResource(ctx, server.KindTrialSearch, st.TrainingId)
+	if err != nil {
+		t.Fatalf("search record: %v", err)
+	}
+	search := &mlv1.TrialSearch{}
+	if err := proto.Unmarshal(sr.Data, search); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := store.ListResources(ctx, storage.ListQuery{Kind: server.KindTrial, ParentID: st.TrainingId, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*mlv1.TrialRecord
+	byWorker, seen := map[string]int{}, map[int32]bool{}
+	for _, r := range rs {
+		rec := &mlv1.TrialRecord{}
+		if err := proto.Unmarshal(r.Data, rec); err != nil {
+			t.Fatal(err)
+		}
+		if seen[rec.Index] {
+			t.Errorf("trial %d recorded twice", rec.Index)
+		}
+		seen[rec.Index] = true
+		if rec.Skipped != "" {
+			t.Errorf("trial %d skipped: %s", rec.Index, rec.Skipped)
+		}
+		byWorker[rec.Worker]++
+		recs = append(recs, rec)
+		t.Logf("trial %d %s %s by %s (delivery %d) %s → %s: %s %.4f", rec.Index, rec.Algorithm, rec.Config, rec.Worker, rec.Attempt,
+			rec.StartTime.AsTime().Format("15:04:05.000"), rec.FinishTime.AsTime().Format("15:04:05.000"), rec.Metric, rec.CvScore)
+		if int(rec.Index) == killedIdx && (rec.Worker != "b" || rec.Attempt != 2) {
+			t.Errorf("the killed trial %d was recorded by %s on delivery %d, want b on delivery 2", rec.Index, rec.Worker, rec.Attempt)
+		}
+	}
+	mu.Lock()
+	victimStarted := started["victim"]
+	mu.Unlock()
+	t.Logf("plan of %d trials; records by worker %v; victim started %d and was killed in trial %d; training %v with %d leaderboard entries",
+		search.Trials, byWorker, victimStarted, killedIdx, tr.Training.State, len(tr.Training.Leaderboard))
+	if search.Trials < 8 || len(recs) != int(search.Trials) || len(tr.Training.Leaderboard) != int(search.Trials) || int(tr.Training.Spend.GetTrials()) != int(search.Trials) {
+		t.Errorf("plan %d trials, %d recorded, %d on the leaderboard, spend says %d", search.Trials, len(recs), len(tr.Training.Leaderboard), tr.Training.Spend.GetTrials())
+	}
+	if byWorker["victim"] != victimStarted-1 || byWorker["victim"] < 1 || byWorker["b"] < 1 || byWorker["victim"]+byWorker["b"] != len(recs) {
+		t.Errorf("records by worker %v, victim started %d: only the killed trial may be lost", byWorker, victimStarted)
+	}
+	if tr.Training.State != mlv1.TrainingState_TRAINING_STATE_SUCCEEDED || tr.Training.BestModelId == "" {
+		t.Fatalf("training %v: %s", tr.Training.State, tr.Training.Error)
+	}
+	// Two more trainings of the same user at once, with b alone working: at most two of the user's
+	// trials ran at once across both searches, though b could run three, and two did.
+	var both []*mlv1.TrialRecord
+	var ids []*mlv1.StartTrainingResponse
+	for seed := int64(6); seed <= 7; seed++ {
+		st2, err := c.ML.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 120, Seed: seed,
+			ExcludeColumns: []string{"alive", "who", "adult_male"}, Algorithms: []string{"logistic_regression", "naive_bayes", "knn"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, st2)
+	}
+	for _, st2 := range ids {
+		if _, err := c.WaitJob(ctx, st2.JobId, nil); err != nil {
+			t.Fatalf("training: %v", err)
+		}
+		rs, err := store.ListResources(ctx, storage.ListQuery{Kind: server.KindTrial, ParentID: st2.TrainingId, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			rec := &mlv1.TrialRecord{}
+			if err := proto.Unmarshal(r.Data, rec); err != nil {
+				t.Fatal(err)
+			}
+			both = append(both, rec)
+		}
+	}
+	if len(both) != 2*int(search.Trials) {
+		t.Errorf("%d trials recorded for two trainings of %d", len(both), search.Trials)
+	}
+	type ev struct {
+		at    time.Time
+		delta int
+	}
+	var evs []ev
+	for _, r := range both {
+		evs = append(evs, ev{r.StartTime.AsTime(), 1}, ev{r.FinishTime.AsTime(), -1})
+	}
+	sort.Slice(evs, func(a, b int) bool {
+		if evs[a].at.Equal(evs[b].at) {
+			return evs[a].delta < evs[b].delta
+		}
+		return evs[a].at.Before(evs[b].at)
+	})
+	running, most := 0, 0
+	for _, e := range evs {
+		running += e.delta
+		most = max(most, running)
+	}
+	t.Logf("most trials of the user running at once over two trainings: %d", most)
+	if most != 2 {
+		t.Errorf("%d trials of one user ran at once; --max-trials-per-user is 2 (and b alone could run 3)", most)
+	}
+	// The model answers.
+	if _, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: tr.Training.BestModelId, Rows: []*mlv1.Row{{Values: map[string]string{"sex": "female", "pclass": "1"}}}}); err != nil {
+		t.Errorf("predict with the distributed search's model: %v", err)
+	}
+}
