@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	"github.com/vdsproject/vds/libs/dashboard"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/platform"
@@ -31,7 +33,7 @@ func (s *Server) ProposeDashboard(ctx context.Context, req *orchestratorv1.Propo
 	}
 	ref := &commonv1.DatasetRef{DatasetId: ds.Id, Version: ver.Version}
 	t := &tools{s: s, project: ds.ProjectId, ref: ref}
-	prof, err := t.Profile(ctx, req.Target)
+	prof, err := t.readyProfile(ctx, req.Target)
 	if err != nil {
 		return nil, grpcx.Internal(ctx, err, "profile the dataset")
 	}
@@ -54,4 +56,31 @@ func (s *Server) ProposeDashboard(ctx context.Context, req *orchestratorv1.Propo
 		out.Panels = append(out.Panels, &orchestratorv1.DashboardPanel{Title: p.Title, Kind: p.Kind, VegaLiteJson: string(b), Width: int32(p.Width), Description: p.Description})
 	}
 	return &orchestratorv1.ProposeDashboardResponse{Dashboard: out}, nil
+}
+
+// readyProfile starts (or reuses) the version's profile and waits for its job unless it has already
+// succeeded: a cached profile may still be queued or running (profiling starts one after every
+// ingest), and StartProfile reports it as cached all the same.
+func (t *tools) readyProfile(ctx context.Context, target string) (*profilingv1.Profile, error) {
+	conn, err := t.s.rt.Peer("profiling")
+	if err != nil {
+		return nil, err
+	}
+	c := profilingv1.NewProfilingServiceClient(conn)
+	st, err := c.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: t.ref, Target: target})
+	if err != nil {
+		return nil, err
+	}
+	if st.JobId != "" {
+		if j, err := t.s.rt.Queue.Get(ctx, st.JobId); err != nil || j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
+			if err := t.waitJob(ctx, st.JobId); err != nil {
+				return nil, err
+			}
+		}
+	}
+	p, err := c.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: st.ProfileId})
+	if err != nil {
+		return nil, err
+	}
+	return p.Profile, nil
 }
