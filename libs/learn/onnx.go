@@ -22,10 +22,12 @@ const (
 )
 
 // ONNXInput is one input of an exported model: a [N,1] tensor named after the column, float for
-// numeric and boolean columns, string for text columns.
+// numeric and boolean columns, string for text columns, double (seconds since 1970-01-01 UTC) for
+// datetime columns.
 type ONNXInput struct {
 	Name string
 	Text bool
+	Time bool
 }
 
 // ONNXInputs lists the inputs ExportONNX gives the model, in order.
@@ -36,7 +38,7 @@ func (m *Model) ONNXInputs() []ONNXInput {
 		for _, ct := range pb.GetPreprocessing().GetColumns() {
 			if !seen[ct.Column] {
 				seen[ct.Column] = true
-				out = append(out, ONNXInput{Name: ct.Column, Text: onnxTextInput(ct)})
+				out = append(out, ONNXInput{Name: ct.Column, Text: onnxTextInput(ct), Time: ct.GetEncoding() == mlv1.FeatureEncoding_FEATURE_ENCODING_DATETIME})
 			}
 		}
 	}
@@ -62,19 +64,23 @@ func onnxTextInput(ct *mlv1.ColumnTransform) bool {
 // ai.onnx.ml 3) that any ONNX runtime with the ai.onnx.ml operators can score.
 //
 // Inputs: one [N,1] tensor per input column (see ONNXInputs): float for numeric columns with NaN
-// for a missing value, string for text columns with "" for a missing value. Outputs: regression
-// models give "value" [N,1] float; classifiers give "label" [N] string and "probabilities" [N,K]
-// float in the order of Classes.
+// for a missing value, string for text columns with "" for a missing value, double seconds since
+// 1970-01-01 UTC for datetime columns (NaN for missing). Outputs: regression models give "value"
+// [N,1] float; classifiers give "label" [N] string and "probabilities" [N,K] float in the order of
+// Classes.
 //
 // Preprocessing maps to Imputer (median imputation), IsNaN+Cast (missing indicators),
 // OneHotEncoder (levels, with "" as an extra category for missing; "other" is 1 minus the sum),
-// LabelEncoder (level frequencies) and Scaler (standardization). Tree ensembles become a
-// TreeEnsembleRegressor that returns the raw scores (missing values follow each node's
-// default direction through nodes_missing_value_tracks_true), linear models a LinearRegressor;
-// Sigmoid or Softmax then make the probabilities exactly as vds does. A greedy ensemble becomes
-// its members' subgraphs and their weighted mean. ONNX computes in float32, so scores agree with
-// vds's float64 to about 1e-6 relative. Gaussian naive Bayes becomes standard arithmetic on the
-// differences to the class means. k-NN models and datetime columns are not exported.
+// LabelEncoder (level frequencies), Scaler (standardization) and, for datetime parts, double
+// arithmetic (Floor/Div/Mul/Sub and a days-to-civil calendar). Tree ensembles become a
+// TreeEnsembleRegressor on a double feature vector with double thresholds (missing values follow
+// each node's default direction through nodes_missing_value_tracks_true; thresholds of features
+// that come from float32 inputs are rounded to float32 so a value equal to a threshold still goes
+// left), linear models a LinearRegressor (MatMul in double when datetime parts are features),
+// Gaussian naive Bayes standard arithmetic on the differences to the class means; Sigmoid or
+// Softmax then make the probabilities exactly as vds does. A greedy ensemble becomes its members'
+// subgraphs and their weighted mean. Float inputs and float32 arithmetic make scores agree with
+// vds's to about 1e-6 relative. k-NN models and category-set splits are not exported.
 func (m *Model) ExportONNX() ([]byte, error) {
 	g := &onnxGraph{taken: map[string]bool{}}
 	task := m.Task()
@@ -96,6 +102,8 @@ func (m *Model) ExportONNX() ([]byte, error) {
 		elem := onnxFloat
 		if in.Text {
 			elem = onnxString
+		} else if in.Time {
+			elem = onnxDouble
 		}
 		g.inputs = append(g.inputs, valueInfo(in.Name, elem, -1, 1))
 	}
@@ -103,9 +111,9 @@ func (m *Model) ExportONNX() ([]byte, error) {
 		g.taken[o] = true
 	}
 	// Every column must have the same input type in every member.
-	kinds := map[string]bool{}
+	kinds := map[string]ONNXInput{}
 	for _, in := range inputs {
-		kinds[in.Name] = in.Text
+		kinds[in.Name] = in
 	}
 
 	k := len(m.pb.GetClasses())
@@ -171,6 +179,8 @@ func (m *Model) ExportONNX() ([]byte, error) {
 		t := "float"
 		if in.Text {
 			t = "string"
+		} else if in.Time {
+			t = "double"
 		}
 		ins = append(ins, in.Name+":"+t)
 	}
@@ -184,7 +194,7 @@ func (m *Model) ExportONNX() ([]byte, error) {
 	}
 	order := []string{"vds.algorithm", "vds.config", "vds.task", "vds.target", "vds.classes", "vds.inputs"}
 	doc := "vds " + m.pb.GetAlgorithm() + " model for " + m.pb.GetTarget() + " (" + task.String() + "). " +
-		"Inputs: one [N,1] tensor per column, float (NaN = missing) or string (\"\" = missing)."
+		"Inputs: one [N,1] tensor per column, float (NaN = missing), string (\"\" = missing) or, for datetimes, double seconds since 1970-01-01 UTC (NaN = missing)."
 	return g.model("vds_"+m.pb.GetAlgorithm(), doc, meta, order), nil
 }
 
@@ -199,12 +209,28 @@ func onnxNormalizedProbabilities(g *onnxGraph, p string) string {
 
 // onnxMember adds the preprocessing and learner of one (non-ensemble) artifact and returns its
 // prediction: the value (regression), P(positive) [N,1] (binary) or the probabilities (multiclass).
-func onnxMember(g *onnxGraph, pb *mlv1.ModelArtifact, kinds map[string]bool) (string, error) {
+func onnxMember(g *onnxGraph, pb *mlv1.ModelArtifact, kinds map[string]ONNXInput) (string, error) {
 	pp := pb.GetPreprocessing()
+	_, trees := pb.GetLearner().(*mlv1.ModelArtifact_Trees)
+	_, linear := pb.GetLearner().(*mlv1.ModelArtifact_Linear)
+	sm, ss := pp.GetScaleMean(), pp.GetScaleStd()
+	scaled := len(sm) == len(pp.GetFeatureNames()) && len(sm) > 0
+	// parts are the feature blocks in order; exact marks features computed in double precision
+	// (datetime parts) rather than from a float32 input, and prescaled those already standardized.
 	var parts []string
+	var starts []int
+	var exact, prescaled []bool
+	add := func(v string, width int, dbl bool) {
+		parts = append(parts, v)
+		starts = append(starts, len(exact))
+		for i := 0; i < width; i++ {
+			exact = append(exact, dbl)
+			prescaled = append(prescaled, dbl && !trees && !linear && scaled)
+		}
+	}
 	for _, ct := range pp.GetColumns() {
-		if kinds[ct.Column] != onnxTextInput(ct) {
-			return "", fmt.Errorf("learn: column %q is text in one ensemble member and numeric in another: %w", ct.Column, ErrONNXUnsupported)
+		if k := kinds[ct.Column]; k.Text != onnxTextInput(ct) || k.Time != (ct.GetEncoding() == mlv1.FeatureEncoding_FEATURE_ENCODING_DATETIME) {
+			return "", fmt.Errorf("learn: column %q has another type in one ensemble member than in another: %w", ct.Column, ErrONNXUnsupported)
 		}
 		in := ct.Column
 		switch ct.GetEncoding() {
@@ -214,9 +240,9 @@ func onnxMember(g *onnxGraph, pb *mlv1.ModelArtifact, kinds map[string]bool) (st
 				x = g.op("Imputer", onnxML, []string{in}, aFloats("imputed_value_floats", []float64{ct.GetImputeValue()}),
 					aFloat("replaced_value_float", float32(math.NaN())))
 			}
-			parts = append(parts, x)
+			add(x, 1, false)
 			if ct.GetMissingIndicator() {
-				parts = append(parts, g.op("Cast", "", []string{g.op("IsNaN", "", []string{in})}, aInt("to", onnxFloat)))
+				add(g.op("Cast", "", []string{g.op("IsNaN", "", []string{in})}, aInt("to", onnxFloat)), 1, false)
 			}
 		case mlv1.FeatureEncoding_FEATURE_ENCODING_ONE_HOT, mlv1.FeatureEncoding_FEATURE_ENCODING_ONE_HOT_FREQUENCY:
 			levels := ct.GetLevels()
@@ -234,34 +260,98 @@ func onnxMember(g *onnxGraph, pb *mlv1.ModelArtifact, kinds map[string]bool) (st
 				return g.op("Slice", "", []string{oh, g.constInts([]int64{1}, []int64{from}), g.constInts([]int64{1}, []int64{to}), g.constInts([]int64{1}, []int64{1})})
 			}
 			if nl > 0 {
-				parts = append(parts, slice(0, nl))
+				add(slice(0, nl), int(nl), false)
 			}
 			if ct.GetOtherLevel() {
 				sum := g.op("ReduceSum", "", []string{oh, g.constInts([]int64{1}, []int64{1})}, aInt("keepdims", 1))
-				parts = append(parts, g.op("Sub", "", []string{g.constFloats(nil, []float64{1}), sum}))
+				add(g.op("Sub", "", []string{g.constFloats(nil, []float64{1}), sum}), 1, false)
 			}
 			if ct.GetMissingLevel() {
-				parts = append(parts, slice(nl, nl+1))
+				add(slice(nl, nl+1), 1, false)
 			}
 			if ct.GetEncoding() == mlv1.FeatureEncoding_FEATURE_ENCODING_ONE_HOT_FREQUENCY {
-				parts = append(parts, g.op("LabelEncoder", onnxML, []string{in}, aStrings("keys_strings", ct.GetFrequencyLevels()),
-					aFloats("values_floats", ct.GetFrequencyValues()), aFloat("default_float", float32(ct.GetFrequencyDefault()))))
+				add(g.op("LabelEncoder", onnxML, []string{in}, aStrings("keys_strings", ct.GetFrequencyLevels()),
+					aFloats("values_floats", ct.GetFrequencyValues()), aFloat("default_float", float32(ct.GetFrequencyDefault()))), 1, false)
+			}
+		case mlv1.FeatureEncoding_FEATURE_ENCODING_DATETIME:
+			for k, part := range ct.GetParts() {
+				v, err := onnxDatePart(g, in, part)
+				if err != nil {
+					return "", fmt.Errorf("learn: column %q: %w", ct.Column, err)
+				}
+				// in double: epoch days and years do not fit float32's 24 bits of mantissa
+				if ct.GetImpute() {
+					v = g.op("Where", "", []string{g.op("IsNaN", "", []string{v}), g.constDoubles(nil, []float64{ct.GetPartImputeValues()[k]}), v})
+				}
+				if trees || linear { // these read datetime parts in double (below)
+					add(v, 1, true)
+					continue
+				}
+				if scaled {
+					j := len(exact)
+					v = g.op("Div", "", []string{g.op("Sub", "", []string{v, g.constDoubles(nil, []float64{sm[j]})}), g.constDoubles(nil, []float64{ss[j]})})
+				}
+				add(g.op("Cast", "", []string{v}, aInt("to", onnxFloat)), 1, true)
+			}
+			if ct.GetMissingIndicator() {
+				add(g.op("Cast", "", []string{g.op("IsNaN", "", []string{in})}, aInt("to", onnxFloat)), 1, false)
 			}
 		default:
 			return "", fmt.Errorf("learn: column %q uses the %v encoding: %w", ct.Column, ct.GetEncoding(), ErrONNXUnsupported)
 		}
 	}
 	p := len(pp.GetFeatureNames())
-	if p == 0 || len(parts) == 0 {
-		return "", fmt.Errorf("learn: the model reads no features: %w", ErrONNXUnsupported)
+	if p == 0 || len(parts) == 0 || len(exact) != p {
+		return "", fmt.Errorf("learn: the model reads no features or its preprocessing does not match them: %w", ErrONNXUnsupported)
+	}
+	anyExact := false
+	for _, e := range exact {
+		anyExact = anyExact || e
+	}
+	if linear && anyExact {
+		// A linear model over datetime parts runs in double throughout (Sub/Div scaling, MatMul):
+		// correlated parts such as year and epoch days get large coefficients of opposite signs,
+		// whose sum loses digits in float32.
+		for i, v := range parts {
+			if !exact[starts[i]] {
+				parts[i] = g.op("Cast", "", []string{v}, aInt("to", onnxDouble))
+			}
+		}
+		x := g.op("Concat", "", parts, aInt("axis", 1))
+		if scaled {
+			x = g.op("Div", "", []string{g.op("Sub", "", []string{x, g.constDoubles([]int64{1, int64(p)}, sm)}), g.constDoubles([]int64{1, int64(p)}, ss)})
+		}
+		lm := pb.GetLinear()
+		k := int(lm.GetOutputs())
+		wt := make([]float64, p*k) // [P, K]
+		for o := 0; o < k; o++ {
+			for j := 0; j < p; j++ {
+				wt[j*k+o] = lm.Coefficients[o*p+j]
+			}
+		}
+		sc := g.op("Add", "", []string{g.op("MatMul", "", []string{x, g.constDoubles([]int64{int64(p), int64(k)}, wt)}), g.constDoubles([]int64{1, int64(k)}, lm.GetIntercepts())})
+		return onnxLink(g, taskFromProto(pb.GetTask()), g.op("Cast", "", []string{sc}, aInt("to", onnxFloat)), false), nil
+	}
+	if trees {
+		// trees read a double feature vector so datetime parts keep their precision; float32
+		// inputs are widened exactly, and their thresholds are rounded to float32 (below) so that
+		// a value equal to a threshold still goes left
+		for i, v := range parts {
+			if !exact[starts[i]] {
+				parts[i] = g.op("Cast", "", []string{v}, aInt("to", onnxDouble))
+			}
+		}
 	}
 	x := g.op("Concat", "", parts, aInt("axis", 1))
-	if sm := pp.GetScaleMean(); len(sm) == p {
-		inv := make([]float64, p)
-		for j, s := range pp.GetScaleStd() {
-			inv[j] = 1 / s
+	if scaled {
+		off, inv := make([]float64, p), make([]float64, p)
+		for j := range off {
+			off[j], inv[j] = sm[j], 1/ss[j]
+			if prescaled[j] {
+				off[j], inv[j] = 0, 1
+			}
 		}
-		x = g.op("Scaler", onnxML, []string{x}, aFloats("offset", sm), aFloats("scale", inv))
+		x = g.op("Scaler", onnxML, []string{x}, aFloats("offset", off), aFloats("scale", inv))
 	}
 
 	task := taskFromProto(pb.GetTask())
@@ -273,7 +363,7 @@ func onnxMember(g *onnxGraph, pb *mlv1.ModelArtifact, kinds map[string]bool) (st
 		scores = g.op("LinearRegressor", onnxML, []string{x}, aFloats("coefficients", lm.GetCoefficients()),
 			aFloats("intercepts", lm.GetIntercepts()), aInt("targets", int64(lm.GetOutputs())))
 	case *mlv1.ModelArtifact_Trees:
-		s, err := onnxTrees(g, x, l.Trees)
+		s, err := onnxTrees(g, x, l.Trees, exact)
 		if err != nil {
 			return "", err
 		}
@@ -290,25 +380,31 @@ func onnxMember(g *onnxGraph, pb *mlv1.ModelArtifact, kinds map[string]bool) (st
 	default:
 		return "", fmt.Errorf("learn: %s models: %w", pb.GetAlgorithm(), ErrONNXUnsupported)
 	}
+	return onnxLink(g, task, scores, probability), nil
+}
+
+// onnxLink turns raw scores into the member's prediction: the value, P(positive) or the class
+// probabilities; probability marks averaged class shares (forests) instead of scores.
+func onnxLink(g *onnxGraph, task Task, scores string, probability bool) string {
 	switch task {
 	case TaskRegression:
-		return scores, nil
+		return scores
 	case TaskBinary:
 		if probability {
-			return g.op("Clip", "", []string{scores, g.constFloats(nil, []float64{onnxProbFloor}), g.constFloats(nil, []float64{1 - onnxProbFloor})}), nil
+			return g.op("Clip", "", []string{scores, g.constFloats(nil, []float64{onnxProbFloor}), g.constFloats(nil, []float64{1 - onnxProbFloor})})
 		}
-		return g.op("Sigmoid", "", []string{scores}), nil
+		return g.op("Sigmoid", "", []string{scores})
 	}
 	if probability {
-		return onnxNormalizedProbabilities(g, scores), nil
+		return onnxNormalizedProbabilities(g, scores)
 	}
-	return g.op("Softmax", "", []string{scores}, aInt("axis", 1)), nil
+	return g.op("Softmax", "", []string{scores}, aInt("axis", 1))
 }
 
 // onnxTrees writes the ensemble as one TreeEnsembleRegressor with a target per output. Averaged
 // ensembles have their leaf values divided by the number of trees of their output, and the sum is
 // taken, because ONNX's AVERAGE divides by all trees.
-func onnxTrees(g *onnxGraph, x string, ens *mlv1.TreeEnsemble) (string, error) {
+func onnxTrees(g *onnxGraph, x string, ens *mlv1.TreeEnsemble, exact []bool) (string, error) {
 	counts := make([]float64, ens.GetOutputs())
 	for _, tr := range ens.GetTrees() {
 		counts[tr.GetOutput()]++
@@ -346,7 +442,11 @@ func onnxTrees(g *onnxGraph, x string, ens *mlv1.TreeEnsemble) (string, error) {
 			}
 			modes = append(modes, "BRANCH_LEQ")
 			featIDs = append(featIDs, int64(f))
-			values = append(values, tr.GetThreshold()[i])
+			t := tr.GetThreshold()[i]
+			if !exact[f] {
+				t = float64(float32(t)) // the feature came from a float32 input
+			}
+			values = append(values, t)
 			trueIDs = append(trueIDs, int64(tr.GetLeft()[i]))
 			falseIDs = append(falseIDs, int64(tr.GetRight()[i]))
 			mt := int64(0)
@@ -358,18 +458,19 @@ func onnxTrees(g *onnxGraph, x string, ens *mlv1.TreeEnsemble) (string, error) {
 	}
 	if len(treeIDs) == 0 {
 		// no trees: the scores are the base scores
-		zero := g.op("Mul", "", []string{g.op("ReduceSum", "", []string{x, g.constInts([]int64{1}, []int64{1})}, aInt("keepdims", 1)), g.constFloats(nil, []float64{0})})
+		zero := g.op("Cast", "", []string{g.op("Mul", "", []string{g.op("ReduceSum", "", []string{x, g.constInts([]int64{1}, []int64{1})}, aInt("keepdims", 1)), g.constDoubles(nil, []float64{0})})}, aInt("to", onnxFloat))
 		return g.op("Add", "", []string{zero, g.constFloats([]int64{1, int64(len(ens.GetBaseScores()))}, ens.GetBaseScores())}), nil
 	}
+	// double input, thresholds, base values and leaf weights (ai.onnx.ml 3's *_as_tensor forms)
 	return g.op("TreeEnsembleRegressor", onnxML, []string{x},
 		aString("aggregate_function", "SUM"),
-		aFloats("base_values", ens.GetBaseScores()),
+		aTensor("base_values_as_tensor", tensorDoubles("", []int64{int64(len(ens.GetBaseScores()))}, ens.GetBaseScores())),
 		aInt("n_targets", int64(ens.GetOutputs())),
 		aInts("nodes_treeids", treeIDs),
 		aInts("nodes_nodeids", nodeIDs),
 		aInts("nodes_featureids", featIDs),
 		aStrings("nodes_modes", modes),
-		aFloats("nodes_values", values),
+		aTensor("nodes_values_as_tensor", tensorDoubles("", []int64{int64(len(values))}, values)),
 		aInts("nodes_truenodeids", trueIDs),
 		aInts("nodes_falsenodeids", falseIDs),
 		aInts("nodes_missing_value_tracks_true", missTrue),
@@ -377,7 +478,7 @@ func onnxTrees(g *onnxGraph, x string, ens *mlv1.TreeEnsemble) (string, error) {
 		aInts("target_treeids", tTree),
 		aInts("target_nodeids", tNode),
 		aInts("target_ids", tTarget),
-		aFloats("target_weights", tWeight),
+		aTensor("target_weights_as_tensor", tensorDoubles("", []int64{int64(len(tWeight))}, tWeight)),
 	), nil
 }
 
@@ -401,4 +502,49 @@ func onnxNaiveBayes(g *onnxGraph, x string, nb *mlv1.NaiveBayes) string {
 	q := g.op("Mul", "", []string{g.op("Mul", "", []string{d, d}), g.constFloats([]int64{int64(k), int64(p)}, w)})
 	sum := g.op("ReduceSum", "", []string{q, g.constInts([]int64{1}, []int64{2})}, aInt("keepdims", 0)) // [N,K]
 	return g.op("Add", "", []string{sum, g.constFloats([]int64{1, int64(k)}, a)})
+}
+
+// onnxDatePart computes one UTC datetime part from seconds since the epoch (double [N,1]) in
+// double precision, as datePart does: whole days by floor division, the calendar date by the
+// days-to-civil algorithm (era of 400 years, day of era, year of era, March-based month), so dates
+// before 1970 are right too. A missing (NaN) time gives NaN.
+func onnxDatePart(g *onnxGraph, sec string, part mlv1.DatetimePart) (string, error) {
+	c := func(v float64) string { return g.constDoubles(nil, []float64{v}) }
+	bin := func(op, a, b string) string { return g.op(op, "", []string{a, b}) }
+	floorDiv := func(a string, d float64) string { return g.op("Floor", "", []string{bin("Div", a, c(d))}) }
+	whole := g.op("Floor", "", []string{sec})
+	days := floorDiv(whole, 86400)
+	switch part {
+	case mlv1.DatetimePart_DATETIME_PART_EPOCH_DAYS:
+		return bin("Div", sec, c(86400)), nil
+	case mlv1.DatetimePart_DATETIME_PART_HOUR:
+		sod := bin("Sub", whole, bin("Mul", days, c(86400)))
+		h := floorDiv(sod, 3600)
+		mins := floorDiv(bin("Sub", sod, bin("Mul", h, c(3600))), 60)
+		return bin("Add", h, bin("Div", mins, c(60))), nil
+	case mlv1.DatetimePart_DATETIME_PART_WEEKDAY:
+		d4 := bin("Add", days, c(4)) // 1970-01-01 was a Thursday; Sunday is 0
+		return bin("Sub", d4, bin("Mul", floorDiv(d4, 7), c(7))), nil
+	case mlv1.DatetimePart_DATETIME_PART_YEAR, mlv1.DatetimePart_DATETIME_PART_MONTH, mlv1.DatetimePart_DATETIME_PART_DAY:
+	default:
+		return "", fmt.Errorf("datetime part %v: %w", part, ErrONNXUnsupported)
+	}
+	z := bin("Add", days, c(719468)) // days since 0000-03-01
+	era := floorDiv(z, 146097)
+	doe := bin("Sub", z, bin("Mul", era, c(146097)))
+	yoeNum := bin("Sub", bin("Add", bin("Sub", doe, floorDiv(doe, 1460)), floorDiv(doe, 36524)), floorDiv(doe, 146096))
+	yoe := floorDiv(yoeNum, 365)
+	doy := bin("Sub", doe, bin("Sub", bin("Add", bin("Mul", yoe, c(365)), floorDiv(yoe, 4)), floorDiv(yoe, 100)))
+	mp := floorDiv(bin("Add", bin("Mul", doy, c(5)), c(2)), 153)
+	if part == mlv1.DatetimePart_DATETIME_PART_DAY {
+		return bin("Add", bin("Sub", doy, floorDiv(bin("Add", bin("Mul", mp, c(153)), c(2)), 5)), c(1)), nil
+	}
+	late := g.op("Cast", "", []string{bin("Greater", mp, c(9.5))}, aInt("to", onnxDouble))
+	month := bin("Sub", bin("Add", mp, c(3)), bin("Mul", late, c(12)))
+	if part == mlv1.DatetimePart_DATETIME_PART_MONTH {
+		return month, nil
+	}
+	early := g.op("Cast", "", []string{bin("Less", month, c(2.5))}, aInt("to", onnxDouble))
+	year := bin("Add", bin("Add", yoe, bin("Mul", era, c(400))), early)
+	return year, nil
 }

@@ -22,6 +22,35 @@ type onnxCase struct {
 	target  string
 	algos   []string
 	exclude []string
+	times   []string // text columns parsed as UTC datetimes
+}
+
+// withTimes turns text columns holding "2006-01-02 15:04:05" or "2006-01-02" into datetime columns.
+func withTimes(t *testing.T, f *frame.Frame, cols []string) *frame.Frame {
+	for _, name := range cols {
+		c := f.Col(name)
+		if c == nil || c.Kind != frame.String {
+			t.Fatalf("no text column %q", name)
+		}
+		c.Kind, c.ArrowType, c.F = frame.Time, "timestamp[s]", make([]float64, len(c.S))
+		for i, s := range c.S {
+			if c.Null[i] {
+				c.F[i] = math.NaN()
+				continue
+			}
+			layout := "2006-01-02 15:04:05"
+			if len(s) == 10 {
+				layout = "2006-01-02"
+			}
+			tm, err := time.Parse(layout, s)
+			if err != nil {
+				t.Fatalf("%s row %d: %v", name, i, err)
+			}
+			c.F[i] = float64(tm.Unix())
+		}
+		c.S = nil
+	}
+	return f
 }
 
 type onnxTensor struct {
@@ -42,6 +71,7 @@ func onnxFixture(t *testing.T, dir, name string, m *Model, f *frame.Frame) {
 	type input struct {
 		Name   string `json:"name"`
 		Text   bool   `json:"text"`
+		Time   bool   `json:"time"`
 		Values []any  `json:"values"`
 	}
 	var ins []input
@@ -62,7 +92,7 @@ func onnxFixture(t *testing.T, dir, name string, m *Model, f *frame.Frame) {
 				vals[i] = v
 			}
 		}
-		ins = append(ins, input{Name: in.Name, Text: in.Text, Values: vals})
+		ins = append(ins, input{Name: in.Name, Text: in.Text, Time: in.Time, Values: vals})
 	}
 	js, err := json.Marshal(map[string]any{"inputs": ins})
 	if err != nil {
@@ -94,23 +124,28 @@ func onnxScorer(t *testing.T) string {
 func TestONNXExportMatchesVDS(t *testing.T) {
 	scorer := onnxScorer(t)
 	cases := []onnxCase{
-		{"gbdt_binary_titanic", "tabular/titanic.csv", "survived", []string{AlgoGBDT}, []string{"alive"}},
-		{"gbdt_multiclass_penguins", "tabular/penguins.csv", "species", []string{AlgoGBDT}, nil},
-		{"gbdt_regression_mpg", "tabular/mpg.csv", "mpg", []string{AlgoGBDT}, nil},
-		{"forest_binary_titanic", "tabular/titanic.csv", "survived", []string{AlgoRandomForest}, []string{"alive"}},
-		{"forest_multiclass_iris", "tabular/iris.csv", "species", []string{AlgoRandomForest}, nil},
-		{"extra_trees_regression_mpg", "tabular/mpg.csv", "mpg", []string{AlgoExtraTrees}, nil},
-		{"logistic_binary_titanic", "tabular/titanic.csv", "survived", []string{AlgoLogistic}, []string{"alive"}},
-		{"logistic_multiclass_penguins", "tabular/penguins.csv", "species", []string{AlgoLogistic}, nil},
-		{"ridge_regression_mpg", "tabular/mpg.csv", "mpg", []string{AlgoRidge}, nil},
-		{"naive_bayes_binary_titanic", "tabular/titanic.csv", "survived", []string{AlgoNaiveBayes}, []string{"alive"}},
-		{"naive_bayes_multiclass_iris", "tabular/iris.csv", "species", []string{AlgoNaiveBayes}, nil},
+		{"gbdt_binary_titanic", "tabular/titanic.csv", "survived", []string{AlgoGBDT}, []string{"alive"}, nil},
+		{"gbdt_multiclass_penguins", "tabular/penguins.csv", "species", []string{AlgoGBDT}, nil, nil},
+		{"gbdt_regression_mpg", "tabular/mpg.csv", "mpg", []string{AlgoGBDT}, nil, nil},
+		{"forest_binary_titanic", "tabular/titanic.csv", "survived", []string{AlgoRandomForest}, []string{"alive"}, nil},
+		{"forest_multiclass_iris", "tabular/iris.csv", "species", []string{AlgoRandomForest}, nil, nil},
+		{"extra_trees_regression_mpg", "tabular/mpg.csv", "mpg", []string{AlgoExtraTrees}, nil, nil},
+		{"logistic_binary_titanic", "tabular/titanic.csv", "survived", []string{AlgoLogistic}, []string{"alive"}, nil},
+		{"logistic_multiclass_penguins", "tabular/penguins.csv", "species", []string{AlgoLogistic}, nil, nil},
+		{"ridge_regression_mpg", "tabular/mpg.csv", "mpg", []string{AlgoRidge}, nil, nil},
+		{"naive_bayes_binary_titanic", "tabular/titanic.csv", "survived", []string{AlgoNaiveBayes}, []string{"alive"}, nil},
+		{"naive_bayes_multiclass_iris", "tabular/iris.csv", "species", []string{AlgoNaiveBayes}, nil, nil},
+		// datetime parts (hours, weekdays, calendar dates; dates before 1970 in dowjones)
+		{"gbdt_regression_taxis", "tabular/taxis.csv", "fare", []string{AlgoGBDT}, []string{"total", "tip", "tolls"}, []string{"pickup", "dropoff"}},
+		{"logistic_binary_taxis", "tabular/taxis.csv", "color", []string{AlgoLogistic}, nil, []string{"pickup", "dropoff"}},
+		{"ridge_regression_dowjones", "tabular/dowjones.csv", "Price", []string{AlgoRidge}, nil, []string{"Date"}},
+		{"naive_bayes_binary_taxis", "tabular/taxis.csv", "color", []string{AlgoNaiveBayes}, nil, []string{"pickup", "dropoff"}},
 	}
 	dir := t.TempDir()
 	models := map[string]*Model{}
 	frames := map[string]*frame.Frame{}
 	for _, c := range cases {
-		f := shared(t, c.data)
+		f := withTimes(t, shared(t, c.data), c.times)
 		r, err := AutoML(context.Background(), f, Options{Target: c.target, Budget: 2 * time.Second, Seed: 1, Algorithms: c.algos, Exclude: c.exclude, Folds: 3})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -160,7 +195,7 @@ func TestONNXExportMatchesVDS(t *testing.T) {
 		}
 		seen["scaler"] = seen["scaler"] || len(m.pb.GetPreprocessing().GetScaleMean()) > 0
 	}
-	for _, k := range []string{"FEATURE_ENCODING_NUMERIC", "FEATURE_ENCODING_ONE_HOT", "FEATURE_ENCODING_ONE_HOT_FREQUENCY", "impute", "missing indicator", "missing level", "other level", "scaler"} {
+	for _, k := range []string{"FEATURE_ENCODING_NUMERIC", "FEATURE_ENCODING_ONE_HOT", "FEATURE_ENCODING_ONE_HOT_FREQUENCY", "FEATURE_ENCODING_DATETIME", "impute", "missing indicator", "missing level", "other level", "scaler"} {
 		if !seen[k] {
 			t.Errorf("no exported model uses %s", k)
 		}
@@ -274,9 +309,13 @@ func TestONNXExportRefusals(t *testing.T) {
 		t.Fatalf("k-NN export: %v, want ErrONNXUnsupported", err)
 	}
 	pb := r.Best.Proto()
-	pb.Preprocessing.Columns[0].Encoding = mlv1.FeatureEncoding_FEATURE_ENCODING_DATETIME
-	pb.Learner = &mlv1.ModelArtifact_Linear{Linear: &mlv1.LinearModel{Outputs: 3, Intercepts: make([]float64, 3), Coefficients: make([]float64, 3*len(pb.Preprocessing.FeatureNames))}}
+	pb.Learner = &mlv1.ModelArtifact_Trees{Trees: &mlv1.TreeEnsemble{Outputs: 3, BaseScores: make([]float64, 3), Trees: []*mlv1.Tree{{
+		Feature: []int32{0, -1, -1}, Threshold: []float64{0, 0, 0}, Left: []int32{1, 0, 0}, Right: []int32{2, 0, 0}, Value: []float64{0, 1, 2},
+		DefaultLeft: []bool{false, false, false}, CategorySplits: []*mlv1.CategorySplit{{Node: 0, LeftValues: []float64{1, 3}}}}}}}
+	if _, err := FromProto(pb); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := (&Model{pb: pb}).ExportONNX(); !errors.Is(err, ErrONNXUnsupported) {
-		t.Fatalf("datetime export: %v, want ErrONNXUnsupported", err)
+		t.Fatalf("category-set split export: %v, want ErrONNXUnsupported", err)
 	}
 }

@@ -16,6 +16,7 @@ const (
 	onnxFloat  = 1
 	onnxInt64  = 7
 	onnxString = 8
+	onnxDouble = 11
 )
 
 // ONNX attribute kinds (AttributeProto.AttributeType).
@@ -23,6 +24,7 @@ const (
 	attrKindFloat   = 1
 	attrKindInt     = 2
 	attrKindString  = 3
+	attrKindTensor  = 4
 	attrKindFloats  = 6
 	attrKindInts    = 7
 	attrKindStrings = 8
@@ -76,6 +78,12 @@ func aFloats(name string, v []float64) onnxAttr {
 	b := attrHead(name, attrKindFloats)
 	b = protowire.AppendTag(b, 7, protowire.BytesType)
 	return protowire.AppendBytes(b, packedFloats(v))
+}
+
+func aTensor(name string, tensor []byte) onnxAttr {
+	b := attrHead(name, attrKindTensor)
+	b = protowire.AppendTag(b, 5, protowire.BytesType)
+	return protowire.AppendBytes(b, tensor)
 }
 
 func aInts(name string, v []int64) onnxAttr {
@@ -159,6 +167,35 @@ func (g *onnxGraph) constFloats(dims []int64, v []float64) string {
 	b = protowire.AppendTag(b, 8, protowire.BytesType)
 	b = protowire.AppendString(b, name)
 	g.inits = append(g.inits, b)
+	return name
+}
+
+// tensorDoubles encodes a double TensorProto.
+func tensorDoubles(name string, dims []int64, v []float64) []byte {
+	var b []byte
+	for _, d := range dims {
+		b = protowire.AppendTag(b, 1, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(d))
+	}
+	b = protowire.AppendTag(b, 2, protowire.VarintType)
+	b = protowire.AppendVarint(b, onnxDouble)
+	var p []byte
+	for _, x := range v {
+		p = protowire.AppendFixed64(p, math.Float64bits(x))
+	}
+	b = protowire.AppendTag(b, 10, protowire.BytesType)
+	b = protowire.AppendBytes(b, p)
+	if name != "" {
+		b = protowire.AppendTag(b, 8, protowire.BytesType)
+		b = protowire.AppendString(b, name)
+	}
+	return b
+}
+
+// constDoubles adds a double tensor initializer of the given shape.
+func (g *onnxGraph) constDoubles(dims []int64, v []float64) string {
+	name := g.tmp("const")
+	g.inits = append(g.inits, tensorDoubles(name, dims, v))
 	return name
 }
 

@@ -1,8 +1,8 @@
 // Scores ONNX models exported by vds in ONNX Runtime (onnxruntime-node).
 //
 // Usage: node score.mjs DIR
-// For every DIR/NAME.onnx with a DIR/NAME.json ({"inputs": [{"name", "text", "values"}]}, a missing
-// number written as null), runs the model on the inputs and writes DIR/NAME.out.json holding each
+// For every DIR/NAME.onnx with a DIR/NAME.json ({"inputs": [{"name", "text", "time", "values"}]}, a
+// missing number written as null; time inputs are seconds since 1970 UTC, fed as double), runs the model on the inputs and writes DIR/NAME.out.json holding each
 // output as {"dims": [...], "data": [...]}. The Go test libs/learn TestONNXExportMatchesVDS writes
 // the fixtures and compares the outputs with vds's own predictions.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,9 +25,14 @@ for (const name of names) {
   const feeds = {};
   for (const inp of spec.inputs) {
     const n = inp.values.length;
-    feeds[inp.name] = inp.text
-      ? new ort.Tensor('string', inp.values.map((v) => (v === null ? '' : String(v))), [n, 1])
-      : new ort.Tensor('float32', Float32Array.from(inp.values, (v) => (v === null ? NaN : v)), [n, 1]);
+    if (inp.text) {
+      feeds[inp.name] = new ort.Tensor('string', inp.values.map((v) => (v === null ? '' : String(v))), [n, 1]);
+    } else if (inp.time) {
+      // datetimes: seconds since 1970-01-01 UTC as double
+      feeds[inp.name] = new ort.Tensor('float64', Float64Array.from(inp.values, (v) => (v === null ? NaN : v)), [n, 1]);
+    } else {
+      feeds[inp.name] = new ort.Tensor('float32', Float32Array.from(inp.values, (v) => (v === null ? NaN : v)), [n, 1]);
+    }
   }
   const res = await session.run(feeds);
   const out = {};
