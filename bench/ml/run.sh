@@ -9,8 +9,14 @@ cd "$(dirname "$0")/../.."
 BUDGET="${1:-60}"
 TASKS="${2:-}"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
+# VDS_BENCH_ML_WORKDIR keeps the work folder (and a partial vds.json if the run is cut short)
+if [ -n "${VDS_BENCH_ML_WORKDIR:-}" ]; then
+	WORK="$VDS_BENCH_ML_WORKDIR"
+	mkdir -p "$WORK"
+else
+	WORK="$(mktemp -d)"
+	trap 'rm -rf "$WORK"' EXIT
+fi
 PY=/usr/bin/python3
 $PY bench/ml/peers.py prepare "$WORK"
 $PY bench/ml/peers.py speed-prepare "$WORK"

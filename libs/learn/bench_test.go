@@ -132,6 +132,11 @@ func TestBenchAutoMLOuterCV(t *testing.T) {
 		sd *= math.Sqrt(4.0 / 5.0) // population std, as numpy's default in the peers
 		t.Logf("%-14s vds %.4f ± %.4f (%.0fs) best %s", bt.Name, m, sd, time.Since(t0).Seconds(), best)
 		out[bt.Name] = map[string]any{"mean": m, "std": sd, "folds": scores, "seconds": time.Since(t0).Seconds(), "best": best}
+		// written after every task, so that an interrupted run keeps what it finished
+		b, _ = json.MarshalIndent(out, "", " ")
+		if err := os.WriteFile(filepath.Join(work, "vds.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	b, _ = json.MarshalIndent(out, "", " ")
 	if err := os.WriteFile(filepath.Join(work, "vds.json"), b, 0o644); err != nil {

@@ -130,17 +130,33 @@ func (k *KnowledgeBase) neighbours(meta []float64, task Task, hash string, exclu
 			if sd[j] < 1e-9 {
 				continue
 			}
-			z := (meta[j] - e.Meta[j]) / sd[j]
+			z := (meta[j] - e.Meta[j]) / sd[j] * metaWeight(j)
 			s += z * z
 		}
 		if e.Task != task.String() {
-			s += 1 // binary and multiclass may share configurations, at a distance
+			s += 4 // binary and multiclass may share configurations, two standard deviations apart
 		}
 		out = append(out, kbNeighbour{e: e, dist: math.Sqrt(s)})
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].dist < out[b].dist })
 	return out
 }
+
+// metaWeight scales meta-feature j in the distance: the size of the data decides more about good
+// tree and penalty settings than the other features do.
+func metaWeight(j int) float64 {
+	switch MetaFeatureNames[j] {
+	case "log10_rows":
+		return 2
+	case "log10_features":
+		return 1.5
+	}
+	return 1
+}
+
+// warmStartMargin is how far below its dataset's best score a stored configuration may be and still
+// be tried (2% of the best).
+const warmStartMargin = 0.02
 
 // trialOf turns a stored configuration back into a trial for this task and data size; ok is false
 // when the learner does not apply (naive Bayes for regression, k-NN on large data) or is unknown.
@@ -223,7 +239,11 @@ func warmStart(k *KnowledgeBase, meta []float64, task Task, rows int, hash strin
 				continue
 			}
 			any = true
-			tr, ok := n.e.Configs[round].trialOf(task, rows)
+			c := n.e.Configs[round]
+			if c.Relative < -warmStartMargin {
+				continue // clearly worse than that dataset's best
+			}
+			tr, ok := c.trialOf(task, rows)
 			if !ok || !allow(tr.algo) || seen[tr.algo+"\x00"+tr.config] {
 				continue
 			}
