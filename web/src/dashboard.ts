@@ -100,9 +100,11 @@ export async function dashboardView(show: Show, datasetId: string, target: strin
     const { dashboard } = await api("POST", `/v1/datasets/${encodeURIComponent(datasetId)}:proposeDashboard`,
       { dataset: { datasetId, version: dataset.latestVersion }, target });
     title.textContent = dashboard.title || title.textContent;
+    status.classList.remove("loading");
     status.textContent = `${(dashboard.panels ?? []).length} charts, ${(dashboard.tiles ?? []).length} key figures.`;
     body.append(renderDashboard(dashboard));
   } catch (e) {
+    status.classList.remove("loading");
     status.textContent = "";
     body.append(errorBox(e, target ? h("a", { href: `#/d/${encodeURIComponent(datasetId)}/dashboard` }, "Propose one without a target") : null));
   } finally {
