@@ -21,7 +21,7 @@ VDS_BENCH_META_WORK="$WORK" VDS_BENCH_META_BUDGET="$BUDGET" VDS_BENCH_META_TASKS
 {
 	echo "# Meta-learning warm start against the cold search"
 	echo
-	echo "Command: \`bench/ml/metalearning.sh $BUDGET $TASKS\` on $(date -u +%Y-%m-%d), $(nproc) cores, load average at start $LOAD (shared machine)."
+	echo "Command: \`bench/ml/metalearning.sh $BUDGET $TASKS\` on $(date -u +%Y-%m-%d), $(getconf _NPROCESSORS_ONLN) cores, load average at start $LOAD (shared machine)."
 	echo "Each dataset runs the search twice with the same seed, folds and budget ($BUDGET s, no ensemble): cold (the fixed plan) and"
 	echo "warm (the best configurations of the 3 nearest knowledge-base datasets tried right after the 2 cheap starting"
 	echo "trials; entries built from the same file are left out). The target is the better of the two final inner-CV"

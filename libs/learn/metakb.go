@@ -262,26 +262,28 @@ func warmStart(k *KnowledgeBase, meta []float64, task Task, rows int, hash strin
 	return trials, sources
 }
 
-// insertWarmStart puts the warm-start trials after the first `after` planned ones and drops the
-// planned trials they repeat.
+// insertWarmStart puts the warm-start trials after the first `after` planned ones: a warm trial
+// that repeats one of those is left out, a later planned trial that repeats a warm one is dropped.
 func insertWarmStart(planned, warm []trial, after int) []trial {
 	if len(warm) == 0 {
 		return planned
 	}
-	dup := map[string]bool{}
-	for _, w := range warm {
-		dup[w.algo+"\x00"+w.config] = true
-	}
 	if after > len(planned) {
 		after = len(planned)
 	}
-	out := make([]trial, 0, len(planned)+len(warm))
+	first := map[string]bool{}
 	for _, p := range planned[:after] {
-		if !dup[p.algo+"\x00"+p.config] {
-			out = append(out, p)
+		first[p.algo+"\x00"+p.config] = true
+	}
+	out := make([]trial, 0, len(planned)+len(warm))
+	out = append(out, planned[:after]...)
+	dup := map[string]bool{}
+	for _, w := range warm {
+		if key := w.algo + "\x00" + w.config; !first[key] {
+			dup[key] = true
+			out = append(out, w)
 		}
 	}
-	out = append(out, warm...)
 	for _, p := range planned[after:] {
 		if !dup[p.algo+"\x00"+p.config] {
 			out = append(out, p)
