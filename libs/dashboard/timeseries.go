@@ -245,6 +245,11 @@ func timeView(ctx context.Context, in Input, name string, ax *axis) (*Dashboard,
 	if len(tab.Rows) < minPeriods {
 		return nil, false, nil
 	}
+	cut := ""
+	if len(tab.Rows) > MaxPeriods { // only when even years are too many: keep the latest
+		tab.Rows = tab.Rows[len(tab.Rows)-MaxPeriods:]
+		cut = fmt.Sprintf(" (the latest %d)", MaxPeriods)
+	}
 	ts := make([]time.Time, len(tab.Rows))
 	counts := make([]float64, len(tab.Rows))
 	for i, r := range tab.Rows {
@@ -267,7 +272,7 @@ func timeView(ctx context.Context, in Input, name string, ax *axis) (*Dashboard,
 	}
 	perUnit := " per " + unit
 	d := &Dashboard{Kind: KindTimeSeries, Title: fmt.Sprintf("%s over time in %s", ss[0].name, name),
-		Reason: fmt.Sprintf("%s is a time axis (%d %s): the metrics are shown per %s with their trend and seasonality.", ax.describe(), len(ts), unitWord(unit, len(ts)), unit)}
+		Reason: fmt.Sprintf("%s is a time axis (%d %s): the metrics are shown per %s with their trend and seasonality.", ax.describe(), len(ts), unitWord(unit, len(ts))+cut, unit)}
 	// The profile's seasonality describes the series at the axis's own granularity.
 	sameGrain := ax.fromProfile && unit == ax.gran
 	for _, s := range ss {
