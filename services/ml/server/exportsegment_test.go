@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+	"github.com/vdsproject/vds/libs/charts/vegatest"
 	"github.com/vdsproject/vds/libs/learn"
 	"github.com/vdsproject/vds/libs/shareddata"
 )
@@ -133,6 +134,18 @@ func TestExportAndSegment(t *testing.T) {
 		best := slices.Index(ch.KScores, slices.Max(ch.KScores))
 		if !slices.Equal(ch.KTried, []int32{2, 3, 4}) || ch.K != ch.KTried[best] {
 			t.Errorf("kmeans choice: k %d, tried %v scores %v", ch.K, ch.KTried, ch.KScores)
+		}
+		// the charts are valid Vega-Lite (a scatter for two columns or more, ticks for one)
+		one, err := c.ML.Segment(ctx, &mlv1.SegmentRequest{Dataset: iris, Columns: []string{"petal_length"}, K: 2})
+		if err != nil || one.K != 2 || one.Segments[0].Size+one.Segments[1].Size != 150 {
+			t.Fatalf("one column: %v %v", err, one)
+		}
+		if validate := vegatest.Optional(t); validate != nil {
+			for _, r := range []*mlv1.SegmentResponse{km, gm, one} {
+				if err := validate(r.Charts[0].VegaLite.AsMap()); err != nil {
+					t.Errorf("segment chart (%d columns) does not validate: %v", len(r.Columns), err)
+				}
+			}
 		}
 		if _, err := c.ML.Segment(ctx, &mlv1.SegmentRequest{Dataset: iris, Columns: []string{"species"}}); status.Code(err) != codes.InvalidArgument {
 			t.Errorf("text column: %v, want InvalidArgument", err)
