@@ -326,7 +326,7 @@ func (s *Server) dispatch(ctx context.Context, t *jobs.Task, task *jobsv1.TrainT
 			}
 			idx := pending[0]
 			inflight[idx] = leases
-			if err := s.publishTrial(ctx, task, p, idx, hardEnd); err != nil {
+			if err := s.publishTrial(ctx, t, task, p, idx, hardEnd); err != nil {
 				return nil, err
 			}
 			pending = pending[1:]
@@ -366,9 +366,9 @@ func (s *Server) dispatch(ctx context.Context, t *jobs.Task, task *jobsv1.TrainT
 	return outs, nil
 }
 
-func (s *Server) publishTrial(ctx context.Context, task *jobsv1.TrainTask, p *learn.TrialPlan, idx int, deadline time.Time) error {
+func (s *Server) publishTrial(ctx context.Context, t *jobs.Task, task *jobsv1.TrainTask, p *learn.TrialPlan, idx int, deadline time.Time) error {
 	tt := &mlv1.TrialTask{TrainingId: task.TrainingId, UserId: task.UserId, ProjectId: task.ProjectId, Index: int32(idx),
-		Algorithm: p.Trials[idx].Algorithm, Config: p.Trials[idx].Config, Folds: int32(p.Folds), FoldChecksum: p.FoldChecksum}
+		Algorithm: p.Trials[idx].Algorithm, Config: p.Trials[idx].Config, Folds: int32(p.Folds), FoldChecksum: p.FoldChecksum, JobId: t.Job.GetId()}
 	if idx > 0 {
 		// the first (cheapest) trial has no deadline, so that every search ends with a model
 		tt.Deadline = timestamppb.New(deadline)
@@ -379,7 +379,10 @@ func (s *Server) publishTrial(ctx context.Context, task *jobsv1.TrainTask, p *le
 	}
 	msg := nats.NewMsg(trialSubject)
 	msg.Data = b
-	msg.Header.Set(nats.MsgIdHdr, trialID(task.TrainingId, idx)) // a restarted coordinator's re-publish is dropped
+	// De-duplicates a retried publish of this coordinator run. A restarted coordinator (another job
+	// delivery) publishes its unfinished trials anew: one still running elsewhere may then run twice,
+	// and the second result is dropped, but none is lost.
+	msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("%s.%s.%d", trialID(task.TrainingId, idx), t.Job.GetId(), t.Attempt))
 	_, err = s.trials.js.PublishMsg(ctx, msg)
 	return err
 }
@@ -527,8 +530,12 @@ func (s *Server) handleTrial(ctx context.Context, msg jetstream.Msg) {
 		retryOrSkip(err)
 		return
 	}
-	if j, err := s.rt.Queue.Get(ctx, tr.JobId); err == nil && jobs.Terminal(j.State) {
-		_ = msg.Ack() // the training ended (cancelled or failed): nobody waits for this trial
+	coordinator := task.JobId
+	if coordinator == "" {
+		coordinator = tr.JobId
+	}
+	if j, err := s.rt.Queue.Get(ctx, coordinator); err == nil && jobs.Terminal(j.State) {
+		_ = msg.Ack() // the coordinating job ended (done, cancelled or failed): nobody waits for this trial
 		return
 	}
 	hbCtx, stopHB := context.WithCancel(ctx)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -12,10 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vdsproject/vds/gen/client"
+	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
+	"github.com/vdsproject/vds/libs/jobs"
 	"github.com/vdsproject/vds/libs/natsembed"
 	vdsplatform "github.com/vdsproject/vds/libs/platform"
 	"github.com/vdsproject/vds/libs/storage"
@@ -31,7 +36,9 @@ import (
 // recorded exactly once, both workers recorded trials, and the training succeeds with all the plan's
 // trials on its leaderboard. Then two trainings of the same user run at once on b alone: across
 // both, at most (and, as b's trials are slowed so that they overlap, exactly)
-// --max-trials-per-user=2 trials ran at once, though b could run 3.
+// --max-trials-per-user=2 trials ran at once, though b could run 3. In between, the first
+// training's job is delivered again with two trial records deleted, as to a restarted coordinator:
+// it keeps the search's start and redoes only those two.
 func TestDistributedTrials(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the mesh and two worker replicas")
@@ -179,6 +186,62 @@ func TestDistributedTrials(t *testing.T) {
 	if tr.Training.State != mlv1.TrainingState_TRAINING_STATE_SUCCEEDED || tr.Training.BestModelId == "" {
 		t.Fatalf("training %v: %s", tr.Training.State, tr.Training.Error)
 	}
+	// A restarted coordinator: the same training's job delivered again (as after its worker died),
+	// with two finished trials' records gone. It keeps the search's start and the other six trials and
+	// redoes exactly the two missing ones.
+	lost := []int32{recs[0].Index, recs[len(recs)-1].Index}
+	for _, idx := range lost {
+		if err := store.DeleteResource(ctx, server.KindTrial, fmt.Sprintf("%s.t%03d", st.TrainingId, idx)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	bBefore := started["b"]
+	mu.Unlock()
+	who, err := c.Auth.WhoAmI(ctx, &authv1.WhoAmIRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(ns.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	q, err := jobs.New(ctx, nc, store, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := q.Submit(ctx, &jobsv1.Job{ProjectId: p.Creds.ProjectID, Kind: server.JobTrain, ResultId: st.TrainingId},
+		&jobsv1.TrainTask{TrainingId: st.TrainingId, UserId: who.User.Id, ProjectId: p.Creds.ProjectID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitJob(ctx, again.Id, nil); err != nil {
+		t.Fatalf("restarted coordinator: %v", err)
+	}
+	mu.Lock()
+	redone := started["b"] - bBefore
+	mu.Unlock()
+	rs2, err := store.ListResources(ctx, storage.ListQuery{Kind: server.KindTrial, ParentID: st.TrainingId, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr2, err := store.GetResource(ctx, server.KindTrialSearch, st.TrainingId)
+	if err != nil {
+		t.Fatal(err)
+	}
+	search2 := &mlv1.TrialSearch{}
+	_ = proto.Unmarshal(sr2.Data, search2)
+	tr2, err := c.ML.GetTraining(ctx, &mlv1.GetTrainingRequest{TrainingId: st.TrainingId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("restarted coordinator redid %d trials (lost %v); %d records; %d on the leaderboard", redone, lost, len(rs2), len(tr2.Training.Leaderboard))
+	if redone != len(lost) || len(rs2) != int(search.Trials) || len(tr2.Training.Leaderboard) != int(search.Trials) || !search2.StartTime.AsTime().Equal(search.StartTime.AsTime()) {
+		t.Errorf("restarted coordinator: redid %d trials (want %d), %d records, %d on the leaderboard (want %d), start %v (was %v)",
+			redone, len(lost), len(rs2), len(tr2.Training.Leaderboard), search.Trials, search2.StartTime.AsTime(), search.StartTime.AsTime())
+	}
+
 	// Two more trainings of the same user at once, with b alone working: at most two of the user's
 	// trials ran at once across both searches, though b could run three, and two did.
 	var both []*mlv1.TrialRecord

@@ -109,7 +109,9 @@ type TrialTask struct {
 	Folds        int32  `protobuf:"varint,7,opt,name=folds,proto3" json:"folds,omitempty"`
 	FoldChecksum string `protobuf:"bytes,8,opt,name=fold_checksum,json=foldChecksum,proto3" json:"fold_checksum,omitempty"`
 	// When the trial must be done by (unset: no deadline).
-	Deadline      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	Deadline *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// The coordinating training job; a worker skips the trial once that job has ended.
+	JobId         string `protobuf:"bytes,10,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -205,6 +207,13 @@ func (x *TrialTask) GetDeadline() *timestamppb.Timestamp {
 		return x.Deadline
 	}
 	return nil
+}
+
+func (x *TrialTask) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
 }
 
 // TrialRecord is a finished (or skipped) trial, kept in the metadata store under its training so a
@@ -466,7 +475,7 @@ const file_vds_ml_v1_work_proto_rawDesc = "" +
 	"\adataset\x18\x02 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\x12\x17\n" +
 	"\auser_id\x18\x03 \x01(\tR\x06userId\x12\x1d\n" +
 	"\n" +
-	"project_id\x18\x04 \x01(\tR\tprojectId\"\xa3\x02\n" +
+	"project_id\x18\x04 \x01(\tR\tprojectId\"\xba\x02\n" +
 	"\tTrialTask\x12\x1f\n" +
 	"\vtraining_id\x18\x01 \x01(\tR\n" +
 	"trainingId\x12\x17\n" +
@@ -478,7 +487,9 @@ const file_vds_ml_v1_work_proto_rawDesc = "" +
 	"\x06config\x18\x06 \x01(\tR\x06config\x12\x14\n" +
 	"\x05folds\x18\a \x01(\x05R\x05folds\x12#\n" +
 	"\rfold_checksum\x18\b \x01(\tR\ffoldChecksum\x126\n" +
-	"\bdeadline\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\"\xef\x04\n" +
+	"\bdeadline\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x15\n" +
+	"\x06job_id\x18\n" +
+	" \x01(\tR\x05jobId\"\xef\x04\n" +
 	"\vTrialRecord\x12\x1f\n" +
 	"\vtraining_id\x18\x01 \x01(\tR\n" +
 	"trainingId\x12\x14\n" +
