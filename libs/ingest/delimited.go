@@ -221,6 +221,16 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 		j.warn("skipped %d line(s) before the header or first row", skip)
 	}
 
+	if !j.opts.fullCheck {
+		cols, ok, err := j.sampled(base, dialect, header)
+		if err != nil || ok {
+			return cols, err
+		}
+	} else {
+		j.rules.TypingNote = "the full check was requested"
+	}
+	j.rules.Typing = typingFull
+
 	j.progress(0.15, "reading rows")
 	readArgs := append(append(append([]string(nil), base...), dialect...), "store_rejects = true", "hive_partitioning = false")
 	if err := j.exec("CREATE TABLE raw AS SELECT * FROM read_csv(" + j.csvArgs(readArgs...) + ")"); err != nil {
@@ -241,9 +251,64 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 		return nil, err
 	}
 
+	plans, err := j.buildPlans(rawCols, header, base, dialect)
+	if err != nil {
+		return nil, err
+	}
+
+	j.progress(0.4, "guessing column types")
+	if err := j.guessTypes(plans, total); err != nil {
+		return nil, err
+	}
+	j.progress(0.5, "checking column types on every row")
+	if err := j.verify(plans, total); err != nil {
+		return nil, err
+	}
+	j.sortCoercions(plans)
+	j.progress(0.6, "writing parquet")
+	sel := make([]string, len(plans))
+	for i, p := range plans {
+		sel[i] = p.finalExpr() + " AS " + duck.Ident(p.name)
+	}
+	if err := j.exec("COPY (SELECT " + strings.Join(sel, ", ") + " FROM raw) TO " + duck.Literal(j.tmpParquet()) + " " + parquetOptions); err != nil {
+		return nil, fmt.Errorf("write parquet: %w", err)
+	}
+	if err := j.exec("DROP TABLE raw"); err != nil {
+		return nil, err
+	}
+	return outColumns(plans, header), nil
+}
+
+// parquetOptions is how every delimited-text conversion writes its Parquet file.
+const parquetOptions = "(FORMAT parquet, COMPRESSION zstd)"
+
+func (j *job) sortCoercions(plans []*plan) {
+	pos := map[string]int{}
+	for i, p := range plans {
+		pos[p.name] = i
+	}
+	sort.SliceStable(j.rules.Coercions, func(a, b int) bool {
+		return pos[j.rules.Coercions[a].Column] < pos[j.rules.Coercions[b].Column]
+	})
+}
+
+func outColumns(plans []*plan, header bool) []*datasetsv1.Column {
+	cols := make([]*datasetsv1.Column, len(plans))
+	for i, p := range plans {
+		cols[i] = &datasetsv1.Column{Name: p.name}
+		if p.name != p.orig && header {
+			cols[i].OriginalName = p.orig
+		}
+	}
+	return cols
+}
+
+// buildPlans names the raw (all-text) columns from the header, warning about blank and extra names.
+func (j *job) buildPlans(rawCols []string, header bool, base, dialect []string) ([]*plan, error) {
 	// Header texts as written, to report renamed columns.
 	var orig []string
 	if header {
+		var err error
 		orig, err = j.headerRow(append(append([]string(nil), base...), append(dialect[:4:4], "header = false", "parallel = false", "hive_partitioning = false")...), len(rawCols))
 		if err != nil {
 			return nil, err
@@ -267,41 +332,7 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 	if header && len(orig) < len(rawCols) {
 		j.warn("some rows have more fields (%d) than the header (%d); the extra columns are named col_N", len(rawCols), len(orig))
 	}
-
-	j.progress(0.4, "guessing column types")
-	if err := j.guessTypes(plans, total); err != nil {
-		return nil, err
-	}
-	j.progress(0.5, "checking column types on every row")
-	if err := j.verify(plans, total); err != nil {
-		return nil, err
-	}
-	pos := map[string]int{}
-	for i, p := range plans {
-		pos[p.name] = i
-	}
-	sort.SliceStable(j.rules.Coercions, func(a, b int) bool {
-		return pos[j.rules.Coercions[a].Column] < pos[j.rules.Coercions[b].Column]
-	})
-	j.progress(0.6, "writing parquet")
-	sel := make([]string, len(plans))
-	for i, p := range plans {
-		sel[i] = p.finalExpr() + " AS " + duck.Ident(p.name)
-	}
-	if err := j.exec("COPY (SELECT " + strings.Join(sel, ", ") + " FROM raw) TO " + duck.Literal(j.tmpParquet()) + " (FORMAT parquet, COMPRESSION zstd)"); err != nil {
-		return nil, fmt.Errorf("write parquet: %w", err)
-	}
-	if err := j.exec("DROP TABLE raw"); err != nil {
-		return nil, err
-	}
-	cols := make([]*datasetsv1.Column, len(plans))
-	for i, p := range plans {
-		cols[i] = &datasetsv1.Column{Name: p.name}
-		if p.name != p.orig && header {
-			cols[i].OriginalName = p.orig
-		}
-	}
-	return cols, nil
+	return plans, nil
 }
 
 func origNames(plans []*plan) []string {

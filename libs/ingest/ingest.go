@@ -61,6 +61,11 @@ type Options struct {
 	MemoryLimit string
 	// Progress, when set, is called with a fraction in [0,1] and a short message.
 	Progress func(frac float64, msg string)
+
+	// For tests: the rows the type guess samples (0 = typeSampleRows), and whether delimited text
+	// skips the sample path and always checks every cell first.
+	sampleRows int
+	fullCheck  bool
 }
 
 // Result describes the Parquet file written.

@@ -188,10 +188,7 @@ func (j *job) perColumnEach(specs []colSpec, table string) ([][]string, error) {
 
 // guessTypes decides a candidate type for every column from the first rows.
 func (j *job) guessTypes(plans []*plan, total int64) error {
-	rows := int64(typeSampleRows)
-	if per := int64(typeSampleCells / max(len(plans), 1)); per < rows {
-		rows = max(per, 200)
-	}
+	rows := j.sampleRows(len(plans))
 	if err := j.exec("CREATE TEMP TABLE samp AS SELECT * FROM raw LIMIT " + strconv.FormatInt(rows, 10)); err != nil {
 		return err
 	}
@@ -213,8 +210,18 @@ func (j *job) guessTypes(plans []*plan, total int64) error {
 	return nil
 }
 
-// guessFrom runs the type guess in stages so that costly checks only touch columns that need them:
-// numbers first, then decimal commas where commas appear, then booleans and dates for the rest.
+// sampleRows is how many first rows the type guess looks at for a table of ncols columns.
+func (j *job) sampleRows(ncols int) int64 {
+	rows := int64(typeSampleRows)
+	if j.opts.sampleRows > 0 {
+		rows = int64(j.opts.sampleRows)
+	}
+	if per := int64(typeSampleCells / max(ncols, 1)); per < rows {
+		rows = max(per, 200)
+	}
+	return rows
+}
+
 // guessFrom runs the type guess in stages so that costly checks only touch columns that need them:
 // numbers first, then decimal commas where commas appear, then booleans and dates for the rest.
 func (j *job) guessFrom(plans []*plan, table string) error {
@@ -403,6 +410,23 @@ func (j *job) guessDates(plans []*plan, table string) error {
 // integer versus double, and records the rules applied. Columns are grouped by how they convert
 // so that each group is one query.
 func (j *job) verify(plans []*plan, total int64) error {
+	ms, err := j.collect(plans, "raw")
+	if err != nil {
+		return err
+	}
+	for i, p := range plans {
+		j.settle(p, ms[i], total)
+	}
+	return nil
+}
+
+// collect computes, for every plan, the counts settle needs (see codeExpr) over all rows of table.
+func (j *job) collect(plans []*plan, table string) ([]map[string]string, error) {
+	out := make([]map[string]string, len(plans))
+	at := make(map[*plan]int, len(plans))
+	for i, p := range plans {
+		at[p] = i
+	}
 	groups := map[string][]*plan{}
 	var order []string
 	for _, p := range plans {
@@ -478,9 +502,9 @@ func (j *job) verify(plans []*plan, total int64) error {
 				specs = append(specs, colSpec{p: p, conv: qs[gi].conv, tmpl: qs[gi].tmpl})
 			}
 		}
-		vals, err := j.perColumnEach(specs, "raw")
+		vals, err := j.perColumnEach(specs, table)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		at := 0
 		for gi, key := range order {
@@ -489,9 +513,9 @@ func (j *job) verify(plans []*plan, total int64) error {
 		}
 	} else {
 		for gi, key := range order {
-			vals, err := j.perColumn(groups[key], "raw", "", qs[gi].conv, qs[gi].tmpl)
+			vals, err := j.perColumn(groups[key], table, "", qs[gi].conv, qs[gi].tmpl)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			all[gi] = vals
 		}
@@ -519,24 +543,24 @@ func (j *job) verify(plans []*plan, total int64) error {
 			if p.eu {
 				thou, dec = dec, thou
 			}
-			more, err := j.perColumn(slow, "raw", "", "", []string{
+			more, err := j.perColumn(slow, table, "", "", []string{
 				"count(*) FILTER (contains({r}, '$') OR contains({r}, '€') OR contains({r}, '£'))",
 				"count(*) FILTER (contains({r}, '%'))",
 				"count(*) FILTER (" + thou + ")",
 				"count(*) FILTER (" + dec + ")",
 			})
 			if err != nil {
-				return err
+				return nil, err
 			}
 			for k, i := range slowAt {
 				ms[i]["currency"], ms[i]["percent"], ms[i]["thousands"], ms[i]["decimal_comma"] = more[k][0], more[k][1], more[k][2], more[k][3]
 			}
 		}
 		for i, p := range g {
-			j.settle(p, ms[i], total)
+			out[at[p]] = ms[i]
 		}
 	}
-	return nil
+	return out, nil
 }
 
 func atoi(s string) int64 {

@@ -320,6 +320,12 @@ type ReadRules struct {
 	DecimalSeparator string                 `protobuf:"bytes,9,opt,name=decimal_separator,json=decimalSeparator,proto3" json:"decimal_separator,omitempty"`
 	// For every column read as boolean: the text the file used for true and for false.
 	BooleanLabels []*BooleanLabels `protobuf:"bytes,10,rep,name=boolean_labels,json=booleanLabels,proto3" json:"boolean_labels,omitempty"`
+	// How delimited text was typed: "sample" (types decided on the first rows, then one strict
+	// conversion pass that stops at the first cell the sample did not foresee; per-rule cell counts
+	// are exact) or "full_check" (every cell classified before writing). Empty for other formats.
+	Typing string `protobuf:"bytes,11,opt,name=typing,proto3" json:"typing,omitempty"`
+	// Why the sample path was not used or was abandoned (empty when typing is "sample").
+	TypingNote    string `protobuf:"bytes,12,opt,name=typing_note,json=typingNote,proto3" json:"typing_note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -422,6 +428,20 @@ func (x *ReadRules) GetBooleanLabels() []*BooleanLabels {
 		return x.BooleanLabels
 	}
 	return nil
+}
+
+func (x *ReadRules) GetTyping() string {
+	if x != nil {
+		return x.Typing
+	}
+	return ""
+}
+
+func (x *ReadRules) GetTypingNote() string {
+	if x != nil {
+		return x.TypingNote
+	}
+	return ""
 }
 
 // BooleanLabels keeps the original spellings of a boolean column (such as "Yes"/"No"), so that
@@ -1928,7 +1948,7 @@ const file_vds_datasets_v1_datasets_proto_rawDesc = "" +
 	"\x06column\x18\x01 \x01(\tR\x06column\x12\x12\n" +
 	"\x04rule\x18\x02 \x01(\tR\x04rule\x12#\n" +
 	"\rcells_changed\x18\x03 \x01(\x03R\fcellsChanged\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xfb\x02\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\"\xb4\x03\n" +
 	"\tReadRules\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\tR\x06format\x12\x1c\n" +
 	"\tdelimiter\x18\x02 \x01(\tR\tdelimiter\x12\x1a\n" +
@@ -1941,7 +1961,10 @@ const file_vds_datasets_v1_datasets_proto_rawDesc = "" +
 	"\x05quote\x18\b \x01(\tR\x05quote\x12+\n" +
 	"\x11decimal_separator\x18\t \x01(\tR\x10decimalSeparator\x12E\n" +
 	"\x0eboolean_labels\x18\n" +
-	" \x03(\v2\x1e.vds.datasets.v1.BooleanLabelsR\rbooleanLabels\"g\n" +
+	" \x03(\v2\x1e.vds.datasets.v1.BooleanLabelsR\rbooleanLabels\x12\x16\n" +
+	"\x06typing\x18\v \x01(\tR\x06typing\x12\x1f\n" +
+	"\vtyping_note\x18\f \x01(\tR\n" +
+	"typingNote\"g\n" +
 	"\rBooleanLabels\x12\x16\n" +
 	"\x06column\x18\x01 \x01(\tR\x06column\x12\x1d\n" +
 	"\n" +

@@ -1,0 +1,647 @@
+package ingest
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
+	"github.com/vdsproject/vds/libs/duck"
+)
+
+// The sample path for delimited text (ReadRules.typing = "sample").
+//
+// The full check (typing = "full_check") reads every cell as text into a table, classifies every
+// cell of every column, then converts: about three times DuckDB's own CSV-to-Parquet cost. The
+// sample path decides each column's type and rules on the first rows only (the same rows and the
+// same guess as the full check), then converts the whole file in ONE streaming
+// COPY (SELECT ...) FROM read_csv(...) TO parquet, in which every column's expression raises an
+// error at the first cell the sample did not foresee: a cell the column's type does not convert,
+// a placeholder or blank in a column whose sample had none, a leading-zero code in a number
+// column, a fraction in an integer column, a boolean spelling or date form the sample did not
+// show, a malformed row (strict parsing). Any such error abandons the sample path and the file
+// is converted again by the full check, so the output and the read rules never depend on the
+// sample: when the sample path finishes, every cell was of a class the sample saw, and the
+// per-rule cell counts are exact (see fullCounts for how each is obtained).
+const (
+	typingSample = "sample"
+	typingFull   = "full_check"
+	// fastErr marks the errors the conversion raises on purpose.
+	fastErr = "vds-sample-path"
+)
+
+// errFallback carries the reason to abandon the sample path.
+type errFallback struct{ why string }
+
+func (e *errFallback) Error() string { return e.why }
+
+func fallback(format string, args ...any) error {
+	return &errFallback{why: fmt.Sprintf(format, args...)}
+}
+
+// fastCol is what the sample path decided for one column.
+type fastCol struct {
+	pre, post plan              // the guess, and the plan after settling on the sample
+	samp      map[string]string // collect's counts on the sample
+	// Missing cells: blanks and placeholders are allowed when the sample had some (and counted);
+	// empty fields (NULL) always, except in a column whose sample had blanks or placeholders but
+	// no empty field: there the output's NULLs are all of one kind and need no count.
+	missOK, blankOK, phOK  bool
+	nullRefused            bool
+	countNulls, countBlank bool // counted in a scan of the file
+	slow                   bool // numbers that need the cleaning rules (currency, thousands, percent)
+	symbols                string
+	// For slow columns, per symbol group (currency, percent, thousands): symAll, symNone or symCount.
+	symMode   [3]int
+	trueText  string // the only spelling of true in the sample (booleans)
+	falseText string
+}
+
+const (
+	symCount = iota // some cells have the symbol: counted in a scan
+	symAll          // every converted cell has it (others are refused): the count is the converted cells
+	symNone         // no cell has it (any is refused): the count is 0
+)
+
+var symKeys = [3]string{"currency", "percent", "thousands"}
+
+// symGroups are the symbols behind the currency, percent and thousands_separator counts (the full
+// check's formulas in collect), in that order.
+var symGroups = [3][]string{{"$", "€", "£"}, {"%"}, {","}}
+
+func anyContains(x string, syms []string) string {
+	var parts []string
+	for _, c := range syms {
+		parts = append(parts, "contains("+x+", "+duck.Literal(c)+")")
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+// sampled tries the sample path. ok is false when the caller must run the full check (the
+// reason is in rules.TypingNote); err is only for failures that the full check cannot mend.
+func (j *job) sampled(base, dialect []string, header bool) (cols []*datasetsv1.Column, ok bool, err error) {
+	warnings := append([]string(nil), j.warnings...)
+	defer func() {
+		var fb *errFallback
+		if errors.As(err, &fb) {
+			os.Remove(j.tmpParquet())
+			j.rules.TypingNote = fb.why
+			j.rules.Coercions, j.rules.BooleanLabels, j.rules.DecimalSeparator = nil, nil, ""
+			j.warnings = warnings
+			cols, ok, err = nil, false, nil
+		}
+		j.exec("DROP TABLE IF EXISTS samp")
+	}()
+	if err := j.ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	j.progress(0.15, "reading the first rows")
+	readArgs := append(append([]string{"all_varchar = true", "strict_mode = true", "null_padding = false", "ignore_errors = false"}, dialect...), "hive_partitioning = false")
+	var ncols int
+	if err := j.conn.SQL().QueryRowContext(j.ctx, "SELECT count(*) FROM (DESCRIBE SELECT * FROM read_csv("+j.csvArgs(readArgs...)+"))").Scan(&ncols); err != nil {
+		return nil, false, fallback("strict reading failed: %s", cleanErr(err))
+	}
+	limit := j.sampleRows(ncols)
+	if err := j.exec("CREATE TEMP TABLE samp AS SELECT * FROM read_csv(" + j.csvArgs(readArgs...) + ") LIMIT " + strconv.FormatInt(limit, 10)); err != nil {
+		return nil, false, fallback("strict reading of the first rows failed: %s", cleanErr(err))
+	}
+	var n int64
+	if err := j.conn.SQL().QueryRowContext(j.ctx, "SELECT count(*) FROM samp").Scan(&n); err != nil {
+		return nil, false, err
+	}
+	if n == 0 {
+		return nil, false, fallback("no data rows")
+	}
+	whole := n < limit // the sample is the whole file: its counts are the full counts
+	rawCols, err := j.tableColumns("samp")
+	if err != nil {
+		return nil, false, err
+	}
+	plans, err := j.buildPlans(rawCols, header, base, dialect)
+	if err != nil {
+		return nil, false, err
+	}
+	j.progress(0.2, "guessing column types")
+	if err := j.guessFrom(plans, "samp"); err != nil {
+		return nil, false, err
+	}
+	ms, err := j.collect(plans, "samp")
+	if err != nil {
+		return nil, false, err
+	}
+	fcs := make([]*fastCol, len(plans))
+	for i, p := range plans {
+		fc := &fastCol{pre: *p, samp: ms[i]}
+		fcs[i] = fc
+		if p.kind == kEmpty && !whole {
+			return nil, false, fallback("column %s has no values in the first %d rows", p.name, n)
+		}
+	}
+	// Settle on the sample (its rules are discarded: only the types are kept).
+	save := struct {
+		c []*datasetsv1.Coercion
+		b []*datasetsv1.BooleanLabels
+		d string
+		w []string
+	}{j.rules.Coercions, j.rules.BooleanLabels, j.rules.DecimalSeparator, append([]string(nil), j.warnings...)}
+	for i, p := range plans {
+		j.settle(p, ms[i], n)
+		fcs[i].post = *p
+		*p = fcs[i].pre
+	}
+	j.rules.Coercions, j.rules.BooleanLabels, j.rules.DecimalSeparator, j.warnings = save.c, save.b, save.d, save.w
+	if err := j.eligible(fcs, n); err != nil {
+		return nil, false, err
+	}
+
+	j.progress(0.3, "converting every row")
+	if err := j.fastCopy(fcs, readArgs); err != nil {
+		return nil, false, err
+	}
+	j.progress(0.8, "counting the rules applied")
+	total, err := j.fullCounts(fcs, readArgs, whole)
+	if err != nil {
+		return nil, false, err
+	}
+	for i, p := range plans {
+		fc := fcs[i]
+		j.settle(p, fc.samp, total)
+		if p.kind != fc.post.kind || p.leadZero != fc.post.leadZero {
+			return nil, false, fallback("internal: column %s settled as %s on all rows but %s on the sample", p.name, kindWord(p.kind), kindWord(fc.post.kind))
+		}
+	}
+	j.sortCoercions(plans)
+	j.rules.Typing, j.rules.TypingNote = typingSample, ""
+	return outColumns(plans, header), true, nil
+}
+
+// eligible refuses the sample path for the readings whose full counts it cannot get exactly.
+func (j *job) eligible(fcs []*fastCol, n int64) error {
+	for _, fc := range fcs {
+		pre, post, m := &fc.pre, &fc.post, fc.samp
+		name := pre.name
+		if post.note != "" && pre.note == "" {
+			return fallback("column %s: %s in the first rows", name, post.note)
+		}
+		if pre.kind != kText && pre.kind != kEmpty && atoi(m["fail"]) > 0 {
+			return fallback("column %s: %d cell(s) in the first rows are not %s", name, atoi(m["fail"]), kindWord(pre.kind))
+		}
+		if pre.eu {
+			return fallback("column %s uses decimal commas", name)
+		}
+		ph := atoi(m["ph"])
+		if post.kind == kText || post.kind == kEmpty {
+			ph = atoi(m["ph_text"])
+		}
+		blank, nulls := atoi(m["blank"]), atoi(m["nulls"])
+		fc.missOK, fc.blankOK, fc.phOK = blank+ph > 0, blank > 0, ph > 0
+		switch {
+		case !fc.missOK:
+		case nulls == 0 && (blank == 0 || ph == 0):
+			fc.nullRefused = true
+		default:
+			fc.countNulls = true
+			fc.countBlank = blank > 0 && ph > 0
+		}
+		switch post.kind {
+		case kDouble, kBigint:
+			fc.slow = atoi(m["slow"]) > 0
+			if fc.slow {
+				var sym string
+				q := "SELECT concat_ws('', CASE WHEN bool_or(contains(x, '$')) THEN '$' END, CASE WHEN bool_or(contains(x, '€')) THEN '€' END, " +
+					"CASE WHEN bool_or(contains(x, '£')) THEN '£' END, CASE WHEN bool_or(contains(x, '%')) THEN '%' END, CASE WHEN bool_or(contains(x, ',')) THEN ',' END) " +
+					"FROM (SELECT " + pre.x() + " AS x FROM samp)"
+				if err := j.conn.SQL().QueryRowContext(j.ctx, q).Scan(&sym); err != nil {
+					return err
+				}
+				fc.symbols = sym
+				// Whether every converted cell of the sample has each symbol group, or none does.
+				// The sample's converted cells (it has no cell that fails).
+				conv := n - nulls - blank - ph
+				var dest []any
+				var exprs []string
+				has := make([]int64, 3)
+				for g, syms := range symGroups {
+					exprs = append(exprs, "count(*) FILTER ("+anyContains("x", syms)+")")
+					dest = append(dest, &has[g])
+				}
+				q = "SELECT " + strings.Join(exprs, ", ") + " FROM (SELECT " + pre.x() + " AS x FROM samp)"
+				if err := j.conn.SQL().QueryRowContext(j.ctx, q).Scan(dest...); err != nil {
+					return err
+				}
+				for g, syms := range symGroups {
+					userPH := false
+					for _, v := range j.opts.NullValues {
+						for _, c := range syms {
+							userPH = userPH || strings.Contains(v, c)
+						}
+					}
+					switch {
+					case has[g] == 0:
+						fc.symMode[g] = symNone
+					case has[g] == conv && !userPH:
+						fc.symMode[g] = symAll
+					default:
+						fc.symMode[g] = symCount
+					}
+				}
+			}
+		case kBool:
+			rows, err := j.conn.SQL().QueryContext(j.ctx, "SELECT DISTINCT x, vds_bool(x) FROM (SELECT "+pre.x()+" AS x FROM samp) WHERE vds_bool(x) IS NOT NULL")
+			if err != nil {
+				return err
+			}
+			var tt, ff []string
+			for rows.Next() {
+				var s string
+				var b bool
+				if err := rows.Scan(&s, &b); err != nil {
+					rows.Close()
+					return err
+				}
+				if b {
+					tt = append(tt, s)
+				} else {
+					ff = append(ff, s)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if len(tt) > 1 || len(ff) > 1 {
+				return fallback("column %s spells its booleans in several ways (%s)", name, strings.Join(append(tt, ff...), ", "))
+			}
+			for _, s := range append(tt, ff...) {
+				if strings.TrimSpace(s) != s {
+					return fallback("column %s has booleans padded with white space", name)
+				}
+			}
+			if len(tt) == 1 {
+				fc.trueText = tt[0]
+			}
+			if len(ff) == 1 {
+				fc.falseText = ff[0]
+			}
+		case kTime, kTimeTZ:
+			if len(pre.formats) > 0 {
+				return fallback("column %s has dates that are not ISO 8601 (%s)", name, strings.Join(pre.formats, ", "))
+			}
+		}
+	}
+	return nil
+}
+
+// narrowNum is a regular expression for the numbers of a slow column that use only the symbols
+// the sample showed and no white space: a sub-language of reNumUS on which stripping those
+// symbols gives exactly what vds_num_us's regexp_replace gives (a few plain replace calls are
+// much cheaper than regexp_replace).
+func narrowNum(symbols string) (re string, strip []string) {
+	cur := ""
+	for _, c := range []string{"$", "€", "£"} {
+		if strings.Contains(symbols, c) {
+			cur += c
+			strip = append(strip, c)
+		}
+	}
+	curRE := ""
+	if cur != "" {
+		curRE = "[" + strings.ReplaceAll(cur, "$", `\$`) + "]?"
+	}
+	digits := `\d*`
+	if strings.Contains(symbols, ",") {
+		digits = `(?:\d{1,3}(?:,\d{3})+|\d+)?`
+		strip = append(strip, ",")
+	}
+	pct := ""
+	if strings.Contains(symbols, "%") {
+		pct = "%?"
+		strip = append(strip, "%")
+	}
+	return `[+-]?` + curRE + `[+-]?` + digits + `(?:\.\d*)?(?:[eE][+-]?\d+)?` + pct + curRE, strip
+}
+
+// fastCopy writes the Parquet file in one pass; a cell the sample did not foresee stops it.
+func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
+	var inner, outer []string
+	for i, fc := range fcs {
+		p := &fc.pre
+		n := strconv.Itoa(i)
+		c, t, d := "c"+n, "t"+n, "d"+n
+		inner = append(inner, p.x()+" AS "+c)
+		fail := func(typ string) string {
+			return "CAST(error('" + fastErr + ": column ' || " + duck.Literal(p.name) + " || ': ' || " + c + ") AS " + typ + ")"
+		}
+		// miss: the branches for a cell that did not convert: a blank or a placeholder is
+		// missing when the sample had that kind, refused otherwise.
+		ok := func(b bool, typ string) string {
+			if b {
+				return "NULL"
+			}
+			return fail(typ)
+		}
+		miss := func(typ string) string {
+			if !fc.missOK {
+				return ""
+			}
+			return "WHEN vds_blank(" + c + ") THEN " + ok(fc.blankOK, typ) + " WHEN vds_miss(" + c + ") THEN " + ok(fc.phOK, typ) + " "
+		}
+		// isNull is the first branch: an empty field is missing, or refused (see fastCol).
+		isNull := func(typ string) string {
+			if fc.nullRefused {
+				return "WHEN " + c + " IS NULL THEN CAST(error('" + fastErr + ": column ' || " + duck.Literal(p.name) + " || ': an empty cell' || COALESCE(" + c + ", '')) AS " + typ + ") "
+			}
+			return "WHEN " + c + " IS NULL THEN NULL "
+		}
+		lz := func(typ string) string {
+			return "WHEN prefix(" + c + ", '0') AND regexp_matches(" + c + ", '^0[0-9]') THEN " + fail(typ) + " "
+		}
+		var e string
+		var symChecks func(string) string
+		switch fc.post.kind {
+		case kText:
+			mt := fail("VARCHAR")
+			if fc.missOK {
+				mt = "CASE WHEN vds_blank(" + c + ") THEN " + ok(fc.blankOK, "VARCHAR") + " ELSE " + ok(fc.phOK, "VARCHAR") + " END"
+			}
+			e = "CASE " + isNull("VARCHAR") + "WHEN vds_miss_text(" + c + ") THEN " + mt + " ELSE " + c + " END"
+		case kEmpty:
+			e = "CASE " + isNull("VARCHAR") + "WHEN vds_miss(" + c + ") THEN CAST(NULL AS VARCHAR) ELSE " + fail("VARCHAR") + " END"
+		case kDouble, kBigint:
+			inner = append(inner, "TRY_CAST("+p.x()+" AS DOUBLE) AS "+t)
+			dv := "nullif(" + t + ", 'NaN'::DOUBLE)"
+			if fc.slow {
+				re, strip := narrowNum(fc.symbols)
+				s := p.x()
+				for _, ch := range strip {
+					s = "replace(" + s + ", " + duck.Literal(ch) + ", '')"
+				}
+				dv = "COALESCE(" + dv + ", CASE WHEN regexp_full_match(" + p.x() + ", " + duck.Literal(re) + ") THEN TRY_CAST(" + s + " AS DOUBLE) END, vds_num_us(" + p.x() + "))"
+			}
+			inner = append(inner, dv+" AS "+d)
+			symChecks = func(typ string) string {
+				out := ""
+				for g, syms := range symGroups {
+					switch {
+					case !fc.slow:
+					case fc.symMode[g] == symNone:
+						out += "WHEN " + anyContains(c, syms) + " THEN " + fail(typ) + " "
+					case fc.symMode[g] == symAll:
+						out += "WHEN " + d + " IS NOT NULL AND NOT " + anyContains(c, syms) + " THEN " + fail(typ) + " "
+					}
+				}
+				return out
+			}
+			if fc.post.kind == kDouble {
+				e = "CASE " + isNull("DOUBLE") + lz("DOUBLE") + symChecks("DOUBLE") + "WHEN " + d + " IS NOT NULL THEN " + d + " " + miss("DOUBLE") + "ELSE " + fail("DOUBLE") + " END"
+				break
+			}
+			// Integers: the full check makes the column DOUBLE when a converted cell has a
+			// fraction or an exponent, or when a cell casts to NaN, infinity or 2^53 and beyond.
+			e = "CASE " + isNull("BIGINT") + lz("BIGINT") + symChecks("BIGINT") +
+				"WHEN NOT (abs(" + t + ") < 9007199254740992) THEN " + fail("BIGINT") + " " +
+				"WHEN " + d + " IS NOT NULL THEN CASE WHEN contains(" + c + ", '.') OR contains(" + c + ", 'e') OR contains(" + c + ", 'E') THEN " + fail("BIGINT") +
+				" ELSE COALESCE(TRY_CAST(" + c + " AS BIGINT), CAST(" + d + " AS BIGINT)) END " + miss("BIGINT") + "ELSE " + fail("BIGINT") + " END"
+		case kBool:
+			e = "CASE " + isNull("BOOLEAN")
+			if fc.trueText != "" {
+				e += "WHEN " + c + " = " + duck.Literal(fc.trueText) + " THEN true "
+			}
+			if fc.falseText != "" {
+				e += "WHEN " + c + " = " + duck.Literal(fc.falseText) + " THEN false "
+			}
+			e += miss("BOOLEAN") + "ELSE " + fail("BOOLEAN") + " END"
+		case kTime, kTimeTZ:
+			typ := fc.pre.timeType()
+			other := fail(typ)
+			if fc.missOK {
+				other = "CASE " + miss(typ) + "ELSE " + fail(typ) + " END"
+			}
+			e = "CASE " + isNull(typ) + "ELSE COALESCE(TRY_CAST(trim(" + c + ") AS " + typ + "), " + other + ") END"
+		default:
+			return fallback("internal: column %s has no sample-path reading", p.name)
+		}
+		outer = append(outer, e+" AS "+duck.Ident(p.name))
+	}
+	q := "COPY (SELECT " + strings.Join(outer, ",\n") + "\nFROM (SELECT " + strings.Join(inner, ", ") + " FROM read_csv(" + j.csvArgs(readArgs...) + "))) TO " +
+		duck.Literal(j.tmpParquet()) + " " + parquetOptions
+	debugSQL(q)
+	if err := j.exec(q); err != nil {
+		if j.ctx.Err() != nil {
+			return j.ctx.Err()
+		}
+		msg := cleanErr(err)
+		if i := strings.Index(msg, fastErr+": "); i >= 0 {
+			msg = "a cell the first rows did not foresee: " + msg[i+len(fastErr)+2:]
+		}
+		if len(msg) > 300 {
+			msg = msg[:300] + "…"
+		}
+		return fallback("%s", msg)
+	}
+	return nil
+}
+
+// fullCounts returns the row count and fills, in fc.samp, the counts settle needs as they are on
+// every row. The conversion succeeded, so every cell belongs to a class its sample showed:
+//   - nulls / blank / ph / ph_text: for a column whose sample had no blank or placeholder there
+//     are none (the conversion refused them) and every output NULL is an empty field. Otherwise
+//     empty fields and blank cells are counted in one scan of the file (x IS NULL, vds_blank(x))
+//     and the placeholders are the output's NULLs (Parquet null counts) minus those two.
+//   - lz: 0 for number columns (refused); counted (the full check's formula) for text columns kept
+//     as text for their leading zeros.
+//   - fail 0 (refused); frac and maxabs: the sample's for DOUBLE columns (a fraction or a large
+//     value seen stays seen), 0 for integer columns (a fraction, an exponent or a large value was
+//     refused); currency, percent, thousands: counted with the full check's formulas.
+//   - booleans: the one spelling of each class the sample showed (any other was refused).
+//   - timestamps: ISO 8601 only (other forms were refused), so iso is the number converted.
+//
+// When the sample is the whole file its counts are already the full counts.
+func (j *job) fullCounts(fcs []*fastCol, readArgs []string, whole bool) (int64, error) {
+	pq := duck.Literal(j.tmpParquet())
+	var total int64
+	if err := j.conn.SQL().QueryRowContext(j.ctx, "SELECT COALESCE(sum(num_rows), 0) FROM parquet_file_metadata("+pq+")").Scan(&total); err != nil {
+		return 0, fmt.Errorf("read parquet metadata: %w", err)
+	}
+	if whole {
+		return total, nil
+	}
+	nullsOut := make([]int64, len(fcs))
+	rows, err := j.conn.SQL().QueryContext(j.ctx, "SELECT column_id, sum(stats_null_count), count(*) FILTER (stats_null_count IS NULL) FROM parquet_metadata("+pq+") GROUP BY column_id ORDER BY column_id")
+	if err != nil {
+		return 0, fmt.Errorf("read parquet metadata: %w", err)
+	}
+	seen := 0
+	for rows.Next() {
+		var id, missing int64
+		var nulls sql.NullInt64
+		if err := rows.Scan(&id, &nulls, &missing); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if missing > 0 || id < 0 || int(id) >= len(fcs) {
+			rows.Close()
+			return 0, fallback("internal: the Parquet file has no null count for column %d", id)
+		}
+		nullsOut[id] = nulls.Int64
+		seen++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if seen != len(fcs) && total > 0 {
+		return 0, fallback("internal: the Parquet file has statistics for %d of %d columns", seen, len(fcs))
+	}
+	// Leading-zero codes of text columns: the output keeps every cell but the missing ones, and
+	// no missing cell starts with 0 and a digit unless a user placeholder does.
+	lzFromOutput := true
+	for _, v := range j.opts.NullValues {
+		if v = strings.TrimSpace(v); len(v) >= 2 && v[0] == '0' && v[1] >= '0' && v[1] <= '9' {
+			lzFromOutput = false
+		}
+	}
+	lzOut := map[*fastCol]int64{}
+	if lzFromOutput {
+		var exprs []string
+		var which []*fastCol
+		for _, fc := range fcs {
+			if fc.post.kind == kText && fc.post.leadZero {
+				exprs = append(exprs, "count(*) FILTER ("+lzCount(duck.Ident(fc.pre.name))+")")
+				which = append(which, fc)
+			}
+		}
+		if len(exprs) > 0 {
+			vals := make([]int64, len(exprs))
+			dest := make([]any, len(exprs))
+			for i := range vals {
+				dest[i] = &vals[i]
+			}
+			if err := j.conn.SQL().QueryRowContext(j.ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM "+duck.ParquetScan(j.tmpParquet())).Scan(dest...); err != nil {
+				return 0, fmt.Errorf("count leading zeros: %w", err)
+			}
+			for i, fc := range which {
+				lzOut[fc] = vals[i]
+			}
+		}
+	}
+	// One scan of the file for the counts that the output does not give.
+	var exprs []string
+	type slot struct {
+		fc  *fastCol
+		key string
+	}
+	var slots []slot
+	add := func(fc *fastCol, key, e string) {
+		exprs = append(exprs, e)
+		slots = append(slots, slot{fc, key})
+	}
+	for _, fc := range fcs {
+		x := fc.pre.x()
+		if fc.countNulls {
+			add(fc, "nulls", "count(*) FILTER ("+x+" IS NULL)")
+		}
+		if fc.countBlank {
+			add(fc, "blank", "count(*) FILTER (vds_blank("+x+"))")
+		}
+		if fc.post.kind == kText && fc.post.leadZero && !lzFromOutput {
+			add(fc, "lz", "count(*) FILTER ("+lzCount(x)+")")
+		}
+		for g, syms := range symGroups {
+			if fc.slow && fc.symMode[g] == symCount {
+				add(fc, symKeys[g], "count(*) FILTER ("+anyContains(x, syms)+")")
+			}
+		}
+	}
+	vals := make([]int64, len(exprs))
+	if len(exprs) > 0 {
+		dest := []any{new(int64)}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		q := "SELECT count(*), " + strings.Join(exprs, ", ") + " FROM read_csv(" + j.csvArgs(readArgs...) + ")"
+		debugSQL(q)
+		if err := j.conn.SQL().QueryRowContext(j.ctx, q).Scan(dest...); err != nil {
+			if j.ctx.Err() != nil {
+				return 0, j.ctx.Err()
+			}
+			return 0, fmt.Errorf("count the rules applied: %w", err)
+		}
+		if n := *dest[0].(*int64); n != total {
+			return 0, fallback("internal: the file has %d rows but the Parquet file %d", n, total)
+		}
+	}
+	got := make(map[*fastCol]map[string]int64)
+	for i, s := range slots {
+		if got[s.fc] == nil {
+			got[s.fc] = map[string]int64{}
+		}
+		got[s.fc][s.key] = vals[i]
+	}
+	for i, fc := range fcs {
+		g := got[fc]
+		m := map[string]string{}
+		for k, v := range fc.samp {
+			m[k] = v
+		}
+		// The output's NULLs are the empty fields, the blanks and the placeholders (of the
+		// kinds the conversion allowed).
+		var nulls, blank, miss int64
+		switch {
+		case !fc.missOK:
+			nulls = nullsOut[i]
+		case fc.nullRefused && fc.blankOK:
+			blank = nullsOut[i]
+		case fc.nullRefused:
+			miss = nullsOut[i]
+		case fc.countBlank:
+			nulls, blank = g["nulls"], g["blank"]
+			miss = nullsOut[i] - nulls - blank
+		case fc.blankOK:
+			nulls = g["nulls"]
+			blank = nullsOut[i] - nulls
+		default:
+			nulls = g["nulls"]
+			miss = nullsOut[i] - nulls
+		}
+		itoa := func(v int64) string { return strconv.FormatInt(v, 10) }
+		m["nulls"], m["blank"], m["ph"], m["ph_text"] = itoa(nulls), itoa(blank), itoa(miss), itoa(miss)
+		m["fail"], m["example"] = "0", ""
+		m["lz"] = "0"
+		if fc.post.kind == kText && fc.post.leadZero {
+			m["lz"] = itoa(g["lz"])
+			if lzFromOutput {
+				m["lz"] = itoa(lzOut[fc])
+			}
+		}
+		switch fc.post.kind {
+		case kBigint:
+			m["frac"], m["maxabs"] = "0", "0"
+		case kBool:
+			m["true_text"], m["false_text"] = fc.trueText, fc.falseText
+		case kTime, kTimeTZ:
+			m["iso"] = itoa(total - nullsOut[i])
+		}
+		m["decimal_comma"] = "0" // counted by the full check, reported only for decimal-comma columns (not on this path)
+		for gi, k := range symKeys {
+			switch fc.symMode[gi] {
+			case symCount:
+				m[k] = itoa(g[k])
+			case symAll:
+				m[k] = itoa(total - nullsOut[i])
+			default:
+				m[k] = "0"
+			}
+		}
+		fc.samp = m
+	}
+	return total, nil
+}
+
+// lzCount is the full check's leading-zero test (collect's "lz") on SQL text x.
+func lzCount(x string) string {
+	return "CASE WHEN prefix(" + x + ", '0') THEN regexp_matches(" + x + ", '^0[0-9]') ELSE false END"
+}
