@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	"github.com/vdsproject/vds/libs/charts/vegatest"
 	"github.com/vdsproject/vds/libs/duck"
 	"github.com/vdsproject/vds/libs/frame"
@@ -62,6 +63,13 @@ func TestSharedCorpus(t *testing.T) {
 		top        map[string]string // expected most frequent value (checks text survives intact)
 		// refusal is set for files ingestion must refuse (no rows, no bytes).
 		refusal bool
+		// multimodal: at least one of these columns is flagged multimodal.
+		multimodal []string
+		// survive: column pairs with a surviving hypothesis; segments: (bimodal column, other)
+		// pairs with a surviving segment finding.
+		survive, segments [][2]string
+		// maxCorrelations bounds the pairwise work on wide files.
+		maxCorrelations int
 	}
 	num, id, cat, boolean, empty := commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC, commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER,
 		commonv1.SemanticType_SEMANTIC_TYPE_CATEGORICAL, commonv1.SemanticType_SEMANTIC_TYPE_BOOLEAN, commonv1.SemanticType_SEMANTIC_TYPE_EMPTY
@@ -71,7 +79,7 @@ func TestSharedCorpus(t *testing.T) {
 		"messy/mixed_types.csv":                    {alerts: []string{"mixed_types:month"}},
 		"messy/semicolon_decimal_comma_latin1.csv": {types: map[string]commonv1.SemanticType{"surface_km2": num}, alerts: []string{"constant:région"}, top: map[string]string{"région": "Île-de-France"}},
 		"messy/constant_and_string_target.csv":     {target: "label", alerts: []string{"constant:const_nan", "near_constant:near_const"}, types: map[string]commonv1.SemanticType{"label": boolean}},
-		"messy/leading_zero_ids.csv":               {alerts: []string{"identifier:customer"}, types: map[string]commonv1.SemanticType{"customer": id}},
+		"messy/leading_zero_ids.csv":               {alerts: []string{"identifier:customer"}, types: map[string]commonv1.SemanticType{"customer": id, "zip": id}},
 		"messy/currency_thousands.csv":             {types: map[string]commonv1.SemanticType{"revenue": num, "share": num}},
 		"messy/utf16_bom_tabs.tsv":                 {rows: 100, cols: 3, top: map[string]string{"category": "厘米"}},
 		"messy/embedded_newlines.csv":              {rows: 100, cols: 3},
@@ -82,7 +90,12 @@ func TestSharedCorpus(t *testing.T) {
 		"messy/empty.csv":                          {refusal: true},
 		"tabular/titanic.csv":                      {target: "survived", alerts: []string{"leakage:alive", "many_missing:deck"}, absent: []string{"leakage:sex", "leakage:fare"}},
 		"tabular/telco_churn.csv":                  {target: "Churn", alerts: []string{"identifier:customerID"}, types: map[string]commonv1.SemanticType{"customerID": id, "TotalCharges": num, "Churn": boolean}, missing: map[string]int64{"TotalCharges": 11}},
-		"tabular/penguins.csv":                     {target: "species", types: map[string]commonv1.SemanticType{"species": cat, "body_mass_g": num}},
+		"tabular/penguins.csv": {target: "species", types: map[string]commonv1.SemanticType{"species": cat, "body_mass_g": num},
+			multimodal: []string{"body_mass_g", "flipper_length_mm"},
+			survive:    [][2]string{{"species", "body_mass_g"}, {"species", "flipper_length_mm"}, {"species", "bill_length_mm"}},
+			segments:   [][2]string{{"flipper_length_mm", "species"}, {"flipper_length_mm", "body_mass_g"}}},
+		"tabular/flights.csv":           {alerts: []string{"trend:passengers", "seasonality:passengers"}, absent: []string{"trend:year"}},
+		"messy/very_wide_2000_cols.csv": {rows: 50, cols: 2000, maxCorrelations: DefaultMaxPairColumns * (DefaultMaxPairColumns - 1)},
 	}
 	var files []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -190,6 +203,26 @@ func TestSharedCorpus(t *testing.T) {
 				if c := column(t, p, name); c.MissingCount != m {
 					t.Errorf("%s has %d missing, want %d", name, c.MissingCount, m)
 				}
+			}
+			if len(w.multimodal) > 0 && !slices.ContainsFunc(w.multimodal, func(name string) bool { return column(t, p, name).GetNumeric().GetMultimodal() }) {
+				t.Errorf("none of %v is flagged multimodal", w.multimodal)
+			}
+			for _, pair := range w.survive {
+				if !slices.ContainsFunc(hyps, func(h *profilingv1.Hypothesis) bool {
+					return h.Survived && slices.Contains(h.Columns, pair[0]) && slices.Contains(h.Columns, pair[1])
+				}) {
+					t.Errorf("no surviving hypothesis on %v", pair)
+				}
+			}
+			for _, pair := range w.segments {
+				if !slices.ContainsFunc(findings, func(fd *commonv1.Finding) bool {
+					return strings.Contains(fd.Query, "AS segment") && slices.Equal(fd.Columns, pair[:])
+				}) {
+					t.Errorf("no segment finding for %v", pair)
+				}
+			}
+			if w.maxCorrelations > 0 && len(p.Correlations) > w.maxCorrelations {
+				t.Errorf("%d correlations, want at most %d", len(p.Correlations), w.maxCorrelations)
 			}
 			for _, a := range p.Alerts {
 				if a.Kind == "scale_mismatch" || a.Kind == "change_point" {

@@ -114,12 +114,12 @@ func Hypotheses(f *frame.Frame, p *profilingv1.Profile, target string, fdr float
 		hyps = append(hyps, hs...)
 		makers = append(makers, mks...)
 	}
-	if tcol, gran := timeIndex(f, p); tcol != nil {
+	if tcol, gran, group, sources := timeIndex(f, p); tcol != nil {
 		for _, c := range cols {
-			if !c.numeric() {
+			if !c.numeric() || c.name == sources[0] || c.name == sources[1] {
 				continue
 			}
-			if h, mk := testTrend(tcol, gran, c, rows); h != nil {
+			if h, mk := testTrend(tcol, gran, group, c, rows); h != nil {
 				hyps = append(hyps, h)
 				makers = append(makers, mk)
 			}
@@ -434,23 +434,28 @@ func testCorrelation(a, b *hypCol) (*profilingv1.Hypothesis, findingMaker) {
 
 // timeIndex is the first datetime column that can order the rows as a time series (at least
 // tsMinPoints values, mostly distinct), as the profile's time-series checks choose it, and the
-// granularity the profile found for it.
-func timeIndex(f *frame.Frame, p *profilingv1.Profile) (*frame.Column, string) {
+// granularity the profile found for it; without one, the calendar index of a year and a month
+// column (calendarIndex). group names the columns of table data that identify a period and
+// sources the columns a calendar index was built from.
+func timeIndex(f *frame.Frame, p *profilingv1.Profile) (col *frame.Column, gran string, group []string, sources [2]string) {
 	for _, cp := range p.Columns {
 		present := cp.Count - cp.MissingCount
 		c := f.Col(cp.Name)
 		if cp.SemanticType == commonv1.SemanticType_SEMANTIC_TYPE_DATETIME && c != nil && c.Kind == frame.Time &&
 			present >= tsMinPoints && float64(cp.DistinctCount) >= tsIndexUnique*float64(present) {
-			return c, cp.GetDatetime().GetGranularity()
+			return c, cp.GetDatetime().GetGranularity(), []string{c.Name}, sources
 		}
 	}
-	return nil, ""
+	if c, src, ok := calendarIndex(f); ok {
+		return c, "month", src[:], src
+	}
+	return nil, "", nil, sources
 }
 
 // testTrend tests a monotonic trend of a numeric column over the time index: Mann-Kendall on the
 // series in time order (bucket-averaged to at most TrendPoints points), Kendall's tau as the
 // effect size (no interval) and Sen's slope per point.
-func testTrend(tcol *frame.Column, gran string, num *hypCol, rows []int) (*profilingv1.Hypothesis, findingMaker) {
+func testTrend(tcol *frame.Column, gran string, groupCols []string, num *hypCol, rows []int) (*profilingv1.Hypothesis, findingMaker) {
 	order := make([]int, 0, len(rows))
 	for k, i := range rows {
 		if !tcol.Null[i] && tcol.F[i] == tcol.F[i] && num.num[k] == num.num[k] {
@@ -481,11 +486,16 @@ func testTrend(tcol *frame.Column, gran string, num *hypCol, rows []int) (*profi
 	if math.IsNaN(r.Statistic) || math.IsNaN(r.PValue) {
 		return nil, nil
 	}
-	qt, qn := quoteIdent(tcol.Name), quoteIdent(num.name)
+	qn := quoteIdent(num.name)
+	var quoted, notNull []string
+	for _, g := range groupCols {
+		quoted = append(quoted, quoteIdent(g))
+		notNull = append(notNull, quoteIdent(g)+" IS NOT NULL")
+	}
 	h := &profilingv1.Hypothesis{
 		Statement: fmt.Sprintf("%s trends over %s", num.name, tcol.Name),
 		Test:      "mann_kendall", Columns: []string{tcol.Name, num.name},
-		Query: fmt.Sprintf("SELECT %[1]s, avg(%[2]s) AS mean, count(*) AS n FROM data WHERE %[1]s IS NOT NULL AND %[2]s IS NOT NULL GROUP BY %[1]s ORDER BY %[1]s", qt, qn),
+		Query: fmt.Sprintf("SELECT %[1]s, avg(%[2]s) AS mean, count(*) AS n FROM data WHERE %[3]s AND %[2]s IS NOT NULL GROUP BY %[1]s ORDER BY %[1]s", strings.Join(quoted, ", "), qn, strings.Join(notNull, " AND ")),
 	}
 	fill(h, r)
 	h.N = int64(len(series))

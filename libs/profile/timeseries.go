@@ -30,7 +30,8 @@ var seasonPeriods = map[string][]int{
 	"minute": {60}, "second": {60},
 }
 
-// timeSeries looks for a datetime index and checks every numeric column (up to tsMaxColumns) for a
+// timeSeries looks for a datetime index (or, without one, a calendar index built from year and
+// month columns, see calendarIndex) and checks every numeric column (up to tsMaxColumns) for a
 // monotonic trend (Mann-Kendall on the series in time order, bucket-averaged to TrendPoints points)
 // and for seasonality (an autocorrelation peak of the first-differenced series at a period that fits
 // the index's granularity: 7 for days, 12 for months, 24 for hours, 52 for weeks, 4 for quarters).
@@ -43,10 +44,19 @@ func timeSeries(f *frame.Frame, infos []*colInfo) ([]*profilingv1.Alert, []*comm
 			break
 		}
 	}
-	if index == nil {
+	var tcol *frame.Column
+	var sources [2]string // the year and month columns behind a calendar index
+	gran := ""
+	if index != nil {
+		tcol = index.col
+		if index.prof.Datetime != nil {
+			gran = index.prof.Datetime.Granularity
+		}
+	} else if c, src, ok := calendarIndex(f); ok {
+		tcol, sources, gran = c, src, "month"
+	} else {
 		return nil, nil
 	}
-	tcol := index.col
 	order := make([]int, 0, f.Rows)
 	for i := 0; i < f.Rows; i++ {
 		if !tcol.Null[i] && tcol.F[i] == tcol.F[i] {
@@ -62,15 +72,11 @@ func timeSeries(f *frame.Frame, infos []*colInfo) ([]*profilingv1.Alert, []*comm
 		}
 		return 0
 	})
-	gran := ""
-	if index.prof.Datetime != nil {
-		gran = index.prof.Datetime.Granularity
-	}
 	var alerts []*profilingv1.Alert
 	var out []*commonv1.Chart
 	checked := 0
 	for _, ci := range infos {
-		if !ci.numericRole() || checked >= tsMaxColumns {
+		if !ci.numericRole() || checked >= tsMaxColumns || ci.col.Name == sources[0] || ci.col.Name == sources[1] {
 			continue
 		}
 		checked++
