@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -165,7 +167,8 @@ func TestBatchPredict(t *testing.T) {
 	if len(classes) != 2 {
 		t.Errorf("the sample rows all got one class: %v", classes)
 	}
-	t.Logf("%d rows scored into %s v%d; sample classes %v", len(out.rows), outID, ver, classes)
+	t.Logf("%d rows scored into %s v%d in %v (job, with the ingest of the output); sample classes %v", len(out.rows), outID, ver,
+		job.FinishTime.AsTime().Sub(job.CreateTime.AsTime()).Round(time.Millisecond), classes)
 
 	lin, err := c.Lineage.GetLineage(ctx, &lineagev1.GetLineageRequest{ArtifactId: fmt.Sprintf("%s.v%d", outID, ver), Depth: 1})
 	if err != nil {
@@ -179,6 +182,30 @@ func TestBatchPredict(t *testing.T) {
 	}
 	if from[m.Id] != "batch_predict" || from[fmt.Sprintf("%s.v%d", ref.DatasetId, ref.Version)] != "batch_predict" {
 		t.Errorf("lineage edges into the output %v, want the model %s and the input %s.v%d", from, m.Id, ref.DatasetId, ref.Version)
+	}
+
+	// The REST route: POST /v1/models/{model_id}:batchPredict. The same rows and model make the same
+	// Parquet bytes, which the upload recognizes: the job answers with the same dataset.
+	{
+		body := fmt.Sprintf(`{"dataset": {"dataset_id": %q, "version": %d}}`, ref.DatasetId, ref.Version)
+		hreq, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.HTTPURL+"/v1/models/"+m.Id+":batchPredict", strings.NewReader(body))
+		hreq.Header.Set("x-api-key", p.Creds.APIKey)
+		hreq.Header.Set("content-type", "application/json")
+		resp, err := http.DefaultClient.Do(hreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]string
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		jobID := got["jobId"] + got["job_id"]
+		if err != nil || resp.StatusCode != http.StatusOK || jobID == "" {
+			t.Fatalf("REST batchPredict: %d %v %v", resp.StatusCode, got, err)
+		}
+		j, err := c.WaitJob(ctx, jobID, nil)
+		if err != nil || j.ResultId != outID {
+			t.Errorf("REST batch prediction job: result %q (%v), want the same dataset %s", j.GetResultId(), err, outID)
+		}
 	}
 
 	// A tampered artifact is refused before the job reads any row.
