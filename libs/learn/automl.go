@@ -470,6 +470,9 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("learn: training cancelled: %w", err)
 		}
+		if opts.maxTrials > 0 && len(res.Leaderboard) >= opts.maxTrials {
+			break
+		}
 		if i > 0 && len(res.Leaderboard) > 0 {
 			est := lastDur[tr.algo]
 			if tr.gb != nil {

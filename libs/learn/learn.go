@@ -134,6 +134,9 @@ type Options struct {
 	kbExclude []string
 	// wantMeta computes the meta-features even without a warm start (building the knowledge base).
 	wantMeta bool
+	// maxTrials stops the search after this many finished trials (benchmarks that compare plans
+	// trial by trial, independent of the machine's load).
+	maxTrials int
 	// Progress, when set, is called as trials finish with the fraction of the budget used.
 	Progress func(fraction float64, message string)
 	// Distributed, when set, hands the search's trials to the caller to run elsewhere (trial.go).
