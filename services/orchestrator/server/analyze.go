@@ -210,10 +210,8 @@ func (a *analysis) runProfile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !st.Cached {
-		if err := a.waitJob(ctx, st.JobId); err != nil {
-			return err
-		}
+	if err := a.s.profileDone(ctx, st.JobId, a.waitJob); err != nil {
+		return err
 	}
 	p, err := c.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: st.ProfileId})
 	if err != nil {

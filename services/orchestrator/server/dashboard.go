@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
-	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	"github.com/vdsproject/vds/libs/dashboard"
@@ -58,9 +57,7 @@ func (s *Server) ProposeDashboard(ctx context.Context, req *orchestratorv1.Propo
 	return &orchestratorv1.ProposeDashboardResponse{Dashboard: out}, nil
 }
 
-// readyProfile starts (or reuses) the version's profile and waits for its job unless it has already
-// succeeded: a cached profile may still be queued or running (profiling starts one after every
-// ingest), and StartProfile reports it as cached all the same.
+// readyProfile starts (or reuses) the version's profile and waits for it (Server.profileDone).
 func (t *tools) readyProfile(ctx context.Context, target string) (*profilingv1.Profile, error) {
 	conn, err := t.s.rt.Peer("profiling")
 	if err != nil {
@@ -71,12 +68,8 @@ func (t *tools) readyProfile(ctx context.Context, target string) (*profilingv1.P
 	if err != nil {
 		return nil, err
 	}
-	if st.JobId != "" {
-		if j, err := t.s.rt.Queue.Get(ctx, st.JobId); err != nil || j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
-			if err := t.waitJob(ctx, st.JobId); err != nil {
-				return nil, err
-			}
-		}
+	if err := t.s.profileDone(ctx, st.JobId, t.waitJob); err != nil {
+		return nil, err
 	}
 	p, err := c.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: st.ProfileId})
 	if err != nil {

@@ -32,6 +32,19 @@ type tools struct {
 	ref     *commonv1.DatasetRef
 }
 
+// profileDone waits for a profile's job unless it has already succeeded. StartProfile reports a
+// profile as cached as soon as one exists for the version, which may still be queued or running
+// (profiling starts one after every ingest).
+func (s *Server) profileDone(ctx context.Context, jobID string, wait func(context.Context, string) error) error {
+	if jobID == "" {
+		return nil
+	}
+	if j, err := s.rt.Queue.Get(ctx, jobID); err == nil && j.State == jobsv1.JobState_JOB_STATE_SUCCEEDED {
+		return nil
+	}
+	return wait(ctx, jobID)
+}
+
 func (t *tools) waitJob(ctx context.Context, jobID string) error {
 	if err := t.s.rt.Queue.Watch(ctx, jobID, func(*jobsv1.JobEvent) error { return nil }); err != nil {
 		return err
@@ -193,10 +206,8 @@ func (t *tools) Hypotheses(ctx context.Context, target string) ([]*profilingv1.H
 	if err != nil {
 		return nil, err
 	}
-	if !st.Cached {
-		if err := t.waitJob(ctx, st.JobId); err != nil {
-			return nil, err
-		}
+	if err := t.s.profileDone(ctx, st.JobId, t.waitJob); err != nil {
+		return nil, err
 	}
 	h, err := c.GenerateHypotheses(ctx, &profilingv1.GenerateHypothesesRequest{ProfileId: st.ProfileId, Target: target, Fdr: 0.05})
 	if err != nil {
@@ -316,10 +327,8 @@ func (t *tools) Profile(ctx context.Context, target string) (*profilingv1.Profil
 	if err != nil {
 		return nil, err
 	}
-	if !st.Cached {
-		if err := t.waitJob(ctx, st.JobId); err != nil {
-			return nil, err
-		}
+	if err := t.s.profileDone(ctx, st.JobId, t.waitJob); err != nil {
+		return nil, err
 	}
 	p, err := c.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: st.ProfileId})
 	if err != nil {
