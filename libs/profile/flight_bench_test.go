@@ -21,8 +21,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vdsproject/vds/gen/client"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	"github.com/vdsproject/vds/libs/duck"
+	"github.com/vdsproject/vds/libs/flightx"
 )
 
 // benchFlight serves one Parquet file over Arrow Flight DoGet the way ingestion's data plane does
@@ -183,4 +185,92 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// BenchmarkFlightReadStages takes the Flight read of BenchmarkProfileOverFlight1Mx20 apart, one
+// stage more per step, reporting the wall and CPU seconds (whole process) of each:
+// duck (DuckDB's paged Parquet query alone, batches counted), first (of that, until its first
+// batch), flight (the same rows over Flight DoGet, batches counted, no frame), builder (into a
+// frame with flightx.ReadFrame, frame.Builder batch by batch) and readflight (ReadFlight with the
+// row count). bench/profiling/run.sh runs it.
+func BenchmarkFlightReadStages(b *testing.B) {
+	const rows = 1_000_000
+	path := writeBenchParquet(b, b.TempDir(), rows)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	flight.RegisterFlightServiceServer(srv, &benchFlight{path: path})
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := context.Background()
+	q := &datasetsv1.DatasetQuery{DatasetId: "ds_bench"}
+	wall := map[string]time.Duration{}
+	cpu := map[string]float64{}
+	stage := func(name string, fn func() int) {
+		runtime.GC()
+		t0, c0 := time.Now(), cpuSeconds()
+		if n := fn(); n != rows {
+			b.Fatalf("%s: %d rows", name, n)
+		}
+		wall[name] += time.Since(t0)
+		cpu[name] += cpuSeconds() - c0
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		stage("duck", func() int {
+			t0, c0 := time.Now(), cpuSeconds()
+			rdr, err := duck.QueryParquet(ctx, path, q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rdr.Release()
+			n := 0
+			for rdr.Next() {
+				if n == 0 {
+					wall["first"] += time.Since(t0)
+					cpu["first"] += cpuSeconds() - c0
+				}
+				n += int(rdr.RecordBatch().NumRows())
+			}
+			return n
+		})
+		stage("flight", func() int {
+			rdr, err := client.DoGet(ctx, flight.NewFlightServiceClient(conn), q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rdr.Release()
+			n := 0
+			for rdr.Next() {
+				n += int(rdr.RecordBatch().NumRows())
+			}
+			return n
+		})
+		stage("builder", func() int {
+			f, err := flightx.ReadFrame(ctx, conn, q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return f.Rows
+		})
+		stage("readflight", func() int {
+			f, err := ReadFlight(ctx, conn, q, rows)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return f.Rows
+		})
+	}
+	for _, name := range []string{"duck", "first", "flight", "builder", "readflight"} {
+		b.ReportMetric(wall[name].Seconds()/float64(b.N), name+"-s/op")
+		b.ReportMetric(cpu[name]/float64(b.N), name+"-cpu-s/op")
+	}
 }
