@@ -142,8 +142,11 @@ export function chart(c: any): HTMLElement {
       if (quant) {
         box.classList.add("selectable", "brushable");
         box.title = `Drag across the chart to select a range of ${quant.column}, or click a bar`;
-        const range = (lo: number, hi: number) =>
-          setSelection({ chartId: c.id, field: quant.column, rangeLow: lo, rangeHigh: hi, label: rangeLabel(quant.column, lo, hi) }, c.id);
+        // Rounded to 4 significant digits, so the label and the filter the server applies agree.
+        const range = (lo: number, hi: number) => {
+          [lo, hi] = [round(lo), round(hi)];
+          if (hi > lo) setSelection({ chartId: c.id, field: quant.column, rangeLow: lo, rangeHigh: hi, label: rangeLabel(quant.column, lo, hi) }, c.id);
+        };
         let brushed = false;
         let timer: ReturnType<typeof setTimeout> | undefined;
         res.view.addSignalListener("brush", (_n: string, v: any) => {

@@ -41,8 +41,9 @@ export function drawGraph(nodes: GraphNode[], edges: GraphEdge[], title: string)
   const columns: GraphNode[][] = [];
   for (const n of nodes) (columns[layer.get(n.id)!] ??= []).push(n);
   const pos = new Map<string, { x: number; y: number; w: number }>();
-  const width = (n: GraphNode) => Math.min(260, Math.max(70, CHAR * Math.max(n.label.length, (n.sub ?? "").length * 0.85) + 2 * PAD));
+  const width = (n: GraphNode) => Math.min(260, Math.max(70, CHAR * (Math.max(n.label.length, (n.sub ?? "").length * 0.85) + 1) + 2 * PAD));
   let x = 10, height = 0;
+  const bottoms: { x: number; bottom: number }[] = [];
   for (const col of columns) {
     if (!col) continue;
     // Order by the mean row of the parents, so edges cross less.
@@ -54,9 +55,17 @@ export function drawGraph(nodes: GraphNode[], edges: GraphEdge[], title: string)
     const w = Math.max(...col.map(width));
     col.forEach((n, i) => pos.set(n.id, { x, y: 10 + i * (NODE_H + GAP_Y), w }));
     height = Math.max(height, 10 + col.length * (NODE_H + GAP_Y));
+    bottoms.push({ x, bottom: 10 + col.length * (NODE_H + GAP_Y) - GAP_Y });
     x += w + GAP_X;
   }
-  const W = Math.max(x - GAP_X + 10, 100), H = Math.max(height, NODE_H + 20);
+  // An edge that skips columns goes below the nodes of the columns it passes.
+  const detour = (x1: number, x2: number) => Math.max(0, ...bottoms.filter((c) => c.x > x1 && c.x < x2 - 1).map((c) => c.bottom));
+  let extra = 0;
+  for (const e of edges) {
+    const a = pos.get(e.from), b = pos.get(e.to);
+    if (a && b && b.x > a.x && detour(a.x + a.w, b.x)) extra = 24;
+  }
+  const W = Math.max(x - GAP_X + 10, 100), H = Math.max(height + extra, NODE_H + 20);
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": title, class: "graph" });
   const arrow = `arrow-${++seq}`;
   const defs = svg("defs", {}, svg("marker", { id: arrow, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
@@ -71,7 +80,11 @@ export function drawGraph(nodes: GraphNode[], edges: GraphEdge[], title: string)
       [y1, y2] = a.y < b.y ? [a.y + NODE_H, b.y] : [a.y, b.y + NODE_H];
     }
     const mx = (x1 + x2) / 2;
-    const path = svg("path", { d: `M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2} ${y2}`, class: e.undirected ? "edge undirected" : "edge" });
+    const under = a.x < b.x ? detour(x1, x2) : 0;
+    const d = under
+      ? `M ${x1} ${y1} C ${x1 + 40} ${under + 14}, ${x2 - 40} ${under + 14}, ${x2} ${y2}`
+      : `M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2} ${y2}`;
+    const path = svg("path", { d, class: e.undirected ? "edge undirected" : "edge" });
     if (!e.undirected) path.setAttribute("marker-end", `url(#${arrow})`);
     path.append(svg("title", {}, `${e.from} ${e.undirected ? "—" : "→"} ${e.to}${e.label ? ` (${e.label})` : ""}`));
     root.append(path);

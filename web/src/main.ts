@@ -234,7 +234,8 @@ async function datasetView(datasetId: string) {
   profileBox.append(p.el);
   try {
     const start = await api("POST", `/v1/datasets/${datasetId}:profile`, { dataset: { datasetId } });
-    if (!start.cached && start.jobId) await watchJob(start.jobId, p.update);
+    // A cached profile may still be computing (ingestion starts one): follow its job either way.
+    if (start.jobId) await watchJob(start.jobId, p.update);
     const { profile } = await api("GET", `/v1/profiles/${start.profileId}`);
     p.el.remove();
     renderProfile(profileBox, profile);
