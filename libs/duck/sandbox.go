@@ -4,12 +4,16 @@ package duck
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,33 +36,55 @@ type Limits struct {
 	// Warm, when set, supplies a pre-opened database (opening one costs tens of milliseconds);
 	// it is used only when its memory and thread settings equal these limits.
 	Warm *WarmPool
+	// Scope, when set and Warm keeps databases (WarmPool.Keep), lets this query run on a locked
+	// database kept from an earlier query with the same Scope and exactly the same tables, and
+	// lets its database be kept afterwards. The caller puts in it whoever may share a database
+	// (the service uses the project and the user).
+	Scope string
 }
 
 // WarmPool keeps a few private in-memory DuckDB databases opened ahead of time, configured with
-// fixed memory and thread limits but not yet given any file or locked. Each serves exactly one
-// query. A used database is handed back (retired), and a background goroutine closes it and only
-// then opens its replacement, so that the 25-60 ms of opening and the closing never run on the
-// request path and do not compete for CPU with the query that took the database.
+// fixed memory and thread limits but not yet given any file or locked. A used database is handed
+// back (retired), and a background goroutine closes it and only then opens its replacement, so that
+// the 25-60 ms of opening and the closing never run on the request path and do not compete for CPU
+// with the query that took the database.
+//
+// With Keep, a database that served a query with Limits.Scope set is kept, locked, for the next
+// query of the same scope over exactly the same tables (same aliases, same files). Before it is
+// kept, the background goroutine checks that its state is exactly what the lockdown left (the same
+// views with the same SQL, no tables, sequences, indexes, macros, types, variables, temporary
+// files or other prepared statements, the same databases and schemas, every setting unchanged) and
+// gives it a fresh random seed; a database that fails the check is closed. Without Keep, or without
+// a scope, each database serves exactly one query.
 type WarmPool struct {
-	memory  string
-	threads int
-	tempDir string
-	size    int
-	ch      chan *warmConn
-	retired chan *warmConn
-	parser  chan *Conn // one long-lived database that only parses queries (the read-only check)
-	kick    chan struct{}
-	cancel  context.CancelFunc
-	done    chan struct{}
-	opened  atomic.Int64
-	served  atomic.Int64
-	busy    atomic.Int64 // databases retired but not yet closed, plus an open in progress
+	memory   string
+	threads  int
+	tempDir  string
+	size     int
+	ch       chan *warmConn
+	retired  chan *warmConn
+	returned chan *keptConn
+	parser   chan *Conn // one long-lived database that only parses queries (the read-only check)
+	kick     chan struct{}
+	cancel   context.CancelFunc
+	done     chan struct{}
+	opened   atomic.Int64
+	served   atomic.Int64
+	reused   atomic.Int64
+	refused  atomic.Int64 // kept databases closed because their state check failed
+	busy     atomic.Int64 // databases retired or returned but not yet closed or checked, plus an open in progress
+
+	keep int
+	ttl  time.Duration
+	mu   sync.Mutex
+	kept map[string][]*keptConn // by scope key; most recently used last
 }
 
 // warmConn is a pooled database and its private spill folder (removed when the database is closed).
 type warmConn struct {
 	*Conn
-	dir string
+	dir  string
+	base string // baseSettings read when the pool opened it, before any request; "" when not pooled
 }
 
 func (w *warmConn) close() {
@@ -66,6 +92,14 @@ func (w *warmConn) close() {
 	if w.dir != "" {
 		os.RemoveAll(w.dir)
 	}
+}
+
+// keptConn is a locked database set up for one scope and set of tables.
+type keptConn struct {
+	w      *warmConn
+	key    string
+	tables [][2]string // alias, Parquet path, sorted by alias
+	used   time.Time
 }
 
 // NewWarmPool starts keeping size databases ready.
@@ -79,7 +113,8 @@ func NewWarmPoolSpill(size int, memory string, threads int, tempDir string) *War
 	ctx, cancel := context.WithCancel(context.Background())
 	size = max(size, 1)
 	p := &WarmPool{memory: memory, threads: threads, tempDir: tempDir, size: size, ch: make(chan *warmConn, size), retired: make(chan *warmConn, 64),
-		parser: make(chan *Conn, 1), kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+		returned: make(chan *keptConn, 64), parser: make(chan *Conn, 1), kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{}),
+		kept: map[string][]*keptConn{}, ttl: 2 * time.Minute}
 	if pc, err := Open(ctx, Config{MemoryLimit: "64MB", Threads: 1}); err == nil {
 		if err := pc.Lock(ctx); err == nil {
 			p.parser <- pc
@@ -89,7 +124,16 @@ func NewWarmPoolSpill(size int, memory string, threads int, tempDir string) *War
 	}
 	go func() {
 		defer close(p.done)
+		tick := time.NewTicker(5 * time.Second)
+		defer tick.Stop()
 		for ctx.Err() == nil {
+			select {
+			case kc := <-p.returned: // first: the next query of that scope may be waiting for it
+				p.checkBack(ctx, kc)
+				p.busy.Add(-1)
+				continue
+			default:
+			}
 			select {
 			case c := <-p.retired:
 				c.close()
@@ -115,9 +159,14 @@ func NewWarmPoolSpill(size int, memory string, threads int, tempDir string) *War
 				continue
 			}
 			select {
+			case kc := <-p.returned:
+				p.checkBack(ctx, kc)
+				p.busy.Add(-1)
 			case c := <-p.retired:
 				c.close()
 				p.busy.Add(-1)
+			case <-tick.C:
+				p.expire(time.Now())
 			case <-p.kick:
 			case <-ctx.Done():
 				return
@@ -125,6 +174,18 @@ func NewWarmPoolSpill(size int, memory string, threads int, tempDir string) *War
 		}
 	}()
 	return p
+}
+
+// Keep lets up to n locked databases be kept for reuse by later queries of the same scope over the
+// same tables, each for at most ttl after its last use (0 means two minutes). n = 0 (the default)
+// means every database serves one query. Call it before the pool is used.
+func (p *WarmPool) Keep(n int, ttl time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.keep = max(n, 0)
+	if ttl > 0 {
+		p.ttl = ttl
+	}
 }
 
 // open opens a database with the pool's limits and spill folder, and runs on it the statements
@@ -157,6 +218,14 @@ func (p *WarmPool) open(ctx context.Context) (*warmConn, error) {
 			}
 		}
 	}
+	if err == nil {
+		// The settings the lockdown must keep, read before any request, and the first-use cost of
+		// the catalog functions the state check reads.
+		err = c.conn.QueryRowContext(ctx, baseSettings).Scan(&w.base)
+	}
+	if err == nil {
+		_, err = stateOf(ctx, c, nil)
+	}
 	if err != nil {
 		w.close()
 		return nil, err
@@ -164,8 +233,12 @@ func (p *WarmPool) open(ctx context.Context) (*warmConn, error) {
 	return w, nil
 }
 
+func (p *WarmPool) matches(memory string, threads int, tempDir string) bool {
+	return p != nil && memory == p.memory && threads == p.threads && tempDir == p.tempDir
+}
+
 func (p *WarmPool) get(memory string, threads int, tempDir string) *warmConn {
-	if p == nil || memory != p.memory || threads != p.threads || tempDir != p.tempDir {
+	if !p.matches(memory, threads, tempDir) {
 		return nil
 	}
 	select {
@@ -175,6 +248,214 @@ func (p *WarmPool) get(memory string, threads int, tempDir string) *warmConn {
 	default:
 		return nil
 	}
+}
+
+// keeps reports whether databases may be kept for reuse under these limits.
+func (p *WarmPool) keeps(memory string, threads int, tempDir string) bool {
+	if !p.matches(memory, threads, tempDir) {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.keep > 0
+}
+
+// takeKept hands out a checked, locked database of the scope key, if one is kept.
+func (p *WarmPool) takeKept(key string) *keptConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.kept[key]
+	if len(l) == 0 {
+		return nil
+	}
+	kc := l[len(l)-1]
+	if len(l) == 1 {
+		delete(p.kept, key)
+	} else {
+		p.kept[key] = l[:len(l)-1]
+	}
+	p.reused.Add(1)
+	return kc
+}
+
+// giveBack hands a used scoped database to the background goroutine, which checks it and keeps it.
+func (p *WarmPool) giveBack(kc *keptConn) {
+	p.busy.Add(1)
+	select {
+	case p.returned <- kc:
+	default:
+		p.busy.Add(-1)
+		p.retire(kc.w)
+	}
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// checkBack keeps a returned database when its state is still exactly the lockdown's, with a new
+// random seed; otherwise, or when the pool is full, it closes a database (the least recently used).
+func (p *WarmPool) checkBack(ctx context.Context, kc *keptConn) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, err := stateOf(cctx, kc.w.Conn, kc.tables)
+	if err == nil && st != wantState(kc.w.base, kc.tables) {
+		err = errors.New("state changed")
+	}
+	if err == nil {
+		err = kc.w.Exec(cctx, "SELECT setseed(?)", rand.Float64())
+	}
+	if err != nil {
+		p.refused.Add(1)
+		kc.w.close()
+		return
+	}
+	kc.used = time.Now()
+	var evict []*keptConn
+	p.mu.Lock()
+	p.kept[kc.key] = append(p.kept[kc.key], kc)
+	for p.keptLocked() > p.keep {
+		evict = append(evict, p.oldestLocked())
+	}
+	p.mu.Unlock()
+	for _, e := range evict {
+		e.w.close()
+	}
+}
+
+func (p *WarmPool) keptLocked() int {
+	n := 0
+	for _, l := range p.kept {
+		n += len(l)
+	}
+	return n
+}
+
+// oldestLocked removes and returns the least recently used kept database.
+func (p *WarmPool) oldestLocked() *keptConn {
+	var key string
+	var at int
+	var old *keptConn
+	for k, l := range p.kept {
+		for i, kc := range l {
+			if old == nil || kc.used.Before(old.used) {
+				key, at, old = k, i, kc
+			}
+		}
+	}
+	l := p.kept[key]
+	p.kept[key] = append(l[:at:at], l[at+1:]...)
+	if len(p.kept[key]) == 0 {
+		delete(p.kept, key)
+	}
+	return old
+}
+
+// expire closes the kept databases unused for longer than the pool's ttl.
+func (p *WarmPool) expire(now time.Time) {
+	var old []*keptConn
+	p.mu.Lock()
+	for k, l := range p.kept {
+		var keep []*keptConn
+		for _, kc := range l {
+			if now.Sub(kc.used) > p.ttl {
+				old = append(old, kc)
+			} else {
+				keep = append(keep, kc)
+			}
+		}
+		if len(keep) == 0 {
+			delete(p.kept, k)
+		} else {
+			p.kept[k] = keep
+		}
+	}
+	p.mu.Unlock()
+	for _, kc := range old {
+		kc.w.close()
+	}
+}
+
+// baseSettings are the settings a pooled database has before any request; the lockdown leaves them.
+const baseSettings = `SELECT concat_ws('|', current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory'),
+  current_setting('allowed_directories'), current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions'),
+  current_setting('allow_community_extensions'), current_setting('TimeZone'))`
+
+// stateOf describes what a query could have left behind in a locked database set up for tables:
+// the base settings, the lockdown's own settings, the databases, the views (each alias's view must
+// still read its file) and counts of tables, sequences, indexes, user types, variables, temporary
+// files, prepared statements and user schemas. Macros are not counted (listing functions costs
+// tens of milliseconds); creating one needs a statement the read-only check refuses.
+func stateOf(ctx context.Context, c *Conn, tables [][2]string) (string, error) {
+	paths := make([]string, len(tables))
+	for i, t := range tables {
+		paths[i] = t[1]
+	}
+	// A UNION of one-row parts: as scalar subqueries of one SELECT they would be cross joins,
+	// and ordering a dozen of those costs DuckDB's optimizer over 100 ms.
+	parts := []string{
+		baseSettings,
+		"SELECT current_setting('enable_external_access')::VARCHAR",
+		"SELECT current_setting('lock_configuration')::VARCHAR",
+		"SELECT string_agg(database_name, ',' ORDER BY database_name) FROM duckdb_databases()",
+		"SELECT count(*)::VARCHAR FROM duckdb_views() WHERE NOT internal",
+		"SELECT count(*)::VARCHAR FROM duckdb_tables()",
+		"SELECT count(*)::VARCHAR FROM duckdb_sequences()",
+		"SELECT count(*)::VARCHAR FROM duckdb_indexes()",
+		"SELECT count(*)::VARCHAR FROM duckdb_types() WHERE NOT internal",
+		"SELECT count(*)::VARCHAR FROM duckdb_variables()",
+		"SELECT count(*)::VARCHAR FROM duckdb_temporary_files()",
+		"SELECT count(*)::VARCHAR FROM duckdb_prepared_statements()",
+		"SELECT count(*)::VARCHAR FROM duckdb_schemas() WHERE NOT internal",
+	}
+	if len(tables) > 0 {
+		parts = append(parts, "SELECT (current_setting('allowed_paths') = "+literalList(paths)+")::VARCHAR")
+	}
+	for _, t := range tables {
+		parts = append(parts, "SELECT count(*)::VARCHAR FROM duckdb_views() WHERE NOT internal AND view_name = "+Literal(t[0])+" AND contains(sql, "+Literal(Literal(t[1]))+")")
+	}
+	var q strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			q.WriteString("\nUNION ALL ")
+		}
+		fmt.Fprintf(&q, "SELECT %d AS i, (%s) AS v", i, p)
+	}
+	q.WriteString("\nORDER BY i")
+	rows, err := c.conn.QueryContext(ctx, q.String())
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var i int
+		var v sql.NullString
+		if err := rows.Scan(&i, &v); err != nil {
+			return "", err
+		}
+		out = append(out, v.String)
+	}
+	return strings.Join(out, "|"), rows.Err()
+}
+
+// wantState is stateOf of a database whose lockdown for tables is intact.
+func wantState(base string, tables [][2]string) string {
+	parts := []string{base, "false", "true", "memory,system,temp", fmt.Sprint(len(tables)), "0", "0", "0", "0", "0", "0", "1", "0"}
+	if len(tables) > 0 {
+		parts = append(parts, "true")
+	}
+	for range tables {
+		parts = append(parts, "1")
+	}
+	return strings.Join(parts, "|")
+}
+
+// Kept reports how many locked databases are kept for reuse now.
+func (p *WarmPool) Kept() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.keptLocked()
 }
 
 // retire closes a used database off the request path; with a pool, the pool closes it and then
@@ -209,14 +490,18 @@ func (p *WarmPool) takeParser() *Conn {
 	}
 }
 
-// Stats reports how many databases the pool has opened and how many it has handed out.
+// Stats reports how many databases the pool has opened and how many it has handed out fresh.
 func (p *WarmPool) Stats() (opened, served int64) { return p.opened.Load(), p.served.Load() }
 
-// WaitIdle waits until the pool is full again and nothing is being closed or opened (benchmarks
-// use it to measure latency without the refill of the previous query running alongside).
+// ReuseStats reports how many queries ran on a kept database, and how many returned databases
+// failed their state check and were closed.
+func (p *WarmPool) ReuseStats() (reused, refused int64) { return p.reused.Load(), p.refused.Load() }
+
+// WaitIdle waits until the pool is full again and nothing is being closed, checked or opened
+// (benchmarks use it to measure latency without the refill of the previous query running alongside).
 func (p *WarmPool) WaitIdle(ctx context.Context) error {
 	for {
-		if len(p.ch) == p.size && p.busy.Load() == 0 && len(p.retired) == 0 {
+		if len(p.ch) == p.size && p.busy.Load() == 0 && len(p.retired) == 0 && len(p.returned) == 0 {
 			return nil
 		}
 		select {
@@ -227,16 +512,26 @@ func (p *WarmPool) WaitIdle(ctx context.Context) error {
 	}
 }
 
-// Close stops refilling and closes the idle and retired databases.
+// Close stops refilling and closes the idle, kept and retired databases.
 func (p *WarmPool) Close() {
 	p.cancel()
 	<-p.done
+	p.mu.Lock()
+	for _, l := range p.kept {
+		for _, kc := range l {
+			kc.w.close()
+		}
+	}
+	p.kept = map[string][]*keptConn{}
+	p.mu.Unlock()
 	for {
 		select {
 		case c := <-p.ch:
 			c.close()
 		case c := <-p.retired:
 			c.close()
+		case kc := <-p.returned:
+			kc.w.close()
 		case c := <-p.parser:
 			c.Close()
 		default:
@@ -252,9 +547,14 @@ type Result struct {
 	Rows    int64
 	// Truncated is set when the query produced more than Limits.MaxRows rows.
 	Truncated bool
+	// Reused is set when the query ran on a database kept from an earlier query of its scope.
+	Reused bool
+	done   func() // hands a scoped database back to be checked and kept
 }
 
-// Release frees the record batches.
+// Release frees the record batches. For a scoped query it also hands the database back to the
+// pool, which checks it and keeps it for the scope's next query; so that the check does not compete
+// with the caller for the CPU, release the result only once it is sent.
 func (r *Result) Release() {
 	if r == nil {
 		return
@@ -263,6 +563,10 @@ func (r *Result) Release() {
 		rec.Release()
 	}
 	r.Records = nil
+	if r.done != nil {
+		r.done()
+		r.done = nil
+	}
 }
 
 var aliasRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -311,7 +615,27 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	} else {
 		checked = nil
 	}
-	c := limits.Warm.get(limits.MemoryLimit, limits.Threads, limits.TempDir)
+	// A database kept for this scope and these tables is already set up and locked.
+	key := ""
+	if limits.Scope != "" && limits.Warm.keeps(limits.MemoryLimit, limits.Threads, limits.TempDir) {
+		var k strings.Builder
+		k.WriteString(limits.Scope)
+		for _, a := range aliases {
+			k.WriteString("\x00" + a + "\x00" + tables[a])
+		}
+		key = k.String()
+	}
+	var kc *keptConn
+	var c *warmConn
+	if key != "" {
+		if kc = limits.Warm.takeKept(key); kc != nil {
+			c = kc.w
+		}
+	}
+	reused := kc != nil
+	if c == nil {
+		c = limits.Warm.get(limits.MemoryLimit, limits.Threads, limits.TempDir)
+	}
 	if c == nil {
 		w := &warmConn{}
 		if limits.TempDir != "" {
@@ -332,40 +656,67 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 		c = w
 	}
 	// The record batches own their memory (Arrow C data), so the database can go once the query is
-	// read; closing it (several ms) and removing its spill folder happen off the request path.
-	defer limits.Warm.retire(c)
-	// One round trip: the files this query may read, the views, then the lock. Its settings are the
-	// same Open makes from cfg (memory, threads and spill folder were set when the database opened).
-	var stmts []string
-	if len(cfg.ReadPaths) > 0 {
-		stmts = append(stmts, "SET allowed_paths = "+literalList(cfg.ReadPaths))
+	// read; closing it (several ms) and removing its spill folder happen off the request path. A
+	// scoped database whose query finished normally goes back to be checked and kept.
+	keepIt, handedOver := false, false
+	defer func() {
+		switch {
+		case handedOver: // Result.Release gives it back
+		case kc != nil && keepIt:
+			limits.Warm.giveBack(kc)
+		default:
+			limits.Warm.retire(c)
+		}
+	}()
+	var setupErr error
+	if kc == nil {
+		// One round trip: the files this query may read, the views, then the lock. Its settings are
+		// the same Open makes from cfg (memory, threads and spill folder were set when the database
+		// opened).
+		var stmts []string
+		if len(cfg.ReadPaths) > 0 {
+			stmts = append(stmts, "SET allowed_paths = "+literalList(cfg.ReadPaths))
+		}
+		for _, a := range aliases {
+			stmts = append(stmts, "CREATE VIEW "+Ident(a)+" AS SELECT * FROM "+ParquetScan(tables[a]))
+		}
+		stmts = append(stmts, "SET enable_external_access = false", "SET lock_configuration = true")
+		setupErr = c.Exec(ctx, strings.Join(stmts, ";\n"))
 	}
-	for _, a := range aliases {
-		stmts = append(stmts, "CREATE VIEW "+Ident(a)+" AS SELECT * FROM "+ParquetScan(tables[a]))
-	}
-	stmts = append(stmts, "SET enable_external_access = false", "SET lock_configuration = true")
-	setupErr := c.Exec(ctx, strings.Join(stmts, ";\n"))
 	if checked == nil {
 		if err := checkReadOnly(ctx, c.Conn, query); err != nil {
+			keepIt = kc != nil
 			return nil, err
 		}
 	} else if err := <-checked; err != nil {
+		keepIt = kc != nil
 		return nil, err
 	}
 	if setupErr != nil {
 		return nil, fmt.Errorf("set up the tables %s: %w", strings.Join(aliases, ", "), setupErr)
 	}
 	c.locked = true
+	if kc == nil && key != "" && c.base != "" {
+		// A pooled database (its base settings were read before any request) may be kept once
+		// its state is checked against the lockdown, after the query.
+		kc = &keptConn{w: c, key: key}
+		for _, a := range aliases {
+			kc.tables = append(kc.tables, [2]string{a, tables[a]})
+		}
+	}
 	ar, err := c.Arrow()
 	if err != nil {
 		return nil, err
 	}
 	rr, err := ar.QueryContext(ctx, query)
 	if err != nil {
-		return nil, queryError(ctx, timeout, err)
+		err = queryError(ctx, timeout, err)
+		// A query the binder refused left nothing behind; the check before keeping makes sure.
+		keepIt = ctx.Err() == nil && errors.Is(err, ErrInvalidArgument)
+		return nil, err
 	}
 	defer rr.Release()
-	res := &Result{Schema: rr.Schema()}
+	res := &Result{Schema: rr.Schema(), Reused: reused}
 	for rr.Next() {
 		rec := rr.RecordBatch()
 		n := rec.NumRows()
@@ -384,6 +735,10 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	if err := rr.Err(); err != nil {
 		res.Release()
 		return nil, queryError(ctx, timeout, err)
+	}
+	if kc != nil && ctx.Err() == nil {
+		handedOver = true
+		res.done = func() { limits.Warm.giveBack(kc) }
 	}
 	return res, nil
 }
@@ -408,26 +763,63 @@ func queryError(ctx context.Context, timeout time.Duration, err error) error {
 	return err
 }
 
+// checked remembers the outcome of the read-only check for recent query texts. The check is a pure
+// function of the text (DuckDB's parser alone decides), so a repeated query skips the parse.
+var checkMemo = struct {
+	sync.Mutex
+	m     map[string]error
+	order []string
+}{m: map[string]error{}}
+
+const (
+	checkedMax     = 256      // query texts remembered
+	checkedMaxText = 16 << 10 // longer texts are always parsed
+)
+
 // checkReadOnly asks DuckDB's own parser whether query is exactly one SELECT-like statement.
 func checkReadOnly(ctx context.Context, c *Conn, query string) error {
-	var isErr bool
-	var msg string
-	var n int64
-	err := c.conn.QueryRowContext(ctx, `SELECT COALESCE((j->>'error')::BOOLEAN, false), COALESCE(j->>'error_message', ''),
-		COALESCE(json_array_length(j->'statements'), 0) FROM (SELECT json_serialize_sql(?::VARCHAR)::JSON AS j)`, query).Scan(&isErr, &msg, &n)
-	if err != nil {
+	if len(query) <= checkedMaxText {
+		checkMemo.Lock()
+		err, ok := checkMemo.m[query]
+		checkMemo.Unlock()
+		if ok {
+			return err
+		}
+	}
+	var js string
+	if err := c.conn.QueryRowContext(ctx, `SELECT json_serialize_sql(?::VARCHAR)::VARCHAR`, query).Scan(&js); err != nil {
 		return fmt.Errorf("check query: %w", err)
 	}
-	if isErr {
-		if strings.Contains(msg, "Only SELECT") {
-			return fmt.Errorf("%w: only a single read-only query (SELECT, WITH, FROM, VALUES) is allowed; %s statements are refused", ErrInvalidArgument, firstWord(query))
+	var parsed struct {
+		Error        bool              `json:"error"`
+		ErrorMessage string            `json:"error_message"`
+		Statements   []json.RawMessage `json:"statements"`
+	}
+	if err := json.Unmarshal([]byte(js), &parsed); err != nil {
+		return fmt.Errorf("check query: %w", err)
+	}
+	var err error
+	switch {
+	case parsed.Error && strings.Contains(parsed.ErrorMessage, "Only SELECT"):
+		err = fmt.Errorf("%w: only a single read-only query (SELECT, WITH, FROM, VALUES) is allowed; %s statements are refused", ErrInvalidArgument, firstWord(query))
+	case parsed.Error:
+		err = fmt.Errorf("%w: %s", ErrInvalidArgument, parsed.ErrorMessage)
+	case len(parsed.Statements) != 1:
+		err = fmt.Errorf("%w: exactly one statement is allowed, got %d", ErrInvalidArgument, len(parsed.Statements))
+	}
+	if len(query) <= checkedMaxText {
+		checkMemo.Lock()
+		if _, ok := checkMemo.m[query]; !ok {
+			if len(checkMemo.order) >= checkedMax {
+				delete(checkMemo.m, checkMemo.order[0])
+				checkMemo.order = checkMemo.order[1:]
+			}
+			checkMemo.m[query] = err
+			checkMemo.order = append(checkMemo.order, query)
 		}
-		return fmt.Errorf("%w: %s", ErrInvalidArgument, msg)
+		checkMemo.Unlock()
 	}
-	if n != 1 {
-		return fmt.Errorf("%w: exactly one statement is allowed, got %d", ErrInvalidArgument, n)
-	}
-	return nil
+	return err
 }
 
 func firstWord(q string) string {

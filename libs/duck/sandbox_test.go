@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSQLMemoryLimit: a query that needs more than the memory limit fails with ResourceExhausted
@@ -115,5 +116,172 @@ func TestSQLWarmPool(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(spill, "duck-sql-*")); len(left) != 2 {
 		t.Errorf("spill folders left: %v, want the 2 of the idle databases", left)
+	}
+}
+
+// TestSQLKeptDatabase: with Keep, a locked database is reused only by the same scope over exactly
+// the same tables, it never carries anything of an earlier query into a later one, and a database
+// whose state changed is closed instead of kept.
+func TestSQLKeptDatabase(t *testing.T) {
+	t.Parallel()
+	p := writeParquet(t, 1000)
+	other := writeParquet(t, 5)
+	spill := t.TempDir()
+	pool := NewWarmPoolSpill(1, "256MB", 1, spill)
+	defer pool.Close()
+	pool.Keep(4, 0)
+	ctx := context.Background()
+	run := func(scope string, tables map[string]string, q string) (*Result, error) {
+		t.Helper()
+		if err := pool.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return SQL(ctx, tables, q, Limits{Warm: pool, MemoryLimit: "256MB", Threads: 1, TempDir: spill, Scope: scope, Timeout: 10 * time.Second})
+	}
+	value := func(scope string, tables map[string]string, q string) (string, bool) {
+		t.Helper()
+		res, err := run(scope, tables, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer res.Release()
+		return strings.Clone(res.Records[0].Column(0).ValueStr(0)), res.Reused // the value points into the batch
+	}
+	tp := map[string]string{"t": p}
+	if v, reused := value("alice", tp, "SELECT count(*) FROM t"); v != "1000" || reused {
+		t.Fatalf("first query: %s reused=%v, want 1000 on a fresh database", v, reused)
+	}
+	if err := pool.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pool.Kept() != 1 {
+		t.Fatalf("kept %d databases, want 1", pool.Kept())
+	}
+	if v, reused := value("alice", tp, "SELECT count(*)::VARCHAR || '/' || current_setting('lock_configuration')::VARCHAR || '/' || current_setting('enable_external_access')::VARCHAR FROM t"); v != "1000/true/false" || !reused {
+		t.Fatalf("second query: %s reused=%v, want 1000/true/false on the kept database", v, reused)
+	}
+
+	// Whatever a query tries, the next query on the kept database finds the lockdown's state.
+	for _, q := range []string{"CREATE TABLE leak AS SELECT 42", "CREATE TEMP TABLE leak AS SELECT 42", "SET threads = 4",
+		"SELECT * FROM query('CREATE TABLE leak AS SELECT 42')", "SET VARIABLE leak = 42", "CREATE MACRO leak() AS 42",
+		"PREPARE leak AS SELECT 42", "DROP VIEW t", "CREATE OR REPLACE VIEW t AS SELECT 42 AS id", "ATTACH ':memory:' AS leak",
+		"SELECT * FROM read_parquet(" + Literal(other) + ")"} {
+		if r, err := run("alice", tp, q); err == nil {
+			r.Release()
+			t.Errorf("%q accepted", q)
+		}
+	}
+	state, reused := value("alice", tp, `SELECT (SELECT count(*) FROM t)::VARCHAR || '/' || (SELECT count(*) FROM duckdb_tables())::VARCHAR || '/' ||
+		(SELECT count(*) FROM duckdb_variables())::VARCHAR || '/' || (SELECT count(*) FROM duckdb_functions() WHERE NOT internal)::VARCHAR || '/' ||
+		(SELECT count(*) FROM duckdb_databases())::VARCHAR || '/' || current_setting('threads')::VARCHAR || '/' || (SELECT count(*) FROM duckdb_prepared_statements())::VARCHAR`)
+	if state != "1000/0/0/0/3/1/1" || !reused {
+		t.Errorf("after the refused statements: %s reused=%v, want 1000/0/0/0/3/1/1 (rows, tables, variables, macros, databases, threads, prepared) on the kept database", state, reused)
+	}
+
+	// A seed set by one query does not carry over: the kept database gets a new random seed.
+	if v, reused := value("alice", tp, "SELECT setseed(0.25)::VARCHAR"); !reused {
+		t.Fatalf("setseed: %s reused=%v", v, reused)
+	}
+	afterSeed, reused := value("alice", tp, "SELECT random()::VARCHAR")
+	if !reused {
+		t.Fatal("random() did not run on the kept database")
+	}
+	fresh, err := Open(ctx, Config{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seeded string
+	if err := fresh.Exec(ctx, "SELECT setseed(0.25)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.SQL().QueryRowContext(ctx, "SELECT random()::VARCHAR").Scan(&seeded); err != nil {
+		t.Fatal(err)
+	}
+	fresh.Close()
+	if afterSeed == seeded {
+		t.Errorf("random() after setseed(0.25) in an earlier query = %s, the seeded sequence's first value", afterSeed)
+	}
+
+	// Another scope, other tables or another alias never get alice's database.
+	if v, reused := value("bob", tp, "SELECT count(*) FROM t"); v != "1000" || reused {
+		t.Errorf("bob: %s reused=%v, want a fresh database", v, reused)
+	}
+	if v, reused := value("alice", map[string]string{"t": other}, "SELECT count(*) FROM t"); v != "5" || reused {
+		t.Errorf("alice, other file: %s reused=%v, want 5 on a fresh database", v, reused)
+	}
+	if r, err := run("alice", map[string]string{"t": other}, "SELECT count(*) FROM read_parquet("+Literal(p)+")"); err == nil {
+		r.Release()
+		t.Error("alice's other-file database reads the first file")
+	}
+	if v, reused := value("alice", map[string]string{"u": p}, "SELECT count(*) FROM duckdb_views() WHERE NOT internal AND view_name = 't'"); v != "0" || reused {
+		t.Errorf("alice, alias u: %s reused=%v, want no view t on a fresh database", v, reused)
+	}
+
+	// A database whose state changed behind the sandbox's back (a table appears, a view is
+	// replaced, a variable is set) is closed, not kept.
+	key := "alice\x00t\x00" + p
+	for _, tamper := range []string{"CREATE TEMP TABLE leak AS SELECT 42 AS x", "CREATE OR REPLACE VIEW t AS SELECT 42 AS id", "SET VARIABLE leak = 42"} {
+		if v, _ := value("alice", tp, "SELECT count(*) FROM t"); v != "1000" {
+			t.Fatal(v)
+		}
+		if err := pool.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		kc := pool.takeKept(key)
+		if kc == nil {
+			t.Fatal("alice's database is not kept")
+		}
+		if err := kc.w.Exec(ctx, tamper); err != nil {
+			t.Fatal(err)
+		}
+		_, refusedBefore := pool.ReuseStats()
+		pool.giveBack(kc)
+		if err := pool.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, refused := pool.ReuseStats(); refused != refusedBefore+1 {
+			t.Errorf("%s: refused %d, want %d: a tampered database was kept", tamper, refused, refusedBefore+1)
+		}
+		if v, reused := value("alice", tp, "SELECT (SELECT count(*) FROM duckdb_tables())::VARCHAR || '/' || (SELECT count(*) FROM t)::VARCHAR || '/' || (SELECT count(*) FROM duckdb_variables())::VARCHAR"); v != "0/1000/0" || reused {
+			t.Errorf("after %s: %s, reused=%v; want 0/1000/0 on a fresh database", tamper, v, reused)
+		}
+	}
+
+	// An interrupted query's database is not kept.
+	if err := pool.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keptBefore := pool.Kept()
+	if r, err := SQL(ctx, tp, "SELECT count(*) FROM range(10000000000)", Limits{Warm: pool, MemoryLimit: "256MB", Threads: 1, TempDir: spill, Scope: "alice", Timeout: 200 * time.Millisecond}); !errors.Is(err, context.DeadlineExceeded) {
+		if r != nil {
+			r.Release()
+		}
+		t.Fatalf("long query: %v, want the time limit", err)
+	}
+	if err := pool.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pool.Kept() != keptBefore-1 {
+		t.Errorf("kept %d after an interrupted query on a kept database, want %d", pool.Kept(), keptBefore-1)
+	}
+
+	// At most Keep databases are kept, and none past its time to live.
+	for _, s := range []string{"carol", "dave", "erin", "frank", "grace"} {
+		if v, _ := value(s, tp, "SELECT count(*) FROM t"); v != "1000" {
+			t.Fatal(v)
+		}
+	}
+	if err := pool.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pool.Kept() != 4 {
+		t.Errorf("kept %d, want the limit of 4", pool.Kept())
+	}
+	pool.expire(time.Now().Add(3 * time.Minute))
+	if pool.Kept() != 0 {
+		t.Errorf("kept %d past their time to live", pool.Kept())
+	}
+	if left, _ := filepath.Glob(filepath.Join(spill, "duck-sql-*")); len(left) != 1 {
+		t.Errorf("spill folders left: %v, want only the idle database's", left)
 	}
 }

@@ -149,8 +149,11 @@ const (
 // Input is one file made visible read-only as /data/<Name>.
 type Input struct {
 	Alias string // name for vds.load(alias)
-	Name  string // file name under /data, e.g. tips.csv; must be a plain name
+	Name  string // file name under /data, e.g. tips.csv or tips.parquet; must be a plain name
 	Path  string // host path
+	// Columns, for a CSV file, tells vds.load how to read columns whose type CSV loses: "str"
+	// (text, even when it looks numeric), "boolean" (nullable) or "datetime".
+	Columns map[string]string
 }
 
 // Job is one execution.
@@ -191,7 +194,12 @@ type Sandbox struct {
 	cgroups string // v1 root of memory+pids, "" when not writable
 	uid     int    // host user of the sandbox, -1 for this process's own
 	ownWork bool   // WorkDir was made by New and is removed by Close
+	parquet string // the Parquet reader importable inside ("pyarrow", "fastparquet"), "" for none
 }
+
+// ParquetReader names the Python library inside the sandbox that reads Parquet files (pyarrow or
+// fastparquet), found by the probe run; "" when there is none (Debian bookworm packages neither).
+func (s *Sandbox) ParquetReader() string { return s.parquet }
 
 // Close waits (up to five seconds) for the cgroups of finished sandboxes to be removed, and removes
 // a work folder New made for itself.
@@ -339,7 +347,9 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	// Probe: the full sandbox must start and run the interpreter.
 	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	res, err := s.Run(pctx, Job{Code: "print('ok')", Limits: Limits{Wall: 15 * time.Second}})
+	var probeOut bytes.Buffer
+	res, err := s.Run(pctx, Job{Code: "import importlib.util as u\nprint('ok', *[m for m in ('pyarrow', 'fastparquet') if u.find_spec(m)])",
+		Limits: Limits{Wall: 15 * time.Second}, Stdout: func(b []byte) { probeOut.Write(b) }})
 	if err != nil {
 		s.Close()
 		return nil, &UnavailableError{Reason: err.Error()}
@@ -347,6 +357,9 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if res.Outcome != OK {
 		s.Close()
 		return nil, &UnavailableError{Reason: fmt.Sprintf("a probe run inside bubblewrap failed (%s: %s); user namespaces may be disabled", res.Outcome, res.Message)}
+	}
+	if f := strings.Fields(probeOut.String()); len(f) > 1 && f[0] == "ok" {
+		s.parquet = f[1]
 	}
 	return s, nil
 }
@@ -640,7 +653,7 @@ func (w *warm) run(ctx context.Context, job Job) (*Result, error) {
 	defer w.discard()
 	lim := job.Limits.Min(w.limits)
 	res := &Result{Limits: lim}
-	inputs := map[string]string{}
+	inputs := map[string]any{}
 	for _, in := range job.Inputs {
 		if !SafeName(in.Name) || !SafeName(in.Alias) {
 			return nil, fmt.Errorf("pysandbox: input name %q or alias %q is not a plain file name", in.Name, in.Alias)
@@ -661,7 +674,7 @@ func (w *warm) run(ctx context.Context, job Job) (*Result, error) {
 				return nil, fmt.Errorf("pysandbox: stage input %s: %w", in.Name, err)
 			}
 		}
-		inputs[in.Alias] = in.Name
+		inputs[in.Alias] = map[string]any{"file": in.Name, "columns": in.Columns}
 	}
 	// Wait for the interpreter to be ready (already true for a warm sandbox).
 	select {

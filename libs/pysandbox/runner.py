@@ -29,21 +29,33 @@ def _vds_module(inputs):
     m = types.ModuleType("vds")
     m.DATA = "/data"
     m.OUT = "/out"
+    # inputs: alias -> {"file": name under /data, "columns": {column: "str" | "boolean" | "datetime"}}
+    inputs = {k: (v if isinstance(v, dict) else {"file": v}) for k, v in inputs.items()}
 
     def path(name):
         if name not in inputs:
             raise KeyError("no input named %r; inputs are: %s" % (name, ", ".join(sorted(inputs)) or "none"))
-        return os.path.join("/data", inputs[name])
+        return os.path.join("/data", inputs[name]["file"])
 
     def load(name, **kw):
+        """Read input `name` as a pandas DataFrame, whichever format it was given in."""
         import pandas as pd
-        return pd.read_csv(path(name), **kw)
+        p = path(name)
+        if p.endswith(".parquet"):
+            return pd.read_parquet(p, **kw)
+        cols = inputs[name].get("columns") or {}
+        if "dtype" not in kw:
+            kw["dtype"] = {c: ("boolean" if t == "boolean" else str) for c, t in cols.items() if t in ("str", "boolean")}
+        if "parse_dates" not in kw:
+            kw["parse_dates"] = [c for c, t in cols.items() if t == "datetime"]
+        return pd.read_csv(p, **kw)
 
     def save(df, name, index=False):
         df.to_csv(os.path.join("/out", name + ".csv"), index=index)
 
     m.path, m.load, m.save = path, load, save
     m.inputs = lambda: sorted(inputs)
+    m.format = lambda name: os.path.splitext(path(name))[1].lstrip(".")
     return m
 
 

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +15,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
@@ -27,7 +26,6 @@ import (
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/lineage"
 	"github.com/vdsproject/vds/libs/pysandbox"
-	"github.com/vdsproject/vds/libs/storage"
 )
 
 // artifactTypes are the output files that become execution artifacts, by extension.
@@ -51,7 +49,7 @@ func ArtifactKey(executionID, artifactID string) string {
 	return fmt.Sprintf("executions/%s/%s", executionID, artifactID)
 }
 
-func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteRequest, who *authn.Identity, stream sandboxv1.SandboxService_ExecuteServer) error {
+func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteRequest, who *authn.Identity, exe *sandboxv1.Execution, ran *bool, stream sandboxv1.SandboxService_ExecuteServer) error {
 	if s.pool == nil {
 		return status.Error(codes.FailedPrecondition, "Python execution is not available on this server: "+s.pyReason+". Code is never run unsandboxed; use language SQL or install bubblewrap.")
 	}
@@ -66,43 +64,20 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 		lim.Output = l.MaxOutputBytes
 	}
 	lim = lim.Min(s.pyCeiling)
+	exe.Limits = &sandboxv1.Limits{TimeoutMs: lim.Wall.Milliseconds(), MemoryBytes: lim.Memory, MaxOutputBytes: lim.Output}
+	ins, err := s.resolveInputs(ctx, req)
+	if err != nil {
+		return err
+	}
 	var inputs []pysandbox.Input
 	var inputIDs []string
-	seen := map[string]bool{}
-	for i, in := range req.Inputs {
-		alias := in.Alias
-		if alias == "" {
-			alias = "data"
-			if i > 0 {
-				alias = fmt.Sprintf("data%d", i+1)
-			}
-		}
-		if !aliasRE.MatchString(alias) {
-			return grpcx.InvalidArgument(fmt.Sprintf("inputs[%d].alias", i), "must be a plain name (letters, digits, underscore)")
-		}
-		if seen[alias] {
-			return grpcx.InvalidArgument(fmt.Sprintf("inputs[%d].alias", i), fmt.Sprintf("%q is used twice", alias))
-		}
-		seen[alias] = true
-		ds, ver, err := s.rt.DatasetVersion(ctx, in.Dataset)
-		if err != nil {
-			return err
-		}
-		if ds.ProjectId != req.ProjectId {
-			return grpcx.NotFound("dataset", ds.Id)
-		}
-		pq, err := s.local(ctx, ver.DatasetId, ver.Version)
-		if err != nil {
-			return grpcx.Internal(ctx, err, "read dataset")
-		}
-		csv, err := s.localCSV(ctx, pq)
+	for _, in := range ins {
+		staged, err := s.pyInputs(ctx, in)
 		if err != nil {
 			return grpcx.Internal(ctx, err, "prepare dataset for Python")
 		}
-		inputs = append(inputs, pysandbox.Input{Alias: alias, Name: alias + ".csv", Path: csv})
-		inputIDs = append(inputIDs, fmt.Sprintf("%s.v%d", ver.DatasetId, ver.Version))
-		in.Alias = alias
-		in.Dataset = &commonv1.DatasetRef{DatasetId: ver.DatasetId, Version: ver.Version}
+		inputs = append(inputs, staged...)
+		inputIDs = append(inputIDs, in.id)
 	}
 	select {
 	case s.slots <- struct{}{}:
@@ -110,8 +85,7 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 	default:
 		return grpcx.ResourceExhausted("the sandbox is running %d executions, its limit; retry shortly", s.cfg.Concurrent)
 	}
-	exe := &sandboxv1.Execution{Id: ids.New(ids.Execution), ProjectId: req.ProjectId, UserId: who.UserID, Language: req.Language, Code: req.Code,
-		Inputs: req.Inputs, Limits: &sandboxv1.Limits{TimeoutMs: lim.Wall.Milliseconds(), MemoryBytes: lim.Memory, MaxOutputBytes: lim.Output}, CreateTime: timestamppb.Now()}
+	*ran = true
 	var mu sync.Mutex
 	var sendErr error
 	send := func(ev *sandboxv1.ExecuteResponse) {
@@ -135,7 +109,12 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 		},
 	})
 	if err != nil {
-		return grpcx.Internal(ctx, err, "run the Python sandbox")
+		err = grpcx.Internal(ctx, err, "run the Python sandbox")
+		exe.Status = &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_ERROR, Message: status.Convert(err).Message(), WallMs: time.Since(exe.CreateTime.AsTime()).Milliseconds()}
+		if serr := s.store(ctx, exe); serr != nil {
+			s.rt.Log.WarnContext(ctx, "execution record", "id", exe.Id, "err", serr)
+		}
+		return err
 	}
 	st := &sandboxv1.Status{Outcome: outcomeOfPy(res.Outcome), Message: res.Message, WallMs: res.Wall.Milliseconds(), CpuMs: res.CPU.Milliseconds(), PeakMemoryBytes: res.PeakRSS}
 	// Outputs: tables become dataset versions, figures and specs become artifacts.
@@ -159,7 +138,8 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 			case artifactTypes[ext] != "":
 				a := &sandboxv1.ExecutionArtifact{Id: ids.New(ids.Object), Name: f.Name, ContentType: artifactTypes[ext], SizeBytes: int64(len(f.Data))}
 				if _, err := s.rt.Blobs.Put(bg, ArtifactKey(exe.Id, a.Id), bytes.NewReader(f.Data), int64(len(f.Data))+1); err != nil {
-					return grpcx.Internal(ctx, err, "store artifact")
+					st.Message = strings.TrimSpace(st.Message + "; " + fmt.Sprintf("storing %s failed: %v", f.Name, err))
+					continue
 				}
 				exe.Artifacts = append(exe.Artifacts, a)
 				_ = lineage.Record(bg, s.rt.Store, &lineagev1.Artifact{Id: a.Id, Kind: "artifact", ProjectId: req.ProjectId, Label: f.Name},
@@ -169,10 +149,11 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 		}
 	}
 	exe.Status = st
-	b, _ := proto.Marshal(exe)
-	_ = s.rt.Store.CreateResource(bg, storage.Resource{Kind: KindExecution, ID: exe.Id, ProjectID: exe.ProjectId, State: st.Outcome.String(), Data: b})
+	if err := s.store(bg, exe); err != nil {
+		s.rt.Log.WarnContext(ctx, "execution record", "id", exe.Id, "err", err)
+	}
 	_ = lineage.Record(bg, s.rt.Store, &lineagev1.Artifact{Id: exe.Id, Kind: "execution", ProjectId: exe.ProjectId, Label: "Python: " + truncate(req.Code, 200)}, inputIDs, "python", map[string]string{"code": truncate(req.Code, 2000)})
-	s.rt.Log.InfoContext(ctx, "execution", "id", exe.Id, "user", who.UserID, "language", "python", "outcome", res.Outcome, "wall_ms", st.WallMs,
+	s.rt.Log.InfoContext(ctx, "execution", "id", exe.Id, "user", who.UserID, "project", exe.ProjectId, "language", "python", "outcome", res.Outcome, "wall_ms", st.WallMs,
 		"cpu_ms", st.CpuMs, "peak_bytes", st.PeakMemoryBytes, "warm", res.Warm, "outputs", len(exe.Outputs), "artifacts", len(exe.Artifacts))
 	send(&sandboxv1.ExecuteResponse{Event: &sandboxv1.ExecuteResponse_Status{Status: st}})
 	mu.Lock()
@@ -194,18 +175,78 @@ func outcomeOfPy(o pysandbox.Outcome) sandboxv1.Outcome {
 	return sandboxv1.Outcome_OUTCOME_ERROR
 }
 
-// localCSV returns a cached CSV copy of a cached Parquet version.
-func (s *Server) localCSV(ctx context.Context, parquetPath string) (string, error) {
-	p := strings.TrimSuffix(parquetPath, ".parquet") + ".csv"
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
+// pyInputs stages one input for Python: the Parquet file itself when the sandbox's interpreter has
+// a Parquet reader, else a cached CSV copy with the column types CSV loses (text that looks
+// numeric, nullable booleans, timestamps) passed to vds.load.
+func (s *Server) pyInputs(ctx context.Context, in input) ([]pysandbox.Input, error) {
+	if s.pool.Sandbox().ParquetReader() != "" {
+		return []pysandbox.Input{{Alias: in.alias, Name: in.alias + ".parquet", Path: in.parquet}}, nil
 	}
-	tmp := p + ".part-" + ids.New(ids.Object) + ".csv"
+	csv, cols, err := s.localCSV(ctx, in.parquet)
+	if err != nil {
+		return nil, err
+	}
+	return []pysandbox.Input{{Alias: in.alias, Name: in.alias + ".csv", Path: csv, Columns: cols}}, nil
+}
+
+// csvColumns maps DuckDB column types to how vds.load reads them back from CSV; numbers are left
+// to pandas' own inference.
+func csvColumns(cols []duck.ColumnInfo) map[string]string {
+	m := map[string]string{}
+	for _, c := range cols {
+		t := strings.ToUpper(c.Type)
+		switch {
+		case t == "VARCHAR" || t == "UUID" || strings.HasPrefix(t, "ENUM"):
+			m[c.Name] = "str"
+		case t == "BOOLEAN":
+			m[c.Name] = "boolean"
+		case t == "DATE" || strings.HasPrefix(t, "TIMESTAMP"):
+			m[c.Name] = "datetime"
+		}
+	}
+	return m
+}
+
+var csvCols sync.Map // CSV path -> map[string]string
+
+// localCSV returns a cached CSV copy of a cached Parquet version and its column reading hints (kept
+// beside it as JSON).
+func (s *Server) localCSV(ctx context.Context, parquetPath string) (string, map[string]string, error) {
+	p := strings.TrimSuffix(parquetPath, ".parquet") + ".csv"
+	if v, ok := csvCols.Load(p); ok {
+		return p, v.(map[string]string), nil
+	}
+	colsPath := p + ".columns.json"
+	if _, err := os.Stat(p); err == nil {
+		var m map[string]string
+		if b, err := os.ReadFile(colsPath); err == nil && json.Unmarshal(b, &m) == nil {
+			csvCols.Store(p, m)
+			return p, m, nil
+		}
+	}
+	info, err := duck.Schema(ctx, parquetPath)
+	if err != nil {
+		return "", nil, err
+	}
+	m := csvColumns(info)
+	b, _ := json.Marshal(m)
+	tmp := p + ".part-" + ids.New(ids.Object)
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return "", nil, err
+	}
+	if err := os.Rename(tmp, colsPath); err != nil {
+		return "", nil, err
+	}
+	tmp += ".csv"
 	if err := duck.ParquetToCSV(ctx, parquetPath, tmp); err != nil {
 		os.Remove(tmp)
-		return "", err
+		return "", nil, err
 	}
-	return p, os.Rename(tmp, p)
+	if err := os.Rename(tmp, p); err != nil {
+		return "", nil, err
+	}
+	csvCols.Store(p, m)
+	return p, m, nil
 }
 
 // upload stores an output table through the ingestion service, acting as the caller.

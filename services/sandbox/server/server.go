@@ -50,6 +50,9 @@ type Config struct {
 	Threads    int
 	MaxCode    int
 	Concurrent int
+	// SQLKeep is how many locked SQL databases are kept for reuse by the same caller over the
+	// same dataset versions (0: every query gets a fresh database).
+	SQLKeep int
 	// Python sandbox.
 	PyPool     int
 	PyMemory   int64
@@ -75,7 +78,7 @@ type Server struct {
 
 // Service is the sandbox deployable.
 func Service() platform.Service {
-	cfg := Config{MaxTimeout: 60 * time.Second, MaxRows: 100000, Memory: "1GB", Threads: 2, MaxCode: 100000, Concurrent: 4,
+	cfg := Config{MaxTimeout: 60 * time.Second, MaxRows: 100000, Memory: "1GB", Threads: 2, MaxCode: 100000, Concurrent: 4, SQLKeep: 4,
 		PyPool: 2, PyMemory: 2 << 30, PyOutput: 1 << 20, PyProcs: 64, PyFileSize: 64 << 20}
 	return platform.Service{
 		Name:  "sandbox",
@@ -85,6 +88,7 @@ func Service() platform.Service {
 			fs.Int64Var(&cfg.MaxRows, "sandbox-max-rows", cfg.MaxRows, "most rows a query may return")
 			fs.StringVar(&cfg.Memory, "sandbox-memory", cfg.Memory, "DuckDB memory limit per execution")
 			fs.IntVar(&cfg.Concurrent, "sandbox-concurrency", cfg.Concurrent, "executions at once in this replica")
+			fs.IntVar(&cfg.SQLKeep, "sandbox-sql-keep", cfg.SQLKeep, "locked SQL databases kept for reuse by the same caller over the same dataset versions; 0 gives every query a fresh database")
 			fs.IntVar(&cfg.PyPool, "sandbox-python-pool", cfg.PyPool, "pre-started Python sandboxes kept per profile (plain, pandas); 0 starts each on demand")
 			fs.Int64Var(&cfg.PyMemory, "sandbox-python-memory", cfg.PyMemory, "address-space (and cgroup memory) limit of one Python execution, bytes")
 			fs.Int64Var(&cfg.PyOutput, "sandbox-python-output", cfg.PyOutput, "most stdout+stderr bytes one Python execution may write")
@@ -98,6 +102,7 @@ func Service() platform.Service {
 				return nil, err
 			}
 			s := &Server{rt: rt, cfg: cfg, cache: cache, slots: make(chan struct{}, cfg.Concurrent), warm: duck.NewWarmPoolSpill(2, cfg.Memory, cfg.Threads, cache)}
+			s.warm.Keep(cfg.SQLKeep, 0)
 			s.pyCeiling = pysandbox.Limits{Wall: cfg.MaxTimeout, CPU: cfg.MaxTimeout, Memory: cfg.PyMemory, Output: cfg.PyOutput, Procs: cfg.PyProcs, FileSize: cfg.PyFileSize}
 			work := filepath.Join(rt.Home, "run", "sandbox")
 			os.RemoveAll(work) // sandboxes of an earlier process
@@ -153,12 +158,27 @@ func WaitWarm(ctx context.Context) error {
 
 var aliasRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
-func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.SandboxService_ExecuteServer) error {
+func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.SandboxService_ExecuteServer) (err error) {
 	ctx := stream.Context()
+	start := time.Now()
+	// The record exists from the start: a request refused before any code runs is recorded too.
+	exe := &sandboxv1.Execution{Id: ids.New(ids.Execution), ProjectId: req.ProjectId, Language: req.Language, Code: truncate(req.Code, s.cfg.MaxCode),
+		Inputs: req.Inputs, Limits: req.Limits, CreateTime: timestamppb.Now()}
+	if who := authn.FromContext(ctx); who != nil {
+		exe.UserId = who.UserID
+	}
+	member, ran := false, false
+	defer func() {
+		if err != nil && !ran {
+			s.refuse(ctx, stream, exe, start, member, err)
+		}
+	}()
 	who, err := grpcx.Authorize(ctx, s.rt.Store, req.ProjectId, storage.RoleEditor, "project", req.ProjectId)
 	if err != nil {
+		member = status.Code(err) == codes.PermissionDenied // a member without the editor role
 		return err
 	}
+	member = true
 	switch req.Language {
 	case sandboxv1.Language_LANGUAGE_SQL:
 	case sandboxv1.Language_LANGUAGE_PYTHON:
@@ -172,12 +192,13 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 		return grpcx.InvalidArgument("inputs", "name at most 16 datasets")
 	}
 	if req.Language == sandboxv1.Language_LANGUAGE_PYTHON {
-		return s.executePython(ctx, req, who, stream)
+		return s.executePython(ctx, req, who, exe, &ran, stream)
 	}
-	if len(req.Inputs) == 0 || len(req.Inputs) > 16 {
+	if len(req.Inputs) == 0 {
 		return grpcx.InvalidArgument("inputs", "name 1 to 16 datasets to query")
 	}
-	lim := duck.Limits{Timeout: s.cfg.MaxTimeout, MaxRows: s.cfg.MaxRows, MemoryLimit: s.cfg.Memory, Threads: s.cfg.Threads, TempDir: s.cache, Warm: s.warm}
+	lim := duck.Limits{Timeout: s.cfg.MaxTimeout, MaxRows: s.cfg.MaxRows, MemoryLimit: s.cfg.Memory, Threads: s.cfg.Threads, TempDir: s.cache, Warm: s.warm,
+		Scope: req.ProjectId + "/" + who.UserID}
 	if l := req.Limits; l != nil {
 		if l.TimeoutMs < 0 || l.MaxRows < 0 {
 			return grpcx.InvalidArgument("limits", "must not be negative")
@@ -189,36 +210,16 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 			lim.MaxRows = l.MaxRows
 		}
 	}
+	exe.Limits = &sandboxv1.Limits{TimeoutMs: lim.Timeout.Milliseconds(), MaxRows: lim.MaxRows}
+	ins, err := s.resolveInputs(ctx, req)
+	if err != nil {
+		return err
+	}
 	tables := map[string]string{}
 	var inputIDs []string
-	for i, in := range req.Inputs {
-		alias := in.Alias
-		if alias == "" {
-			alias = "data"
-			if i > 0 {
-				alias = fmt.Sprintf("data%d", i+1)
-			}
-		}
-		if !aliasRE.MatchString(alias) {
-			return grpcx.InvalidArgument(fmt.Sprintf("inputs[%d].alias", i), "must be a plain SQL name (letters, digits, underscore)")
-		}
-		if _, dup := tables[alias]; dup {
-			return grpcx.InvalidArgument(fmt.Sprintf("inputs[%d].alias", i), fmt.Sprintf("%q is used twice", alias))
-		}
-		ds, ver, err := s.rt.DatasetVersion(ctx, in.Dataset)
-		if err != nil {
-			return err
-		}
-		if ds.ProjectId != req.ProjectId {
-			return grpcx.NotFound("dataset", ds.Id)
-		}
-		path, err := s.local(ctx, ver.DatasetId, ver.Version)
-		if err != nil {
-			return grpcx.Internal(ctx, err, "read dataset")
-		}
-		tables[alias] = path
-		inputIDs = append(inputIDs, fmt.Sprintf("%s.v%d", ver.DatasetId, ver.Version))
-		in.Dataset = &commonv1.DatasetRef{DatasetId: ver.DatasetId, Version: ver.Version}
+	for _, in := range ins {
+		tables[in.alias] = in.parquet
+		inputIDs = append(inputIDs, in.id)
 	}
 	select {
 	case s.slots <- struct{}{}:
@@ -226,15 +227,34 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 	default:
 		return grpcx.ResourceExhausted("the sandbox is running %d executions, its limit; retry shortly", s.cfg.Concurrent)
 	}
-	exe := &sandboxv1.Execution{Id: ids.New(ids.Execution), ProjectId: req.ProjectId, UserId: who.UserID, Language: req.Language, Code: req.Code,
-		Inputs: req.Inputs, Limits: &sandboxv1.Limits{TimeoutMs: lim.Timeout.Milliseconds(), MaxRows: lim.MaxRows}, CreateTime: timestamppb.Now()}
-	start := time.Now()
+	ran = true
+	// The execution's lineage node does not depend on the outcome: it is written while the query runs.
+	lineageDone := make(chan struct{})
+	go func() {
+		defer close(lineageDone)
+		_ = lineage.Record(context.WithoutCancel(ctx), s.rt.Store, &lineagev1.Artifact{Id: exe.Id, Kind: "execution", ProjectId: exe.ProjectId, Label: "SQL: " + truncate(req.Code, 200)}, inputIDs, "sql", map[string]string{"code": truncate(req.Code, 2000)})
+	}()
+	qstart := time.Now()
 	res, qerr := duck.SQL(ctx, tables, req.Code, lim)
-	st := &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_OK, WallMs: time.Since(start).Milliseconds()}
+	st := &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_OK, WallMs: time.Since(qstart).Milliseconds()}
+	var recordDone chan error
+	record := func() {
+		exe.Status = st
+		recordDone = make(chan error, 1)
+		go func() { recordDone <- s.store(ctx, exe) }()
+	}
 	if qerr != nil {
 		st.Outcome, st.Message = outcomeOf(ctx, qerr, lim.Timeout)
+		record()
 	} else {
 		defer res.Release()
+		st.Message = fmt.Sprintf("%d rows", res.Rows)
+		if res.Truncated {
+			st.Message += fmt.Sprintf(" (truncated at the limit of %d rows)", lim.MaxRows)
+		}
+		if !req.SaveResult {
+			record() // final already: written while the result is encoded and sent
+		}
 		var buf bytes.Buffer
 		w := ipc.NewWriter(&buf, ipc.WithSchema(res.Schema))
 		for _, r := range res.Records {
@@ -244,11 +264,10 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 		}
 		w.Close()
 		if err := stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "result", ArrowIpc: buf.Bytes(), RowCount: res.Rows, Truncated: res.Truncated}}}); err != nil {
+			if recordDone != nil {
+				<-recordDone
+			}
 			return err
-		}
-		st.Message = fmt.Sprintf("%d rows", res.Rows)
-		if res.Truncated {
-			st.Message += fmt.Sprintf(" (truncated at the limit of %d rows)", lim.MaxRows)
 		}
 		if req.SaveResult {
 			ref, err := s.saveSQL(context.WithoutCancel(ctx), who, req, exe.Id, inputIDs, res)
@@ -257,15 +276,26 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 			} else {
 				exe.Outputs = append(exe.Outputs, ref)
 				if err := stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "result", RowCount: res.Rows, Truncated: res.Truncated, SavedAs: ref}}}); err != nil {
+					record()
+					<-recordDone
 					return err
 				}
 			}
+			record()
 		}
 	}
-	exe.Status = st
-	b, _ := proto.Marshal(exe)
-	_ = s.rt.Store.CreateResource(context.WithoutCancel(ctx), storage.Resource{Kind: KindExecution, ID: exe.Id, ProjectID: exe.ProjectId, State: st.Outcome.String(), Data: b})
-	_ = lineage.Record(context.WithoutCancel(ctx), s.rt.Store, &lineagev1.Artifact{Id: exe.Id, Kind: "execution", ProjectId: exe.ProjectId, Label: "SQL: " + truncate(req.Code, 200)}, inputIDs, "sql", map[string]string{"code": truncate(req.Code, 2000)})
+	// The record is written before the status is sent, so that GetExecution finds it at once.
+	if err := <-recordDone; err != nil {
+		s.rt.Log.WarnContext(ctx, "execution record", "id", exe.Id, "err", err)
+	}
+	<-lineageDone
+	var rows int64
+	var reused bool
+	if res != nil {
+		rows, reused = res.Rows, res.Reused
+	}
+	s.rt.Log.InfoContext(ctx, "execution", "id", exe.Id, "user", who.UserID, "project", exe.ProjectId, "language", "sql", "outcome", st.Outcome.String(),
+		"wall_ms", st.WallMs, "rows", rows, "reused_database", reused, "outputs", len(exe.Outputs))
 	return stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Status{Status: st}})
 }
 

@@ -39,6 +39,8 @@ type collected struct {
 	id             string
 }
 
+// execute runs one request to its end. When it is refused, out.id is the execution ID from the
+// "vds-execution-id" trailer (the refusal's record), if any.
 func execute(t *testing.T, c *client.Client, req *sandboxv1.ExecuteRequest) (*collected, error) {
 	t.Helper()
 	st, err := c.Sandbox.Execute(context.Background(), req)
@@ -52,6 +54,9 @@ func execute(t *testing.T, c *client.Client, req *sandboxv1.ExecuteRequest) (*co
 			return out, nil
 		}
 		if err != nil {
+			if v := st.Trailer().Get("vds-execution-id"); len(v) == 1 {
+				out.id = v[0]
+			}
 			return out, err
 		}
 		out.id = ev.ExecutionId
@@ -430,4 +435,120 @@ func strangerClient(t *testing.T, addr string) *client.Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestRefusalsRecorded: a request refused before any code runs is still an execution record, with
+// who, the code, the inputs as far as they resolved, the limits asked for and the refusal's code
+// and message; its ID comes back in the trailer. Refusals covered: Python unavailable
+// (FailedPrecondition), bad requests (InvalidArgument), another project's dataset (NotFound), a
+// read-only key (PermissionDenied) and the concurrency limit (ResourceExhausted; the limit is 0
+// here). A stranger to the project leaves no record in it.
+func TestRefusalsRecorded(t *testing.T) {
+	t.Setenv("VDS_SANDBOX_BWRAP", "/nonexistent/bwrap")
+	t.Setenv("VDS_SANDBOX_CONCURRENCY", "0")
+	ctx := context.Background()
+	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	me, err := c.Auth.WhoAmI(ctx, &authv1.WhoAmIRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iris := shareddata.Path(t, "tabular/iris.csv")
+	up, err := c.UploadFile(ctx, p.Creds.ProjectID, iris, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+		t.Fatal(err)
+	}
+	stranger := strangerClient(t, p.GRPCAddr)
+	sp, err := stranger.Auth.ListProjects(ctx, &authv1.ListProjectsRequest{})
+	if err != nil || len(sp.Projects) == 0 {
+		t.Fatalf("stranger's projects: %v %v", sp, err)
+	}
+	sup, err := stranger.UploadFile(ctx, sp.Projects[0].Id, iris, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stranger.WaitJob(ctx, sup.JobId, nil); err != nil {
+		t.Fatal(err)
+	}
+	key, err := c.Auth.CreateApiKey(ctx, &authv1.CreateApiKeyRequest{ProjectId: p.Creds.ProjectID, Name: "read only", Scope: authv1.Scope_SCOPE_READ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(key.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+
+	mine := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
+	sql := sandboxv1.Language_LANGUAGE_SQL
+	cases := []struct {
+		name    string
+		c       *client.Client
+		req     *sandboxv1.ExecuteRequest
+		code    codes.Code
+		message string
+		inputs  int // inputs in the record
+	}{
+		{"python unavailable", c, &sandboxv1.ExecuteRequest{Language: sandboxv1.Language_LANGUAGE_PYTHON, Code: "print(open('/etc/hostname').read())",
+			Limits: &sandboxv1.Limits{TimeoutMs: 5000}}, codes.FailedPrecondition, "bubblewrap", 0},
+		{"no inputs", c, &sandboxv1.ExecuteRequest{Language: sql, Code: "SELECT 1"}, codes.InvalidArgument, "inputs", 0},
+		{"negative limit", c, &sandboxv1.ExecuteRequest{Language: sql, Code: "SELECT count(*) FROM data", Inputs: []*sandboxv1.Input{{Dataset: mine}},
+			Limits: &sandboxv1.Limits{TimeoutMs: -1}}, codes.InvalidArgument, "limits", 1},
+		{"another project's dataset", c, &sandboxv1.ExecuteRequest{Language: sql, Code: "SELECT count(*) FROM theirs",
+			Inputs: []*sandboxv1.Input{{Dataset: mine, Alias: "mine"}, {Dataset: &commonv1.DatasetRef{DatasetId: sup.DatasetId}, Alias: "theirs"}}}, codes.NotFound, sup.DatasetId, 2},
+		{"read-only key", reader, &sandboxv1.ExecuteRequest{Language: sql, Code: "SELECT count(*) FROM data", Inputs: []*sandboxv1.Input{{Dataset: mine}}}, codes.PermissionDenied, "role", 1},
+		{"concurrency limit", c, &sandboxv1.ExecuteRequest{Language: sql, Code: "SELECT count(*) FROM data", Inputs: []*sandboxv1.Input{{Dataset: mine}}}, codes.ResourceExhausted, "limit", 1},
+	}
+	for _, tc := range cases {
+		tc.req.ProjectId = p.Creds.ProjectID
+		out, err := execute(t, tc.c, tc.req)
+		if status.Code(err) != tc.code || !strings.Contains(status.Convert(err).Message(), tc.message) {
+			t.Errorf("%s: err = %v, want %s mentioning %q", tc.name, err, tc.code, tc.message)
+			continue
+		}
+		msg := status.Convert(err).Message()
+		if out == nil || out.id == "" {
+			t.Errorf("%s: no execution ID in the trailer", tc.name)
+			continue
+		}
+		g, err := c.Sandbox.GetExecution(ctx, &sandboxv1.GetExecutionRequest{ExecutionId: out.id})
+		if err != nil {
+			t.Errorf("%s: GetExecution(%s): %v", tc.name, out.id, err)
+			continue
+		}
+		e := g.Execution
+		st := e.GetStatus()
+		if e.UserId != me.User.GetId() || e.ProjectId != p.Creds.ProjectID || e.Code != tc.req.Code || e.Language != tc.req.Language ||
+			st.GetOutcome() != sandboxv1.Outcome_OUTCOME_REFUSED || st.GetRefusedCode() != tc.code.String() ||
+			st.GetMessage() != msg || len(e.Inputs) != tc.inputs || e.CreateTime == nil {
+			t.Errorf("%s: record %v, want user %s, the code, outcome REFUSED, refused_code %s, the message, %d inputs", tc.name, e, me.User.GetId(), tc.code, tc.inputs)
+		}
+		if tc.req.Limits != nil && e.GetLimits().GetTimeoutMs() != tc.req.Limits.TimeoutMs {
+			t.Errorf("%s: recorded limits %v, want the requested %v", tc.name, e.Limits, tc.req.Limits)
+		}
+	}
+	// A stranger to the project gets NotFound and leaves no record there.
+	out, err := execute(t, stranger, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sql, Code: "SELECT 1", Inputs: []*sandboxv1.Input{{Dataset: mine}}})
+	if status.Code(err) != codes.NotFound || out == nil || out.id != "" {
+		t.Errorf("stranger: err = %v, trailer ID %q; want NotFound and no record", err, out.GetID())
+	}
+}
+
+func (c *collected) GetID() string {
+	if c == nil {
+		return ""
+	}
+	return c.id
 }

@@ -493,8 +493,12 @@ type Status struct {
 	WallMs          int64                  `protobuf:"varint,3,opt,name=wall_ms,json=wallMs,proto3" json:"wall_ms,omitempty"`
 	CpuMs           int64                  `protobuf:"varint,4,opt,name=cpu_ms,json=cpuMs,proto3" json:"cpu_ms,omitempty"`
 	PeakMemoryBytes int64                  `protobuf:"varint,5,opt,name=peak_memory_bytes,json=peakMemoryBytes,proto3" json:"peak_memory_bytes,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Set when the request was refused before any code ran: the gRPC status code the caller got
+	// (for example "InvalidArgument", "FailedPrecondition", "PermissionDenied", "NotFound",
+	// "ResourceExhausted"); the outcome is then OUTCOME_REFUSED (OUTCOME_ERROR for "Internal").
+	RefusedCode   string `protobuf:"bytes,6,opt,name=refused_code,json=refusedCode,proto3" json:"refused_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Status) Reset() {
@@ -560,6 +564,13 @@ func (x *Status) GetPeakMemoryBytes() int64 {
 		return x.PeakMemoryBytes
 	}
 	return 0
+}
+
+func (x *Status) GetRefusedCode() string {
+	if x != nil {
+		return x.RefusedCode
+	}
+	return ""
 }
 
 type ExecuteResponse struct {
@@ -1052,13 +1063,14 @@ const file_vds_sandbox_v1_sandbox_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
 	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\"\xb1\x01\n" +
+	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\"\xd4\x01\n" +
 	"\x06Status\x121\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x17.vds.sandbox.v1.OutcomeR\aoutcome\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x17\n" +
 	"\awall_ms\x18\x03 \x01(\x03R\x06wallMs\x12\x15\n" +
 	"\x06cpu_ms\x18\x04 \x01(\x03R\x05cpuMs\x12*\n" +
-	"\x11peak_memory_bytes\x18\x05 \x01(\x03R\x0fpeakMemoryBytes\"\x93\x02\n" +
+	"\x11peak_memory_bytes\x18\x05 \x01(\x03R\x0fpeakMemoryBytes\x12!\n" +
+	"\frefused_code\x18\x06 \x01(\tR\vrefusedCode\"\x93\x02\n" +
 	"\x0fExecuteResponse\x12!\n" +
 	"\fexecution_id\x18\x01 \x01(\tR\vexecutionId\x12\x18\n" +
 	"\x06stdout\x18\x02 \x01(\tH\x00R\x06stdout\x12\x18\n" +
