@@ -541,8 +541,13 @@ func BenjaminiHochberg(p []float64) []float64 {
 // CorrelationRatio is eta = sqrt(SS_between/SS_total) of y grouped by the category codes (codes < 0
 // or NaN y are skipped). It is 0 when the groups share one mean and 1 when the category determines y.
 func CorrelationRatio(codes []int, y []float64) float64 {
-	sums := map[int]float64{}
-	counts := map[int]float64{}
+	levels := 0
+	for _, c := range codes {
+		levels = max(levels, c+1)
+	}
+	// Per-level sums in slices indexed by code (codes are small: levels of a category).
+	sums := make([]float64, levels)
+	counts := make([]float64, levels)
 	total, n := 0.0, 0.0
 	for i, c := range codes {
 		if c < 0 || y[i] != y[i] {
@@ -569,6 +574,9 @@ func CorrelationRatio(codes []int, y []float64) float64 {
 	}
 	ssb := 0.0
 	for c, s := range sums {
+		if counts[c] == 0 {
+			continue
+		}
 		m := s / counts[c]
 		ssb += counts[c] * (m - grand) * (m - grand)
 	}
@@ -628,7 +636,7 @@ func Discretize(x []float64, bins int) []int {
 			vals = append(vals, v)
 		}
 	}
-	slices.Sort(vals)
+	SortFloat64s(vals)
 	edges := make([]float64, 0, bins)
 	for i := 1; i < bins; i++ {
 		e := Quantile(vals, float64(i)/float64(bins))
