@@ -9,6 +9,7 @@ import (
 
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
+	"github.com/vdsproject/vds/libs/charts/vegatest"
 	"github.com/vdsproject/vds/libs/frame"
 	"github.com/vdsproject/vds/libs/stats"
 )
@@ -112,6 +113,17 @@ func TestPenguinSegments(t *testing.T) {
 	}
 	if perSegment["upper"] != 133 || perSegment["lower"] != 209 {
 		t.Errorf("histogram rows per segment %v", perSegment)
+	}
+
+	// Segment charts (stacked histograms and per-level bars) validate against the Vega-Lite schema.
+	if validate := vegatest.Optional(t); validate != nil {
+		for _, h := range hyps {
+			if h.Chart != nil && strings.Contains(h.Query, "AS segment") {
+				if err := validate(h.Chart.VegaLite.AsMap()); err != nil {
+					t.Errorf("chart %s (%s) does not validate: %v", h.Chart.Title, h.Chart.Kind, err)
+				}
+			}
+		}
 	}
 
 	// Every hypothesis, segments included, is under one Benjamini-Hochberg control.
