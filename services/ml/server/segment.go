@@ -28,6 +28,7 @@ const (
 	segMaxK           = 20
 	segDefaultMaxK    = 8
 	segDefaultRows    = 20000
+	segDefaultGMMRows = 5000 // EM with full covariances costs rows x k x columns² per iteration
 	segMaxRows        = 100000
 	segSilhouetteRows = 2000
 )
@@ -64,6 +65,9 @@ func (s *Server) Segment(ctx context.Context, req *mlv1.SegmentRequest) (*mlv1.S
 	maxRows := int(req.MaxRows)
 	if maxRows == 0 {
 		maxRows = segDefaultRows
+		if method == "gmm" {
+			maxRows = segDefaultGMMRows
+		}
 	}
 	if maxRows < 0 || maxRows > segMaxRows {
 		return nil, grpcx.InvalidArgument("max_rows", fmt.Sprintf("must be between 0 (default %d) and %d", segDefaultRows, segMaxRows))
@@ -238,7 +242,8 @@ func (s *Server) cluster(ctx context.Context, out *mlv1.SegmentResponse, rows []
 		return nil, 0, grpcx.FailedPrecondition("segmentation failed: %v", err)
 	}
 	if method == "gmm" {
-		o := learn.GMMOptions{Covariance: cov, NInit: 3, Tol: 1e-6, MaxIter: 500, Seed: seed}
+		// stop when the mean log-likelihood gains less than 1e-4 (scikit-learn's default is 1e-3)
+		o := learn.GMMOptions{Covariance: cov, NInit: 3, Tol: 1e-4, MaxIter: 200, Seed: seed}
 		var r *learn.GMMResult
 		var err error
 		if k > 0 {
@@ -246,6 +251,7 @@ func (s *Server) cluster(ctx context.Context, out *mlv1.SegmentResponse, rows []
 			r, err = learn.GaussianMixture(ctx, rows, o)
 		} else {
 			var bics []float64
+			o.NInit = 1 // one start per k while scanning
 			r, bics, err = learn.ChooseGMM(ctx, rows, 1, maxK, o)
 			for i, b := range bics {
 				out.KTried = append(out.KTried, int32(i+1))

@@ -1928,7 +1928,8 @@ type SegmentRequest struct {
 	// gmm: full (default) or diag.
 	Covariance string `protobuf:"bytes,6,opt,name=covariance,proto3" json:"covariance,omitempty"`
 	Seed       int64  `protobuf:"varint,7,opt,name=seed,proto3" json:"seed,omitempty"`
-	// Rows read, sampled with a fixed seed when the version has more (default 20000, at most 100000).
+	// Rows read, sampled with a fixed seed when the version has more (default 20000 for kmeans, 5000
+	// for gmm; at most 100000).
 	MaxRows       int32 `protobuf:"varint,8,opt,name=max_rows,json=maxRows,proto3" json:"max_rows,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
