@@ -73,7 +73,7 @@ func Service() platform.Service {
 		Name:  "ml",
 		Peers: []string{"auth", "ingestion"},
 		Flags: func(fs *flag.FlagSet) {
-			fs.IntVar(&cfg.Workers, "train-workers", cfg.Workers, "training jobs run at once across all ml replicas")
+			fs.IntVar(&cfg.Workers, "train-workers", cfg.Workers, "training jobs run at once across all ml replicas (and batch-prediction jobs); 0: this replica takes neither, as a dedicated trial worker")
 			fs.DurationVar(&cfg.DefaultBudget, "train-budget", cfg.DefaultBudget, "default wall-time budget of a training")
 			fs.DurationVar(&cfg.MaxBudget, "max-train-budget", cfg.MaxBudget, "largest budget a caller may ask for")
 			fs.StringVar(&cfg.SigningKeyHex, "model-signing-key", "", "Ed25519 seed (64 hex digits) that signs registered models (default: home/model-signing.key, created on first use)")

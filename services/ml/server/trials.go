@@ -135,8 +135,10 @@ func (s *Server) startTrials(ctx context.Context) error {
 // trials, this replica's share of the trial queue.
 func (s *Server) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.rt.Queue.Work(gctx, JobTrain, s.cfg.Workers, s.train) })
-	g.Go(func() error { return s.rt.Queue.Work(gctx, JobBatchPredict, s.cfg.Workers, s.batchPredict) })
+	if s.cfg.Workers > 0 { // 0: a dedicated trial worker, which takes no training or batch-prediction jobs
+		g.Go(func() error { return s.rt.Queue.Work(gctx, JobTrain, s.cfg.Workers, s.train) })
+		g.Go(func() error { return s.rt.Queue.Work(gctx, JobBatchPredict, s.cfg.Workers, s.batchPredict) })
+	}
 	if s.trials != nil && s.trials.cfg.Workers > 0 {
 		g.Go(func() error { return s.workTrials(gctx) })
 	}
@@ -315,6 +317,23 @@ func (s *Server) dispatch(ctx context.Context, t *jobs.Task, task *jobsv1.TrainT
 		}
 		if now.After(giveUp) {
 			return nil, jobs.Permanent(fmt.Errorf("no trial of training %s finished in %v: is an ML replica running with --trial-workers above 0?", task.TrainingId, now.Sub(start).Round(time.Second)))
+		}
+		// As the single-process search does, skip a trial that would not end before the search's end
+		// judging by the longest finished trial of its learner (half as long again for boosting).
+		longest := map[string]float64{}
+		for _, r := range done {
+			longest[r.Algorithm] = max(longest[r.Algorithm], r.FitSeconds)
+		}
+		for scored > 0 && len(pending) > 0 {
+			tp := p.Trials[pending[0]]
+			est := longest[tp.Algorithm]
+			if tp.Algorithm == learn.AlgoGBDT {
+				est *= 1.5
+			}
+			if !now.Add(time.Duration(est * float64(time.Second))).After(searchEnd) {
+				break
+			}
+			pending = pending[1:]
 		}
 		for len(pending) > 0 {
 			leases, err := s.acquire(ctx, task.UserId)

@@ -71,7 +71,8 @@ func TestDistributedTrials(t *testing.T) {
 		svc := server.Service()
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
 		svc.Flags(fs)
-		if err := fs.Parse([]string{"-distributed-trials", "-trial-workers=" + workers, "-trial-ack-wait=4s", "-max-trials-per-user=2", "-max-trials=4", "-worker-name=" + name}); err != nil {
+		// -train-workers=0: the replicas take trials only, so the mesh's ML service is the coordinator
+		if err := fs.Parse([]string{"-distributed-trials", "-train-workers=0", "-trial-workers=" + workers, "-trial-ack-wait=4s", "-max-trials-per-user=2", "-max-trials=4", "-worker-name=" + name}); err != nil {
 			t.Fatal(err)
 		}
 		lis, err := net.Listen("tcp", "127.0.0.1:0")
