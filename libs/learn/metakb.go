@@ -262,8 +262,10 @@ func warmStart(k *KnowledgeBase, meta []float64, task Task, rows int, hash strin
 	return trials, sources
 }
 
-// insertWarmStart puts the warm-start trials after the first `after` planned ones: a warm trial
-// that repeats one of those is left out, a later planned trial that repeats a warm one is dropped.
+// insertWarmStart puts the warm-start trials after the first `after` planned ones, alternating
+// with the rest of the plan (warm, planned, warm, ...), so that a poor neighbour delays the planned
+// trials by one slot in two at most. A warm trial that repeats one of the first `after` is left
+// out; a later planned trial that repeats a warm one is dropped.
 func insertWarmStart(planned, warm []trial, after int) []trial {
 	if len(warm) == 0 {
 		return planned
@@ -275,18 +277,28 @@ func insertWarmStart(planned, warm []trial, after int) []trial {
 	for _, p := range planned[:after] {
 		first[p.algo+"\x00"+p.config] = true
 	}
-	out := make([]trial, 0, len(planned)+len(warm))
-	out = append(out, planned[:after]...)
+	var ws []trial
 	dup := map[string]bool{}
 	for _, w := range warm {
 		if key := w.algo + "\x00" + w.config; !first[key] {
 			dup[key] = true
-			out = append(out, w)
+			ws = append(ws, w)
 		}
 	}
+	var rest []trial
 	for _, p := range planned[after:] {
 		if !dup[p.algo+"\x00"+p.config] {
-			out = append(out, p)
+			rest = append(rest, p)
+		}
+	}
+	out := make([]trial, 0, len(planned)+len(ws))
+	out = append(out, planned[:after]...)
+	for len(ws) > 0 || len(rest) > 0 {
+		if len(ws) > 0 {
+			out, ws = append(out, ws[0]), ws[1:]
+		}
+		if len(rest) > 0 {
+			out, rest = append(out, rest[0]), rest[1:]
 		}
 	}
 	return out
