@@ -371,7 +371,7 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 		case kEmpty:
 			e = "CASE " + isNull("VARCHAR") + "WHEN vds_miss(" + c + ") THEN CAST(NULL AS VARCHAR) ELSE " + fail("VARCHAR") + " END"
 		case kDouble, kBigint:
-			inner = append(inner, "TRY_CAST("+p.x()+" AS DOUBLE) AS "+t)
+			tv := "TRY_CAST(" + p.x() + " AS DOUBLE)"
 			dv := "nullif(" + t + ", 'NaN'::DOUBLE)"
 			if fc.slow {
 				re, strip := narrowNum(fc.symbols)
@@ -379,8 +379,14 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 				for _, ch := range strip {
 					s = "replace(" + s + ", " + duck.Literal(ch) + ", '')"
 				}
-				dv = "COALESCE(" + dv + ", CASE WHEN regexp_full_match(" + p.x() + ", " + duck.Literal(re) + ") THEN TRY_CAST(" + s + " AS DOUBLE) END, vds_num_us(" + p.x() + "))"
+				// A cell with one of these symbols never casts to DOUBLE (and trying is not free):
+				// its value is vds_num_us's, computed more cheaply when it has the sample's form.
+				sym := anyContains(p.x(), []string{"$", "€", "£", "%", ","})
+				tv = "CASE WHEN " + sym + " THEN NULL ELSE " + tv + " END"
+				dv = "CASE WHEN " + sym + " THEN COALESCE(CASE WHEN regexp_full_match(" + p.x() + ", " + duck.Literal(re) + ") THEN TRY_CAST(" + s + " AS DOUBLE) END, vds_num_us(" + p.x() + ")) " +
+					"ELSE COALESCE(" + dv + ", vds_num_us(" + p.x() + ")) END"
 			}
+			inner = append(inner, tv+" AS "+t)
 			inner = append(inner, dv+" AS "+d)
 			symChecks = func(typ string) string {
 				out := ""
