@@ -1,8 +1,8 @@
 // The conversation on a dataset page: a question (with the chart selections as context) starts a run
-// at the gateway, whose events arrive as Server-Sent Events. EventSource reconnects by itself with
-// Last-Event-ID, and the gateway sends only the events after it; when the gateway no longer has the
-// run (it restarted, or the run ended long ago), the rest comes from the stored conversation, where
-// event n of the stream is event n of the answer.
+// at the gateway, whose events arrive as Server-Sent Events. After a dropped connection the page
+// reconnects from the last event id it has, and the gateway sends only the events after it; when the
+// gateway no longer has the run (it restarted, or the run ended long ago), the rest comes from the
+// stored conversation, where event n of the stream is event n of the answer.
 import { api, ApiError } from "./api";
 import { chart, onSelectionChange, removeSelection, selections } from "./charts";
 import { errorBox, h } from "./ui";
@@ -12,9 +12,23 @@ export interface RunHandle {
   eventsUrl: string;
 }
 
+// storedAnswer waits (up to 10 minutes) until the conversation holds message number `index` (0-based)
+// and returns it: the fallback when the gateway no longer has a run.
+async function storedAnswer(conversationId: string, index: number): Promise<any> {
+  for (let i = 0; i < 300; i++) {
+    const { conversation } = await api("GET", `/v1/conversations/${encodeURIComponent(conversationId)}`);
+    const m = conversation?.messages?.[index];
+    if (m?.role === "assistant") return m;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new ApiError(0, 4, "lost the conversation's event stream and the answer has not been saved after 10 minutes; reload the page later");
+}
+
 // streamMessage sends a message and calls onEvent with each event once, in order, until the answer.
-export async function streamMessage(conversationId: string, body: unknown, onEvent: (e: any, id: number) => void): Promise<RunHandle> {
+// answerIndex is the position the answer will have among the conversation's messages.
+export async function streamMessage(conversationId: string, body: unknown, answerIndex: number, onEvent: (e: any, id: number) => void, started?: () => void): Promise<RunHandle> {
   const run: RunHandle = await api("POST", `/v1/conversations/${encodeURIComponent(conversationId)}/runs`, body);
+  started?.(); // the conversation will hold this exchange
   let last = 0;
   const deliver = (e: any, id: number) => {
     if (id <= last) return; // never twice
@@ -22,42 +36,54 @@ export async function streamMessage(conversationId: string, body: unknown, onEve
     onEvent(e, id);
   };
   await new Promise<void>((resolve, reject) => {
-    const es = new EventSource(run.eventsUrl);
-    es.addEventListener("conversation", (m) => {
-      const me = m as MessageEvent;
-      deliver(JSON.parse(me.data), Number(me.lastEventId));
-    });
-    es.addEventListener("end", () => {
-      es.close();
-      resolve();
-    });
-    es.addEventListener("error", async (m) => {
-      const data = (m as MessageEvent).data;
-      if (data) {
+    let drops = 0;
+    // Reconnections carry ?last_event_id= themselves (the Last-Event-ID header an EventSource would
+    // send is not always passed on by proxies and test harnesses), so the gateway sends only the rest.
+    const connect = () => {
+      const es = new EventSource(last ? `${run.eventsUrl}?last_event_id=${last}` : run.eventsUrl);
+      es.addEventListener("conversation", (m) => {
+        const me = m as MessageEvent;
+        drops = 0;
+        deliver(JSON.parse(me.data), Number(me.lastEventId));
+      });
+      es.addEventListener("end", () => {
         es.close();
-        const st = JSON.parse(data);
-        reject(new ApiError(0, st.code, st.message));
-        return;
-      }
-      if (es.readyState !== EventSource.CLOSED) return; // CONNECTING: the browser retries with Last-Event-ID
-      // The gateway refused the reconnection (it no longer has the run): read the stored answer.
-      try {
-        const { conversation } = await api("GET", `/v1/conversations/${encodeURIComponent(conversationId)}`);
-        const msgs: any[] = conversation?.messages ?? [];
-        const answer = msgs[msgs.length - 1];
-        if (!answer || answer.role !== "assistant") throw new ApiError(0, 14, "lost the conversation's event stream before the answer; reload the page to see it");
-        (answer.events ?? []).forEach((e: any, i: number) => deliver(e, i + 1));
         resolve();
-      } catch (e) {
-        reject(e);
-      }
-    });
+      });
+      es.addEventListener("error", async (m) => {
+        const data = (m as MessageEvent).data;
+        if (data) {
+          es.close();
+          const st = JSON.parse(data);
+          reject(new ApiError(0, st.code, st.message));
+          return;
+        }
+        if (es.readyState !== EventSource.CLOSED) {
+          // The connection dropped: reconnect from the last event, backing off up to 10 s.
+          es.close();
+          if (++drops > 30) reject(new ApiError(0, 14, "lost the conversation's event stream: check the connection and reload the page"));
+          else setTimeout(connect, Math.min(10_000, 300 * 2 ** Math.min(drops, 6)));
+          return;
+        }
+        // The gateway refused the stream (it no longer has the run): read the stored answer, whose
+        // event n is event n of the stream.
+        try {
+          const answer = await storedAnswer(conversationId, answerIndex);
+          (answer.events ?? []).forEach((e: any, i: number) => deliver(e, i + 1));
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      });
+    };
+    connect();
   });
   return run;
 }
 
 export function askView(box: HTMLElement, dataset: any) {
   let conversationId = "";
+  let asked = 0; // messages this page sent to the conversation
   const q = h("input", { id: "question", type: "text", placeholder: "Ask a question, e.g. why is churn high?", autocomplete: "off", "aria-describedby": "ask-help" });
   const chips = h("div", { class: "chips", id: "selections", "aria-live": "polite" });
   const thread = h("div", { class: "thread", id: "thread" });
@@ -90,10 +116,11 @@ export function askView(box: HTMLElement, dataset: any) {
         const { conversation } = await api("POST", `/v1/projects/${dataset.projectId}/conversations`, { title: text, datasets: [{ datasetId: dataset.id }] });
         conversationId = conversation.id;
       }
+      const answerIndex = 2 * asked + 1; // each exchange is a question and its answer
       await streamMessage(conversationId, {
         text,
         selections: sent.map((s) => ({ chartId: s.chartId, field: s.field, values: s.values ?? [], rangeLow: s.rangeLow ?? 0, rangeHigh: s.rangeHigh ?? 0 })),
-      }, (e) => renderEvent(turn, steps, e ?? {}));
+      }, answerIndex, (e) => renderEvent(turn, steps, e ?? {}), () => asked++);
     } catch (e) {
       turn.append(errorBox(e, "Ask again, or rephrase the question."));
     } finally {

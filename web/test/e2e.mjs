@@ -234,6 +234,25 @@ try {
   const rangeText = (await rangeChip.innerText()).replace(/\s*selected\s*×?$/, "");
   log(`brushed: ${rangeText}`);
   await shot("brushed-range");
+  // This question's event stream is cut after two events (the test answers the first connection with
+  // those only): the page reconnects from event 2 (?last_event_id=2) and the gateway sends the rest,
+  // so each event shows once.
+  const runEvents = /\/v1\/conversations\/[^/]+\/runs\/run_[0-9a-f]+\/events/;
+  let full = "", resumedWith;
+  await page.route(runEvents, async (route) => {
+    if (full) {
+      // The reconnection: what the gateway sends back shows whether the browser's Last-Event-ID
+      // reached it (then the ids start at 3).
+      const again = await route.fetch();
+      const body = await again.text();
+      resumedWith = (body.match(/^id: (\d+)$/m) ?? [])[1] ?? "none";
+      return route.fulfill({ response: again, body });
+    }
+    const resp = await route.fetch(); // the whole stream (the question is quick)
+    full = await resp.text();
+    const first2 = full.split("\n\n").filter((b) => b.includes("event: conversation")).slice(0, 2);
+    await route.fulfill({ status: 200, headers: { "content-type": "text/event-stream" }, body: `retry: 300\n\n${first2.join("\n\n")}\n\n` });
+  });
   const sent3 = page.waitForRequest((r) => /\/runs$/.test(r.url()) && r.method() === "POST");
   await page.getByLabel("Question").fill("how many rows are there?");
   await page.getByLabel("Question").press("Enter");
@@ -244,6 +263,24 @@ try {
   await third.locator(".answer, .error").first().waitFor({ timeout: remaining() });
   const answer3 = await third.locator(".answer, .error").last().innerText();
   if (!answer3.includes(`Over the selected rows (${rangeText}`)) fail(`the answer over the brushed range does not say so: ${answer3.slice(0, 200)}`);
+  await page.unroute(runEvents);
+  const plans = full.split("\n\n").filter((b) => b.includes('"planSummary"')).length;
+  const shownPlans = await third.locator(".steps li.plan").count();
+  const answers = await third.locator(".answer").count();
+  log(`dropped stream: the reconnection's first event id is ${resumedWith}; ${shownPlans} plan lines shown of ${plans} sent, ${answers} answer`);
+  if (resumedWith !== "3" || shownPlans !== plans || answers !== 1) fail(`resume: reconnection starts at id ${resumedWith}, ${shownPlans} of ${plans} plan lines, ${answers} answers`);
+
+  // When the gateway no longer has the run (404 on the event stream), the page reads the stored answer.
+  const errorsNow = pageErrors.length;
+  await page.route(runEvents, (route) => route.fulfill({ status: 404, contentType: "application/json", body: '{"code":5,"message":"run not on this gateway"}' }));
+  await page.getByLabel("Question").fill("how many rows are there?");
+  await page.getByLabel("Question").press("Enter");
+  const fourth = page.locator("#thread .turn").nth(3);
+  await fourth.locator(".answer, .error").first().waitFor({ timeout: remaining() });
+  const answer4 = await fourth.locator(".answer, .error").last().innerText();
+  if (!/7,?043 rows/.test(answer4)) fail(`the answer read back after a lost run: ${answer4.slice(0, 200)}`);
+  await page.unroute(runEvents);
+  if (pageErrors.slice(errorsNow).every((m) => m.includes("status of 404"))) pageErrors.splice(errorsNow); // the deliberate 404
   await third.scrollIntoViewIfNeeded();
   await shot("brushed-follow-up");
 
