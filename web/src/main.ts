@@ -311,6 +311,8 @@ async function apiView() {
     ["DELETE", "/v1/session", "Sign out (send X-CSRF-Token)"],
     ["POST", "/v1/projects/{project_id}/datasets:upload", "Upload a file (multipart/form-data, part \"file\"), streamed to ingestion"],
     ["GET", "/v1/jobs/{job_id}/events", "A job's events as Server-Sent Events (Last-Event-ID resumes)"],
+    ["POST", "/v1/conversations/{conversation_id}/runs", "Send a message ({text, selections}); answers {runId, eventsUrl}"],
+    ["GET", "/v1/conversations/{conversation_id}/runs/{run_id}/events", "A message's plan, steps, findings, charts and answer as Server-Sent Events (Last-Event-ID or ?last_event_id= resumes)"],
   ]) ops.push({ method, path: p, op: { operationId: "Gateway", tags: ["Gateway"], summary } });
   ops.sort((a, b) => (a.op.tags?.[0] ?? "").localeCompare(b.op.tags?.[0] ?? "") || a.path.localeCompare(b.path));
   const body = h("tbody");
