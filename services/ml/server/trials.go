@@ -367,6 +367,9 @@ func (s *Server) dispatch(ctx context.Context, t *jobs.Task, task *jobsv1.TrainT
 		}
 		select {
 		case <-wake:
+			for len(wake) > 0 { // one look at the store serves every notice that came meanwhile
+				<-wake
+			}
 		case <-time.After(time.Second):
 		case <-ctx.Done():
 			return nil, ctx.Err()
