@@ -292,6 +292,12 @@ try {
   if (lineageNodes < 2 || !lineageText.includes("ask")) fail(`chart lineage: ${lineageNodes} nodes, edges "${lineageText.slice(0, 200)}"`);
   if ((await page.locator("#lineage-graph svg a").count()) < 1) fail("lineage nodes are not links");
   await shot("lineage-chart");
+  // Keyboard: a node of the graph is a link; Enter on it opens that artifact's lineage.
+  const chartLineageURL = page.url();
+  await page.locator("#lineage-graph svg a").first().focus();
+  await page.keyboard.press("Enter");
+  await page.waitForURL((u) => u.toString() !== chartLineageURL && u.hash.startsWith("#/lineage/"), { timeout: 10_000 });
+  await page.getByRole("heading", { name: /^Lineage of / }).waitFor();
 
   // 7. The model: leaderboard and explanations (permutation, SHAP, partial dependence).
   await page.goto(`${baseURL}/${modelHref}`);
