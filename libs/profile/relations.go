@@ -156,6 +156,15 @@ func relationships(ctx context.Context, f *frame.Frame, infos []*colInfo, opts O
 		pairSet = append(pairSet, target)
 		slices.SortStableFunc(pairSet, func(a, b *colInfo) int { return indexOf(infos, a) - indexOf(infos, b) })
 	}
+	// Prepare the paired columns (sample, ranks, codes) in parallel; the pair loop below and the
+	// target checks then find them in the cache.
+	pcs := make([]*pairCol, len(pairSet))
+	if err := parallel(ctx, len(pairSet), func(i int) { pcs[i] = prepare(pairSet[i], rows, pairSet[i].numericRole()) }); err != nil {
+		return res
+	}
+	for i, ci := range pairSet {
+		prepared[ci] = pcs[i]
+	}
 	pearson := map[[2]string]float64{}
 	for i := 0; i < len(pairSet); i++ {
 		if ctx.Err() != nil {
