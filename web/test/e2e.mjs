@@ -223,15 +223,22 @@ try {
   const hist = page.locator("#profile .chart.brushable.rendered", { hasText: "tenure" }).first();
   await hist.waitFor({ timeout: 20_000 });
   await hist.scrollIntoViewIfNeeded();
+  // From the keyboard: the "from / to" fields under the histogram make a range selection.
+  await hist.getByLabel("tenure from").fill("1");
+  await hist.getByLabel("to", { exact: true }).fill("5");
+  await hist.getByLabel("to", { exact: true }).press("Enter");
+  await page.locator("#selections .chip", { hasText: "1 ≤ tenure ≤ 5" }).waitFor({ timeout: 5_000 });
   const box = await hist.locator("svg").first().boundingBox();
   await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
   await page.mouse.down();
   await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.5, { steps: 5 });
   await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 5 });
   await page.mouse.up();
-  const rangeChip = page.locator("#selections .chip", { hasText: "≤" }).first();
+  const rangeChip = page.locator("#selections .chip", { hasText: "≤", hasNotText: "1 ≤ tenure ≤ 5" }).first();
   await rangeChip.waitFor({ timeout: 5_000 });
   const rangeText = (await rangeChip.innerText()).replace(/\s*selected\s*×?$/, "");
+  if ((await page.locator("#selections .chip", { hasText: "≤" }).count()) !== 1 || rangeText === "1 ≤ tenure ≤ 5")
+    fail(`brushing did not replace the typed range of the same chart: ${await page.locator("#selections").innerText()}`);
   log(`brushed: ${rangeText}`);
   await shot("brushed-range");
   // This question's event stream is cut after two events (the test answers the first connection with
