@@ -347,6 +347,29 @@ try {
   await page.locator("#causal-graph").scrollIntoViewIfNeeded();
   await shot("causal-graph");
 
+  // 8b. The same effect identified from a graph the PC algorithm discovers over those columns: the
+  // estimate page draws the stored graph.
+  await page.goto(`${baseURL}/${datasetHash}/causal`);
+  await page.getByLabel("Treatment (the cause)").selectOption("PaperlessBilling");
+  await page.getByLabel("Treated value (optional)").fill("Yes");
+  await page.getByLabel("Outcome (the effect)").selectOption("Churn");
+  await page.getByLabel(/^Adjust for/).selectOption(["tenure", "MonthlyCharges", "SeniorCitizen"]);
+  await page.getByLabel(/^Discover a graph/).check();
+  await page.getByRole("button", { name: "Estimate" }).click();
+  const discovered = await Promise.race([
+    page.waitForURL(/#\/e\/est_\w+\?graph=/, { timeout: Math.min(90_000, remaining()) }).then(() => "estimate"),
+    page.locator("#causal-status .error").waitFor({ timeout: Math.min(90_000, remaining()) }).then(() => "error"),
+  ]);
+  if (discovered === "error") fail(`estimate from a discovered graph: ${await page.locator("#causal-status").innerText()}`);
+  await page.locator("#graph svg .node").first().waitFor({ timeout: 15_000 });
+  const dCaption = await page.locator("#graph figcaption").innerText();
+  const dNodes = await page.locator("#graph svg .node").count();
+  const dEdges = await page.locator("#graph svg path.edge").count();
+  log(`discovered graph: ${dCaption}; ${dNodes} nodes, ${dEdges} edges; ${(await page.locator("#effect").innerText()).split("\n")[0]}`);
+  if (!dCaption.includes("discovered") || dNodes !== 5) fail(`discovered graph: "${dCaption}", ${dNodes} nodes`);
+  await page.locator("#causal-graph").scrollIntoViewIfNeeded();
+  await shot("causal-discovered-graph");
+
   // 9. A readable error state: an unknown model says what is wrong, and the page offers a way back.
   const errorsBefore = pageErrors.length;
   await page.goto(`${baseURL}/#/m/mdl_${"0".repeat(32)}`);
