@@ -284,3 +284,35 @@ func TestConversationSSEErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestConversationRunsGuarded: starting a run is a write like any other — a cookie-authenticated
+// one needs the CSRF header (403 without), and its body is bounded by --max-body-bytes (413).
+func TestConversationRunsGuarded(t *testing.T) {
+	t.Parallel()
+	f, orch := convFixture(t)
+	req := mustReq("POST", f.httpURL+"/v1/conversations/cnv_slow/runs", strings.NewReader(`{"text":"hi"}`))
+	req.AddCookie(&http.Cookie{Name: SessionCookie, Value: "tok-cookie"})
+	req.AddCookie(&http.Cookie{Name: CSRFCookie, Value: "c1"})
+	resp, b := do(t, req)
+	checkStatus(t, resp, b, 403, codes.PermissionDenied, CSRFHeader)
+
+	big := `{"text":"` + strings.Repeat("x", 2<<10) + `"}` // the fixture's limit is 1 KiB
+	req = mustReq("POST", f.httpURL+"/v1/conversations/cnv_slow/runs", strings.NewReader(big))
+	req.Header.Set("Authorization", "Bearer tok-1")
+	resp, b = do(t, req)
+	checkStatus(t, resp, b, 413, codes.ResourceExhausted, "--max-body-bytes")
+
+	// With the header the cookie's token reaches SendMessage as the bearer token.
+	req = mustReq("POST", f.httpURL+"/v1/conversations/cnv_slow/runs", strings.NewReader(`{"text":"hi"}`))
+	req.AddCookie(&http.Cookie{Name: SessionCookie, Value: "tok-cookie"})
+	req.AddCookie(&http.Cookie{Name: CSRFCookie, Value: "c1"})
+	req.Header.Set(CSRFHeader, "c1")
+	if resp, b = do(t, req); resp.StatusCode != 201 {
+		t.Fatalf("with the CSRF header: %d %s", resp.StatusCode, b)
+	}
+	orch.mu.Lock()
+	defer orch.mu.Unlock()
+	if orch.sends != 1 || orch.auth[0] != "Bearer tok-cookie" {
+		t.Errorf("SendMessage ran %d times with %q: want once, with the cookie's token", orch.sends, orch.auth)
+	}
+}
