@@ -129,7 +129,7 @@ func corpusBothWays(t *testing.T, rows int) map[string]string {
 			}
 			src := shareddata.Path(t, dir+"/"+name)
 			if name == "very_wide_2000_cols.csv" {
-				continue // minutes per conversion on this machine; TestCorpus checks its reading
+				continue // wider than sampleMaxColumns: TestSampledWideFileTakesFullCheck
 			}
 			t.Run(dir+"/"+name, func(t *testing.T) {
 				res := againstFull(t, src, Options{Threads: 1, sampleRows: rows})
@@ -343,5 +343,18 @@ func TestSampledLateSurprises(t *testing.T) {
 				tc.check(t, res)
 			}
 		})
+	}
+}
+
+// TestSampledWideFileTakesFullCheck: a file wider than sampleMaxColumns is not tried on the
+// sample path (planning its conversion costs more than the full check).
+func TestSampledWideFileTakesFullCheck(t *testing.T) {
+	t.Parallel()
+	res, _ := convert(t, shareddata.Path(t, "messy/very_wide_2000_cols.csv"), Options{})
+	if res.Rules.Typing != typingFull || !strings.Contains(res.Rules.TypingNote, "2000 columns") {
+		t.Errorf("typing %q (%s), want the full check for 2000 columns", res.Rules.Typing, res.Rules.TypingNote)
+	}
+	if len(res.Columns) != 2000 || res.RowCount != 50 {
+		t.Errorf("%d columns x %d rows, want 2000 x 50", len(res.Columns), res.RowCount)
 	}
 }
