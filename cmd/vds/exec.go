@@ -250,6 +250,10 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 			break
 		}
 		if err != nil {
+			// A refused request is recorded too; the trailer names its record.
+			if id := st.Trailer().Get("vds-execution-id"); len(id) == 1 {
+				return fmt.Errorf("%w (recorded as execution %s)", explain(err, "exec"), id[0])
+			}
 			return explain(err, "exec")
 		}
 		out.ExecutionID = ev.ExecutionId

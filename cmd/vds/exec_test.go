@@ -103,6 +103,8 @@ for n in ("tips.png", "tips.vl.json"):
 		{[]string{"exec", tips, "--sql", "SELECT 1", "--python", "print(1)"}, "exactly one of --sql"},
 		{[]string{"exec", "--sql", "SELECT 1"}, "at least one data file"},
 		{[]string{"exec", "no-such-file.csv", "--python", "print(1)", "--server", addr, "--home", home}, "neither a readable file nor a dataset ID"},
+		// Refused by the service (code over its size limit), and still recorded.
+		{[]string{"exec", tips, "--sql", "SELECT 1" + strings.Repeat(" ", 100000), "--server", addr, "--home", home}, "(recorded as execution exe_"},
 	} {
 		code, _, stderr := cli(t, time.Minute, c.args...)
 		if code == 0 || !strings.Contains(stderr, c.want) {

@@ -397,6 +397,7 @@ func stateOf(ctx context.Context, c *Conn, tables [][2]string) (string, error) {
 		baseSettings,
 		"SELECT current_setting('enable_external_access')::VARCHAR",
 		"SELECT current_setting('lock_configuration')::VARCHAR",
+		"SELECT current_setting('parquet_metadata_cache')::VARCHAR",
 		"SELECT string_agg(database_name, ',' ORDER BY database_name) FROM duckdb_databases()",
 		"SELECT count(*)::VARCHAR FROM duckdb_views() WHERE NOT internal",
 		"SELECT count(*)::VARCHAR FROM duckdb_tables()",
@@ -441,7 +442,7 @@ func stateOf(ctx context.Context, c *Conn, tables [][2]string) (string, error) {
 
 // wantState is stateOf of a database whose lockdown for tables is intact.
 func wantState(base string, tables [][2]string) string {
-	parts := []string{base, "false", "true", "memory,system,temp", fmt.Sprint(len(tables)), "0", "0", "0", "0", "0", "0", "1", "0"}
+	parts := []string{base, "false", "true", "true", "memory,system,temp", fmt.Sprint(len(tables)), "0", "0", "0", "0", "0", "0", "1", "0"}
 	if len(tables) > 0 {
 		parts = append(parts, "true")
 	}
@@ -673,7 +674,9 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 		// One round trip: the files this query may read, the views, then the lock. Its settings are
 		// the same Open makes from cfg (memory, threads and spill folder were set when the database
 		// opened).
-		var stmts []string
+		// Parquet footers are cached in the database (the version files never change), which
+		// saves re-reading them on every query of a kept database.
+		stmts := []string{"SET parquet_metadata_cache = true"}
 		if len(cfg.ReadPaths) > 0 {
 			stmts = append(stmts, "SET allowed_paths = "+literalList(cfg.ReadPaths))
 		}

@@ -257,17 +257,23 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 		}
 		var buf bytes.Buffer
 		w := ipc.NewWriter(&buf, ipc.WithSchema(res.Schema))
+		// Whatever ends the request early (an encoding failure, a caller gone), the record is written.
+		abort := func(err error) error {
+			if recordDone == nil {
+				st.Outcome, st.Message = sandboxv1.Outcome_OUTCOME_ERROR, "the query ran but its result could not be sent: "+status.Convert(err).Message()
+				record()
+			}
+			<-recordDone
+			return err
+		}
 		for _, r := range res.Records {
 			if err := w.Write(r); err != nil {
-				return grpcx.Internal(ctx, err, "encode result")
+				return abort(grpcx.Internal(ctx, err, "encode result"))
 			}
 		}
 		w.Close()
 		if err := stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "result", ArrowIpc: buf.Bytes(), RowCount: res.Rows, Truncated: res.Truncated}}}); err != nil {
-			if recordDone != nil {
-				<-recordDone
-			}
-			return err
+			return abort(err)
 		}
 		if req.SaveResult {
 			ref, err := s.saveSQL(context.WithoutCancel(ctx), who, req, exe.Id, inputIDs, res)
@@ -276,7 +282,7 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 			} else {
 				exe.Outputs = append(exe.Outputs, ref)
 				if err := stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "result", RowCount: res.Rows, Truncated: res.Truncated, SavedAs: ref}}}); err != nil {
-					record()
+					record() // the query ran and its result was saved; the caller left
 					<-recordDone
 					return err
 				}
