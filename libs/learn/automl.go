@@ -79,6 +79,8 @@ func plan(task Task, seed int64, rows int, allow func(algo string) bool) []trial
 	if rows > largeRows {
 		// on large data, a fast boosted model first so that one finishes even under a small budget
 		add(gbdtTrial(gbdtParams{LearningRate: 0.2, MaxLeaves: 31, MaxDepth: 6, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.5, Colsample: 0.8, MaxRounds: 200, EarlyStop: 15}))
+		// then one with the capacity large data can use (deeper trees, more rounds)
+		add(gbdtTrial(gbdtParams{LearningRate: 0.15, MaxLeaves: 63, MaxDepth: 8, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.7, Colsample: 0.8, MaxRounds: 400, EarlyStop: 20}))
 	}
 	add(gbdtTrial(gbdtParams{LearningRate: 0.1, MaxLeaves: 15, MaxDepth: 4, MinSamplesLeaf: 20, MinChildWeight: 1e-3, Lambda: 1, Subsample: 0.8, Colsample: 0.8, MaxRounds: 500, EarlyStop: 30}))
 	add(linearTrial(task, 0.1))
@@ -446,8 +448,8 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 		if !opts.NoWarmStart {
 			warm, src := warmStart(kb, res.MetaFeatures, t.task, len(t.rows), DatasetHash(f), opts.kbExclude, allow)
 			after := 2 // the cheap starting trials: a linear model and a small boosted one
-			if len(t.rows) > 20000 {
-				after = 3
+			if len(t.rows) > largeRows {
+				after = 4 // and the two fast boosted ones of large data
 			}
 			trials = insertWarmStart(trials, warm, after)
 			seen := map[string]bool{}
