@@ -8,7 +8,7 @@ HOME_DIR ?= $(HOME)/.vds
 GO_TAGS := duckdb_arrow
 MODULES := gen libs services cmd/vds
 
-.PHONY: all build tools generate generate-check lint run test test-short clean fmt vet web bench-ml bench-ml-meta metakb bench-ingest bench-profiling bench-causal bench-sandbox bench-ops
+.PHONY: all build tools generate generate-check lint run test test-short clean fmt vet web bench-deps bench-ml bench-ml-meta metakb bench-ingest bench-profiling bench-causal bench-sandbox bench-ops
 
 all: build
 
@@ -69,20 +69,23 @@ test:
 
 # Benchmarks: each runs vds side by side with its peers in one run and writes bench/results/<area>*.md
 # with the machine and the command (see each script's header for its arguments and what it needs).
-bench-ml:
+# bench-deps installs the peers' Debian packages (pandas, scikit-learn, XGBoost, statsmodels, bubblewrap).
+bench-deps:
+	./scripts/bench-deps.sh
+bench-ml: bench-deps
 	./bench/ml/run.sh $(ARGS)
-bench-ml-meta:
+bench-ml-meta: bench-deps
 	./bench/ml/metalearning.sh $(ARGS)
 # the meta-learning knowledge base of libs/learn (derived numbers from public datasets)
-metakb:
+metakb: bench-deps
 	./libs/learn/cmd/metakb/build.sh $(ARGS)
-bench-ingest:
+bench-ingest: bench-deps
 	sh bench/ingest/run.sh $(ARGS)
-bench-profiling:
+bench-profiling: bench-deps
 	./bench/profiling/run.sh $(ARGS)
-bench-causal:
+bench-causal: bench-deps
 	./bench/causal/run.sh $(ARGS)
-bench-sandbox:
+bench-sandbox: bench-deps
 	./bench/sandbox/run.sh $(ARGS)
 bench-ops:
 	./bench/ops/run.sh $(ARGS)
