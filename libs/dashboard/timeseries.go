@@ -13,14 +13,10 @@ import (
 	"github.com/vdsproject/vds/libs/stats"
 )
 
-// Trend and seasonality rules: the profile's (libs/profile/timeseries.go), applied to the
-// aggregated series when the profile has no datetime index to test on.
-const (
-	trendAlpha   = 0.01
-	trendMinTau  = 0.1
-	seasonMinACF = 0.3
-	minPeriods   = 12
-)
+// minPeriods is the shortest series tested for trend and seasonality. The rules themselves are the
+// profile's (stats.TrendAlpha, stats.SeasonalPeak…), applied to the aggregated series when the
+// profile has no datetime index to test on.
+const minPeriods = 12
 
 // units from finest to coarsest with their approximate length; DuckDB date_trunc names.
 var units = []struct {
@@ -30,11 +26,6 @@ var units = []struct {
 	{"second", time.Second}, {"minute", time.Minute}, {"hour", time.Hour}, {"day", 24 * time.Hour},
 	{"week", 7 * 24 * time.Hour}, {"month", 30 * 24 * time.Hour}, {"quarter", 91 * 24 * time.Hour},
 	{"year", 365 * 24 * time.Hour},
-}
-
-var seasonPeriods = map[string][]int{
-	"hour": {24, 168}, "day": {7, 365}, "week": {52}, "month": {12}, "quarter": {4},
-	"minute": {60}, "second": {60},
 }
 
 // axis is the time axis of a series: a datetime column, or a year column with an optional month
@@ -312,7 +303,7 @@ func timeView(ctx context.Context, in Input, name string, ax *axis) (*Dashboard,
 		d.tileNum("seasonality", "Seasonality", float64(main.period), fmt.Sprintf("%d %s", main.period, unitWord(unit, main.period)),
 			fmt.Sprintf("autocorrelation %.2f at lag %d of the differenced series (%s)", main.acf, main.period, main.seasonSource))
 	} else {
-		d.tile("seasonality", "Seasonality", "none found", fmt.Sprintf("no autocorrelation peak of at least %.1f at a %s period", seasonMinACF, unit))
+		d.tile("seasonality", "Seasonality", "none found", fmt.Sprintf("no autocorrelation peak of at least %.1f at a %s period", stats.SeasonMinACF, unit))
 	}
 	d.tileNum("periods", "Periods", float64(len(ts)), fmt.Sprintf("%d %s", len(ts), unitWord(unit, len(ts))), fmt.Sprintf("%s to %s", periodLabel(ts[0], unit), periodLabel(ts[last], unit)))
 
@@ -356,11 +347,11 @@ func trendOf(p *profilingv1.Profile, ax *axis, s *series) (string, float64, stri
 			}
 			return dir, a.Evidence["tau"], fmt.Sprintf("Mann-Kendall τ %.2f, p %.2g over %s rows (profile)", a.Evidence["tau"], a.Evidence["p_value"], Format(a.Evidence["n"]))
 		}
-		return "no clear trend", math.NaN(), fmt.Sprintf("the profile's Mann-Kendall test found no trend (p < %.2g with |τ| ≥ %.1f) over %s", trendAlpha, trendMinTau, ax.column)
+		return "no clear trend", math.NaN(), fmt.Sprintf("the profile's Mann-Kendall test found no trend (p < %.2g with |τ| ≥ %.1f) over %s", stats.TrendAlpha, stats.TrendMinTau, ax.column)
 	}
 	mk := stats.MannKendall(s.y)
 	detail := fmt.Sprintf("Mann-Kendall τ %.3f, p %.2g over %d periods", mk.EffectSize, mk.PValue, mk.N)
-	if mk.PValue < trendAlpha && math.Abs(mk.EffectSize) >= trendMinTau {
+	if mk.PValue < stats.TrendAlpha && math.Abs(mk.EffectSize) >= stats.TrendMinTau {
 		if mk.Statistic < 0 {
 			return "falling", mk.EffectSize, detail
 		}
@@ -378,32 +369,11 @@ func seasonality(y []float64, unit string) (int, float64, bool) {
 			d = append(d, y[i]-y[i-1])
 		}
 	}
-	periods, ok := seasonPeriods[unit]
+	periods, ok := stats.SeasonPeriods(unit)
 	if !ok || len(d) < 3 {
 		return 0, 0, false
 	}
-	maxLag := 0
-	for _, p := range periods {
-		if 2*p+1 <= len(d) {
-			maxLag = max(maxLag, p+1)
-		}
-	}
-	if maxLag == 0 {
-		return 0, 0, false
-	}
-	acf := stats.ACF(d, maxLag)
-	band := 2 / math.Sqrt(float64(len(d)))
-	best, bestV := 0, 0.0
-	for _, p := range periods {
-		if p+1 >= len(acf) {
-			continue
-		}
-		v := acf[p]
-		if v >= seasonMinACF && v > band && v >= acf[p-1] && v >= acf[p+1] && v > bestV {
-			best, bestV = p, v
-		}
-	}
-	return best, bestV, best > 0
+	return stats.SeasonalPeak(d, periods)
 }
 
 // movingAverage is the centered moving average over w points (for even w the 2×w average of

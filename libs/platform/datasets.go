@@ -68,6 +68,33 @@ func (rt *Runtime) ReadFrame(ctx context.Context, datasetID string, version int3
 	return f, nil
 }
 
+// UploadTable stores a table file (Parquet or CSV bytes) as a new dataset through the ingestion
+// service's streaming Upload, with ctx's outgoing credentials (grpcx.Forward of a request's, or a
+// context made with ActAs). The name is also
+// the file name in the dataset's metadata; it is never used as a path.
+func (rt *Runtime) UploadTable(ctx context.Context, projectID, name string, data []byte) (*datasetsv1.UploadResponse, error) {
+	conn, err := rt.Peer("ingestion")
+	if err != nil {
+		return nil, err
+	}
+	up, err := datasetsv1.NewDatasetServiceClient(conn).Upload(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := up.Send(&datasetsv1.UploadRequest{Payload: &datasetsv1.UploadRequest_Metadata{Metadata: &datasetsv1.UploadMetadata{
+		ProjectId: projectID, Name: name, FileName: name, SizeBytes: int64(len(data))}}}); err != nil {
+		return nil, err
+	}
+	const chunk = 256 << 10
+	for off := 0; off < len(data); off += chunk {
+		end := min(off+chunk, len(data))
+		if err := up.Send(&datasetsv1.UploadRequest{Payload: &datasetsv1.UploadRequest_Chunk{Chunk: data[off:end]}}); err != nil {
+			return nil, err
+		}
+	}
+	return up.CloseAndRecv()
+}
+
 // ActAs returns a context whose calls to peers act for userID in projectID (for job workers).
 func (rt *Runtime) ActAs(ctx context.Context, userID, projectID string) (context.Context, error) {
 	return grpcx.AsUser(ctx, rt.MeshKey, rt.Name, userID, projectID)

@@ -16,19 +16,10 @@ import (
 // Time-series checks.
 const (
 	tsMaxColumns  = 20     // numeric columns checked against the time index
-	trendAlpha    = 0.01   // Mann-Kendall p-value below which a trend is reported
-	trendMinTau   = 0.1    // ... and |Kendall tau| at least this
-	seasonMinACF  = 0.3    // seasonality needs this autocorrelation of the differenced series
 	acfMaxPoints  = 100000 // longest series the ACF is computed on (the most recent points)
 	tsMinPoints   = 12
 	tsIndexUnique = 0.5 // a time column is an index when this share of its values is distinct
 )
-
-// seasonPeriods are the plausible periods per granularity, tried in order.
-var seasonPeriods = map[string][]int{
-	"hour": {24, 168}, "day": {7, 365}, "week": {52}, "month": {12}, "quarter": {4},
-	"minute": {60}, "second": {60},
-}
 
 // timeSeries looks for a datetime index (or, without one, a calendar index built from year and
 // month columns, see calendarIndex) and checks every numeric column (up to tsMaxColumns) for a
@@ -94,7 +85,7 @@ func timeSeries(f *frame.Frame, infos []*colInfo) ([]*profilingv1.Alert, []*comm
 		name := ci.col.Name
 		found := false
 		mk := stats.MannKendall(bucketMeans(series, TrendPoints))
-		if mk.PValue < trendAlpha && math.Abs(mk.EffectSize) >= trendMinTau {
+		if mk.PValue < stats.TrendAlpha && math.Abs(mk.EffectSize) >= stats.TrendMinTau {
 			dir := "rising"
 			if mk.Statistic < 0 {
 				dir = "falling"
@@ -212,7 +203,7 @@ func bucketMeans(x []float64, k int) []float64 {
 }
 
 // seasonality returns the strongest plausible period whose ACF (of the first differences) is a local
-// peak above seasonMinACF and the 2/sqrt(n) noise band.
+// peak above stats.SeasonMinACF and the 2/sqrt(n) noise band.
 func seasonality(series []float64, gran string) (int, float64, bool) {
 	if len(series) > acfMaxPoints {
 		series = series[len(series)-acfMaxPoints:]
@@ -221,32 +212,11 @@ func seasonality(series []float64, gran string) (int, float64, bool) {
 	for i := range d {
 		d[i] = series[i+1] - series[i]
 	}
-	periods, ok := seasonPeriods[gran]
+	periods, ok := stats.SeasonPeriods(gran)
 	if !ok {
 		periods = []int{7, 12, 24, 52}
 	}
-	maxLag := 0
-	for _, p := range periods {
-		if 2*p+1 <= len(d) {
-			maxLag = max(maxLag, p+1)
-		}
-	}
-	if maxLag == 0 {
-		return 0, 0, false
-	}
-	acf := stats.ACF(d, maxLag)
-	band := 2 / math.Sqrt(float64(len(d)))
-	best, bestV := 0, 0.0
-	for _, p := range periods {
-		if p+1 >= len(acf) {
-			continue
-		}
-		v := acf[p]
-		if v >= seasonMinACF && v > band && v >= acf[p-1] && v >= acf[p+1] && v > bestV {
-			best, bestV = p, v
-		}
-	}
-	return best, bestV, best > 0
+	return stats.SeasonalPeak(d, periods)
 }
 
 // columnChart is the per-column chart: a histogram for numbers, a bar chart of top values for

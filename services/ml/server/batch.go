@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -172,7 +171,7 @@ func (s *Server) batchPredict(ctx context.Context, t *jobs.Task) error {
 		return err
 	}
 	name := fmt.Sprintf("predictions-%s-%s.parquet", strings.TrimPrefix(task.Dataset.DatasetId, ids.Dataset+"_")[:8], strings.TrimPrefix(m.Id, ids.Model+"_")[:8])
-	up, err := s.uploadTable(uctx, task.ProjectId, name, buf.Bytes())
+	up, err := s.rt.UploadTable(grpcx.Forward(uctx), task.ProjectId, name, buf.Bytes())
 	if err != nil {
 		return fmt.Errorf("save predictions: %w", err)
 	}
@@ -239,35 +238,4 @@ func withPredictions(lm *learn.Model, in, out *arrow.Schema, rec arrow.RecordBat
 		c.Release()
 	}
 	return r, nil
-}
-
-// uploadTable stores a table (Parquet bytes) as a new dataset through the ingestion service, acting
-// as the user in ctx (made with ActAs).
-func (s *Server) uploadTable(ctx context.Context, projectID, name string, data []byte) (*datasetsv1.UploadResponse, error) {
-	conn, err := s.rt.Peer("ingestion")
-	if err != nil {
-		return nil, err
-	}
-	up, err := datasetsv1.NewDatasetServiceClient(conn).Upload(grpcx.Forward(ctx))
-	if err != nil {
-		return nil, err
-	}
-	if err := up.Send(&datasetsv1.UploadRequest{Payload: &datasetsv1.UploadRequest_Metadata{Metadata: &datasetsv1.UploadMetadata{
-		ProjectId: projectID, Name: name, FileName: name, SizeBytes: int64(len(data))}}}); err != nil {
-		return nil, err
-	}
-	r := bytes.NewReader(data)
-	chunk := make([]byte, 256<<10)
-	for {
-		n, err := r.Read(chunk)
-		if n > 0 {
-			if err := up.Send(&datasetsv1.UploadRequest{Payload: &datasetsv1.UploadRequest_Chunk{Chunk: append([]byte(nil), chunk[:n]...)}}); err != nil {
-				return nil, err
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-	}
-	return up.CloseAndRecv()
 }

@@ -318,23 +318,7 @@ func (t *tools) schema(ctx context.Context) (*planner.Schema, error) {
 
 // Profile profiles the dataset (cached per version) and reads the profile.
 func (t *tools) Profile(ctx context.Context, target string) (*profilingv1.Profile, error) {
-	conn, err := t.s.rt.Peer("profiling")
-	if err != nil {
-		return nil, err
-	}
-	c := profilingv1.NewProfilingServiceClient(conn)
-	st, err := c.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: t.ref, Target: target})
-	if err != nil {
-		return nil, err
-	}
-	if err := t.s.profileDone(ctx, st.JobId, t.waitJob); err != nil {
-		return nil, err
-	}
-	p, err := c.GetProfile(ctx, &profilingv1.GetProfileRequest{ProfileId: st.ProfileId})
-	if err != nil {
-		return nil, err
-	}
-	return p.Profile, nil
+	return t.readyProfile(ctx, target)
 }
 
 // HypothesesOf tests hypotheses about target on the profile profileID.

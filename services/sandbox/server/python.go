@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -251,34 +250,9 @@ func (s *Server) localCSV(ctx context.Context, parquetPath string) (string, map[
 
 // upload stores an output table through the ingestion service, acting as the caller.
 func (s *Server) upload(ctx context.Context, who *authn.Identity, projectID, name string, data []byte) (*datasetsv1.UploadResponse, error) {
-	conn, err := s.rt.Peer("ingestion")
-	if err != nil {
-		return nil, err
-	}
 	actx, err := s.rt.ActAs(ctx, who.UserID, projectID)
 	if err != nil {
 		return nil, err
 	}
-	up, err := datasetsv1.NewDatasetServiceClient(conn).Upload(actx)
-	if err != nil {
-		return nil, err
-	}
-	if err := up.Send(&datasetsv1.UploadRequest{Payload: &datasetsv1.UploadRequest_Metadata{Metadata: &datasetsv1.UploadMetadata{
-		ProjectId: projectID, Name: name, FileName: name, SizeBytes: int64(len(data))}}}); err != nil {
-		return nil, err
-	}
-	r := bytes.NewReader(data)
-	buf := make([]byte, 256<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			if err := up.Send(&datasetsv1.UploadRequest{Payload: &datasetsv1.UploadRequest_Chunk{Chunk: append([]byte(nil), buf[:n]...)}}); err != nil {
-				return nil, err
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-	}
-	return up.CloseAndRecv()
+	return s.rt.UploadTable(actx, projectID, name, data)
 }
