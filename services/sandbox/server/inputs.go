@@ -83,9 +83,83 @@ func (s *Server) resolveInputs(ctx context.Context, req *sandboxv1.ExecuteReques
 	return out, nil
 }
 
+// versionTTL is how long a ready version, once resolved through the ingestion service for a
+// project, is reused for that project's next requests without asking again. Versions are immutable,
+// so what can change in that time is only the dataset's deletion: a deleted dataset can still be
+// queried for at most this long (by members of its project, whose access is checked on every
+// request before the inputs are resolved).
+const versionTTL = 2 * time.Second
+
+// versionCache remembers ready versions resolved through the ingestion service, per project.
+type versionCache struct {
+	mu sync.Mutex
+	m  map[string]cachedVersion
+}
+
+type cachedVersion struct {
+	ver *datasetsv1.DatasetVersion
+	at  time.Time
+}
+
+func versionKey(projectID, datasetID string, v int32) string {
+	return fmt.Sprintf("%s/%s/%d", projectID, datasetID, v)
+}
+
+func (c *versionCache) get(key string, now time.Time) *datasetsv1.DatasetVersion {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok {
+		return nil
+	}
+	if now.Sub(e.at) >= versionTTL || now.Before(e.at) {
+		delete(c.m, key)
+		return nil
+	}
+	return e.ver
+}
+
+func (c *versionCache) put(key string, ver *datasetsv1.DatasetVersion, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedVersion{}
+	}
+	if len(c.m) >= 1024 {
+		for k, e := range c.m {
+			if now.Sub(e.at) >= versionTTL {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= 1024 {
+			clear(c.m)
+		}
+	}
+	c.m[key] = cachedVersion{ver: ver, at: now}
+}
+
 // version resolves one reference to a ready version of a dataset of the project. With an explicit
-// version, the dataset and the version are looked up at the same time.
+// version, the dataset and the version are looked up at the same time, or taken from the versions
+// this project resolved in the last versionTTL (the caller's access to the project was checked by
+// Execute for this request already, and the ingestion service grants no more than that: viewer of
+// the dataset's project).
 func (s *Server) version(ctx context.Context, projectID string, ref *commonv1.DatasetRef) (*datasetsv1.DatasetVersion, error) {
+	if ref != nil && ref.DatasetId != "" && ref.Version != 0 {
+		key := versionKey(projectID, ref.DatasetId, ref.Version)
+		if v := s.versions.get(key, time.Now()); v != nil {
+			return v, nil
+		}
+		v, err := s.lookupVersion(ctx, projectID, ref)
+		if err == nil {
+			s.versions.put(key, v, time.Now())
+		}
+		return v, err
+	}
+	return s.lookupVersion(ctx, projectID, ref)
+}
+
+// lookupVersion asks the ingestion service, as the caller.
+func (s *Server) lookupVersion(ctx context.Context, projectID string, ref *commonv1.DatasetRef) (*datasetsv1.DatasetVersion, error) {
 	if ref == nil || ref.DatasetId == "" || ref.Version == 0 {
 		ds, ver, err := s.rt.DatasetVersion(ctx, ref)
 		if err != nil {

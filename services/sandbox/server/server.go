@@ -74,6 +74,8 @@ type Server struct {
 	pyReason  string
 	pyCeiling pysandbox.Limits
 	warm      *duck.WarmPool
+	// versions are ready dataset versions resolved in the last versionTTL, per project.
+	versions versionCache
 }
 
 // Service is the sandbox deployable.

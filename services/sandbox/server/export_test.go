@@ -1,0 +1,4 @@
+package server
+
+// VersionTTL is versionTTL, for the tests.
+const VersionTTL = versionTTL
