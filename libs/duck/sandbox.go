@@ -608,7 +608,9 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	// The read-only check only parses the query; with a pool it runs on the pool's parser database
 	// while this one is being set up.
 	checked := make(chan error, 1)
-	if pc := limits.Warm.takeParser(); pc != nil {
+	if err, ok := memoizedCheck(query); ok {
+		checked <- err // a text checked before: its answer is known, no parse and no goroutine
+	} else if pc := limits.Warm.takeParser(); pc != nil {
 		go func() {
 			checked <- checkReadOnly(ctx, pc, query)
 			limits.Warm.parser <- pc
@@ -780,14 +782,20 @@ const (
 )
 
 // checkReadOnly asks DuckDB's own parser whether query is exactly one SELECT-like statement.
+// memoizedCheck returns the remembered answer of the read-only check for a text checked before.
+func memoizedCheck(query string) (error, bool) {
+	if len(query) > checkedMaxText {
+		return nil, false
+	}
+	checkMemo.Lock()
+	defer checkMemo.Unlock()
+	err, ok := checkMemo.m[query]
+	return err, ok
+}
+
 func checkReadOnly(ctx context.Context, c *Conn, query string) error {
-	if len(query) <= checkedMaxText {
-		checkMemo.Lock()
-		err, ok := checkMemo.m[query]
-		checkMemo.Unlock()
-		if ok {
-			return err
-		}
+	if err, ok := memoizedCheck(query); ok {
+		return err
 	}
 	var js string
 	if err := c.conn.QueryRowContext(ctx, `SELECT json_serialize_sql(?::VARCHAR)::VARCHAR`, query).Scan(&js); err != nil {
