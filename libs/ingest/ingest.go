@@ -66,6 +66,9 @@ type Options struct {
 	// skips the sample path and always checks every cell first.
 	sampleRows int
 	fullCheck  bool
+	// scanStats makes describe compute every column's statistics by scanning the output instead
+	// of reading what it can from the Parquet metadata.
+	scanStats bool
 }
 
 // Result describes the Parquet file written.

@@ -335,12 +335,22 @@ func narrowNum(symbols string) (re string, strip []string) {
 
 // fastCopy writes the Parquet file in one pass; a cell the sample did not foresee stops it.
 func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
-	var inner, outer []string
+	// Three levels: base reads each column's text once (and, for slow numbers, whether it has
+	// each symbol group: computed once, used by the value and by the refusals), inner computes
+	// the numeric values, outer each column's value or refusal.
+	var base, inner, outer []string
 	for i, fc := range fcs {
 		p := &fc.pre
 		n := strconv.Itoa(i)
 		c, t, d := "c"+n, "t"+n, "d"+n
-		inner = append(inner, p.x()+" AS "+c)
+		base = append(base, p.x()+" AS "+c)
+		var g [3]string
+		if fc.slow && (fc.post.kind == kDouble || fc.post.kind == kBigint) {
+			for k, syms := range symGroups {
+				g[k] = "g" + n + "_" + strconv.Itoa(k)
+				base = append(base, anyContains(p.x(), syms)+" AS "+g[k])
+			}
+		}
 		fail := func(typ string) string {
 			return "CAST(error('" + fastErr + ": column ' || " + duck.Literal(p.name) + " || ': ' || " + c + ") AS " + typ + ")"
 		}
@@ -380,32 +390,36 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 		case kEmpty:
 			e = "CASE " + isNull("VARCHAR") + "WHEN vds_miss(" + c + ") THEN CAST(NULL AS VARCHAR) ELSE " + fail("VARCHAR") + " END"
 		case kDouble, kBigint:
-			tv := "TRY_CAST(" + p.x() + " AS DOUBLE)"
+			tv := "TRY_CAST(" + c + " AS DOUBLE)"
 			dv := "nullif(" + t + ", 'NaN'::DOUBLE)"
+			needT := true
 			if fc.slow {
 				re, strip := narrowNum(fc.symbols)
-				s := p.x()
+				s := c
 				for _, ch := range strip {
 					s = "replace(" + s + ", " + duck.Literal(ch) + ", '')"
 				}
 				// A cell with one of these symbols never casts to DOUBLE (and trying is not free):
 				// its value is vds_num_us's, computed more cheaply when it has the sample's form.
-				sym := anyContains(p.x(), []string{"$", "€", "£", "%", ","})
+				sym := "(" + g[0] + " OR " + g[1] + " OR " + g[2] + ")"
 				tv = "CASE WHEN " + sym + " THEN NULL ELSE " + tv + " END"
-				dv = "CASE WHEN " + sym + " THEN COALESCE(CASE WHEN regexp_full_match(" + p.x() + ", " + duck.Literal(re) + ") THEN TRY_CAST(" + s + " AS DOUBLE) END, vds_num_us(" + p.x() + ")) " +
-					"ELSE COALESCE(" + dv + ", vds_num_us(" + p.x() + ")) END"
+				dv = "CASE WHEN " + sym + " THEN COALESCE(CASE WHEN regexp_full_match(" + c + ", " + duck.Literal(re) + ") THEN TRY_CAST(" + s + " AS DOUBLE) END, vds_num_us(" + c + ")) " +
+					"ELSE COALESCE(nullif(TRY_CAST(" + c + " AS DOUBLE), 'NaN'::DOUBLE), vds_num_us(" + c + ")) END"
+				needT = fc.post.kind == kBigint // the integer checks use t; a DOUBLE column only d
 			}
-			inner = append(inner, tv+" AS "+t)
+			if needT {
+				inner = append(inner, tv+" AS "+t)
+			}
 			inner = append(inner, dv+" AS "+d)
 			symChecks = func(typ string) string {
 				out := ""
-				for g, syms := range symGroups {
+				for gi := range symGroups {
 					switch {
 					case !fc.slow:
-					case fc.symMode[g] == symNone:
-						out += "WHEN " + anyContains(c, syms) + " THEN " + fail(typ) + " "
-					case fc.symMode[g] == symAll:
-						out += "WHEN " + d + " IS NOT NULL AND NOT " + anyContains(c, syms) + " THEN " + fail(typ) + " "
+					case fc.symMode[gi] == symNone:
+						out += "WHEN " + g[gi] + " THEN " + fail(typ) + " "
+					case fc.symMode[gi] == symAll:
+						out += "WHEN " + d + " IS NOT NULL AND NOT " + g[gi] + " THEN " + fail(typ) + " "
 					}
 				}
 				return out
@@ -435,13 +449,20 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 			if fc.missOK {
 				other = "CASE " + miss(typ) + "ELSE " + fail(typ) + " END"
 			}
-			e = "CASE " + isNull(typ) + "ELSE COALESCE(TRY_CAST(trim(" + c + ") AS " + typ + "), " + other + ") END"
+			// The full check casts the trimmed text; DuckDB's timestamp parser skips the spaces trim
+			// removes, so a cell that casts untrimmed has the same value, and trimming only the
+			// cells that do not (none, usually) saves most of the column's cost (0.15 s per 1.3M cells).
+			e = "CASE " + isNull(typ) + "ELSE COALESCE(TRY_CAST(" + c + " AS " + typ + "), TRY_CAST(trim(" + c + ") AS " + typ + "), " + other + ") END"
 		default:
 			return fallback("internal: column %s has no sample-path reading", p.name)
 		}
 		outer = append(outer, e+" AS "+duck.Ident(p.name))
 	}
-	q := "COPY (SELECT " + strings.Join(outer, ",\n") + "\nFROM (SELECT " + strings.Join(inner, ", ") + " FROM read_csv(" + j.csvArgs(readArgs...) + "))) TO " +
+	from := "(SELECT " + strings.Join(base, ", ") + " FROM read_csv(" + j.csvArgs(readArgs...) + "))"
+	if len(inner) > 0 {
+		from = "(SELECT *, " + strings.Join(inner, ", ") + " FROM " + from + ")"
+	}
+	q := "COPY (SELECT " + strings.Join(outer, ",\n") + "\nFROM " + from + ") TO " +
 		duck.Literal(j.tmpParquet()) + " " + parquetOptions
 	debugSQL(q)
 	if err := j.exec(q); err != nil {

@@ -168,8 +168,12 @@ func kindOf(t string) (frame.Kind, bool) {
 	return frame.String, false
 }
 
-// describe fills physical types, missing counts and semantic types with one aggregate query over
-// the written Parquet file, and returns the row count.
+// describe fills physical types, missing counts and semantic types, and returns the row count.
+// What the Parquet metadata of the written file gives (row-group null counts, the minimum and
+// maximum of integer columns) is read from it; one aggregate query over the file computes the rest,
+// and only for the columns whose semantic type needs more: text (distinct count and lengths),
+// integers that may be identifiers (distinct count), floating-point latitudes and longitudes
+// (range). Boolean, timestamp and other floating-point columns need only their null counts.
 func (j *job) describe(cols []*datasetsv1.Column) (int64, error) {
 	pq := duck.ParquetScan(j.tmpParquet())
 	desc, err := j.describeQuery("SELECT * FROM " + pq)
@@ -181,83 +185,220 @@ func (j *job) describe(cols []*datasetsv1.Column) (int64, error) {
 	}
 	kinds := make([]frame.Kind, len(desc))
 	ints := make([]bool, len(desc))
-	groups := map[string][]int{}
-	var order []string
 	for i, d := range desc {
 		kinds[i], ints[i] = kindOf(d.Type)
-		if _, ok := groups[d.Type]; !ok {
-			order = append(order, d.Type)
-		}
-		groups[d.Type] = append(groups[d.Type], i)
 	}
 	var rows int64
 	if err := j.conn.SQL().QueryRowContext(j.ctx, "SELECT count(*) FROM "+pq).Scan(&rows); err != nil {
 		return 0, fmt.Errorf("column statistics: %w", err)
 	}
-	ints64 := make([]int64, 2*len(desc))
-	floats := make([]sql.NullFloat64, 4*len(desc))
-	for _, typ := range order {
-		idx := groups[typ]
-		k, _ := kindOf(typ)
-		var lo, hi, ln string
-		switch k {
-		case frame.Float:
-			lo, hi = "min({r})::DOUBLE", "max({r})::DOUBLE"
-		case frame.Bool:
-			lo, hi = "min({r}::INT)::DOUBLE", "max({r}::INT)::DOUBLE"
-		case frame.Time:
-			lo, hi = "epoch(min({r}))::DOUBLE", "epoch(max({r}))::DOUBLE"
-		default:
-			lo, hi = "min(length({r}))::DOUBLE", "max(length({r}))::DOUBLE"
+	nonNull := make([]int64, len(desc))
+	distinct := make([]int64, len(desc))
+	floats := make([]sql.NullFloat64, 3*len(desc)) // min, max, mean length
+	scan := make([]bool, len(desc))
+	var meta []colMeta
+	if !j.opts.scanStats {
+		if meta, err = j.parquetColumnMeta(desc); err != nil {
+			return 0, err
 		}
-		ln = "NULL::DOUBLE"
-		distinct := "approx_count_distinct({r})"
-		if k == frame.String {
-			if strings.ToUpper(typ) == "VARCHAR" {
-				ln = "avg(length({r}))::DOUBLE"
-			} else {
-				lo, hi = "NULL::DOUBLE", "NULL::DOUBLE"
-				distinct = "approx_count_distinct({r}::VARCHAR)"
+	}
+	for i := range desc {
+		scan[i] = true
+		if meta == nil || !meta[i].ok {
+			continue
+		}
+		m := meta[i]
+		nonNull[i] = rows - m.nulls
+		switch {
+		case kinds[i] == frame.Bool, kinds[i] == frame.Time:
+			scan[i] = false
+		case kinds[i] == frame.Float && !ints[i]:
+			// The range matters only for a latitude or longitude (and NaN, which the metadata
+			// leaves out of it, would change that reading).
+			scan[i] = latName(desc[i].Name) || lonName(desc[i].Name)
+		case kinds[i] == frame.Float && (m.hasRange || nonNull[i] == 0):
+			floats[3*i] = sql.NullFloat64{Float64: float64(m.min), Valid: m.hasRange}
+			floats[3*i+1] = sql.NullFloat64{Float64: float64(m.max), Valid: m.hasRange}
+			// The distinct count decides an identifier (a sequence min..max, or unique values
+			// under an identifier's name); otherwise it matters only for 0/1 columns, where the
+			// range bounds it (at most max-min+1 values).
+			span := m.max - m.min + 1
+			needDistinct := nonNull[i] >= 20 && (span == nonNull[i] || idName.MatchString(desc[i].Name))
+			scan[i] = needDistinct
+			if !needDistinct && m.hasRange {
+				distinct[i] = min(nonNull[i], span)
 			}
 		}
-		plans := make([]*plan, len(idx))
-		for n, i := range idx {
-			plans[n] = &plan{raw: desc[i].Name}
+	}
+	// Scan the rest: one query when they are few, else one per type (as wide files need).
+	groups := map[string][]int{}
+	var order []string
+	var need []int
+	for i, d := range desc {
+		if !scan[i] {
+			continue
 		}
-		vals, err := j.perColumn(plans, pq, "", "", []string{"count({r})", distinct, lo, hi, ln})
+		need = append(need, i)
+		if _, ok := groups[d.Type]; !ok {
+			order = append(order, d.Type)
+		}
+		groups[d.Type] = append(groups[d.Type], i)
+	}
+	store := func(i int, v []string) {
+		nonNull[i], distinct[i] = atoi(v[0]), atoi(v[1])
+		for f := 0; f < 3; f++ {
+			floats[3*i+f] = sql.NullFloat64{}
+			if v[2+f] != "" {
+				x, err := strconv.ParseFloat(v[2+f], 64)
+				floats[3*i+f] = sql.NullFloat64{Float64: x, Valid: err == nil}
+			}
+		}
+	}
+	if len(need) > 0 && len(need) <= wideLimit {
+		specs := make([]colSpec, len(need))
+		for n, i := range need {
+			specs[n] = colSpec{p: &plan{raw: desc[i].Name}, tmpl: statTemplates(desc[i].Type)}
+		}
+		vals, err := j.perColumnEach(specs, pq)
 		if err != nil {
 			return 0, fmt.Errorf("column statistics: %w", err)
 		}
-		for n, i := range idx {
-			v := vals[n]
-			ints64[2*i], ints64[2*i+1] = atoi(v[0]), atoi(v[1])
-			for f := 0; f < 3; f++ {
-				if v[2+f] != "" {
-					x, err := strconv.ParseFloat(v[2+f], 64)
-					floats[4*i+f] = sql.NullFloat64{Float64: x, Valid: err == nil}
-				}
+		for n, i := range need {
+			store(i, vals[n])
+		}
+	} else if len(need) > 0 {
+		for _, typ := range order {
+			idx := groups[typ]
+			plans := make([]*plan, len(idx))
+			for n, i := range idx {
+				plans[n] = &plan{raw: desc[i].Name}
+			}
+			vals, err := j.perColumn(plans, pq, "", "", statTemplates(typ))
+			if err != nil {
+				return 0, fmt.Errorf("column statistics: %w", err)
+			}
+			for n, i := range idx {
+				store(i, vals[n])
 			}
 		}
 	}
 	for i, d := range desc {
-		nonNull, distinct := ints64[2*i], ints64[2*i+1]
-		mn, mx, mean := floats[4*i].Float64, floats[4*i+1].Float64, floats[4*i+2].Float64
+		mn, mx, mean := floats[3*i].Float64, floats[3*i+1].Float64, floats[3*i+2].Float64
 		c := cols[i]
 		c.PhysicalType = physicalType(d.Type)
-		c.MissingCount = rows - nonNull
+		c.MissingCount = rows - nonNull[i]
 		st := semStats{
-			Name: c.Name, Kind: kinds[i], IsInteger: ints[i], Count: rows, Missing: rows - nonNull,
-			Distinct: min(distinct, nonNull), Min: mn, Max: mx,
+			Name: c.Name, Kind: kinds[i], IsInteger: ints[i], Count: rows, Missing: rows - nonNull[i],
+			Distinct: min(distinct[i], nonNull[i]), Min: mn, Max: mx,
 		}
 		if kinds[i] == frame.String {
 			st.MinLen, st.MaxLen, st.MeanLen, st.Min, st.Max = mn, mx, mean, 0, 0
 		}
 		// approx_count_distinct is within a few percent; an exact range of n integers with about n
 		// distinct values is the sequence min..max.
-		st.SequentialInts = ints[i] && nonNull > 1 && mx-mn+1 == float64(nonNull) && float64(st.Distinct) >= 0.9*float64(nonNull)
+		st.SequentialInts = ints[i] && nonNull[i] > 1 && mx-mn+1 == float64(nonNull[i]) && float64(st.Distinct) >= 0.9*float64(nonNull[i])
 		c.SemanticType = inferSemantic(st)
 	}
 	return rows, nil
+}
+
+// statTemplates are describe's aggregates for a column of DuckDB type typ: non-missing count,
+// approximate distinct count, minimum, maximum and mean length (text), as perColumn templates.
+func statTemplates(typ string) []string {
+	k, _ := kindOf(typ)
+	var lo, hi string
+	switch k {
+	case frame.Float:
+		lo, hi = "min({r})::DOUBLE", "max({r})::DOUBLE"
+	case frame.Bool:
+		lo, hi = "min({r}::INT)::DOUBLE", "max({r}::INT)::DOUBLE"
+	case frame.Time:
+		lo, hi = "epoch(min({r}))::DOUBLE", "epoch(max({r}))::DOUBLE"
+	default:
+		lo, hi = "min(length({r}))::DOUBLE", "max(length({r}))::DOUBLE"
+	}
+	ln := "NULL::DOUBLE"
+	distinct := "approx_count_distinct({r})"
+	if k == frame.String {
+		if strings.ToUpper(typ) == "VARCHAR" {
+			ln = "avg(length({r}))::DOUBLE"
+		} else {
+			lo, hi = "NULL::DOUBLE", "NULL::DOUBLE"
+			distinct = "approx_count_distinct({r}::VARCHAR)"
+		}
+	}
+	return []string{"count({r})", distinct, lo, hi, ln}
+}
+
+// colMeta is what the Parquet metadata says about one top-level column.
+type colMeta struct {
+	ok       bool  // every row group has a null count
+	nulls    int64 // missing cells
+	hasRange bool  // min and max are known integers (every row group with values has them)
+	min, max int64
+}
+
+// parquetColumnMeta reads the row-group statistics of the written file, one entry per column of
+// desc. A column is left !ok when the file's leaves do not map one to one onto desc's columns
+// (nested types) or a row group lacks its null count.
+func (j *job) parquetColumnMeta(desc []duck.ColumnInfo) ([]colMeta, error) {
+	q := "SELECT column_id, path_in_schema, row_group_num_rows, stats_null_count, stats_min_value, stats_max_value FROM parquet_metadata(" +
+		duck.Literal(j.tmpParquet()) + ")"
+	rs, err := j.conn.SQL().QueryContext(j.ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read parquet metadata: %w", err)
+	}
+	defer rs.Close()
+	out := make([]colMeta, len(desc))
+	seen := make([]bool, len(desc))
+	for i := range out {
+		out[i] = colMeta{ok: true, hasRange: true}
+	}
+	nested := false
+	for rs.Next() {
+		var id, groupRows int64
+		var path string
+		var nulls sql.NullInt64
+		var lo, hi sql.NullString
+		if err := rs.Scan(&id, &path, &groupRows, &nulls, &lo, &hi); err != nil {
+			return nil, err
+		}
+		if id < 0 || int(id) >= len(desc) || path != desc[id].Name {
+			nested = true
+			continue
+		}
+		m := &out[id]
+		if !nulls.Valid {
+			m.ok = false
+			continue
+		}
+		m.nulls += nulls.Int64
+		if groupRows-nulls.Int64 <= 0 {
+			continue
+		}
+		a, errA := strconv.ParseInt(lo.String, 10, 64)
+		b, errB := strconv.ParseInt(hi.String, 10, 64)
+		switch {
+		case !lo.Valid || !hi.Valid || errA != nil || errB != nil:
+			m.hasRange = false
+		case !seen[id]:
+			m.min, m.max, seen[id] = a, b, true
+		default:
+			m.min, m.max = min(m.min, a), max(m.max, b)
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	if nested {
+		return nil, nil
+	}
+	for i := range out {
+		if !seen[i] {
+			out[i].hasRange = false
+		}
+	}
+	return out, nil
 }
 
 // semStats mirrors semantic.Stats (package libs/semantic) so that the switch is a one-line change.
@@ -280,7 +421,6 @@ func inferSemantic(s semStats) commonv1.SemanticType {
 	if n <= 0 {
 		return commonv1.SemanticType_SEMANTIC_TYPE_EMPTY
 	}
-	lname := strings.ToLower(s.Name)
 	unique := s.Distinct >= n*98/100
 	switch s.Kind {
 	case frame.Bool:
@@ -289,9 +429,9 @@ func inferSemantic(s semStats) commonv1.SemanticType {
 		return commonv1.SemanticType_SEMANTIC_TYPE_DATETIME
 	case frame.Float:
 		switch {
-		case (lname == "lat" || lname == "latitude" || strings.HasSuffix(lname, "_lat") || strings.HasSuffix(lname, "latitude")) && s.Min >= -90 && s.Max <= 90:
+		case latName(s.Name) && s.Min >= -90 && s.Max <= 90:
 			return commonv1.SemanticType_SEMANTIC_TYPE_LATITUDE
-		case (lname == "lon" || lname == "lng" || lname == "long" || lname == "longitude" || strings.HasSuffix(lname, "_lon") || strings.HasSuffix(lname, "_lng") || strings.HasSuffix(lname, "longitude")) && s.Min >= -180 && s.Max <= 180:
+		case lonName(s.Name) && s.Min >= -180 && s.Max <= 180:
 			return commonv1.SemanticType_SEMANTIC_TYPE_LONGITUDE
 		case s.IsInteger && n >= 20 && (s.SequentialInts || (unique && idName.MatchString(s.Name))):
 			return commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER
@@ -307,4 +447,14 @@ func inferSemantic(s semStats) commonv1.SemanticType {
 		return commonv1.SemanticType_SEMANTIC_TYPE_TEXT
 	}
 	return commonv1.SemanticType_SEMANTIC_TYPE_CATEGORICAL
+}
+
+func latName(name string) bool {
+	l := strings.ToLower(name)
+	return l == "lat" || l == "latitude" || strings.HasSuffix(l, "_lat") || strings.HasSuffix(l, "latitude")
+}
+
+func lonName(name string) bool {
+	l := strings.ToLower(name)
+	return l == "lon" || l == "lng" || l == "long" || l == "longitude" || strings.HasSuffix(l, "_lon") || strings.HasSuffix(l, "_lng") || strings.HasSuffix(l, "longitude")
 }

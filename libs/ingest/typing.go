@@ -254,10 +254,11 @@ func (j *job) guessFrom(plans []*plan, table string) error {
 			s2i = append(s2i, i)
 		}
 	}
-	v2, err := j.perColumn(s2, table, "vds_miss", "", []string{
-		"count(*) FILTER (NOT {m} AND vds_num_eu({r}) IS NOT NULL)",
-		"count(*) FILTER (NOT {m} AND vds_num_eu({r}) IS NULL AND " + us + ")",
-		"count(*) FILTER (NOT {m} AND contains({r}, ',') AND vds_num_eu({r}) IS NOT NULL AND vds_num_us({r}) IS NULL)",
+	// {v} is vds_num_eu of the non-missing cells (NULL for the missing ones), computed once per cell.
+	v2, err := j.perColumn(s2, table, "vds_miss", "vds_num_eu({r})", []string{
+		"count(*) FILTER ({v} IS NOT NULL)",
+		"count(*) FILTER (NOT {m} AND {v} IS NULL AND " + us + ")",
+		"count(*) FILTER (NOT {m} AND contains({r}, ',') AND {v} IS NOT NULL AND vds_num_us({r}) IS NULL)",
 	})
 	if err != nil {
 		return err
