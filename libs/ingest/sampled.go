@@ -333,6 +333,34 @@ func narrowNum(symbols string) (re string, strip []string) {
 	return `[+-]?` + curRE + `[+-]?` + digits + `(?:\.\d*)?(?:[eE][+-]?\d+)?` + pct + curRE, strip
 }
 
+// missTextMaybe is a cheap necessary condition for vds_miss_text(x) on a non-NULL x: a cell that
+// is a text placeholder (padded with white space or not) is empty, or starts with white space
+// (every ASCII white-space byte sorts before '!'), a no-break space, or a placeholder's first
+// character. Byte-wise string comparisons cost almost nothing against the regular expression
+// (about 0.08 s per 1.3M cells), which then runs only on the cells that pass.
+func missTextMaybe(x string, extraNulls []string) string {
+	parts := []string{x + " < '!'", "prefix(" + x + ", " + duck.Literal("\u00a0") + ")"}
+	seen := map[rune]bool{}
+	for _, t := range append(append([]string(nil), textPlaceholders...), extraNulls...) {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		r := []rune(t)[0]
+		if seen[r] {
+			continue
+		}
+		seen[r] = true
+		if r > ' ' && r < 0x7f {
+			// x's first byte is r: x >= "r" and x < "r+1" (byte-wise comparison).
+			parts = append(parts, "("+x+" >= "+duck.Literal(string(r))+" AND "+x+" < "+duck.Literal(string(r+1))+")")
+		} else {
+			parts = append(parts, "prefix("+x+", "+duck.Literal(string(r))+")")
+		}
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
 // fastCopy writes the Parquet file in one pass; a cell the sample did not foresee stops it.
 func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 	// Three levels: base reads each column's text once (and, for slow numbers, whether it has
@@ -386,7 +414,7 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 			if fc.missOK {
 				mt = "CASE WHEN vds_blank(" + c + ") THEN " + ok(fc.blankOK, "VARCHAR") + " ELSE " + ok(fc.phOK, "VARCHAR") + " END"
 			}
-			e = "CASE " + isNull("VARCHAR") + "WHEN vds_miss_text(" + c + ") THEN " + mt + " ELSE " + c + " END"
+			e = "CASE " + isNull("VARCHAR") + "WHEN " + missTextMaybe(c, j.opts.NullValues) + " AND vds_miss_text(" + c + ") THEN " + mt + " ELSE " + c + " END"
 		case kEmpty:
 			e = "CASE " + isNull("VARCHAR") + "WHEN vds_miss(" + c + ") THEN CAST(NULL AS VARCHAR) ELSE " + fail("VARCHAR") + " END"
 		case kDouble, kBigint:
