@@ -279,6 +279,8 @@ func (t *gbdtTrainer) growTree(m int) *treeBuild {
 	t.buildHist(root.hist, t.idx[:m])
 	t.bestSplit(root)
 	leaves := []*growLeaf{root}
+	// Histograms held by leaves at once: about 64 MiB of them (at least 16).
+	held, maxHeld := 1, max(16, (64<<20)/(8*len(root.hist)))
 	maxLeaves := t.prm.MaxLeaves
 	if maxLeaves < 2 {
 		maxLeaves = 2
@@ -330,24 +332,45 @@ func (t *gbdtTrainer) growTree(m int) *treeBuild {
 		}
 		small.hist = t.getHist()
 		t.buildHist(small.hist, t.idx[small.start:small.end])
-		large.hist = l.hist
-		for _, f := range t.feats {
-			a := large.hist[f*hfeat : (f+1)*hfeat]
-			s := small.hist[f*hfeat : (f+1)*hfeat]
-			for k := range a {
-				a[k] -= s[k]
+		if l.hist != nil {
+			// The larger child's histogram is the parent's minus the smaller child's.
+			large.hist = l.hist
+			for _, f := range t.feats {
+				a := large.hist[f*hfeat : (f+1)*hfeat]
+				s := small.hist[f*hfeat : (f+1)*hfeat]
+				for k := range a {
+					a[k] -= s[k]
+				}
 			}
+		} else {
+			// The parent's histogram was given back to bound memory: build this one from its rows.
+			large.hist = t.getHist()
+			t.buildHist(large.hist, t.idx[large.start:large.end])
+			held++
 		}
+		held++
 		t.bestSplit(ln)
 		t.bestSplit(rn)
+		// A leaf that will not split needs no histogram; past the cap the new leaves give theirs
+		// back and rebuild from their rows if they are split later (deep forest trees would
+		// otherwise hold one histogram per leaf: gigabytes on 50k rows).
+		for _, c := range []*growLeaf{ln, rn} {
+			if c.sp.feat < 0 || c.sp.gain <= 1e-12 || held > maxHeld {
+				t.pool = append(t.pool, c.hist)
+				c.hist = nil
+				held--
+			}
+		}
 		leaves[bi] = ln
 		leaves = append(leaves, rn)
 	}
 	lr := t.prm.LearningRate
 	for _, l := range leaves {
 		tb.value[l.node] = -l.g / (l.h + t.prm.Lambda) * lr
-		t.pool = append(t.pool, l.hist)
-		l.hist = nil
+		if l.hist != nil {
+			t.pool = append(t.pool, l.hist)
+			l.hist = nil
+		}
 	}
 	return tb
 }

@@ -112,11 +112,11 @@ func (s *Server) StartTraining(ctx context.Context, req *mlv1.StartTrainingReque
 			return nil, err
 		}
 	}
-	if req.BudgetSeconds < 0 || time.Duration(req.BudgetSeconds*float64(time.Second)) > s.cfg.MaxBudget {
+	if b := req.BudgetSeconds; math.IsNaN(b) || b < 0 || b > s.cfg.MaxBudget.Seconds() { // +Inf and 1e20 too (no Duration overflow)
 		return nil, grpcx.InvalidArgument("budget_seconds", fmt.Sprintf("must be between 0 and %.0f seconds", s.cfg.MaxBudget.Seconds()))
 	}
-	if req.BudgetMoney < 0 || math.IsNaN(req.BudgetMoney) {
-		return nil, grpcx.InvalidArgument("budget_money", "must not be negative")
+	if req.BudgetMoney < 0 || math.IsNaN(req.BudgetMoney) || math.IsInf(req.BudgetMoney, 0) {
+		return nil, grpcx.InvalidArgument("budget_money", "must be a finite amount, not negative")
 	}
 	if req.BudgetMoney > 0 {
 		if s.cfg.PricePerCPUSecond <= 0 {

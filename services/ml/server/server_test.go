@@ -82,6 +82,25 @@ func TestService(t *testing.T) {
 	c, p, home := platform(t)
 	t.Run("messy train, predict, tamper", func(t *testing.T) { messyTrainPredictTamper(t, c, p, home) })
 	t.Run("unseen categories", func(t *testing.T) { unseenCategoryPredict(t, c, p) })
+	t.Run("bad budgets", func(t *testing.T) { badBudgets(t, c, p) })
+}
+
+// A budget beyond the maximum is refused however it is written: huge numbers once overflowed the
+// Duration conversion and passed, NaN and infinities must not slip through either.
+func badBudgets(t *testing.T, c *client.Client, p *mesh.Platform) {
+	ref := upload(t, c, p.Creds.ProjectID, "messy/constant_and_string_target.csv")
+	for _, b := range []float64{-1, 3601, 1e12, 1e20, math.Inf(1), math.NaN()} {
+		_, err := c.ML.StartTraining(context.Background(), &mlv1.StartTrainingRequest{Dataset: ref, Target: "label", BudgetSeconds: b})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "budget_seconds") {
+			t.Errorf("budget_seconds %v: %v, want InvalidArgument naming budget_seconds", b, err)
+		}
+	}
+	for _, m := range []float64{-1, math.Inf(1), math.NaN()} {
+		_, err := c.ML.StartTraining(context.Background(), &mlv1.StartTrainingRequest{Dataset: ref, Target: "label", BudgetMoney: m})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "budget_money") {
+			t.Errorf("budget_money %v: %v, want InvalidArgument naming budget_money", m, err)
+		}
+	}
 }
 
 func messyTrainPredictTamper(t *testing.T, c *client.Client, p *mesh.Platform, home string) {
