@@ -311,7 +311,10 @@ func (g *gateway) runEvents(w http.ResponseWriter, r *http.Request) {
 				send("event: error\ndata: " + string(b) + "\n\n")
 				return
 			}
-			end, _ := json.Marshal(map[string]any{"conversationId": convID, "runId": runID, "events": next})
+			ru.mu.Lock()
+			total := min(next, len(ru.events)) // a Last-Event-ID past the end is not an event count
+			ru.mu.Unlock()
+			end, _ := json.Marshal(map[string]any{"conversationId": convID, "runId": runID, "events": total})
 			send("event: end\ndata: " + string(end) + "\n\n")
 			return
 		}

@@ -223,6 +223,13 @@ func TestConversationSSEReconnect(t *testing.T) {
 	if evs, _, _ = readSSE(t, req); len(evs) != 1 || evs[0].event != "end" {
 		t.Fatalf("resume with everything seen: %+v", evs)
 	}
+	// An id past the end gets only end, which still counts the run's 6 events.
+	req = mustReq("GET", eventsURL, nil)
+	req.Header.Set("Authorization", "Bearer tok-1")
+	req.Header.Set("Last-Event-ID", "1000")
+	if evs, _, _ = readSSE(t, req); len(evs) != 1 || evs[0].event != "end" || !strings.Contains(evs[0].data, `"events":6`) {
+		t.Fatalf("resume past the end: %+v", evs)
+	}
 	orch.mu.Lock()
 	if orch.sends != 1 {
 		t.Errorf("SendMessage ran %d times: reconnecting must not send the message again", orch.sends)
