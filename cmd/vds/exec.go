@@ -60,11 +60,12 @@ func tableName(name string) string {
 
 func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("exec", "vds exec FILE_OR_DATASET_ID… (--sql QUERY | --python SCRIPT) — run code over data in the sandbox; "+
-		"files are uploaded first; each input is visible by its name (tips.csv -> table tips, vds.load(\"tips\"))", stderr)
+		"files are uploaded first; each input is visible by its name (tips.csv -> table tips; in Python: import vds; vds.load(\"tips\"))", stderr)
 	var pf platformFlags
 	pf.bind(fs)
 	sqlQ := fs.String("sql", "", "a read-only SQL query (DuckDB dialect)")
 	py := fs.String("python", "", "Python code, or the path of a .py file, or - for standard input")
+	fs.Bool("no-progress", true, "accepted like analyze's and effect's; exec draws no progress bar")
 	save := fs.Bool("save", false, "save the SQL result as a new dataset (Python output tables are always saved)")
 	timeout := fs.Duration("timeout", 0, "time limit of the execution (default: the server's)")
 	memory := fs.Int64("memory-mb", 0, "memory limit of a Python execution in MiB (default: the server's)")

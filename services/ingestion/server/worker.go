@@ -85,7 +85,7 @@ func (s *Server) ingest(ctx context.Context, t *jobs.Task) error {
 	dst := filepath.Join(work, "data.parquet")
 	res, err := ingest.Convert(ctx, src, dst, opts)
 	if err != nil {
-		err = explainMemory(err, s.cfg.DuckMemory)
+		err = hidePaths(explainMemory(err, s.cfg.DuckMemory), src, work)
 		if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 			// The file cannot be read: the version is marked failed with the reason, and the raw
 			// bytes are dropped (a later upload of the same bytes starts afresh).
@@ -176,4 +176,25 @@ func explainMemory(err error, limit string) error {
 		first = first[:j]
 	}
 	return fmt.Errorf("the file needs more memory than the ingest limit of %s allows (%s); raise --duckdb-memory (VDS_DUCKDB_MEMORY) or split the file", limit, strings.TrimSpace(first))
+}
+
+// pathless is an error whose message had the worker's local paths taken out (DuckDB names the file
+// it read); it still unwraps to the original.
+type pathless struct {
+	msg string
+	err error
+}
+
+func (p *pathless) Error() string { return p.msg }
+func (p *pathless) Unwrap() error { return p.err }
+
+// hidePaths replaces the local copy of the upload and the work folder in err's message, so a failed
+// version's reason shows no host paths.
+func hidePaths(err error, src, work string) error {
+	msg := strings.ReplaceAll(err.Error(), src, "the uploaded file")
+	msg = strings.ReplaceAll(msg, work, "the work folder")
+	if msg == err.Error() {
+		return err
+	}
+	return &pathless{msg: msg, err: err}
 }
