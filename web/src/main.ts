@@ -305,15 +305,6 @@ async function apiView() {
   const ops: { method: string; path: string; op: any }[] = [];
   for (const [p, item] of Object.entries<any>(doc.paths ?? {}))
     for (const [m, op] of Object.entries<any>(item)) ops.push({ method: m.toUpperCase(), path: p, op });
-  // Routes of the gateway itself (not RPCs, so not in the OpenAPI document).
-  for (const [method, p, summary] of [
-    ["POST", "/v1/session", "Sign in: {email, password}; sets the HttpOnly session cookies and answers the CSRF token"],
-    ["DELETE", "/v1/session", "Sign out (send X-CSRF-Token)"],
-    ["POST", "/v1/projects/{project_id}/datasets:upload", "Upload a file (multipart/form-data, part \"file\"), streamed to ingestion"],
-    ["GET", "/v1/jobs/{job_id}/events", "A job's events as Server-Sent Events (Last-Event-ID resumes)"],
-    ["POST", "/v1/conversations/{conversation_id}/runs", "Send a message ({text, selections}); answers {runId, eventsUrl}"],
-    ["GET", "/v1/conversations/{conversation_id}/runs/{run_id}/events", "A message's plan, steps, findings, charts and answer as Server-Sent Events (Last-Event-ID or ?last_event_id= resumes)"],
-  ]) ops.push({ method, path: p, op: { operationId: "Gateway", tags: ["Gateway"], summary } });
   ops.sort((a, b) => (a.op.tags?.[0] ?? "").localeCompare(b.op.tags?.[0] ?? "") || a.path.localeCompare(b.path));
   const body = h("tbody");
   const search = h("input", { id: "api-filter", type: "search", placeholder: "Filter by path, method or service" });

@@ -435,6 +435,13 @@ func TestHTTP(t *testing.T) {
 		if resp.StatusCode != 200 || json.Unmarshal(b, &doc) != nil || doc["paths"] == nil {
 			t.Fatalf("%d %.200s", resp.StatusCode, b)
 		}
+		// The gateway's own routes are described too.
+		for _, p := range []string{"/v1/projects/{project_id}/datasets:upload", "/v1/jobs/{job_id}/events",
+			"/v1/conversations/{conversation_id}/runs", "/v1/conversations/{conversation_id}/runs/{run_id}/events", "/v1/session"} {
+			if _, ok := doc["paths"].(map[string]any)[p]; !ok {
+				t.Errorf("paths lack the gateway route %s", p)
+			}
+		}
 		if _, ok := doc["paths"].(map[string]any)["/v1/jobs/{jobId}"]; !ok {
 			if _, ok := doc["paths"].(map[string]any)["/v1/jobs/{job_id}"]; !ok {
 				t.Errorf("paths lack the GetJob route")

@@ -21,7 +21,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/vdsproject/vds/gen"
 	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
 	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
@@ -137,8 +136,9 @@ func NewHTTPHandler(ctx context.Context, o Options) (http.Handler, error) {
 	})
 	routes.HandleFunc("GET "+OpenAPIPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(gen.OpenAPI)))
-		w.Write(gen.OpenAPI)
+		doc := openapiDoc()
+		w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
+		w.Write(doc)
 	})
 	routes.Handle("POST "+UploadPath, g.session(http.HandlerFunc(g.upload)))
 	routes.Handle("GET "+EventsPath, g.session(http.HandlerFunc(g.events)))
