@@ -757,6 +757,8 @@ func queryError(ctx context.Context, timeout time.Duration, err error) error {
 	}
 	msg := err.Error()
 	// Errors about the query itself (syntax, names, types, refused file access) are the caller's.
+	// The names are DuckDB's error classes ("Not implemented Error" is DuckDB refusing a feature the
+	// query uses, not unfinished vds code).
 	for _, k := range []string{"Parser Error", "Binder Error", "Catalog Error", "Conversion Error", "Permission Error", "Invalid Input Error", "Not implemented Error"} {
 		if strings.Contains(msg, k) {
 			return fmt.Errorf("%w: %s", ErrInvalidArgument, msg)
