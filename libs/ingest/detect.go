@@ -71,7 +71,7 @@ type limitWriter struct {
 
 func (l *limitWriter) Write(p []byte) (int, error) {
 	if l.n+int64(len(p)) > l.max {
-		return 0, fmt.Errorf("%w: decompressed data exceeds the limit of %d bytes (--max-decompressed-bytes)", ErrTooLarge, l.max)
+		return 0, fmt.Errorf("%w: decompressed data exceeds the limit of %d bytes (--max-decompressed-bytes, or VDS_MAX_DECOMPRESSED_BYTES under vds up)", ErrTooLarge, l.max)
 	}
 	n, err := l.w.Write(p)
 	l.n += int64(n)
