@@ -3,6 +3,7 @@ package ingest
 import (
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -176,7 +177,8 @@ func delimiterOption(d string) (string, error) {
 // delimited reads delimited text into a table of text columns, types it and writes the Parquet file.
 func (j *job) delimited() ([]*datasetsv1.Column, error) {
 	ctx := j.ctx
-	base := []string{"all_varchar = true", "null_padding = true", "strict_mode = false", "sample_size = " + strconv.Itoa(sniffSampleRows)}
+	base := []string{"all_varchar = true", "null_padding = true", "strict_mode = false", "sample_size = " + strconv.Itoa(sniffSampleRows),
+		"max_line_size = " + strconv.FormatInt(j.maxLineBytes(), 10)}
 	delim, err := delimiterOption(j.opts.Delimiter)
 	if err != nil {
 		return nil, err
@@ -198,7 +200,7 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 	err = j.conn.SQL().QueryRowContext(ctx, "SELECT Delimiter, Quote, Escape, SkipRows, HasHeader FROM sniff_csv("+j.csvArgs(user...)+")").
 		Scan(&sDelim, &sQuote, &sEscape, &skip, &header)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot detect the CSV dialect: %v", ErrCorrupt, cleanErr(err))
+		return nil, j.csvReadError(err, "cannot detect the CSV dialect")
 	}
 	for _, v := range []*string{&sDelim, &sQuote, &sEscape} {
 		if *v == "(empty)" {
@@ -236,7 +238,16 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 	if err := j.exec("CREATE TABLE raw AS SELECT * FROM read_csv(" + j.csvArgs(readArgs...) + ")"); err != nil {
 		// Quoted newlines with null padding need the single-threaded reader.
 		if err2 := j.exec("CREATE TABLE raw AS SELECT * FROM read_csv(" + j.csvArgs(append(readArgs, "parallel = false")...) + ")"); err2 != nil {
-			return nil, fmt.Errorf("%w: cannot read the delimited text: %v", ErrCorrupt, cleanErr(err))
+			// A row with more fields than the header makes the null-padding reader fail without
+			// naming it; read without padding so that such rows land in reject_errors, and are
+			// reported by line below.
+			// (strict mode: without it the extra field is silently dropped).
+			strictBase := strictArgs(base)
+			strict := append(append(append([]string(nil), strictBase...), dialect...), "store_rejects = true", "hive_partitioning = false", "parallel = false")
+			if err3 := j.exec("CREATE TABLE raw AS SELECT * FROM read_csv(" + j.csvArgs(strict...) + ")"); err3 != nil {
+				return nil, j.csvReadError(err, "cannot read the delimited text")
+			}
+			base = strictBase
 		}
 	}
 	rawCols, err := j.tableColumns("raw")
@@ -247,7 +258,7 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 	if err := j.conn.SQL().QueryRowContext(ctx, "SELECT count(*) FROM raw").Scan(&total); err != nil {
 		return nil, err
 	}
-	if err := j.checkRejects(total); err != nil {
+	if err := j.checkRejects(total, header, sDelim); err != nil {
 		return nil, err
 	}
 
@@ -277,6 +288,21 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 		return nil, err
 	}
 	return outColumns(plans, header), nil
+}
+
+// strictArgs is base reading without null padding, in strict mode: a row with more fields than
+// the header is rejected (and lands in reject_errors) instead of failing the read or losing a field.
+func strictArgs(base []string) []string {
+	out := append([]string(nil), base...)
+	for i, a := range out {
+		switch a {
+		case "null_padding = true":
+			out[i] = "null_padding = false"
+		case "strict_mode = false":
+			out[i] = "strict_mode = true"
+		}
+	}
+	return out
 }
 
 // parquetOptions is how every delimited-text conversion writes its Parquet file.
@@ -309,7 +335,12 @@ func (j *job) buildPlans(rawCols []string, header bool, base, dialect []string) 
 	var orig []string
 	if header {
 		var err error
-		orig, err = j.headerRow(append(append([]string(nil), base...), append(dialect[:4:4], "header = false", "parallel = false", "hive_partitioning = false")...), len(rawCols))
+		args := append(append([]string(nil), base...), append(dialect[:4:4], "header = false", "parallel = false", "hive_partitioning = false")...)
+		if slices.Contains(base, "null_padding = false") {
+			// The strict reader (see delimited) refuses the ragged rows checkRejects reported.
+			args = append(args, "ignore_errors = true")
+		}
+		orig, err = j.headerRow(args, len(rawCols))
 		if err != nil {
 			return nil, err
 		}
@@ -424,16 +455,15 @@ func (j *job) headerRow(args []string, n int) ([]string, error) {
 	return out, rows.Err()
 }
 
-func (j *job) checkRejects(total int64) error {
-	rows, err := j.conn.SQL().QueryContext(j.ctx, `SELECT error_type::VARCHAR, count(DISTINCT line), min(line), any_value(error_message)
+func (j *job) checkRejects(total int64, header bool, delim string) error {
+	rows, err := j.conn.SQL().QueryContext(j.ctx, `SELECT error_type::VARCHAR, count(DISTINCT line), min(line), arg_min(error_message, line)
 		FROM reject_errors GROUP BY ALL ORDER BY 3`)
 	if err != nil {
 		return fmt.Errorf("read rejected rows: %w", err)
 	}
 	defer rows.Close()
 	var bad int64
-	var first int64 = -1
-	var parts []string
+	var parts, types []string
 	for rows.Next() {
 		var typ, msg string
 		var n, line int64
@@ -441,10 +471,8 @@ func (j *job) checkRejects(total int64) error {
 			return err
 		}
 		bad += n
-		if first < 0 {
-			first = line
-		}
-		parts = append(parts, fmt.Sprintf("%d row(s) with %s (first on line %d: %s)", n, strings.ToLower(typ), line, firstLine(msg)))
+		types = append(types, typ)
+		parts = append(parts, fmt.Sprintf("%s (%d such line(s))", rejectReason(typ, line, msg, header), n))
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -453,7 +481,7 @@ func (j *job) checkRejects(total int64) error {
 		return nil
 	}
 	if bad*100 > total+bad {
-		return fmt.Errorf("%w: %d of %d rows cannot be parsed with the detected dialect; %s", ErrCorrupt, bad, total+bad, strings.Join(parts, "; "))
+		return fmt.Errorf("%w: %d of %d rows cannot be parsed with the detected dialect: %s; %s", ErrCorrupt, bad, total+bad, strings.Join(parts, "; "), rejectFix(types, delim))
 	}
 	j.warn("skipped %d malformed row(s): %s", bad, strings.Join(parts, "; "))
 	return nil

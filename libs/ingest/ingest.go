@@ -55,6 +55,9 @@ type Options struct {
 	NullValues []string
 	// MaxDecompressedBytes refuses gzip/zstd input that inflates past this; 0 means 16 GiB.
 	MaxDecompressedBytes int64
+	// MaxLineBytes is the longest line (or quoted cell) delimited text may have; 0 means
+	// DefaultMaxLineBytes. A longer one fails with ErrTooLarge naming the line.
+	MaxLineBytes int64
 	// Threads for DuckDB; 0 means the number of CPUs.
 	Threads int
 	// MemoryLimit for DuckDB, e.g. "1GB"; empty means duck.DefaultMemoryLimit.

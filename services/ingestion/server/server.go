@@ -44,6 +44,7 @@ const (
 type Config struct {
 	MaxUploadBytes       int64
 	MaxDecompressedBytes int64
+	MaxLineBytes         int64 // 0: ingest.DefaultMaxLineBytes
 	Workers              int
 	DuckMemory           string
 	DuckThreads          int

@@ -8,6 +8,7 @@ import (
 
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	"github.com/vdsproject/vds/libs/grpcx"
+	"github.com/vdsproject/vds/libs/ingest"
 	"github.com/vdsproject/vds/libs/platform"
 )
 
@@ -20,6 +21,7 @@ func Service() platform.Service {
 		Flags: func(fs *flag.FlagSet) {
 			fs.Int64Var(&cfg.MaxUploadBytes, "max-upload-bytes", cfg.MaxUploadBytes, "largest accepted upload in bytes")
 			fs.Int64Var(&cfg.MaxDecompressedBytes, "max-decompressed-bytes", cfg.MaxDecompressedBytes, "largest size a compressed upload may inflate to")
+			fs.Int64Var(&cfg.MaxLineBytes, "max-line-bytes", ingest.DefaultMaxLineBytes, "longest line (or quoted cell) a delimited upload may have")
 			fs.IntVar(&cfg.Workers, "ingest-workers", cfg.Workers, "ingest jobs run at once across all ingestion replicas")
 			fs.StringVar(&cfg.DuckMemory, "duckdb-memory", cfg.DuckMemory, "DuckDB memory limit per ingest or query")
 			fs.IntVar(&cfg.DuckThreads, "duckdb-threads", cfg.DuckThreads, "DuckDB threads per ingest or query")

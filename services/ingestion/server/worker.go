@@ -73,7 +73,7 @@ func (s *Server) ingest(ctx context.Context, t *jobs.Task) error {
 	if err := t.Progress(ctx, 0.1, "converting", ""); err != nil {
 		return err
 	}
-	opts := ingest.Options{MaxDecompressedBytes: s.cfg.MaxDecompressedBytes, Threads: s.cfg.DuckThreads, MemoryLimit: s.cfg.DuckMemory,
+	opts := ingest.Options{MaxDecompressedBytes: s.cfg.MaxDecompressedBytes, MaxLineBytes: s.cfg.MaxLineBytes, Threads: s.cfg.DuckThreads, MemoryLimit: s.cfg.DuckMemory,
 		Progress: func(frac float64, msg string) { _ = t.Progress(ctx, 0.1+0.75*frac, "converting", msg) }}
 	if o := task.Options; o != nil {
 		opts.Format, opts.Delimiter, opts.Encoding, opts.NullValues = o.Format, o.Delimiter, o.Encoding, o.NullValues

@@ -1,0 +1,79 @@
+package ingest
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// DefaultMaxLineBytes applies when Options.MaxLineBytes is 0 (DuckDB's own default max_line_size).
+const DefaultMaxLineBytes = 2_000_000
+
+// maxLineSetting names the setting that raises Options.MaxLineBytes, for error messages.
+const maxLineSetting = "--max-line-bytes, or VDS_MAX_LINE_BYTES under vds up"
+
+func (j *job) maxLineBytes() int64 {
+	if j.opts.MaxLineBytes > 0 {
+		return j.opts.MaxLineBytes
+	}
+	return DefaultMaxLineBytes
+}
+
+var (
+	reLineSize = regexp.MustCompile(`Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+) bytes`)
+	reErrLine  = regexp.MustCompile(`CSV Error on Line: (\d+)`)
+	reColumns  = regexp.MustCompile(`Expected Number of Columns: (\d+) Found: (\d+)`)
+)
+
+// explainCSV turns a DuckDB CSV error into one that names the line, the reason and the fix, when it
+// recognises the error; otherwise it returns nil. what says which step failed.
+func (j *job) explainCSV(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if m := reLineSize.FindStringSubmatch(msg); m != nil {
+		line := "a line"
+		if l := reErrLine.FindStringSubmatch(msg); l != nil {
+			line = "line " + l[1]
+		}
+		actual, _ := strconv.ParseInt(m[2], 10, 64)
+		return fmt.Errorf("%w: %s: %s is %d bytes, over the limit of %d bytes for one line (a line, or one quoted cell, must fit in it); "+
+			"raise the limit (%s), or check that the quote character is right if no line should be that long",
+			ErrTooLarge, what, line, actual, j.maxLineBytes(), maxLineSetting)
+	}
+	return nil
+}
+
+// csvReadError is the error of a failed read_csv: explained when recognised, else its first line.
+func (j *job) csvReadError(err error, what string) error {
+	if e := j.explainCSV(err, what); e != nil {
+		return e
+	}
+	return fmt.Errorf("%w: %s: %v", ErrCorrupt, what, cleanErr(err))
+}
+
+// rejectReason says in words why a row was rejected, e.g. "line 17 has 5 fields, the header has 4".
+func rejectReason(typ string, line int64, msg string, header bool) string {
+	if m := reColumns.FindStringSubmatch(msg); m != nil {
+		first := "the header has"
+		if !header {
+			first = "the first rows have"
+		}
+		return fmt.Sprintf("line %d has %s fields, %s %s", line, m[2], first, m[1])
+	}
+	return fmt.Sprintf("line %d: %s (%s)", line, strings.ToLower(typ), firstLine(msg))
+}
+
+// rejectFix is what to try about rejected rows of the given DuckDB error types.
+func rejectFix(types []string, delim string) string {
+	for _, t := range types {
+		if t == "TOO MANY COLUMNS" || t == "MISSING COLUMNS" {
+			return fmt.Sprintf("to fix: give every line the same number of fields as the header (quote a value that contains the delimiter %q, "+
+				"or add header names for the extra fields), or set the delimiter option if %q is not the delimiter", delim, delim)
+		}
+	}
+	return "to fix: correct those lines, or set the delimiter, quote or encoding option if the detected one is wrong"
+}
+

@@ -1,0 +1,98 @@
+//go:build duckdb_arrow
+
+package ingest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A ragged CSV is refused with the line, the reason and the fix; a line over the line size limit
+// is refused naming the limit and the setting that raises it, and converts once it is raised.
+func TestCSVErrorsNameLineAndLimit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("a,b,c,d\n")
+	for i := 2; i <= 40; i++ {
+		if i == 17 {
+			b.WriteString("1,2,3,4,5\n")
+		} else {
+			b.WriteString("1,2,3,4\n")
+		}
+	}
+	ragged := filepath.Join(dir, "ragged.csv")
+	if err := os.WriteFile(ragged, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "bighdr.csv")
+	if err := os.WriteFile(big, []byte("a,"+strings.Repeat("x", 5<<20)+"\n1,2\n3,4\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, full := range []bool{false, true} {
+		_, err := Convert(context.Background(), ragged, filepath.Join(dir, "out.parquet"), Options{fullCheck: full})
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("ragged (full check %v): err = %v, want ErrCorrupt", full, err)
+		}
+		for _, want := range []string{"1 of 39 rows", "line 17 has 5 fields, the header has 4", "to fix:", "delimiter"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("ragged (full check %v): %q lacks %q", full, err, want)
+			}
+		}
+		if full {
+			t.Log(err)
+		}
+
+		_, err = Convert(context.Background(), big, filepath.Join(dir, "out.parquet"), Options{fullCheck: full})
+		if !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("big header (full check %v): err = %v, want ErrTooLarge", full, err)
+		}
+		for _, want := range []string{"line 1 is 5242883 bytes", "limit of 2000000 bytes", "VDS_MAX_LINE_BYTES", "--max-line-bytes"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("big header (full check %v): %q lacks %q", full, err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "xxxx") {
+			t.Errorf("the error quotes the long line: %.200s", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.parquet")); !os.IsNotExist(err) {
+		t.Error("destination written by a refused conversion")
+	}
+	// One ragged row in 200 (under 1%) is skipped with a warning naming it; the others are kept.
+	b.Reset()
+	b.WriteString("a,b,c,d\n")
+	for i := 2; i <= 201; i++ {
+		if i == 150 {
+			b.WriteString("1,2,3,4,5\n")
+		} else {
+			b.WriteString("1,2,3,4\n")
+		}
+	}
+	few := filepath.Join(dir, "few.csv")
+	if err := os.WriteFile(few, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, out := convert(t, few, Options{})
+	if res.RowCount != 199 || len(res.Columns) != 4 || res.Columns[3].Name != "d" {
+		t.Fatalf("one ragged row: %d rows, columns %v; want 199 rows a..d", res.RowCount, res.Columns)
+	}
+	if w := strings.Join(res.Warnings, "\n"); !strings.Contains(w, "skipped 1 malformed row(s): line 150 has 5 fields, the header has 4") {
+		t.Errorf("warnings %q do not name line 150", w)
+	}
+	if got := query(t, out, "SELECT sum(d::INT) FROM t"); got != "796" {
+		t.Errorf("sum(d) = %s, want 796", got)
+	}
+
+	res, out = convert(t, big, Options{MaxLineBytes: 8 << 20})
+	if res.RowCount != 2 || len(res.Columns) != 2 {
+		t.Fatalf("raised limit: %d rows, %d columns; want 2, 2", res.RowCount, len(res.Columns))
+	}
+	if got := query(t, out, "SELECT sum(a) FROM t"); got != "4" {
+		t.Errorf("sum(a) = %s, want 4", got)
+	}
+}
