@@ -14,8 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
@@ -198,7 +200,13 @@ func (s *Server) throttled(ctx context.Context, email, addr string, now time.Tim
 			return grpcx.Internal(ctx, err, "login")
 		}
 		if n >= c.max {
-			return status.Errorf(codes.ResourceExhausted, "too many failed logins for this account or from this address: wait %s and try again", t.Window.Round(time.Minute))
+			// The wait is the whole window (an upper bound: a failure older than the newest leaves it
+			// sooner); RetryInfo carries it for clients, and the gateway turns it into Retry-After.
+			st := status.Newf(codes.ResourceExhausted, "too many failed logins for this account or from this address: wait %s and try again", t.Window.Round(time.Minute))
+			if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(t.Window)}); err == nil {
+				return d.Err()
+			}
+			return st.Err()
 		}
 	}
 	return nil

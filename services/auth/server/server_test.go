@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -87,8 +88,18 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 	// While throttled even the right password is refused, on either replica.
 	for _, srv := range []*Server{a, b} {
 		_, err := srv.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "Victim@example.com", Password: "the right password"})
-		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "wait") {
-			t.Fatalf("right password while throttled: %v, want ResourceExhausted asking to wait", err)
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "wait 15m0s") {
+			t.Fatalf("right password while throttled: %v, want ResourceExhausted asking to wait 15m0s", err)
+		}
+		// The wait is also a RetryInfo detail (the gateway's Retry-After).
+		var delay time.Duration
+		for _, d := range status.Convert(err).Details() {
+			if ri, ok := d.(*errdetails.RetryInfo); ok {
+				delay = ri.GetRetryDelay().AsDuration()
+			}
+		}
+		if delay != DefaultThrottle.Window {
+			t.Fatalf("RetryInfo delay %v, want the throttle window %v", delay, DefaultThrottle.Window)
 		}
 	}
 	// Another account is not affected.

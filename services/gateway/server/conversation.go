@@ -307,7 +307,7 @@ func (g *gateway) runEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		if done {
 			if st != nil {
-				b, _ := g.json.Marshal(st.Proto())
+				b, _ := statusJSON(st)
 				send("event: error\ndata: " + string(b) + "\n\n")
 				return
 			}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -254,14 +256,51 @@ func (g *gateway) routingErrorHandler(ctx context.Context, mux *runtime.ServeMux
 	}
 }
 
-// writeStatus writes st as a JSON google.rpc.Status ({"code", "message", "details"}).
+// errorDetailJSON encodes error details without null or empty placeholders (a BadRequest field
+// violation has no "localizedMessage": null); success bodies keep EmitUnpopulated.
+var errorDetailJSON = protojson.MarshalOptions{}
+
+// statusJSON encodes st as a clean JSON google.rpc.Status: {"code", "message", "details"}, details
+// always a list (empty when there are none) and each detail only with its set fields.
+func statusJSON(st *status.Status) ([]byte, error) {
+	p := st.Proto()
+	details := make([]json.RawMessage, 0, len(p.GetDetails()))
+	for _, d := range p.GetDetails() {
+		b, err := errorDetailJSON.Marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		details = append(details, b)
+	}
+	return json.Marshal(struct {
+		Code    int32             `json:"code"`
+		Message string            `json:"message"`
+		Details []json.RawMessage `json:"details"`
+	}{p.GetCode(), p.GetMessage(), details})
+}
+
+// retryAfter is the wait a status asks for in its RetryInfo detail, if it has one.
+func retryAfter(st *status.Status) (time.Duration, bool) {
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			return ri.GetRetryDelay().AsDuration(), true
+		}
+	}
+	return 0, false
+}
+
+// writeStatus writes st as a JSON google.rpc.Status ({"code", "message", "details"}). A status with a
+// RetryInfo detail (a throttled login) also gets a Retry-After header, in whole seconds rounded up.
 func (g *gateway) writeStatus(w http.ResponseWriter, r *http.Request, st *status.Status, code int) {
-	body, err := g.json.Marshal(st.Proto())
+	body, err := statusJSON(st)
 	if err != nil {
-		body = []byte(`{"code":13,"message":"failed to encode the error"}`)
+		body = []byte(`{"code":13,"message":"failed to encode the error","details":[]}`)
 		code = http.StatusInternalServerError
 	}
 	h := w.Header()
+	if d, ok := retryAfter(st); ok && h.Get("Retry-After") == "" {
+		h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	}
 	h.Set("Content-Type", "application/json")
 	h.Del("Content-Length")
 	h.Set("X-Content-Type-Options", "nosniff")

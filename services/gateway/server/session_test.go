@@ -11,13 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
+	"github.com/vdsproject/vds/libs/grpcx"
 )
 
 // authBackend is a real gRPC AuthService with one account (ada@example.com / right-password) whose
@@ -28,6 +31,14 @@ type authBackend struct {
 }
 
 func (a *authBackend) Login(_ context.Context, r *authv1.LoginRequest) (*authv1.LoginResponse, error) {
+	switch r.Email {
+	case "throttled@example.com": // as the auth service throttles: the wait also as RetryInfo
+		st, _ := status.New(codes.ResourceExhausted, "too many failed logins: wait 2m0s and try again").
+			WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(90500 * time.Millisecond)})
+		return nil, st.Err()
+	case "":
+		return nil, grpcx.InvalidArgument("email", "is required")
+	}
 	if r.Email != "ada@example.com" || r.Password != "right-password" {
 		return nil, status.Error(codes.Unauthenticated, "wrong email or password")
 	}
@@ -252,4 +263,48 @@ func TestWebAppServedOutsideAPI(t *testing.T) {
 	// API paths keep their JSON errors.
 	resp, body = do(t, mustReq("GET", f.httpURL+"/v1/nothing/here", nil))
 	checkStatus(t, resp, body, 404, codes.NotFound, "no API route")
+}
+
+// TestLoginThrottleAndErrorBodies: a throttled login is 429 with Retry-After (the RetryInfo delay,
+// rounded up to whole seconds) on both the session route and the REST route, and error bodies are
+// {code, message, details} with no null placeholders.
+func TestLoginThrottleAndErrorBodies(t *testing.T) {
+	t.Parallel()
+	_, authAddr := startAuth(t)
+	f := newFixture(t, func(o *Options) { o.Backends[Auth] = authAddr })
+	post := func(path, body string) (*http.Response, []byte) {
+		req := mustReq("POST", f.httpURL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		return do(t, req)
+	}
+	for _, path := range []string{SessionPath, "/v1/auth:login"} {
+		resp, body := post(path, `{"email":"throttled@example.com","password":"x"}`)
+		checkStatus(t, resp, body, 429, codes.ResourceExhausted, "wait 2m0s")
+		if got := resp.Header.Get("Retry-After"); got != "91" {
+			t.Errorf("%s: Retry-After %q, want 91 (90.5 s rounded up)", path, got)
+		}
+		if !strings.Contains(string(body), `"retryDelay":"90.500s"`) {
+			t.Errorf("%s: body %s lacks the RetryInfo detail", path, body)
+		}
+	}
+	resp, body := post("/v1/auth:login", `{"email":"","password":"x"}`)
+	checkStatus(t, resp, body, 400, codes.InvalidArgument, "email: is required")
+	if strings.Contains(string(body), "null") || strings.Contains(string(body), "localizedMessage") {
+		t.Errorf("400 body carries placeholders: %s", body)
+	}
+	var got struct {
+		Details []map[string]any `json:"details"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil || len(got.Details) != 1 || got.Details[0]["@type"] != "type.googleapis.com/google.rpc.BadRequest" {
+		t.Errorf("400 details %+v (%v) in %s", got.Details, err, body)
+	}
+	if resp.Header.Get("Retry-After") != "" {
+		t.Errorf("a 400 has Retry-After %q", resp.Header.Get("Retry-After"))
+	}
+	// No details: still a list, not null.
+	resp, body = post(SessionPath, `{"email":"ada@example.com","password":"nope"}`)
+	checkStatus(t, resp, body, 401, codes.Unauthenticated, "wrong email or password")
+	if !strings.Contains(string(body), `"details":[]`) {
+		t.Errorf("401 body %s, want an empty details list", body)
+	}
 }

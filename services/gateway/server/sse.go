@@ -119,7 +119,7 @@ func (g *gateway) events(w http.ResponseWriter, r *http.Request) {
 				return
 			case res.err != nil:
 				if ctx.Err() == nil {
-					b, _ := g.json.Marshal(status.Convert(res.err).Proto())
+					b, _ := statusJSON(status.Convert(res.err))
 					send("event: error\ndata: " + string(b) + "\n\n")
 				}
 				return
