@@ -24,11 +24,17 @@ type gbdtParams struct {
 }
 
 const (
-	maxBins = 255 // non-missing bins per feature (0..254)
-	missBin = 255 // the bin of missing values
-	hstride = 3   // gradient, hessian, count per bin
-	hfeat   = 256 * hstride
+	maxBins  = 255 // non-missing bins per feature (0..254)
+	missBin  = 255 // the bin of missing values
+	histBins = 256 // histogram entries per feature: the non-missing bins and missBin
 )
+
+// hbin is one histogram entry: the sums of gradients and hessians of the rows in the bin and their
+// count. A histogram holds histBins entries per feature, feature-major.
+type hbin struct{ g, h, n float64 }
+
+// gpair is a row's gradient and hessian, kept together so that a histogram update loads both at once.
+type gpair struct{ g, h float64 }
 
 // binner maps raw feature values to bins: bin b holds values v with edges[b-1] < v <= edges[b];
 // the last edge is +Inf.
@@ -50,27 +56,21 @@ func fitBinner(x *dense) *binner {
 		uniq := 0
 		for i, v := range vals {
 			if i == 0 || v != vals[i-1] {
-				vals[uniq] = v
 				uniq++
 			}
 		}
-		// recount including duplicates is not needed for few uniques
 		var edges []float64
 		if uniq <= maxBins {
-			for i := 0; i+1 < uniq; i++ {
-				edges = append(edges, vals[i]+(vals[i+1]-vals[i])/2)
+			// midpoints between consecutive distinct values
+			for i := 1; i < len(vals); i++ {
+				if vals[i] != vals[i-1] {
+					edges = append(edges, vals[i-1]+(vals[i]-vals[i-1])/2)
+				}
 			}
 		} else {
 			// quantiles over the full (duplicated) sample
-			all := make([]float64, 0, x.n)
-			for _, v := range col {
-				if !math.IsNaN(v) {
-					all = append(all, v)
-				}
-			}
-			sort.Float64s(all)
 			for k := 1; k < maxBins; k++ {
-				q := all[k*len(all)/maxBins]
+				q := vals[k*len(vals)/maxBins]
 				if len(edges) == 0 || q > edges[len(edges)-1] {
 					edges = append(edges, q)
 				}
@@ -80,6 +80,20 @@ func fitBinner(x *dense) *binner {
 		b.edges[j] = edges
 	}
 	return b
+}
+
+// binOf returns the smallest b with v <= e[b] (v is not NaN and e ends with +Inf).
+func binOf(e []float64, v float64) uint8 {
+	lo, hi := 0, len(e)-1
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if e[mid] < v {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return uint8(lo)
 }
 
 func (b *binner) bin(x *dense) [][]uint8 {
@@ -92,7 +106,7 @@ func (b *binner) bin(x *dense) [][]uint8 {
 			if math.IsNaN(v) {
 				o[i] = missBin
 			} else {
-				o[i] = uint8(sort.SearchFloat64s(e, v))
+				o[i] = binOf(e, v)
 			}
 		}
 		out[j] = o
@@ -112,8 +126,14 @@ type growLeaf struct {
 	start, end int
 	g, h, n    float64
 	depth      int
-	hist       []float64
+	hist       []hbin
 	sp         splitInfo
+}
+
+// leafSpan is a leaf of the last grown tree: its rows are idx[start:end].
+type leafSpan struct {
+	start, end int
+	value      float64
 }
 
 type treeBuild struct {
@@ -159,13 +179,19 @@ func (t *treeBuild) leafBinned(bins [][]uint8, i int) float64 {
 }
 
 type gbdtTrainer struct {
-	prm     gbdtParams
-	edges   [][]float64
-	bins    [][]uint8
-	n, p    int
+	prm   gbdtParams
+	edges [][]float64
+	bins  [][]uint8
+	n, p  int
+	// g and h are the rows' gradients and hessians; growTree packs them into gh unless the caller
+	// filled gh itself and set ghReady.
 	g, h    []float64
+	gh      []gpair
+	ghReady bool
+	og      []gpair // the gradients of a node's rows in row order (scratch)
 	idx     []int
-	pool    [][]float64
+	tmp     []int // partition scratch
+	pool    [][]hbin
 	feats   []int
 	minLeaf float64
 	rng     *rand.Rand
@@ -173,29 +199,80 @@ type gbdtTrainer struct {
 	// extra draws one random threshold per candidate feature (extremely randomized trees).
 	splitFeats int
 	extra      bool
+	sub        []int
+	// spans holds the leaves of the last grown tree and the rows in each.
+	spans []leafSpan
 }
 
-func (t *gbdtTrainer) getHist() []float64 {
+func (t *gbdtTrainer) getHist() []hbin {
 	if k := len(t.pool); k > 0 {
 		h := t.pool[k-1]
 		t.pool = t.pool[:k-1]
 		return h
 	}
-	return make([]float64, t.p*hfeat)
+	return make([]hbin, t.p*histBins)
 }
 
-func (t *gbdtTrainer) buildHist(hist []float64, rows []int) {
-	g, h := t.g, t.h
+// buildHist fills the histogram of the features in t.feats over rows. It writes only the entries
+// split finding reads (the feature's bins and missBin).
+func (t *gbdtTrainer) buildHist(hist []hbin, rows []int) {
+	og := t.og[:len(rows)]
+	gh := t.gh
+	for i, r := range rows {
+		og[i] = gh[r]
+	}
 	for _, f := range t.feats {
-		hf := hist[f*hfeat : (f+1)*hfeat]
-		clear(hf)
+		hf := (*[histBins]hbin)(hist[f*histBins : (f+1)*histBins])
+		clear(hf[:len(t.edges[f])])
+		hf[missBin] = hbin{}
 		col := t.bins[f]
-		for _, r := range rows {
-			b := int(col[r]) * hstride
-			hf[b] += g[r]
-			hf[b+1] += h[r]
-			hf[b+2]++
+		i := 0
+		// four rows at a time: the loads of one group do not wait on the stores of the last
+		for ; i+4 <= len(rows); i += 4 {
+			rr := rows[i : i+4 : i+4]
+			oo := og[i : i+4 : i+4]
+			b0, b1, b2, b3 := col[rr[0]], col[rr[1]], col[rr[2]], col[rr[3]]
+			e := &hf[b0]
+			e.g += oo[0].g
+			e.h += oo[0].h
+			e.n++
+			e = &hf[b1]
+			e.g += oo[1].g
+			e.h += oo[1].h
+			e.n++
+			e = &hf[b2]
+			e.g += oo[2].g
+			e.h += oo[2].h
+			e.n++
+			e = &hf[b3]
+			e.g += oo[3].g
+			e.h += oo[3].h
+			e.n++
 		}
+		for ; i < len(rows); i++ {
+			e := &hf[col[rows[i]]]
+			e.g += og[i].g
+			e.h += og[i].h
+			e.n++
+		}
+	}
+}
+
+// subtractHist sets large to large - small over the entries buildHist writes.
+func (t *gbdtTrainer) subtractHist(large, small []hbin) {
+	for _, f := range t.feats {
+		nb := len(t.edges[f])
+		a := large[f*histBins : f*histBins+nb]
+		s := small[f*histBins : f*histBins+nb]
+		for k := range a {
+			a[k].g -= s[k].g
+			a[k].h -= s[k].h
+			a[k].n -= s[k].n
+		}
+		m := f*histBins + missBin
+		large[m].g -= small[m].g
+		large[m].h -= small[m].h
+		large[m].n -= small[m].n
 	}
 }
 
@@ -209,32 +286,35 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 	}
 	lam := t.prm.Lambda
 	mcw := t.prm.MinChildWeight
+	minLeaf := t.minLeaf
 	parent := l.g * l.g / (l.h + lam)
 	best := l.sp
 	feats := t.feats
 	if t.splitFeats > 0 && t.splitFeats < len(feats) {
 		pick := t.rng.Perm(len(feats))[:t.splitFeats]
-		sub := make([]int, len(pick))
-		for i, q := range pick {
-			sub[i] = feats[q]
+		sub := t.sub[:0]
+		for _, q := range pick {
+			sub = append(sub, feats[q])
 		}
+		t.sub = sub
 		feats = sub
 	}
 	for _, f := range feats {
-		hf := l.hist[f*hfeat : (f+1)*hfeat]
+		hf := (*[histBins]hbin)(l.hist[f*histBins : (f+1)*histBins])
 		nb := len(t.edges[f])
 		cut := -1
 		if t.extra && nb > 1 {
 			cut = t.rng.Intn(nb - 1)
 		}
-		mg, mh, mn := hf[missBin*hstride], hf[missBin*hstride+1], hf[missBin*hstride+2]
+		miss := hf[missBin]
+		mg, mh, mn := miss.g, miss.h, miss.n
 		var gl, hl, nl float64
 		for b := 0; b < nb; b++ {
-			o := b * hstride
-			gl += hf[o]
-			hl += hf[o+1]
-			nl += hf[o+2]
-			if hf[o+2] == 0 && b < nb-1 {
+			e := &hf[b]
+			gl += e.g
+			hl += e.h
+			nl += e.n
+			if e.n == 0 && b < nb-1 {
 				continue
 			}
 			if cut >= 0 && b != cut {
@@ -243,7 +323,7 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 			// missing right
 			if b < nb-1 || mn > 0 {
 				gr, hr, nr := l.g-gl, l.h-hl, l.n-nl
-				if nl >= t.minLeaf && nr >= t.minLeaf && hl >= mcw && hr >= mcw {
+				if nl >= minLeaf && nr >= minLeaf && hl >= mcw && hr >= mcw {
 					gain := gl*gl/(hl+lam) + gr*gr/(hr+lam) - parent
 					if gain > best.gain {
 						best = splitInfo{feat: f, bin: b, missLeft: false, gain: gain, gl: gl, hl: hl, nl: nl}
@@ -254,7 +334,7 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 			if mn > 0 && b < nb-1 {
 				gl2, hl2, nl2 := gl+mg, hl+mh, nl+mn
 				gr, hr, nr := l.g-gl2, l.h-hl2, l.n-nl2
-				if nl2 >= t.minLeaf && nr >= t.minLeaf && hl2 >= mcw && hr >= mcw {
+				if nl2 >= minLeaf && nr >= minLeaf && hl2 >= mcw && hr >= mcw {
 					gain := gl2*gl2/(hl2+lam) + gr*gr/(hr+lam) - parent
 					if gain > best.gain {
 						best = splitInfo{feat: f, bin: b, missLeft: true, gain: gain, gl: gl2, hl: hl2, nl: nl2}
@@ -266,21 +346,63 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 	l.sp = best
 }
 
-// growTree builds one tree on the rows idx[:m] with the current gradients.
+// partition reorders idx[l.start:l.end] stably: the rows going left by l's split first, in their
+// order, then the others. It returns where the right rows start.
+func (t *gbdtTrainer) partition(l *growLeaf) int {
+	sp := l.sp
+	var goLeft [histBins]int
+	for b := 0; b <= sp.bin && b < missBin; b++ {
+		goLeft[b] = 1
+	}
+	if sp.missLeft {
+		goLeft[missBin] = 1
+	}
+	col := t.bins[sp.feat]
+	rows := t.idx[l.start:l.end]
+	tmp := t.tmp[:len(rows)]
+	w, k := 0, 0
+	// branch-free: every row is written to both places and only the right count advances
+	for _, r := range rows {
+		c := goLeft[col[r]]
+		rows[w] = r
+		tmp[k] = r
+		w += c
+		k += 1 - c
+	}
+	copy(rows[w:], tmp[:k])
+	return l.start + w
+}
+
+// growTree builds one tree on the rows idx[:m] with the current gradients. It reorders idx[:m]
+// (each leaf's rows end up contiguous and in their former order) and records the leaves in t.spans.
 func (t *gbdtTrainer) growTree(m int) *treeBuild {
+	if !t.ghReady {
+		if len(t.gh) != len(t.g) {
+			t.gh = make([]gpair, len(t.g))
+		}
+		for i := range t.gh {
+			t.gh[i] = gpair{t.g[i], t.h[i]}
+		}
+	}
+	if len(t.og) < m {
+		t.og = make([]gpair, m)
+	}
+	if len(t.tmp) < m {
+		t.tmp = make([]int, m)
+	}
 	tb := &treeBuild{}
 	root := &growLeaf{node: tb.add(), start: 0, end: m, hist: t.getHist()}
-	for _, r := range t.idx[:m] {
-		root.g += t.g[r]
-		root.h += t.h[r]
+	t.buildHist(root.hist, t.idx[:m])
+	for _, q := range t.og[:m] {
+		root.g += q.g
+		root.h += q.h
 	}
 	root.n = float64(m)
 	tb.cover[root.node] = root.n
-	t.buildHist(root.hist, t.idx[:m])
 	t.bestSplit(root)
 	leaves := []*growLeaf{root}
 	// Histograms held by leaves at once: about 64 MiB of them (at least 16).
-	held, maxHeld := 1, max(16, (64<<20)/(8*len(root.hist)))
+	held, maxHeld := 1, max(16, (64<<20)/(24*len(root.hist)))
 	maxLeaves := t.prm.MaxLeaves
 	if maxLeaves < 2 {
 		maxLeaves = 2
@@ -297,25 +419,7 @@ func (t *gbdtTrainer) growTree(m int) *treeBuild {
 		}
 		l := leaves[bi]
 		sp := l.sp
-		col := t.bins[sp.feat]
-		// partition rows
-		i, j := l.start, l.end-1
-		for i <= j {
-			b := col[t.idx[i]]
-			var left bool
-			if b == missBin {
-				left = sp.missLeft
-			} else {
-				left = int(b) <= sp.bin
-			}
-			if left {
-				i++
-			} else {
-				t.idx[i], t.idx[j] = t.idx[j], t.idx[i]
-				j--
-			}
-		}
-		mid := i
+		mid := t.partition(l)
 		nd := l.node
 		tb.feature[nd] = int32(sp.feat)
 		tb.binThr[nd] = sp.bin
@@ -335,13 +439,7 @@ func (t *gbdtTrainer) growTree(m int) *treeBuild {
 		if l.hist != nil {
 			// The larger child's histogram is the parent's minus the smaller child's.
 			large.hist = l.hist
-			for _, f := range t.feats {
-				a := large.hist[f*hfeat : (f+1)*hfeat]
-				s := small.hist[f*hfeat : (f+1)*hfeat]
-				for k := range a {
-					a[k] -= s[k]
-				}
-			}
+			t.subtractHist(large.hist, small.hist)
 		} else {
 			// The parent's histogram was given back to bound memory: build this one from its rows.
 			large.hist = t.getHist()
@@ -354,7 +452,7 @@ func (t *gbdtTrainer) growTree(m int) *treeBuild {
 		// A leaf that will not split needs no histogram; past the cap the new leaves give theirs
 		// back and rebuild from their rows if they are split later (deep forest trees would
 		// otherwise hold one histogram per leaf: gigabytes on 50k rows).
-		for _, c := range []*growLeaf{ln, rn} {
+		for _, c := range [2]*growLeaf{ln, rn} {
 			if c.sp.feat < 0 || c.sp.gain <= 1e-12 || held > maxHeld {
 				t.pool = append(t.pool, c.hist)
 				c.hist = nil
@@ -365,8 +463,11 @@ func (t *gbdtTrainer) growTree(m int) *treeBuild {
 		leaves = append(leaves, rn)
 	}
 	lr := t.prm.LearningRate
+	t.spans = t.spans[:0]
 	for _, l := range leaves {
-		tb.value[l.node] = -l.g / (l.h + t.prm.Lambda) * lr
+		v := -l.g / (l.h + t.prm.Lambda) * lr
+		tb.value[l.node] = v
+		t.spans = append(t.spans, leafSpan{start: l.start, end: l.end, value: v})
 		if l.hist != nil {
 			t.pool = append(t.pool, l.hist)
 			l.hist = nil
