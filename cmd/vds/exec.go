@@ -132,17 +132,21 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer stop()
 	defer c.Close()
 	req.ProjectId = proj
-	used := map[string]int{}
+	var names []string
 	for _, p := range pos {
 		ref, name, err := resolveInput(ctx, c, proj, p)
 		if err != nil {
 			return err
 		}
-		alias := tableName(name)
-		if used[alias]++; used[alias] > 1 {
-			alias += strconv.Itoa(used[alias])
+		names = append(names, name)
+		req.Inputs = append(req.Inputs, &sandboxv1.Input{Dataset: ref})
+	}
+	for i, alias := range tableAliases(names) {
+		req.Inputs[i].Alias = alias
+		if alias != tableName(names[i]) {
+			// Say so: code written for the natural name would otherwise read the wrong input.
+			fmt.Fprintf(stderr, "input %s is table %s (%s is taken by an earlier input)\n", pos[i], alias, tableName(names[i]))
 		}
-		req.Inputs = append(req.Inputs, &sandboxv1.Input{Dataset: ref, Alias: alias})
 	}
 	if *artifacts != "" {
 		if err := os.MkdirAll(*artifacts, 0o755); err != nil {
@@ -150,6 +154,29 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	return runExec(ctx, c, req, *format, *artifacts, stdout, stderr)
+}
+
+// tableAliases names each input by tableName, giving an input whose name is taken (two tips.csv
+// from different folders, or a later input named like an earlier renamed one) the first free name
+// NAME_2, NAME_3, … that no input has naturally, so every input has its own distinct table.
+func tableAliases(names []string) []string {
+	natural := map[string]bool{}
+	for _, n := range names {
+		natural[tableName(n)] = true
+	}
+	taken := map[string]bool{}
+	out := make([]string, len(names))
+	for i, n := range names {
+		a := tableName(n)
+		for k := 2; taken[a]; k++ {
+			if c := tableName(n) + "_" + strconv.Itoa(k); !natural[c] && !taken[c] {
+				a = c
+			}
+		}
+		taken[a] = true
+		out[i] = a
+	}
+	return out
 }
 
 // artifactNameRE is what the sandbox accepts as an output name; anything else is not written.
@@ -242,6 +269,8 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 		return explain(err, "exec")
 	}
 	out := execJSON{Tables: []json.RawMessage{}, Artifacts: []json.RawMessage{}}
+	var metas []map[string]any // the JSON tables, encoded at the end (a saved table's state is known then)
+	var saved []savedTable
 	var final *sandboxv1.Status
 	var arts []*sandboxv1.ExecutionArtifact
 	pj := protojson.MarshalOptions{EmitUnpopulated: false}
@@ -276,13 +305,18 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 			if err != nil {
 				return fmt.Errorf("decode result table: %w", err)
 			}
+			var meta map[string]any
 			if format == "json" {
-				meta := map[string]any{"name": e.Table.Name, "row_count": e.Table.RowCount, "truncated": e.Table.Truncated, "rows": rows}
+				meta = map[string]any{"name": e.Table.Name, "row_count": e.Table.RowCount, "truncated": e.Table.Truncated, "rows": rows}
 				if e.Table.SavedAs != nil {
 					meta["saved_as"] = map[string]any{"dataset_id": e.Table.SavedAs.DatasetId, "version": e.Table.SavedAs.Version}
 				}
-				b, _ := json.Marshal(meta)
-				out.Tables = append(out.Tables, b)
+				metas = append(metas, meta)
+			}
+			if e.Table.SavedAs != nil {
+				saved = append(saved, savedTable{name: e.Table.Name, ref: e.Table.SavedAs, meta: meta})
+			}
+			if format == "json" {
 				continue
 			}
 			if len(e.Table.ArrowIpc) > 0 {
@@ -292,9 +326,6 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 			}
 			if e.Table.Truncated {
 				fmt.Fprintf(stderr, "(result truncated at %d rows)\n", e.Table.RowCount)
-			}
-			if e.Table.SavedAs != nil {
-				fmt.Fprintf(stderr, "saved %s as dataset %s v%d\n", e.Table.Name, e.Table.SavedAs.DatasetId, e.Table.SavedAs.Version)
 			}
 		case *sandboxv1.ExecuteResponse_Artifact:
 			arts = append(arts, e.Artifact)
@@ -323,6 +354,34 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 			}
 		}
 	}
+	// A saved table is a dataset version whose ingest runs after the execution: it is saved only
+	// once that ingest succeeded, so wait for it and report a failure as a failure.
+	var saveErrs []string
+	for _, t := range saved {
+		err := waitSaved(ctx, c, t.ref)
+		if t.meta != nil {
+			t.meta["state"] = "ready"
+			if err != nil {
+				t.meta["state"], t.meta["save_error"] = "failed", err.Error()
+			}
+		}
+		switch {
+		case err != nil:
+			saveErrs = append(saveErrs, fmt.Sprintf("output table %s was not saved: %v", t.name, err))
+		case format != "json":
+			fmt.Fprintf(stderr, "saved %s as dataset %s v%d\n", t.name, t.ref.DatasetId, t.ref.Version)
+		}
+	}
+	if final != nil && final.Outcome == sandboxv1.Outcome_OUTCOME_OK {
+		// Outputs the sandbox could not even upload are only named in the status message.
+		for _, m := range failedOutputRE.FindAllStringSubmatch(final.Message, -1) {
+			saveErrs = append(saveErrs, fmt.Sprintf("output %s was not saved: %s", m[2], strings.TrimSpace(m[3])))
+		}
+	}
+	for _, m := range metas {
+		b, _ := json.Marshal(m)
+		out.Tables = append(out.Tables, b)
+	}
 	if format == "json" {
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -341,9 +400,59 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 		return errors.New("exec: the stream ended without a status")
 	}
 	if final.Outcome != sandboxv1.Outcome_OUTCOME_OK {
+		if format != "json" {
+			return reportedError{} // the status line above said how it ended and why
+		}
 		return fmt.Errorf("execution %s ended %s: %s", out.ExecutionID, strings.ToLower(strings.TrimPrefix(final.Outcome.String(), "OUTCOME_")), final.Message)
 	}
+	if len(saveErrs) > 0 {
+		return fmt.Errorf("execution %s ran, but %s", out.ExecutionID, strings.Join(saveErrs, "; "))
+	}
 	return nil
+}
+
+type savedTable struct {
+	name string
+	ref  *commonv1.DatasetRef
+	meta map[string]any // its JSON object (nil in text format)
+}
+
+// failedOutputRE finds the outputs the sandbox names as not saved in an OK status message
+// ("…; saving out.csv failed: reason").
+var failedOutputRE = regexp.MustCompile(`(saving|storing) (\S+) failed: ([^;]*)`)
+
+// waitSaved waits until a saved table's dataset version is ingested; the error says why it failed.
+func waitSaved(ctx context.Context, c *client.Client, ref *commonv1.DatasetRef) error {
+	get := func() (*datasetsv1.DatasetVersion, error) {
+		v, err := c.Datasets.GetVersion(ctx, &datasetsv1.GetVersionRequest{DatasetId: ref.DatasetId, Version: ref.Version})
+		if err != nil {
+			return nil, explain(err, fmt.Sprintf("check dataset %s v%d", ref.DatasetId, ref.Version))
+		}
+		return v.Version, nil
+	}
+	v, err := get()
+	if err != nil {
+		return err
+	}
+	if v.State == datasetsv1.VersionState_VERSION_STATE_PENDING && v.JobId != "" {
+		_, jerr := c.WaitJob(ctx, v.JobId, nil)
+		if v, err = get(); err != nil {
+			return err
+		}
+		var je *client.JobError
+		if v.State == datasetsv1.VersionState_VERSION_STATE_PENDING && errors.As(jerr, &je) {
+			return fmt.Errorf("the ingest of dataset %s v%d failed: %s", ref.DatasetId, ref.Version, je.Job.Error)
+		} else if jerr != nil && !errors.As(jerr, &je) {
+			return explain(jerr, fmt.Sprintf("wait for the ingest of dataset %s v%d", ref.DatasetId, ref.Version))
+		}
+	}
+	switch v.State {
+	case datasetsv1.VersionState_VERSION_STATE_READY:
+		return nil
+	case datasetsv1.VersionState_VERSION_STATE_FAILED:
+		return fmt.Errorf("the ingest of dataset %s v%d failed: %s", ref.DatasetId, ref.Version, v.Error)
+	}
+	return fmt.Errorf("dataset %s v%d is %s", ref.DatasetId, ref.Version, strings.ToLower(strings.TrimPrefix(v.State.String(), "VERSION_STATE_")))
 }
 
 // tableRows decodes an Arrow IPC stream into row objects (column name -> value).

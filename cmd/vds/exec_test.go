@@ -1,15 +1,24 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
+	"github.com/vdsproject/vds/gen/client"
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
+	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
 	"github.com/vdsproject/vds/libs/shareddata"
 )
 
@@ -18,6 +27,125 @@ func TestTableName(t *testing.T) {
 		if got := tableName(in); got != want {
 			t.Errorf("tableName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestTableAliases(t *testing.T) {
+	got := tableAliases([]string{"tips.csv", "other/tips.csv", "tips_2.csv", "a/tips.parquet", "b.csv"})
+	want := []string{"tips", "tips_3", "tips_2", "tips_4", "b"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("tableAliases = %v, want %v", got, want)
+	}
+}
+
+func TestFailedOutputRE(t *testing.T) {
+	m := failedOutputRE.FindAllStringSubmatch("saving out.csv failed: too large; storing fig.png failed: disk full", -1)
+	if len(m) != 2 || m[0][2] != "out.csv" || m[0][3] != "too large" || m[1][2] != "fig.png" || m[1][3] != "disk full" {
+		t.Errorf("matches %q", m)
+	}
+}
+
+// fakeExec is a sandbox that "writes" good.csv and bad.parquet, each saved as a dataset version
+// whose ingest runs afterwards: good's succeeds, bad's fails (as an unreadable Parquet file does).
+type fakeExec struct {
+	sandboxv1.UnimplementedSandboxServiceServer
+	datasetsv1.UnimplementedDatasetServiceServer
+}
+
+func (fakeExec) Execute(_ *sandboxv1.ExecuteRequest, s grpc.ServerStreamingServer[sandboxv1.ExecuteResponse]) error {
+	for _, ev := range []*sandboxv1.ExecuteResponse{
+		{Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "good.csv", SavedAs: &commonv1.DatasetRef{DatasetId: "ds_good", Version: 1}}}},
+		{Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "bad.parquet", SavedAs: &commonv1.DatasetRef{DatasetId: "ds_bad", Version: 1}}}},
+		{Event: &sandboxv1.ExecuteResponse_Status{Status: &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_OK, WallMs: 5}}},
+	} {
+		ev.ExecutionId = "exe_1"
+		if err := s.Send(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (fakeExec) GetVersion(_ context.Context, r *datasetsv1.GetVersionRequest) (*datasetsv1.GetVersionResponse, error) {
+	v := &datasetsv1.DatasetVersion{DatasetId: r.DatasetId, Version: r.Version, State: datasetsv1.VersionState_VERSION_STATE_READY}
+	if r.DatasetId == "ds_bad" {
+		v.State, v.Error = datasetsv1.VersionState_VERSION_STATE_FAILED, "the file is not Parquet (no PAR1 footer)"
+	}
+	return &datasetsv1.GetVersionResponse{Version: v}, nil
+}
+
+func startFakeExec(t *testing.T) *client.Client {
+	t.Helper()
+	s := grpc.NewServer()
+	sandboxv1.RegisterSandboxServiceServer(s, fakeExec{})
+	datasetsv1.RegisterDatasetServiceServer(s, fakeExec{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	t.Cleanup(s.Stop)
+	c, err := client.Dial(context.Background(), l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestExecFailedOutputIngest: an output table whose ingest fails is reported as not saved, with
+// the reason, and the command fails; the table that was ingested is reported saved.
+func TestExecFailedOutputIngest(t *testing.T) {
+	c := startFakeExec(t)
+	ctx := context.Background()
+	var stdout, stderr bytes.Buffer
+	err := runExec(ctx, c, &sandboxv1.ExecuteRequest{}, "text", "", &stdout, &stderr)
+	want := "output table bad.parquet was not saved: the ingest of dataset ds_bad v1 failed: the file is not Parquet (no PAR1 footer)"
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "good.csv") {
+		t.Errorf("error %v, want one containing %q", err, want)
+	}
+	if !strings.Contains(stderr.String(), "saved good.csv as dataset ds_good v1\n") || strings.Contains(stderr.String(), "saved bad.parquet") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+	stdout.Reset()
+	err = runExec(ctx, c, &sandboxv1.ExecuteRequest{}, "json", "", &stdout, &stderr)
+	var o struct {
+		Tables []struct {
+			Name      string `json:"name"`
+			State     string `json:"state"`
+			SaveError string `json:"save_error"`
+		} `json:"tables"`
+	}
+	if jerr := json.Unmarshal(stdout.Bytes(), &o); jerr != nil || err == nil || len(o.Tables) != 2 ||
+		o.Tables[0].State != "ready" || o.Tables[0].SaveError != "" ||
+		o.Tables[1].State != "failed" || !strings.Contains(o.Tables[1].SaveError, "not Parquet") {
+		t.Errorf("json: err %v, tables %+v (%v)", err, o.Tables, jerr)
+	}
+}
+
+// TestExecInputNames: two inputs named tips.csv are the tables tips and tips_2, and stderr says so;
+// a failed execution's reason is printed once (its status line), not repeated as an error.
+func TestExecInputNames(t *testing.T) {
+	home, addr := platform(t)
+	tips := shareddata.Path(t, "tabular/tips.csv")
+	b, err := os.ReadFile(tips)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	other := filepath.Join(t.TempDir(), "tips.csv")
+	if err := os.WriteFile(other, []byte(lines[0]+lines[1]+lines[2]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--server", addr, "--home", home}
+	code, stdout, stderr := cli(t, time.Minute, append([]string{"exec", tips, other, "--sql",
+		"SELECT (SELECT count(*) FROM tips) AS a, (SELECT count(*) FROM tips_2) AS b"}, flags...)...)
+	if code != 0 || stdout != "a\tb\n244\t2\n" || !strings.Contains(stderr, "input "+other+" is table tips_2 (tips is taken by an earlier input)") {
+		t.Errorf("two tips.csv: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, _, stderr = cli(t, time.Minute, append([]string{"exec", tips, "--sql", "SELECT no_such_column FROM tips"}, flags...)...)
+	if code != 1 || strings.Count(stderr, "Binder Error") != 1 || strings.Contains(stderr, "vds: ") {
+		t.Errorf("failed SQL: exit %d, stderr %q, want the reason once", code, stderr)
 	}
 }
 

@@ -46,6 +46,11 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// reportedError ends a command whose failure it already wrote out (exit status 1, nothing more printed).
+type reportedError struct{}
+
+func (reportedError) Error() string { return "failed (reported above)" }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -79,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, new(reportedError)):
+		return 1
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
