@@ -384,3 +384,26 @@ func TestWhyIsChurnHigh(t *testing.T) {
 		t.Errorf("pdf report: %v", err)
 	}
 }
+
+// TestSQLIsNotAnalysed: a SQL statement sent as a question is answered as not a question about the
+// data (nothing ran: no plan, no tool call), and the table is still there afterwards.
+func TestSQLIsNotAnalysed(t *testing.T) {
+	ref := dataset(t, "tabular/tips.csv")
+	for _, q := range []string{"DROP TABLE tips; --", "delete from tips where tip > 1", "SELECT * FROM tips; -- x"} {
+		_, evs, ans := ask(t, "", ref, q)
+		if ans.Confidence != "none" || !strings.Contains(ans.Text, "SQL statement, not a question about the data") ||
+			!strings.Contains(ans.Text, "total_bill") || !strings.Contains(ans.Text, "vds exec --sql") {
+			t.Errorf("%q: answer %q (confidence %q)", q, ans.Text, ans.Confidence)
+		}
+		for _, ev := range evs {
+			if ev.GetToolCall() != nil || ev.GetPlanSummary() != "" || ev.Intent != nil {
+				t.Errorf("%q: something was planned or run: %v", q, ev)
+			}
+		}
+	}
+	// An analysis question about the same table still is one.
+	_, _, ans := ask(t, "", ref, "What is the median total bill?")
+	if ans.Values["median(total_bill)"] != 17.795 {
+		t.Errorf("after the SQL: median(total_bill) %v, answer %q", ans.Values["median(total_bill)"], ans.Text)
+	}
+}

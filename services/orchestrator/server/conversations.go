@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -197,8 +198,12 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 			send(ev)
 		}
 	}
-	res, err := s.answer(uctx, c.Planner, tl, sch, question, opts, emit)
-	if err != nil {
+	var res *planner.Result
+	if why := notAnalysisQuestion(text, sch); why != "" {
+		// Not a question about the data (a SQL statement): say so rather than analyse something.
+		asst.Text = why
+		send(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: why, Values: map[string]float64{}, Confidence: "none"}}})
+	} else if res, err = s.answer(uctx, c.Planner, tl, sch, question, opts, emit); err != nil {
 		asst.Text = "The analysis failed: " + err.Error()
 		emit(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: asst.Text, Confidence: "none"}}})
 	} else {
@@ -234,6 +239,35 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 		}
 	}
 	return sendErr
+}
+
+// sqlStatementRE matches a message that is a SQL statement that changes data or the database (DDL,
+// DML, grants, attaching files) rather than a question, or one that ends in a SQL comment after a
+// semicolon (the shape of an injection attempt).
+var sqlStatementRE = regexp.MustCompile(`(?is)^\s*(` +
+	`(drop|truncate|alter|create(\s+or\s+replace)?)\s+(temp(orary)?\s+)?(table|view|index|schema|database|sequence|macro|function|type|secret)\b` +
+	`|delete\s+from\b|insert\s+(or\s+\w+\s+)?into\b|update\s+["\w.]+\s+set\b|merge\s+into\b` +
+	`|(grant|revoke)\s+\w+|(attach|detach)\s+(database\s+)?['"\w]|copy\s+["\w.]+\s+(to|from)\b|pragma\s+\w|vacuum\b` +
+	`)|;\s*--`)
+
+// notAnalysisQuestion returns the answer to a message that is not a question about the data (a SQL
+// statement such as DROP TABLE), or "" for a question to analyse. Nothing runs for such a message.
+func notAnalysisQuestion(text string, sch *planner.Schema) string {
+	if !sqlStatementRE.MatchString(text) {
+		return ""
+	}
+	var cols []string
+	for i, c := range sch.Columns {
+		if i == 8 {
+			cols = append(cols, "…")
+			break
+		}
+		cols = append(cols, c.Name)
+	}
+	return "That is a SQL statement, not a question about the data, so I did not run it and nothing was analysed or changed " +
+		"(the data is read-only here: I cannot drop, delete or modify tables). Ask what you want to know in plain words, " +
+		"for example an average, a comparison by a column, a trend, or why a column is high; the columns are: " + strings.Join(cols, ", ") +
+		". To run a read-only query yourself, use `vds exec --sql`."
 }
 
 // answer runs the planner: the LLM planner when one is configured, the built-in one otherwise.
