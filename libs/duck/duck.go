@@ -41,6 +41,10 @@ type Config struct {
 	ReadPaths []string
 	// Dirs are folders DuckDB may still read and write once external access is off.
 	Dirs []string
+	// HidePaths sets DuckDB's home, extension and secret directories to /nonexistent, so that
+	// they do not name this machine's folders (extensions are never loaded and secrets never
+	// stored). The sandbox sets it; it also refuses queries that read settings (see SQL).
+	HidePaths bool
 }
 
 // ColumnInfo is one column of a Parquet file as DuckDB sees it.
@@ -89,6 +93,9 @@ func Open(ctx context.Context, cfg Config) (*Conn, error) {
 		fmt.Sprintf("SET threads = %d", threads),
 		"SET TimeZone = 'UTC'",
 		"SET temp_directory = " + Literal(cfg.TempDir),
+	}
+	if cfg.HidePaths {
+		stmts = append(stmts, "SET home_directory = '/nonexistent'", "SET extension_directory = '/nonexistent'", "SET secret_directory = '/nonexistent'")
 	}
 	if cfg.MaxTempSize != "" {
 		stmts = append(stmts, "SET max_temp_directory_size = "+Literal(cfg.MaxTempSize))

@@ -192,7 +192,7 @@ func (p *WarmPool) Keep(n int, ttl time.Duration) {
 // every query's set-up uses once (a view, an Arrow query), so that their first-use costs in a new
 // database are paid ahead of the request.
 func (p *WarmPool) open(ctx context.Context) (*warmConn, error) {
-	cfg := Config{MemoryLimit: p.memory, Threads: p.threads}
+	cfg := Config{MemoryLimit: p.memory, Threads: p.threads, HidePaths: true}
 	if p.tempDir != "" {
 		dir, err := os.MkdirTemp(p.tempDir, "duck-sql-*")
 		if err != nil {
@@ -601,7 +601,7 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 		aliases = append(aliases, alias)
 	}
 	sort.Strings(aliases)
-	cfg := Config{MemoryLimit: limits.MemoryLimit, Threads: limits.Threads}
+	cfg := Config{MemoryLimit: limits.MemoryLimit, Threads: limits.Threads, HidePaths: true}
 	for _, a := range aliases {
 		cfg.ReadPaths = append(cfg.ReadPaths, tables[a])
 	}
@@ -820,6 +820,11 @@ func checkReadOnly(ctx context.Context, c *Conn, query string) error {
 	case len(parsed.Statements) != 1:
 		err = fmt.Errorf("%w: exactly one statement is allowed, got %d", ErrInvalidArgument, len(parsed.Statements))
 	}
+	if err == nil {
+		if name := deniedName(parsed.Statements[0]); name != "" {
+			err = fmt.Errorf("%w: %s is refused in the sandbox: it would show the service's settings, files or view definitions, or run SQL text unchecked", ErrInvalidArgument, name)
+		}
+	}
 	if len(query) <= checkedMaxText {
 		checkMemo.Lock()
 		if _, ok := checkMemo.m[query]; !ok {
@@ -833,6 +838,57 @@ func checkReadOnly(ctx context.Context, c *Conn, query string) error {
 		checkMemo.Unlock()
 	}
 	return err
+}
+
+// deniedFunctions read the database's settings (which name this machine's folders: the spill
+// folder, the allowed files), its views' SQL (the input files' paths), its temporary files, or run
+// SQL given as text, which the read-only check never sees. deniedTables are the system views over
+// the same.
+var (
+	deniedFunctions = map[string]bool{"current_setting": true, "duckdb_settings": true, "duckdb_views": true, "duckdb_temporary_files": true,
+		"duckdb_extensions": true, "duckdb_secrets": true, "which_secret": true, "duckdb_dependencies": true, "duckdb_log_contexts": true, "duckdb_logs": true,
+		"pragma_database_list": true, "pragma_show": true, "query": true, "query_table": true, "json_execute_serialized_sql": true, "getenv": true}
+	deniedTables = map[string]bool{"duckdb_settings": true, "duckdb_views": true, "duckdb_temporary_files": true, "duckdb_extensions": true,
+		"duckdb_secrets": true, "duckdb_logs": true, "pg_settings": true, "pg_views": true, "sqlite_master": true, "sqlite_schema": true, "sqlite_temp_master": true,
+		"sqlite_temp_schema": true}
+)
+
+// deniedName walks a statement parsed by json_serialize_sql and returns the first function or
+// table it calls that is denied, whatever schema or catalog qualifies it ("" for none).
+func deniedName(stmt json.RawMessage) string {
+	var tree any
+	if json.Unmarshal(stmt, &tree) != nil {
+		return "the query" // cannot happen: DuckDB wrote it; refuse rather than pass unchecked
+	}
+	var walk func(v any) string
+	walk = func(v any) string {
+		switch x := v.(type) {
+		case map[string]any:
+			if fn, ok := x["function_name"].(string); ok && deniedFunctions[strings.ToLower(fn)] {
+				return fn + "()"
+			}
+			if tn, ok := x["table_name"].(string); ok {
+				schema, _ := x["schema_name"].(string)
+				t := strings.ToLower(tn)
+				if deniedTables[t] || (strings.EqualFold(schema, "information_schema") && t == "views") {
+					return tn
+				}
+			}
+			for _, c := range x {
+				if n := walk(c); n != "" {
+					return n
+				}
+			}
+		case []any:
+			for _, c := range x {
+				if n := walk(c); n != "" {
+					return n
+				}
+			}
+		}
+		return ""
+	}
+	return walk(tree)
 }
 
 func firstWord(q string) string {

@@ -152,7 +152,7 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 		s.rt.Log.WarnContext(ctx, "execution record", "id", exe.Id, "err", err)
 	}
 	_ = lineage.Record(bg, s.rt.Store, &lineagev1.Artifact{Id: exe.Id, Kind: "execution", ProjectId: exe.ProjectId, Label: "Python: " + truncate(req.Code, 200)}, inputIDs, "python", map[string]string{"code": truncate(req.Code, 2000)})
-	s.rt.Log.InfoContext(ctx, "execution", "id", exe.Id, "user", who.UserID, "project", exe.ProjectId, "language", "python", "outcome", res.Outcome, "wall_ms", st.WallMs,
+	s.rt.Log.InfoContext(ctx, "execution", "id", exe.Id, "user", who.UserID, "project", exe.ProjectId, "language", "python", "outcome", st.Outcome.String(), "wall_ms", st.WallMs,
 		"cpu_ms", st.CpuMs, "peak_bytes", st.PeakMemoryBytes, "warm", res.Warm, "outputs", len(exe.Outputs), "artifacts", len(exe.Artifacts))
 	send(&sandboxv1.ExecuteResponse{Event: &sandboxv1.ExecuteResponse_Status{Status: st}})
 	mu.Lock()
