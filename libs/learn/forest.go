@@ -2,6 +2,7 @@ package learn
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand"
 	"sort"
@@ -28,6 +29,9 @@ type forestParams struct {
 // forestFit grows trees on bootstrap samples (random forests) or on all rows with random thresholds
 // (extra trees) using the histogram tree builder with squared loss: leaves hold the mean target
 // (regression) or the class share (classification, one tree per class). The ensemble averages them.
+// When ctx's deadline passes, it stops adding trees and returns the forest grown so far (a forest of
+// fewer trees is still a forest; the first tree is grown even past the deadline, so that there is
+// one); a cancelled ctx is an error.
 func forestFit(ctx context.Context, task Task, x *dense, y []float64, yc []int, k int, prm forestParams, seed int64) (*mlv1.TreeEnsemble, error) {
 	rng := rand.New(rand.NewSource(seed))
 	n := x.n
@@ -62,7 +66,10 @@ func forestFit(ctx context.Context, task Task, x *dense, y []float64, yc []int, 
 	t.splitFeats = int(math.Max(1, math.Round(mf*float64(x.p))))
 	ens := &mlv1.TreeEnsemble{Outputs: int32(outs), BaseScores: make([]float64, outs), Average: true, Probability: task != TaskRegression}
 	for tree := 0; tree < prm.Trees; tree++ {
-		if err := ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil && (tree > 0 || !errors.Is(err, context.DeadlineExceeded)) {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return ens, nil
+			}
 			return nil, err
 		}
 		if prm.Extra {
@@ -74,6 +81,14 @@ func forestFit(ctx context.Context, task Task, x *dense, y []float64, yc []int, 
 			sort.Ints(t.idx)
 		}
 		for o := 0; o < outs; o++ {
+			if err := ctx.Err(); o > 0 && err != nil && (tree > 0 || !errors.Is(err, context.DeadlineExceeded)) {
+				// the tree's other classes are left out: drop the classes grown of it too
+				ens.Trees = ens.Trees[:len(ens.Trees)-o]
+				if errors.Is(err, context.DeadlineExceeded) {
+					return ens, nil
+				}
+				return nil, err
+			}
 			for i := range t.g {
 				var v float64
 				switch task {
