@@ -132,6 +132,7 @@ func (s *Server) ListConversations(ctx context.Context, req *orchestratorv1.List
 // persists the question, the events and the answer.
 func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orchestratorv1.OrchestratorService_SendMessageServer) error {
 	ctx := stream.Context()
+	asked := timestamppb.Now() // the question's place in the conversation (see insertExchange)
 	c, err := s.loadConversation(ctx, req.ConversationId, storage.RoleEditor)
 	if err != nil {
 		return err
@@ -167,7 +168,7 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 	if err != nil {
 		return err
 	}
-	user := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "user", Text: text, CreateTime: timestamppb.Now()}
+	user := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "user", Text: text, CreateTime: asked}
 	// Context: a reply to an earlier ask-back completes that question.
 	question := text
 	if n := len(c.Messages); n >= 2 && c.Messages[n-1].Role == "assistant" && isClarification(c.Messages[n-1]) {
@@ -219,7 +220,7 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 			return r, err
 		}
 		cur.Title = title
-		cur.Messages = append(cur.Messages, user, asst)
+		cur.Messages = insertExchange(cur.Messages, user, asst)
 		cur.UpdateTime = timestamppb.Now()
 		b, err := proto.Marshal(cur)
 		r.Data = b
@@ -239,6 +240,25 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 		}
 	}
 	return sendErr
+}
+
+// insertExchange stores a question and its answer in the order the questions were asked: the
+// question's time is taken when it arrives, so a run that finishes after a later-asked one (two
+// messages sent concurrently) goes before it rather than at the end.
+func insertExchange(msgs []*orchestratorv1.Message, user, asst *orchestratorv1.Message) []*orchestratorv1.Message {
+	at := len(msgs)
+	asked := user.GetCreateTime().AsTime()
+	for at > 0 {
+		prev := msgs[at-1]
+		if prev.Role == "assistant" && at >= 2 && msgs[at-2].Role == "user" && msgs[at-2].GetCreateTime().AsTime().After(asked) {
+			at -= 2 // a later question with its answer: go before it
+			continue
+		}
+		break
+	}
+	out := make([]*orchestratorv1.Message, 0, len(msgs)+2)
+	out = append(append(append(out, msgs[:at]...), user, asst), msgs[at:]...)
+	return out
 }
 
 // sqlStatementRE matches a message that is a SQL statement that changes data or the database (DDL,

@@ -3,6 +3,9 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
 	"github.com/vdsproject/vds/libs/planner"
@@ -45,5 +48,26 @@ func TestNotAnalysisQuestion(t *testing.T) {
 		if want && !strings.Contains(got, "the columns are: tip, day.") {
 			t.Errorf("%q: %q does not list the columns", q, got)
 		}
+	}
+}
+
+func TestInsertExchangeKeepsAskedOrder(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	msg := func(role, text string, asked time.Duration) *orchestratorv1.Message {
+		return &orchestratorv1.Message{Role: role, Text: text, CreateTime: timestamppb.New(t0.Add(asked))}
+	}
+	var msgs []*orchestratorv1.Message
+	// Asked q1 (t+0), q2 (t+1), q3 (t+2); they finish q2, q3, q1.
+	msgs = insertExchange(msgs, msg("user", "q2", 1), msg("assistant", "a2", 5))
+	msgs = insertExchange(msgs, msg("user", "q3", 2), msg("assistant", "a3", 6))
+	msgs = insertExchange(msgs, msg("user", "q1", 0), msg("assistant", "a1", 7))
+	// q4 asked after all, finishing last, goes at the end.
+	msgs = insertExchange(msgs, msg("user", "q4", 8), msg("assistant", "a4", 9))
+	var got []string
+	for _, m := range msgs {
+		got = append(got, m.Text)
+	}
+	if want := "q1 a1 q2 a2 q3 a3 q4 a4"; strings.Join(got, " ") != want {
+		t.Errorf("stored %v, want %s", got, want)
 	}
 }
