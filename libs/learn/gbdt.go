@@ -539,8 +539,9 @@ func gbdtFit(ctx context.Context, task Task, x *dense, y []float64, yc []int, k 
 		ml = 1
 	}
 	t.minLeaf = ml
-	t.g = make([]float64, nt)
-	t.h = make([]float64, nt)
+	// the rounds write the gradient pairs directly
+	t.gh = make([]gpair, nt)
+	t.ghReady = true
 	t.idx = make([]int, nt)
 
 	ty := make([]float64, nt)
@@ -657,39 +658,54 @@ func gbdtFit(ctx context.Context, task Task, x *dense, y []float64, yc []int, k 
 		}
 		trees := make([]*treeBuild, outs)
 		for o := 0; o < outs; o++ {
+			gh := t.gh[:nt]
 			switch task {
 			case TaskRegression:
-				for i := range t.g {
-					t.g[i] = pred[0][i] - ty[i]
-					t.h[i] = 1
+				pr, ty := pred[0][:nt], ty[:nt]
+				for i := range gh {
+					gh[i] = gpair{pr[i] - ty[i], 1}
 				}
 			case TaskBinary:
-				for i := range t.g {
-					pr := sigmoid(pred[0][i])
-					t.g[i] = pr - ty[i]
-					t.h[i] = math.Max(pr*(1-pr), 1e-16)
+				pz, ty := pred[0][:nt], ty[:nt]
+				for i := range gh {
+					pr := sigmoidFast(pz[i])
+					h := pr * (1 - pr)
+					if h < 1e-16 {
+						h = 1e-16
+					}
+					gh[i] = gpair{pr - ty[i], h}
 				}
 			default:
-				for i := range t.g {
+				for i := range gh {
 					pr := prob[o*nt+i]
 					yv := 0.0
 					if tyc[i] == o {
 						yv = 1
 					}
-					t.g[i] = pr - yv
-					t.h[i] = math.Max(pr*(1-pr), 1e-16)
+					gh[i] = gpair{pr - yv, math.Max(pr*(1-pr), 1e-16)}
 				}
 			}
 			if m < nt {
 				// keep idx[:m] as sampled rows; sort for memory locality
 				sort.Ints(t.idx[:m])
 			}
-			trees[o] = t.growTree(m)
+			tb := t.growTree(m)
+			trees[o] = tb
+			// The rows of each leaf are contiguous in idx[:m]: add the leaf values without walking
+			// the tree (the multiclass gradients of the other outputs use prob, not pred). The rows
+			// left out by subsampling are in idx[m:].
+			po := pred[o]
+			for _, sp := range t.spans {
+				v := sp.value
+				for _, r := range t.idx[sp.start:sp.end] {
+					po[r] += v
+				}
+			}
+			for _, r := range t.idx[m:] {
+				po[r] += tb.leafBinned(t.bins, r)
+			}
 		}
 		for o, tb := range trees {
-			for i := 0; i < nt; i++ {
-				pred[o][i] += tb.leafBinned(t.bins, i)
-			}
 			for i := 0; i < nv; i++ {
 				vpred[o][i] += tb.leafBinned(vbins, i)
 			}
@@ -709,6 +725,16 @@ func gbdtFit(ctx context.Context, task Task, x *dense, y []float64, yc []int, k 
 	}
 	ens.Trees = ens.Trees[:bestRound*outs]
 	return ens, bestRound, nil
+}
+
+// sigmoidFast equals sigmoid without a branch on the sign of z.
+func sigmoidFast(z float64) float64 {
+	e := math.Exp(-math.Abs(z))
+	num := 1.0
+	if z < 0 {
+		num = e
+	}
+	return num / (1 + e)
 }
 
 func fitBinnerRows(x *dense, rows []int) *binner {
