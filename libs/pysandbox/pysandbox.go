@@ -191,10 +191,11 @@ type Result struct {
 type Sandbox struct {
 	cfg     Config
 	filter  []byte
-	cgroups string // v1 root of memory+pids, "" when not writable
-	uid     int    // host user of the sandbox, -1 for this process's own
-	ownWork bool   // WorkDir was made by New and is removed by Close
-	parquet string // the Parquet reader importable inside ("pyarrow", "fastparquet"), "" for none
+	cgroups string   // v1 root of memory+pids, "" when not writable
+	uid     int      // host user of the sandbox, -1 for this process's own
+	ownWork bool     // WorkDir was made by New and is removed by Close
+	workLck *os.File // the locked lock file of a WorkDir made by New (see makeWork)
+	parquet string   // the Parquet reader importable inside ("pyarrow", "fastparquet"), "" for none
 }
 
 // ParquetReader names the Python library inside the sandbox that reads Parquet files (pyarrow or
@@ -212,6 +213,9 @@ func (s *Sandbox) Close() {
 	}
 	if s.ownWork {
 		os.RemoveAll(s.cfg.WorkDir)
+		if s.workLck != nil {
+			s.workLck.Close()
+		}
 	}
 }
 
@@ -313,33 +317,43 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		uid = 65534
 	}
 	ownWork := false
+	var lck *os.File
 	if err := os.MkdirAll(cfg.WorkDir, 0o700); err != nil {
+		return nil, err
+	}
+	// Whatever fails below, a work folder made here is removed again.
+	fail := func(err error) (*Sandbox, error) {
+		if ownWork {
+			os.RemoveAll(cfg.WorkDir)
+			lck.Close()
+		}
 		return nil, err
 	}
 	if uid >= 0 {
 		abs, _ := filepath.Abs(cfg.WorkDir)
 		if !reachable(abs) {
-			d, err := os.MkdirTemp("", "vds-sandbox-")
+			sweepStaleWork(time.Now()) // folders of sandbox processes that died without Close
+			d, l, err := makeWork()
 			if err != nil {
 				return nil, err
 			}
-			cfg.WorkDir, ownWork = d, true
+			cfg.WorkDir, ownWork, lck = d, true, l
 		}
 		// Others may traverse (not list) the folder; each sandbox's folder has a random name.
 		if err := os.Chmod(cfg.WorkDir, 0o711); err != nil {
-			return nil, err
+			return fail(err)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(cfg.WorkDir, "runner.py"), runnerPy, 0o644); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	f, err := Filter()
 	if err != nil {
-		return nil, fmt.Errorf("pysandbox: seccomp filter: %w", err)
+		return fail(fmt.Errorf("pysandbox: seccomp filter: %w", err))
 	}
-	s := &Sandbox{cfg: cfg, filter: f, uid: uid, ownWork: ownWork}
+	s := &Sandbox{cfg: cfg, filter: f, uid: uid, ownWork: ownWork, workLck: lck}
 	if os.Geteuid() == 0 && uid < 0 {
-		return nil, &UnavailableError{Reason: "running as root without a separate host user for the sandbox: its process limit would not apply (root is exempt from RLIMIT_NPROC)"}
+		return fail(&UnavailableError{Reason: "running as root without a separate host user for the sandbox: its process limit would not apply (root is exempt from RLIMIT_NPROC)"})
 	}
 	if !cfg.NoCgroups {
 		s.cgroups = cgroupRoot()

@@ -215,11 +215,21 @@ Command: `+"`bench/sandbox/run.sh`"+` (or just the SQL part: `+"`VDS_SANDBOX_SQL
 | case | p50 ms | p95 ms | p50 ratio | paired ratio (median) | CPU ms/run | CPU ratio |
 |---|---:|---:|---:|---:|---:|---:|
 %[9]s`, "`"+q+"`", runs, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, loadBefore, loadAvg(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), tbl.String())
+	// The notes written by hand below the table (from the line that starts with notesMark on) are
+	// kept: a new run replaces the measurement, not its discussion.
+	if old, err := os.ReadFile(outFile); err == nil {
+		if i := bytes.Index(old, []byte("\n"+notesMark)); i >= 0 {
+			md += "\n" + string(old[i+1:])
+		}
+	}
 	t.Log(md)
 	if err := os.WriteFile(outFile, []byte(md), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
+
+// notesMark starts the hand-written part of the results file, which the benchmark keeps.
+const notesMark = "Notes (written by hand"
 
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
