@@ -25,8 +25,10 @@ func (q *Queue) OnSucceeded(ctx context.Context, durable, kind string, fn func(c
 		return err
 	}
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(64, jetstream.FetchMaxWait(2*time.Second))
+		fctx, cancel := context.WithTimeout(ctx, fetchWait) // ends with ctx (shutdown) too
+		batch, err := cons.Fetch(64, jetstream.FetchContext(fctx))
 		if err != nil {
+			cancel()
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -51,6 +53,7 @@ func (q *Queue) OnSucceeded(ctx context.Context, durable, kind string, fn func(c
 			if err != nil {
 				if ctx.Err() != nil {
 					_ = msg.Nak()
+					cancel()
 					return nil
 				}
 				q.log.WarnContext(ctx, "handle job success", "consumer", durable, "job_id", ev.JobId, "err", err)
@@ -59,6 +62,7 @@ func (q *Queue) OnSucceeded(ctx context.Context, durable, kind string, fn func(c
 			}
 			_ = msg.Ack()
 		}
+		cancel()
 	}
 	return nil
 }

@@ -28,12 +28,14 @@ import (
 const Kind = "job"
 
 const (
-	workStream   = "VDS_JOBS"
-	eventStream  = "VDS_JOB_EVENTS"
-	workPrefix   = "vds.jobs."
-	eventPrefix  = "vds.events.job."
-	headerJobID  = "Vds-Job-Id"
-	defaultWait  = 60 * time.Second
+	workStream  = "VDS_JOBS"
+	eventStream = "VDS_JOB_EVENTS"
+	workPrefix  = "vds.jobs."
+	eventPrefix = "vds.events.job."
+	headerJobID = "Vds-Job-Id"
+	defaultWait = 60 * time.Second
+	// fetchWait bounds one pull of the work and event consumers; a pull also ends with its context.
+	fetchWait    = 2 * time.Second
 	heartbeatGap = 15 * time.Second
 )
 
@@ -248,8 +250,15 @@ func (q *Queue) Work(ctx context.Context, kind string, concurrency int, h Handle
 			return nil
 		case sem <- struct{}{}:
 		}
-		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
+		if ctx.Err() != nil { // select picks at random when both are ready: do not start another fetch
+			<-sem
+			return nil
+		}
+		// The fetch ends when ctx does (shutdown), not only after its 2 s wait.
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		batch, err := cons.Fetch(1, jetstream.FetchContext(fctx))
 		if err != nil {
+			cancel()
 			<-sem
 			if ctx.Err() != nil {
 				return nil
@@ -268,6 +277,7 @@ func (q *Queue) Work(ctx context.Context, kind string, concurrency int, h Handle
 				q.handle(ctx, kind, msg, h)
 			}(msg)
 		}
+		cancel()
 		if !got {
 			<-sem
 		}

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -8,12 +9,17 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	"github.com/vdsproject/vds/libs/grpcx"
+	"github.com/vdsproject/vds/libs/jobs"
 	"github.com/vdsproject/vds/libs/natsembed"
 )
 
@@ -69,4 +75,87 @@ func TestHealthFollowsNATS(t *testing.T) {
 	}
 	defer ns2.Shutdown()
 	waitFor(healthpb.HealthCheckResponse_SERVING)
+}
+
+// lockedBuffer is a log sink safe for the service's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// An orderly shutdown of an idle service with job workers (pulling work and job events) is quick —
+// the pulls end with the context instead of after their wait, the NATS drain is bounded — and logs
+// no warning (the close of the NATS connection is not a lost connection).
+func TestIdleShutdownIsQuickAndQuiet(t *testing.T) {
+	dir := t.TempDir()
+	ns, err := natsembed.Start(filepath.Join(dir, "nats"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Shutdown()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	svc := Service{Name: "probe", Start: func(_ context.Context, rt *Runtime, _ *grpcx.Server) (func(context.Context) error, error) {
+		return func(ctx context.Context) error {
+			g, gctx := errgroup.WithContext(ctx)
+			for _, kind := range []string{"probe-a", "probe-b"} {
+				g.Go(func() error {
+					return rt.Queue.Work(gctx, kind, 2, func(context.Context, *jobs.Task) error { return nil })
+				})
+			}
+			g.Go(func() error {
+				return rt.Queue.OnSucceeded(gctx, "probe-follow", "probe-a", func(context.Context, *jobsv1.Job) error { return nil })
+			})
+			close(started)
+			return g.Wait()
+		}, nil
+	}}
+	var logs lockedBuffer
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, svc, Config{Home: dir, NatsURL: ns.URL()}, lis, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("service ended: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("service did not start")
+	}
+	time.Sleep(700 * time.Millisecond) // the pulls are waiting
+	t0 := time.Now()
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("shutdown took over 10 s")
+	}
+	took := time.Since(t0)
+	t.Logf("shutdown took %v", took)
+	if took > 1500*time.Millisecond {
+		t.Errorf("idle shutdown took %v, want under 1.5 s", took)
+	}
+	time.Sleep(300 * time.Millisecond) // a late callback of the NATS close would log by now
+	if strings.Contains(logs.String(), "level=WARN") || strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("an orderly shutdown logged:\n%s", logs.String())
+	}
 }

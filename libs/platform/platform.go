@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -81,6 +82,7 @@ type Runtime struct {
 	Peers    map[string]string
 	Home     string
 	conns    sync.Map
+	closing  atomic.Bool // set by Close: a NATS disconnect then is ours, not a loss
 }
 
 // Open connects everything in cfg.
@@ -160,11 +162,26 @@ func (rt *Runtime) Peer(name string) (*grpc.ClientConn, error) {
 	return actual.(*grpc.ClientConn), nil
 }
 
-// Close releases everything.
+// natsDrainWait bounds how long Close waits for the NATS connection to drain before closing it.
+const natsDrainWait = time.Second
+
+// Close releases everything. The NATS connection is drained (its subscriptions end first, then
+// what is pending is flushed) and closed within natsDrainWait, so shutdown does not wait on it.
 func (rt *Runtime) Close() {
 	rt.conns.Range(func(_, v any) bool { v.(*grpc.ClientConn).Close(); return true })
 	if rt.NC != nil {
-		rt.NC.Drain()
+		rt.closing.Store(true)
+		closed := make(chan struct{})
+		rt.NC.SetClosedHandler(func(*nats.Conn) { close(closed) })
+		if err := rt.NC.Drain(); err != nil {
+			rt.NC.Close()
+		} else {
+			select {
+			case <-closed:
+			case <-time.After(natsDrainWait):
+				rt.NC.Close()
+			}
+		}
 	}
 	if rt.Blobs != nil {
 		rt.Blobs.Close()

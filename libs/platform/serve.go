@@ -65,7 +65,12 @@ func Serve(ctx context.Context, svc Service, cfg Config, lis net.Listener, log *
 // (it can neither take nor submit jobs then), and SERVING again once it reconnects, so readiness
 // probes take the replica out of rotation instead of letting its calls fail.
 func watchNATS(rt *Runtime, srv *grpcx.Server, log *slog.Logger) {
-	rt.NC.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
+	rt.NC.SetDisconnectErrHandler(func(nc *nats.Conn, err error) {
+		if rt.closing.Load() || nc.IsClosed() || nc.IsDraining() {
+			// Our own orderly close (shutdown): nothing was lost.
+			log.Debug("NATS connection closed")
+			return
+		}
 		log.Warn("NATS connection lost: not serving until it is back", "err", err)
 		srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	})
