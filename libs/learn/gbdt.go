@@ -45,6 +45,7 @@ type binner struct {
 func fitBinner(x *dense) *binner {
 	b := &binner{edges: make([][]float64, x.p)}
 	vals := make([]float64, 0, x.n)
+	var tmp []uint64
 	for j, col := range x.cols {
 		vals = vals[:0]
 		for _, v := range col {
@@ -52,7 +53,7 @@ func fitBinner(x *dense) *binner {
 				vals = append(vals, v)
 			}
 		}
-		sort.Float64s(vals)
+		tmp = sortFloats(vals, tmp)
 		uniq := 0
 		for i, v := range vals {
 			if i == 0 || v != vals[i-1] {
@@ -80,6 +81,54 @@ func fitBinner(x *dense) *binner {
 		b.edges[j] = edges
 	}
 	return b
+}
+
+// sortFloats sorts v (no NaN) ascending with a least-significant-digit radix sort on the values'
+// order-preserving bit patterns (11-bit digits; a digit every value shares is skipped). Negative zero
+// sorts before zero. tmp is scratch, returned for reuse.
+func sortFloats(v []float64, tmp []uint64) []uint64 {
+	n := len(v)
+	if n < 256 {
+		sort.Float64s(v)
+		return tmp
+	}
+	if cap(tmp) < 2*n {
+		tmp = make([]uint64, 2*n)
+	}
+	a, b := tmp[:n], tmp[n:2*n]
+	for i, f := range v {
+		u := math.Float64bits(f)
+		// flip all bits of negatives and the sign bit of non-negatives
+		u ^= uint64(int64(u)>>63) | 1<<63
+		a[i] = u
+	}
+	const bits, size = 11, 1 << 11
+	var cnt [size]int
+	for shift := uint(0); shift < 64; shift += bits {
+		clear(cnt[:])
+		for _, u := range a {
+			cnt[(u>>shift)&(size-1)]++
+		}
+		if cnt[(a[0]>>shift)&(size-1)] == n {
+			continue
+		}
+		sum := 0
+		for d, c := range cnt {
+			cnt[d] = sum
+			sum += c
+		}
+		for _, u := range a {
+			d := (u >> shift) & (size - 1)
+			b[cnt[d]] = u
+			cnt[d]++
+		}
+		a, b = b, a
+	}
+	for i, u := range a {
+		u ^= uint64(int64(^u)>>63) | 1<<63
+		v[i] = math.Float64frombits(u)
+	}
+	return tmp
 }
 
 // binOf returns the smallest b with v <= e[b] (v is not NaN and e ends with +Inf).
@@ -214,60 +263,111 @@ func (t *gbdtTrainer) getHist() []hbin {
 }
 
 // buildHist fills the histogram of the features in t.feats over rows. It writes only the entries
-// split finding reads (the feature's bins and missBin).
+// split finding reads (the feature's bins and missBin), and the counts only when t.counts() (every
+// row's hessian is positive, so a bin is empty exactly when its hessian sum is 0).
 func (t *gbdtTrainer) buildHist(hist []hbin, rows []int) {
 	og := t.og[:len(rows)]
 	gh := t.gh
 	for i, r := range rows {
 		og[i] = gh[r]
 	}
+	counts := t.counts()
 	for _, f := range t.feats {
 		hf := (*[histBins]hbin)(hist[f*histBins : (f+1)*histBins])
 		clear(hf[:len(t.edges[f])])
 		hf[missBin] = hbin{}
 		col := t.bins[f]
-		i := 0
-		// four rows at a time: the loads of one group do not wait on the stores of the last
-		for ; i+4 <= len(rows); i += 4 {
-			rr := rows[i : i+4 : i+4]
-			oo := og[i : i+4 : i+4]
-			b0, b1, b2, b3 := col[rr[0]], col[rr[1]], col[rr[2]], col[rr[3]]
-			e := &hf[b0]
-			e.g += oo[0].g
-			e.h += oo[0].h
-			e.n++
-			e = &hf[b1]
-			e.g += oo[1].g
-			e.h += oo[1].h
-			e.n++
-			e = &hf[b2]
-			e.g += oo[2].g
-			e.h += oo[2].h
-			e.n++
-			e = &hf[b3]
-			e.g += oo[3].g
-			e.h += oo[3].h
-			e.n++
-		}
-		for ; i < len(rows); i++ {
-			e := &hf[col[rows[i]]]
-			e.g += og[i].g
-			e.h += og[i].h
-			e.n++
+		if counts {
+			histCounted(hf, col, rows, og)
+		} else {
+			histSums(hf, col, rows, og)
 		}
 	}
 }
 
+// histCounted adds the rows' gradient pairs and counts to one feature's histogram, four rows at a
+// time (the loads of one group do not wait on the stores of the last).
+func histCounted(hf *[histBins]hbin, col []uint8, rows []int, og []gpair) {
+	i := 0
+	for ; i+4 <= len(rows); i += 4 {
+		rr := rows[i : i+4 : i+4]
+		oo := og[i : i+4 : i+4]
+		b0, b1, b2, b3 := col[rr[0]], col[rr[1]], col[rr[2]], col[rr[3]]
+		e := &hf[b0]
+		e.g += oo[0].g
+		e.h += oo[0].h
+		e.n++
+		e = &hf[b1]
+		e.g += oo[1].g
+		e.h += oo[1].h
+		e.n++
+		e = &hf[b2]
+		e.g += oo[2].g
+		e.h += oo[2].h
+		e.n++
+		e = &hf[b3]
+		e.g += oo[3].g
+		e.h += oo[3].h
+		e.n++
+	}
+	for ; i < len(rows); i++ {
+		e := &hf[col[rows[i]]]
+		e.g += og[i].g
+		e.h += og[i].h
+		e.n++
+	}
+}
+
+// histSums is histCounted without the counts.
+func histSums(hf *[histBins]hbin, col []uint8, rows []int, og []gpair) {
+	i := 0
+	for ; i+4 <= len(rows); i += 4 {
+		rr := rows[i : i+4 : i+4]
+		oo := og[i : i+4 : i+4]
+		b0, b1, b2, b3 := col[rr[0]], col[rr[1]], col[rr[2]], col[rr[3]]
+		e := &hf[b0]
+		e.g += oo[0].g
+		e.h += oo[0].h
+		e = &hf[b1]
+		e.g += oo[1].g
+		e.h += oo[1].h
+		e = &hf[b2]
+		e.g += oo[2].g
+		e.h += oo[2].h
+		e = &hf[b3]
+		e.g += oo[3].g
+		e.h += oo[3].h
+	}
+	for ; i < len(rows); i++ {
+		e := &hf[col[rows[i]]]
+		e.g += og[i].g
+		e.h += og[i].h
+	}
+}
+
+// counts reports whether the histograms need row counts: only for a minimum leaf size above one
+// row. Otherwise split finding tells empty sides from zero hessian sums (every hessian is
+// positive) and the children's counts come from the partition.
+func (t *gbdtTrainer) counts() bool { return t.minLeaf > 1 }
+
 // subtractHist sets large to large - small over the entries buildHist writes.
 func (t *gbdtTrainer) subtractHist(large, small []hbin) {
+	counts := t.counts()
 	for _, f := range t.feats {
 		nb := len(t.edges[f])
 		a := large[f*histBins : f*histBins+nb]
 		s := small[f*histBins : f*histBins+nb]
-		for k := range a {
-			a[k].g -= s[k].g
-			a[k].h -= s[k].h
-			a[k].n -= s[k].n
+		if counts {
+			for k := range a {
+				a[k].g -= s[k].g
+				a[k].h -= s[k].h
+				a[k].n -= s[k].n
+			}
+		} else {
+			for k := range a {
+				a[k].g -= s[k].g
+				a[k].h -= s[k].h
+			}
 		}
 		m := f*histBins + missBin
 		large[m].g -= small[m].g
@@ -287,6 +387,7 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 	lam := t.prm.Lambda
 	mcw := t.prm.MinChildWeight
 	minLeaf := t.minLeaf
+	counts := t.counts()
 	parent := l.g * l.g / (l.h + lam)
 	best := l.sp
 	feats := t.feats
@@ -308,22 +409,36 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 		}
 		miss := hf[missBin]
 		mg, mh, mn := miss.g, miss.h, miss.n
+		hasMiss := mh > 0 // every row's hessian is positive
+		// Without counts: the last non-empty bin tells whether the right side is empty.
+		last := nb - 1
+		if !counts {
+			for last >= 0 && hf[last].h == 0 {
+				last--
+			}
+		}
 		var gl, hl, nl float64
 		for b := 0; b < nb; b++ {
 			e := &hf[b]
 			gl += e.g
 			hl += e.h
 			nl += e.n
-			if e.n == 0 && b < nb-1 {
+			if e.h == 0 && b < nb-1 {
 				continue
 			}
 			if cut >= 0 && b != cut {
 				continue
 			}
 			// missing right
-			if b < nb-1 || mn > 0 {
+			if b < nb-1 || hasMiss {
 				gr, hr, nr := l.g-gl, l.h-hl, l.n-nl
-				if nl >= minLeaf && nr >= minLeaf && hl >= mcw && hr >= mcw {
+				var sizes bool
+				if counts {
+					sizes = nl >= minLeaf && nr >= minLeaf
+				} else {
+					sizes = hl > 0 && (b < last || hasMiss)
+				}
+				if sizes && hl >= mcw && hr >= mcw {
 					gain := gl*gl/(hl+lam) + gr*gr/(hr+lam) - parent
 					if gain > best.gain {
 						best = splitInfo{feat: f, bin: b, missLeft: false, gain: gain, gl: gl, hl: hl, nl: nl}
@@ -331,10 +446,16 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 				}
 			}
 			// missing left
-			if mn > 0 && b < nb-1 {
+			if hasMiss && b < nb-1 {
 				gl2, hl2, nl2 := gl+mg, hl+mh, nl+mn
 				gr, hr, nr := l.g-gl2, l.h-hl2, l.n-nl2
-				if nl2 >= minLeaf && nr >= minLeaf && hl2 >= mcw && hr >= mcw {
+				var sizes bool
+				if counts {
+					sizes = nl2 >= minLeaf && nr >= minLeaf
+				} else {
+					sizes = b < last
+				}
+				if sizes && hl2 >= mcw && hr >= mcw {
 					gain := gl2*gl2/(hl2+lam) + gr*gr/(hr+lam) - parent
 					if gain > best.gain {
 						best = splitInfo{feat: f, bin: b, missLeft: true, gain: gain, gl: gl2, hl: hl2, nl: nl2}
@@ -425,8 +546,8 @@ func (t *gbdtTrainer) growTree(m int) *treeBuild {
 		tb.binThr[nd] = sp.bin
 		tb.thr[nd] = t.edges[sp.feat][sp.bin]
 		tb.defL[nd] = sp.missLeft
-		ln := &growLeaf{node: tb.add(), start: l.start, end: mid, g: sp.gl, h: sp.hl, n: sp.nl, depth: l.depth + 1}
-		rn := &growLeaf{node: tb.add(), start: mid, end: l.end, g: l.g - sp.gl, h: l.h - sp.hl, n: l.n - sp.nl, depth: l.depth + 1}
+		ln := &growLeaf{node: tb.add(), start: l.start, end: mid, g: sp.gl, h: sp.hl, n: float64(mid - l.start), depth: l.depth + 1}
+		rn := &growLeaf{node: tb.add(), start: mid, end: l.end, g: l.g - sp.gl, h: l.h - sp.hl, n: float64(l.end - mid), depth: l.depth + 1}
 		tb.left[nd] = int32(ln.node)
 		tb.right[nd] = int32(rn.node)
 		tb.cover[ln.node], tb.cover[rn.node] = ln.n, rn.n
