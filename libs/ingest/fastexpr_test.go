@@ -30,7 +30,7 @@ func TestMissTextMaybe(t *testing.T) {
 			cells = append(cells, tok+pad, pad+tok, pad+tok+pad)
 		}
 	}
-	ordinary := []string{"alpha", "beta", "note 940", "Nord", "nul", "#1", "00123", "!", "é", "NAB", "  x", "x  ", "~"}
+	ordinary := []string{"alpha", "beta", "note 940", "Nord", "nul", "#1", "00123", "!", "é", "NAB", "  x", "x  ", "~", "n", "N", "#", "~y"}
 	cells = append(cells, ordinary...)
 	pre := missTextMaybe("x", extra)
 	matched, passed := 0, 0
@@ -52,8 +52,9 @@ func TestMissTextMaybe(t *testing.T) {
 	if matched < len(textPlaceholders)*20 {
 		t.Errorf("only %d cells matched vds_miss_text: the test does not exercise the placeholders", matched)
 	}
-	// Ordinary text whose first character no placeholder has is rejected by the pre-check alone.
-	for _, cell := range []string{"alpha", "beta", "00123", "!", "é", "x  "} {
+	// Ordinary text that starts like no placeholder (first two characters) is rejected by the
+	// pre-check alone.
+	for _, cell := range []string{"alpha", "beta", "00123", "!", "é", "x  ", "note 940", "Nord", "nothing"} {
 		var maybe bool
 		if err := c.SQL().QueryRowContext(ctx, "SELECT "+pre+" FROM (SELECT ?::VARCHAR AS x)", cell).Scan(&maybe); err != nil {
 			t.Fatal(err)

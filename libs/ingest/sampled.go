@@ -333,32 +333,93 @@ func narrowNum(symbols string) (re string, strip []string) {
 	return `[+-]?` + curRE + `[+-]?` + digits + `(?:\.\d*)?(?:[eE][+-]?\d+)?` + pct + curRE, strip
 }
 
+// fastNum is a regular expression for the usual form of a slow column's numbers, a sub-language
+// of narrowNum(fc.symbols) on which every refusal of the general expression passes: the symbol
+// groups every converted cell of the sample had are required, those it never had are absent,
+// those it had in some cells are optional; the currency sign leads, digits are mandatory, no
+// exponent. Integer columns take no fraction and at most 15 digits (below 2^53). The caller
+// also requires that the cell does not start with '0' (the leading-zero refusal).
+func fastNum(fc *fastCol, integer bool) string {
+	part := func(g int, re string) string {
+		switch fc.symMode[g] {
+		case symAll:
+			return re
+		case symCount:
+			return "(?:" + re + ")?"
+		}
+		return ""
+	}
+	cur := ""
+	for _, ch := range []string{"$", "€", "£"} {
+		if strings.Contains(fc.symbols, ch) {
+			cur += ch
+		}
+	}
+	curRE := ""
+	if cur != "" {
+		curRE = part(0, "["+strings.ReplaceAll(cur, "$", `\$`)+"]")
+	}
+	grouped, plain, frac := `\d{1,3}(?:,\d{3})+`, `\d+`, `(?:\.\d+)?`
+	if integer {
+		grouped, plain, frac = `\d{1,3}(?:,\d{3}){1,4}`, `\d{1,15}`, ""
+	}
+	digits := plain
+	if strings.Contains(fc.symbols, ",") {
+		switch fc.symMode[2] {
+		case symAll:
+			digits = grouped
+		case symCount:
+			digits = "(?:" + grouped + "|" + plain + ")"
+		}
+	}
+	pct := ""
+	if strings.Contains(fc.symbols, "%") {
+		pct = part(1, "%")
+	}
+	return "-?" + curRE + digits + frac + pct
+}
+
 // missTextMaybe is a cheap necessary condition for vds_miss_text(x) on a non-NULL x: a cell that
 // is a text placeholder (padded with white space or not) is empty, or starts with white space
-// (every ASCII white-space byte sorts before '!'), a no-break space, or a placeholder's first
-// character. Byte-wise string comparisons cost almost nothing against the regular expression
-// (about 0.08 s per 1.3M cells), which then runs only on the cells that pass.
+// (every ASCII white-space byte sorts before '!'), a no-break space, or a placeholder's first two
+// characters (its only one, for a one-character placeholder). Byte-wise string comparisons cost
+// almost nothing against the regular expression (about 0.08 s per 1.3M cells), which then runs
+// only on the cells that pass ("note 940" no longer does for "null" and "n/a": "no" is no
+// placeholder's start).
 func missTextMaybe(x string, extraNulls []string) string {
 	parts := []string{x + " < '!'", "prefix(" + x + ", " + duck.Literal("\u00a0") + ")"}
-	seen := map[rune]bool{}
+	seen := map[string]bool{}
 	for _, t := range append(append([]string(nil), textPlaceholders...), extraNulls...) {
 		t = strings.TrimSpace(t)
 		if t == "" {
 			continue
 		}
-		r := []rune(t)[0]
-		if seen[r] {
+		r := []rune(t)
+		if len(r) > 2 {
+			r = r[:2]
+		}
+		p := string(r)
+		if seen[p] {
 			continue
 		}
-		seen[r] = true
-		if r > ' ' && r < 0x7f {
-			// x's first byte is r: x >= "r" and x < "r+1" (byte-wise comparison).
-			parts = append(parts, "("+x+" >= "+duck.Literal(string(r))+" AND "+x+" < "+duck.Literal(string(r+1))+")")
+		seen[p] = true
+		if last := p[len(p)-1]; isASCIIPrintable(p) && last < 0x7e {
+			// x starts with p: x >= p and x < p with its last byte incremented (byte-wise comparison).
+			parts = append(parts, "("+x+" >= "+duck.Literal(p)+" AND "+x+" < "+duck.Literal(p[:len(p)-1]+string(rune(last+1)))+")")
 		} else {
-			parts = append(parts, "prefix("+x+", "+duck.Literal(string(r))+")")
+			parts = append(parts, "prefix("+x+", "+duck.Literal(p)+")")
 		}
 	}
 	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+func isASCIIPrintable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // fastCopy writes the Parquet file in one pass; a cell the sample did not foresee stops it.
@@ -372,11 +433,13 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 		n := strconv.Itoa(i)
 		c, t, d := "c"+n, "t"+n, "d"+n
 		base = append(base, p.x()+" AS "+c)
+		// For slow numbers, whether the cell has each symbol group: used only by the general
+		// expression, which runs only on the cells the cheap form test (fastNum) does not take,
+		// so it is written inline there instead of being computed for every row.
 		var g [3]string
 		if fc.slow && (fc.post.kind == kDouble || fc.post.kind == kBigint) {
 			for k, syms := range symGroups {
-				g[k] = "g" + n + "_" + strconv.Itoa(k)
-				base = append(base, anyContains(p.x(), syms)+" AS "+g[k])
+				g[k] = anyContains(c, syms)
 			}
 		}
 		fail := func(typ string) string {
@@ -420,7 +483,10 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 		case kDouble, kBigint:
 			tv := "TRY_CAST(" + c + " AS DOUBLE)"
 			dv := "nullif(" + t + ", 'NaN'::DOUBLE)"
-			needT := true
+			// inline: t and d are written into the general expression instead of projected for
+			// every row, because a cheaper test in front of it takes almost every cell.
+			inline := false
+			var front, frontVal string
 			if fc.slow {
 				re, strip := narrowNum(fc.symbols)
 				s := c
@@ -433,12 +499,28 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 				tv = "CASE WHEN " + sym + " THEN NULL ELSE " + tv + " END"
 				dv = "CASE WHEN " + sym + " THEN COALESCE(CASE WHEN regexp_full_match(" + c + ", " + duck.Literal(re) + ") THEN TRY_CAST(" + s + " AS DOUBLE) END, vds_num_us(" + c + ")) " +
 					"ELSE COALESCE(nullif(TRY_CAST(" + c + " AS DOUBLE), 'NaN'::DOUBLE), vds_num_us(" + c + ")) END"
-				needT = fc.post.kind == kBigint // the integer checks use t; a DOUBLE column only d
+				inline = true
+				front = "NOT prefix(" + c + ", '0') AND regexp_full_match(" + c + ", " + duck.Literal(fastNum(fc, fc.post.kind == kBigint)) + ")"
+				frontVal = "TRY_CAST(" + s + " AS DOUBLE)"
+				if fc.post.kind == kBigint {
+					frontVal = "CAST(" + frontVal + " AS BIGINT)"
+				}
+			} else if fc.post.kind == kBigint {
+				// A canonical integer (what CAST(v AS VARCHAR) writes: no sign but '-', no leading
+				// zero, no '.', exponent, '_' or white space) below 2^53 is what every check of the
+				// general expression lets through, with the same value.
+				v := "v" + n
+				inner = append(inner, "TRY_CAST("+c+" AS BIGINT) AS "+v)
+				dv = "nullif((" + tv + "), 'NaN'::DOUBLE)"
+				inline = true
+				front = v + " IS NOT NULL AND CAST(" + v + " AS VARCHAR) = " + c + " AND abs(" + v + ") < 9007199254740992"
+				frontVal = v
 			}
-			if needT {
-				inner = append(inner, tv+" AS "+t)
+			if inline {
+				t, d = "("+tv+")", "("+dv+")"
+			} else {
+				inner = append(inner, tv+" AS "+t, dv+" AS "+d)
 			}
-			inner = append(inner, dv+" AS "+d)
 			symChecks = func(typ string) string {
 				out := ""
 				for gi := range symGroups {
@@ -454,14 +536,17 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 			}
 			if fc.post.kind == kDouble {
 				e = "CASE " + isNull("DOUBLE") + lz("DOUBLE") + symChecks("DOUBLE") + "WHEN " + d + " IS NOT NULL THEN " + d + " " + miss("DOUBLE") + "ELSE " + fail("DOUBLE") + " END"
-				break
+			} else {
+				// Integers: the full check makes the column DOUBLE when a converted cell has a
+				// fraction or an exponent, or when a cell casts to NaN, infinity or 2^53 and beyond.
+				e = "CASE " + isNull("BIGINT") + lz("BIGINT") + symChecks("BIGINT") +
+					"WHEN NOT (abs(" + t + ") < 9007199254740992) THEN " + fail("BIGINT") + " " +
+					"WHEN " + d + " IS NOT NULL THEN CASE WHEN contains(" + c + ", '.') OR contains(" + c + ", 'e') OR contains(" + c + ", 'E') THEN " + fail("BIGINT") +
+					" ELSE COALESCE(TRY_CAST(" + c + " AS BIGINT), CAST(" + d + " AS BIGINT)) END " + miss("BIGINT") + "ELSE " + fail("BIGINT") + " END"
 			}
-			// Integers: the full check makes the column DOUBLE when a converted cell has a
-			// fraction or an exponent, or when a cell casts to NaN, infinity or 2^53 and beyond.
-			e = "CASE " + isNull("BIGINT") + lz("BIGINT") + symChecks("BIGINT") +
-				"WHEN NOT (abs(" + t + ") < 9007199254740992) THEN " + fail("BIGINT") + " " +
-				"WHEN " + d + " IS NOT NULL THEN CASE WHEN contains(" + c + ", '.') OR contains(" + c + ", 'e') OR contains(" + c + ", 'E') THEN " + fail("BIGINT") +
-				" ELSE COALESCE(TRY_CAST(" + c + " AS BIGINT), CAST(" + d + " AS BIGINT)) END " + miss("BIGINT") + "ELSE " + fail("BIGINT") + " END"
+			if front != "" {
+				e = "CASE WHEN " + c + " IS NOT NULL AND " + front + " THEN " + frontVal + " ELSE " + e + " END"
+			}
 		case kBool:
 			e = "CASE " + isNull("BOOLEAN")
 			if fc.trueText != "" {
