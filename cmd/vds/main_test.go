@@ -346,6 +346,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"up", "extra"}, 2, "takes no arguments"},
 		{[]string{"up", "--log-level", "loud"}, 2, `--log-level must be one of debug, info, warn, error, not "loud"`},
 		{[]string{"up", "--log-format", "xml"}, 2, `--log-format must be json or text, not "xml"`},
+		// Service settings reach vds up only as environment variables; the error says how.
+		{[]string{"up", "--train-workers", "2"}, 2, "--train-workers is a setting of the ml service, not a flag of vds up; set it as an environment variable: VDS_TRAIN_WORKERS=VALUE vds up"},
+		{[]string{"up", "--rate-limit=5"}, 2, "--rate-limit is a setting of the gateway service, not a flag of vds up; set it as an environment variable: VDS_RATE_LIMIT=VALUE vds up"},
+		{[]string{"up", "--no-such-setting"}, 2, "flag provided but not defined: -no-such-setting"},
 		{[]string{"analyze", csv, "--target", "a", "--server", "http://127.0.0.1:1"}, 2, "not a URL"},
 		{[]string{"help", "frobnicate"}, 2, "not a command"},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/vdsproject/vds/libs/config"
 	"github.com/vdsproject/vds/libs/logging"
+	gatewaysrv "github.com/vdsproject/vds/services/gateway/server"
 	"github.com/vdsproject/vds/services/mesh"
 )
 
@@ -40,14 +43,16 @@ func (p *platformFlags) options(log *slog.Logger) (mesh.Options, error) {
 }
 
 func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("up", "vds up — run every vds service in one process, over real loopback gRPC", stderr)
+	fs := newFlagSet("up", "vds up — run every vds service in one process, over real loopback gRPC; "+
+		"the services' own settings (README, Configuration) are not flags of vds up: set them as VDS_* environment variables, "+
+		"for example VDS_TRAIN_WORKERS=2 vds up", stderr)
 	var pf platformFlags
 	pf.bind(fs)
 	grpcAddr := fs.String("grpc-addr", "127.0.0.1:7070", "gRPC front door listen address (the SDK and CLI connect here)")
 	httpAddr := fs.String("http-addr", "127.0.0.1:8080", "HTTP gateway listen address (REST, OpenAPI, web app)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return err
+		return serviceSettingError(err)
 	}
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("vds up takes no arguments, got %q", pos)}
@@ -91,4 +96,35 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case err := <-p.Done():
 		return err
 	}
+}
+
+// serviceSettingError explains an unknown vds up flag that is a service's setting: under vds up,
+// those reach the services only as VDS_* environment variables.
+func serviceSettingError(err error) error {
+	var ue usageError
+	const unknown = "flag provided but not defined: -"
+	if !errors.As(err, &ue) || !strings.HasPrefix(ue.msg, unknown) {
+		return err
+	}
+	name := strings.TrimPrefix(strings.TrimPrefix(ue.msg, unknown), "-")
+	owners := map[string]func(*flag.FlagSet){"gateway": (&gatewaysrv.Options{}).Flags}
+	for _, s := range mesh.Services() {
+		if s.Flags != nil {
+			owners[s.Name] = s.Flags
+		}
+	}
+	svcs := make([]string, 0, len(owners))
+	for svc := range owners {
+		svcs = append(svcs, svc)
+	}
+	sort.Strings(svcs) // a setting two services share is named after the first, every time
+	for _, svc := range svcs {
+		fs := flag.NewFlagSet(svc, flag.ContinueOnError)
+		owners[svc](fs)
+		if fs.Lookup(name) != nil {
+			return usageError{fmt.Sprintf("--%s is a setting of the %s service, not a flag of vds up; set it as an environment variable: %s=VALUE vds up",
+				name, svc, config.EnvName(name))}
+		}
+	}
+	return err
 }
