@@ -76,6 +76,8 @@ type Server struct {
 	warm      *duck.WarmPool
 	// versions are ready dataset versions resolved in the last versionTTL, per project.
 	versions versionCache
+	// recs are the SQL execution records being written (records.go).
+	recs records
 }
 
 // Service is the sandbox deployable.
@@ -116,14 +118,20 @@ func Service() platform.Service {
 				s.pool = pysandbox.NewPool(sb, cfg.PyPool, "", "pandas")
 			}
 			sandboxv1.RegisterSandboxServiceServer(srv, s)
-			warmPools.Lock()
-			warmPools.m[s.warm] = true
-			warmPools.Unlock()
+			running.Lock()
+			running.m[s] = true
+			running.Unlock()
 			return func(ctx context.Context) error {
 				<-ctx.Done()
-				warmPools.Lock()
-				delete(warmPools.m, s.warm)
-				warmPools.Unlock()
+				running.Lock()
+				delete(running.m, s)
+				running.Unlock()
+				// The execution records still being written are not lost on a graceful stop.
+				wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				if err := s.waitRecords(wctx); err != nil {
+					rt.Log.Error("execution records still being written at shutdown", "err", err)
+				}
+				cancel()
 				s.warm.Close()
 				if s.pool != nil {
 					s.pool.Close()
@@ -135,23 +143,27 @@ func Service() platform.Service {
 	}
 }
 
-var warmPools = struct {
+var running = struct {
 	sync.Mutex
-	m map[*duck.WarmPool]bool
-}{m: map[*duck.WarmPool]bool{}}
+	m map[*Server]bool
+}{m: map[*Server]bool{}}
 
 // WaitWarm waits until the SQL warm pools of every sandbox service running in this process have
-// closed their used databases and opened the replacements. Benchmarks call it between runs to
-// measure latency without the previous query's refill running alongside.
+// closed their used databases and opened the replacements, and their execution records are
+// written. Benchmarks call it between runs to measure latency without the previous query's
+// background work running alongside.
 func WaitWarm(ctx context.Context) error {
-	warmPools.Lock()
-	var ps []*duck.WarmPool
-	for p := range warmPools.m {
-		ps = append(ps, p)
+	running.Lock()
+	var ss []*Server
+	for s := range running.m {
+		ss = append(ss, s)
 	}
-	warmPools.Unlock()
-	for _, p := range ps {
-		if err := p.WaitIdle(ctx); err != nil {
+	running.Unlock()
+	for _, s := range ss {
+		if err := s.waitRecords(ctx); err != nil {
+			return err
+		}
+		if err := s.warm.WaitIdle(ctx); err != nil {
 			return err
 		}
 	}
@@ -236,36 +248,37 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 		defer close(lineageDone)
 		_ = lineage.Record(context.WithoutCancel(ctx), s.rt.Store, &lineagev1.Artifact{Id: exe.Id, Kind: "execution", ProjectId: exe.ProjectId, Label: "SQL: " + truncate(req.Code, 200)}, inputIDs, "sql", map[string]string{"code": truncate(req.Code, 2000)})
 	}()
+	rec := s.beginRecord(ctx, exe) // the row exists while the query runs
 	qstart := time.Now()
 	res, qerr := duck.SQL(ctx, tables, req.Code, lim)
 	st := &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_OK, WallMs: time.Since(qstart).Milliseconds()}
-	var recordDone chan error
-	record := func() {
+	// The final state is written exactly once, in the background (records.go), whatever ends the
+	// request: an error, an encoding failure, a caller gone, or the end.
+	finish := func() {
 		exe.Status = st
-		recordDone = make(chan error, 1)
-		go func() { recordDone <- s.store(ctx, exe) }()
+		s.finishRecord(ctx, rec, exe)
+		<-lineageDone
+		var rows int64
+		var reused bool
+		if res != nil {
+			rows, reused = res.Rows, res.Reused
+		}
+		s.rt.Log.InfoContext(ctx, "execution", "id", exe.Id, "user", who.UserID, "project", exe.ProjectId, "language", "sql", "outcome", st.Outcome.String(),
+			"wall_ms", st.WallMs, "rows", rows, "reused_database", reused, "outputs", len(exe.Outputs))
 	}
 	if qerr != nil {
 		st.Outcome, st.Message = outcomeOf(ctx, qerr, lim.Timeout)
-		record()
 	} else {
 		defer res.Release()
 		st.Message = fmt.Sprintf("%d rows", res.Rows)
 		if res.Truncated {
 			st.Message += fmt.Sprintf(" (truncated at the limit of %d rows)", lim.MaxRows)
 		}
-		if !req.SaveResult {
-			record() // final already: written while the result is encoded and sent
-		}
 		var buf bytes.Buffer
 		w := ipc.NewWriter(&buf, ipc.WithSchema(res.Schema))
-		// Whatever ends the request early (an encoding failure, a caller gone), the record is written.
 		abort := func(err error) error {
-			if recordDone == nil {
-				st.Outcome, st.Message = sandboxv1.Outcome_OUTCOME_ERROR, "the query ran but its result could not be sent: "+status.Convert(err).Message()
-				record()
-			}
-			<-recordDone
+			st.Outcome, st.Message = sandboxv1.Outcome_OUTCOME_ERROR, "the query ran but its result could not be sent: "+status.Convert(err).Message()
+			finish()
 			return err
 		}
 		for _, r := range res.Records {
@@ -284,26 +297,13 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 			} else {
 				exe.Outputs = append(exe.Outputs, ref)
 				if err := stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "result", RowCount: res.Rows, Truncated: res.Truncated, SavedAs: ref}}}); err != nil {
-					record() // the query ran and its result was saved; the caller left
-					<-recordDone
+					finish() // the query ran and its result was saved; the caller left
 					return err
 				}
 			}
-			record()
 		}
 	}
-	// The record is written before the status is sent, so that GetExecution finds it at once.
-	if err := <-recordDone; err != nil {
-		s.rt.Log.WarnContext(ctx, "execution record", "id", exe.Id, "err", err)
-	}
-	<-lineageDone
-	var rows int64
-	var reused bool
-	if res != nil {
-		rows, reused = res.Rows, res.Reused
-	}
-	s.rt.Log.InfoContext(ctx, "execution", "id", exe.Id, "user", who.UserID, "project", exe.ProjectId, "language", "sql", "outcome", st.Outcome.String(),
-		"wall_ms", st.WallMs, "rows", rows, "reused_database", reused, "outputs", len(exe.Outputs))
+	finish()
 	return stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Status{Status: st}})
 }
 
@@ -317,7 +317,7 @@ func outcomeOf(ctx context.Context, err error, timeout time.Duration) (sandboxv1
 		return sandboxv1.Outcome_OUTCOME_TIMEOUT, fmt.Sprintf("interrupted at the time limit of %s", timeout)
 	case errors.Is(err, duck.ErrResourceExhausted) || status.Code(err) == codes.ResourceExhausted:
 		return sandboxv1.Outcome_OUTCOME_MEMORY_LIMIT, msg
-	case errors.Is(err, duck.ErrInvalidArgument) && (strings.Contains(msg, "Permission Error") || strings.Contains(msg, "only a single read-only query") ||
+	case errors.Is(err, duck.ErrInvalidArgument) && (strings.Contains(msg, "Permission Error") || strings.Contains(msg, "only a single read-only query") || strings.Contains(msg, "refused in the sandbox") ||
 		strings.Contains(msg, "exactly one statement")):
 		// The lockdown said no: file access outside the inputs, writes, settings, extensions.
 		return sandboxv1.Outcome_OUTCOME_REFUSED, msg
@@ -352,6 +352,7 @@ func (s *Server) GetExecution(ctx context.Context, req *sandboxv1.GetExecutionRe
 	if err := ids.Check(req.ExecutionId, ids.Execution); err != nil {
 		return nil, grpcx.InvalidArgument("execution_id", err.Error())
 	}
+	s.waitRecord(ctx, req.ExecutionId) // a final state being written in this replica
 	r, err := s.rt.Store.GetResource(ctx, KindExecution, req.ExecutionId)
 	if err != nil {
 		return nil, grpcx.FromStorage(ctx, err, "execution", req.ExecutionId)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -268,9 +269,28 @@ for name in ("by_day.png", "by_day.vl.json"):
 // TestSQLSaveAndScope runs SQL over tips through the service: the result comes back as Arrow with
 // pandas-checked values, is saved as a dataset version with lineage to the input and the query,
 // and a dataset not named in the request is not visible.
+// syncBuffer collects log output written from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
 func TestSQLSaveAndScope(t *testing.T) {
 	ctx := context.Background()
-	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	logs := &syncBuffer{}
+	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,12 +367,40 @@ func TestSQLSaveAndScope(t *testing.T) {
 		{"COPY tips TO 'x.csv'", "only a single read-only query", sandboxv1.Outcome_OUTCOME_REFUSED},
 		{"SET threads = 64", "only a single read-only query", sandboxv1.Outcome_OUTCOME_REFUSED},
 		{"SELECT count(*) FROM range(100000000) a, range(100000000) b WHERE a.range + b.range = 7", "time limit of 1s", sandboxv1.Outcome_OUTCOME_TIMEOUT},
+		{"SELECT current_setting('temp_directory')", "refused in the sandbox", sandboxv1.Outcome_OUTCOME_REFUSED},
+		{"SELECT value FROM duckdb_settings() WHERE name = 'allowed_paths'", "refused in the sandbox", sandboxv1.Outcome_OUTCOME_REFUSED},
 	} {
 		res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: tc.q,
 			Inputs: []*sandboxv1.Input{{Dataset: refs[0], Alias: "tips"}}, Limits: &sandboxv1.Limits{TimeoutMs: 1000}})
 		if err != nil || res.status.GetOutcome() != tc.want || !strings.Contains(res.status.GetMessage(), tc.msg) {
 			t.Errorf("%s: %v %v, want %s with %q", tc.q, err, res.status, tc.want, tc.msg)
+			continue
 		}
+		// The record is final as soon as Execute has returned (its final write runs after the status
+		// is sent; GetExecution waits for it).
+		g, err := c.Sandbox.GetExecution(ctx, &sandboxv1.GetExecutionRequest{ExecutionId: res.id})
+		if err != nil || !proto.Equal(g.Execution.GetStatus(), res.status) || g.Execution.Code != tc.q {
+			t.Errorf("%s: record %v %v, want the status sent %v", tc.q, g.GetExecution(), err, res.status)
+		}
+	}
+	saveRec, err := c.Sandbox.GetExecution(ctx, &sandboxv1.GetExecutionRequest{ExecutionId: res.id})
+	if err != nil || saveRec.Execution.GetStatus().GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || len(saveRec.Execution.Outputs) != 1 ||
+		!proto.Equal(saveRec.Execution.Outputs[0], saved) {
+		t.Errorf("saved query's record %v %v, want OK with the saved dataset", saveRec.GetExecution(), err)
+	}
+	// The log names outcomes as the API does.
+	var n int
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if !strings.Contains(line, "msg=execution ") || !strings.Contains(line, "language=sql") {
+			continue
+		}
+		n++
+		if !strings.Contains(line, "outcome=OUTCOME_") {
+			t.Errorf("log line without an API outcome: %s", line)
+		}
+	}
+	if n != 10 {
+		t.Errorf("%d execution log lines, want 10", n)
 	}
 }
 
