@@ -4,7 +4,9 @@ HistGradientBoosting and XGBoost with defaults (single-threaded) on the same 5 f
 table with vds's results.
 
   peers.py prepare WORKDIR     writes WORKDIR/tasks.json, one CSV and one folds file per task
-  peers.py score WORKDIR       writes WORKDIR/peers.json
+  peers.py score WORKDIR       writes WORKDIR/peers.json (only the tasks named in VDS_BENCH_ML_TASKS,
+                               comma-separated, when it is set; their results replace those tasks'
+                               entries of an existing peers.json)
   peers.py table WORKDIR OUT   merges WORKDIR/peers.json and WORKDIR/vds.json into OUT (markdown)
 
 Run it through bench/ml/run.sh, which sets OMP_NUM_THREADS=1.
@@ -124,8 +126,12 @@ def score(work):
     except ImportError:
         xgb = None
     tasks = json.load(open(os.path.join(work, "tasks.json")))
-    res = {}
+    only = [n for n in os.environ.get("VDS_BENCH_ML_TASKS", "").split(",") if n]
+    out = os.path.join(work, "peers.json")
+    res = json.load(open(out)) if only and os.path.exists(out) else {}
     for t in tasks:
+        if only and t["name"] not in only:
+            continue
         d = pd.read_csv(t["csv"])
         fold = np.loadtxt(t["folds"], dtype=int)
         keep = fold >= 0
@@ -162,7 +168,7 @@ def score(work):
                 scores.append(metric(task, y[te], p, classes))
             res.setdefault(t["name"], {})[name] = {"mean": float(np.mean(scores)), "std": float(np.std(scores)), "folds": scores, "seconds": time.time() - t0}
             print(f"{t['name']:14s} {name:12s} {np.mean(scores):.4f}", flush=True)
-    json.dump(res, open(os.path.join(work, "peers.json"), "w"), indent=1)
+    json.dump(res, open(out, "w"), indent=1)
 
 
 def speed_prepare(work):
@@ -204,12 +210,13 @@ def table(work, out):
              "Metrics: ROC AUC for binary (higher is better), log loss for multiclass and RMSE for regression (lower is better).", "",
              "| task | rows | task type | metric | vds AutoML | sklearn HGB | XGBoost | vds vs best peer | vds best learner (fold 1) |",
              "|---|---|---|---|---|---|---|---|---|"]
-    wins = within = 0
+    wins = within = shown = 0
     for t in tasks:
         n = t["name"]
         v = vds.get(n)
-        if v is None:
+        if v is None or n not in peers:
             continue
+        shown += 1
         metric_name = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}[t["task"]]
         higher = t["task"] == "binary"
         pv = [peers[n][k]["mean"] for k in ("sklearn_hgb", "xgboost") if k in peers.get(n, {})]
@@ -221,7 +228,7 @@ def table(work, out):
             within += 1
         cell = lambda k: f"{peers[n][k]['mean']:.4f} ± {peers[n][k]['std']:.4f}" if k in peers.get(n, {}) else "n/a"
         lines.append(f"| {n} | {t['rows']} | {t['task']} | {metric_name} | {v['mean']:.4f} ± {v['std']:.4f} | {cell('sklearn_hgb')} | {cell('xgboost')} | {rel*100:+.2f}% | {v.get('best', '')} |")
-    lines += ["", f"vds scores at least as well as the best peer on {wins} of {len(vds) - 1} tasks, within 0.5% on {within} more."]
+    lines += ["", f"vds scores at least as well as the best peer on {wins} of {shown} tasks, within 0.5% on {within} more."]
     if os.path.exists(os.path.join(work, "vds_speed.json")) and os.path.exists(os.path.join(work, "peers_speed.json")):
         vs = json.load(open(os.path.join(work, "vds_speed.json")))
         ps = json.load(open(os.path.join(work, "peers_speed.json")))
