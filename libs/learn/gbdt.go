@@ -268,8 +268,24 @@ func (t *gbdtTrainer) getHist() []hbin {
 func (t *gbdtTrainer) buildHist(hist []hbin, rows []int) {
 	og := t.og[:len(rows)]
 	gh := t.gh
-	for i, r := range rows {
-		og[i] = gh[r]
+	// A node whose rows are consecutive (the root without subsampling) reads the columns and the
+	// gradients in place.
+	lo := -1
+	if k := len(rows); k > 0 && rows[k-1]-rows[0] == k-1 {
+		lo = rows[0]
+		for i, r := range rows {
+			if r != lo+i {
+				lo = -1
+				break
+			}
+		}
+	}
+	if lo < 0 {
+		for i, r := range rows {
+			og[i] = gh[r]
+		}
+	} else {
+		copy(og, gh[lo:lo+len(rows)]) // growTree sums the root's gradients from og
 	}
 	counts := t.counts()
 	for _, f := range t.feats {
@@ -277,6 +293,10 @@ func (t *gbdtTrainer) buildHist(hist []hbin, rows []int) {
 		clear(hf[:len(t.edges[f])])
 		hf[missBin] = hbin{}
 		col := t.bins[f]
+		if lo >= 0 {
+			histRange(hf, col[lo:lo+len(rows)], og, counts)
+			continue
+		}
 		if counts {
 			histCounted(hf, col, rows, og)
 		} else {
@@ -315,6 +335,42 @@ func histCounted(hf *[histBins]hbin, col []uint8, rows []int, og []gpair) {
 		e.g += og[i].g
 		e.h += og[i].h
 		e.n++
+	}
+}
+
+// histRange adds consecutive rows (bins col, gradient pairs og) to one feature's histogram.
+func histRange(hf *[histBins]hbin, col []uint8, og []gpair, counts bool) {
+	og = og[:len(col)]
+	if counts {
+		for i, b := range col {
+			e := &hf[b]
+			e.g += og[i].g
+			e.h += og[i].h
+			e.n++
+		}
+		return
+	}
+	i := 0
+	for ; i+4 <= len(col); i += 4 {
+		cc := col[i : i+4 : i+4]
+		oo := og[i : i+4 : i+4]
+		e := &hf[cc[0]]
+		e.g += oo[0].g
+		e.h += oo[0].h
+		e = &hf[cc[1]]
+		e.g += oo[1].g
+		e.h += oo[1].h
+		e = &hf[cc[2]]
+		e.g += oo[2].g
+		e.h += oo[2].h
+		e = &hf[cc[3]]
+		e.g += oo[3].g
+		e.h += oo[3].h
+	}
+	for ; i < len(col); i++ {
+		e := &hf[col[i]]
+		e.g += og[i].g
+		e.h += og[i].h
 	}
 }
 
