@@ -13,7 +13,7 @@ import (
 	"github.com/vdsproject/vds/libs/glm"
 )
 
-// MaxTreatmentLevels bounds the levels of a numeric treatment read as categorical.
+// MaxTreatmentLevels bounds the levels of a treatment compared level by level with a reference.
 const MaxTreatmentLevels = 20
 
 // controlLevels are text values recognised as the reference (control) level.
@@ -32,6 +32,9 @@ func treatmentLevels(c *frame.Column) []string {
 			if !c.Null[i] && !seen[s] {
 				seen[s] = true
 				out = append(out, s)
+				if len(out) > MaxTreatmentLevels {
+					return nil // too many to compare one by one (an ID, a free-text column)
+				}
 			}
 		}
 		sort.Strings(out)

@@ -106,3 +106,36 @@ func TestMultiLevelTreatment(t *testing.T) {
 		t.Error("unknown reference accepted")
 	}
 }
+
+// A treatment with many distinct values (an ID, a continuous dose) is refused with a message that
+// says it must be binary or have few levels, and how to derive a binary column — for text and numbers.
+func TestHighCardinalityTreatmentIsRefused(t *testing.T) {
+	const n = 390
+	rng := rand.New(rand.NewPCG(3, 4))
+	code := &frame.Column{Name: "customer id", Kind: frame.String, S: make([]string, n), Null: make([]bool, n)}
+	dose := &frame.Column{Name: "dose", Kind: frame.Float, F: make([]float64, n), Null: make([]bool, n)}
+	y := &frame.Column{Name: "y", Kind: frame.Float, F: make([]float64, n), Null: make([]bool, n)}
+	for i := 0; i < n; i++ {
+		k := i % 30 // 30 codes of about 13 rows each
+		code.S[i] = "c" + string(rune('a'+k%26)) + string(rune('a'+k/26))
+		dose.F[i] = rng.Float64() * 50
+		y.F[i] = dose.F[i] + rng.NormFloat64()
+	}
+	f := &frame.Frame{Rows: n, Columns: []*frame.Column{code, dose, y}}
+	for _, c := range []struct{ treatment, ident string }{{"customer id", `"customer id"`}, {"dose", "dose"}} {
+		_, err := Estimate(context.Background(), f, Spec{Treatment: c.treatment, Outcome: "y"})
+		if err == nil {
+			t.Fatalf("%s: estimated", c.treatment)
+		}
+		for _, want := range []string{"distinct values;", "the treatment must be binary", "at most 20 levels", "Derive a binary column", c.ident + " > 100 AS treated", "--save"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %q lacks %q", c.treatment, err, want)
+			}
+		}
+	}
+	// A treated value still compares it with all the others.
+	e, err := Estimate(context.Background(), f, Spec{Treatment: "customer id", Outcome: "y", TreatedValue: code.S[0], SkipRefutations: true})
+	if err != nil || e.TreatedValue != code.S[0] {
+		t.Errorf("with a treated value: %v, %+v", err, e)
+	}
+}

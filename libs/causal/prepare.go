@@ -114,6 +114,25 @@ func contains(xs []string, s string) bool {
 	return false
 }
 
+// treatmentNotBinary says why a treatment with n distinct values (more than MaxTreatmentLevels, so
+// not compared level by level) cannot be estimated as given, and how to fix it.
+func treatmentNotBinary(name string, n int) error {
+	return fmt.Errorf("causal: treatment %q has %d distinct values; the treatment must be binary (treated or not), or have at most %d levels "+
+		"that are each compared with a reference. Derive a binary column and use it as the treatment (for example a threshold: "+
+		"vds exec FILE --sql \"SELECT *, %s > 100 AS treated FROM <file name without extension>\" --save), or give the treated value to compare it with all the others",
+		name, n, MaxTreatmentLevels, quoteIdent(name))
+}
+
+// quoteIdent quotes a column name for SQL when it is not a plain identifier.
+func quoteIdent(name string) string {
+	for i, r := range name {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+		}
+	}
+	return name
+}
+
 // codeTreatment turns the treatment column into 0/1.
 func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, string, string, error) {
 	t := make([]float64, len(rows))
@@ -129,7 +148,7 @@ func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, stri
 			}
 		} else {
 			if len(levels) != 2 {
-				return nil, "", "", fmt.Errorf("causal: treatment %q has %d distinct values; give the treated value", c.Name, len(levels))
+				return nil, "", "", treatmentNotBinary(c.Name, len(levels))
 			}
 			treated = levels[1]
 			switch a, b := positiveLevels[strings.ToLower(levels[0])], positiveLevels[strings.ToLower(levels[1])]; {
@@ -178,7 +197,7 @@ func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, stri
 		tv = vals[1]
 		warn = fmt.Sprintf("treatment %q is not 0/1: %s counts as treated and %s as control", c.Name, glm.LevelString(vals[1]), glm.LevelString(vals[0]))
 	default:
-		return nil, "", "", fmt.Errorf("causal: treatment %q has %d distinct values; it must be binary or a treated value must be given", c.Name, len(vals))
+		return nil, "", "", treatmentNotBinary(c.Name, len(vals))
 	}
 	for i, r := range rows {
 		if c.F[r] == tv {
