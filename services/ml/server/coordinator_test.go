@@ -2,10 +2,6 @@ package server_test
 
 import (
 	"context"
-	"flag"
-	"log/slog"
-	"net"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -13,13 +9,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/vdsproject/vds/gen/client"
 	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
-	"github.com/vdsproject/vds/libs/natsembed"
-	vdsplatform "github.com/vdsproject/vds/libs/platform"
 	"github.com/vdsproject/vds/libs/storage"
 	"github.com/vdsproject/vds/libs/storage/sqlstore"
-	"github.com/vdsproject/vds/services/mesh"
 	"github.com/vdsproject/vds/services/ml/server"
 )
 
@@ -33,50 +25,9 @@ func TestCoordinatorKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the mesh and three replicas")
 	}
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ns, err := natsembed.Start(filepath.Join(t.TempDir(), "nats"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	for k, v := range map[string]string{"VDS_DISTRIBUTED_TRIALS": "true", "VDS_TRAIN_WORKERS": "0", "VDS_TRIAL_WORKERS": "0",
-		"VDS_TRIAL_ACK_WAIT": "4s", "VDS_MAX_TRIALS_PER_USER": "2", "VDS_MAX_TRIALS": "4"} {
-		t.Setenv(k, v)
-	}
-	home := t.TempDir()
-	p, err := mesh.Up(ctx, mesh.Options{Home: home, NatsURL: ns.URL(), Bootstrap: true, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Stop() })
-	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	var wg sync.WaitGroup
-	replica := func(name string, args ...string) context.CancelFunc {
-		svc := server.Service()
-		fs := flag.NewFlagSet(name, flag.ContinueOnError)
-		svc.Flags(fs)
-		if err := fs.Parse(append([]string{"-distributed-trials", "-trial-ack-wait=4s", "-max-trials-per-user=2", "-max-trials=4", "-worker-name=" + name}, args...)); err != nil {
-			t.Fatal(err)
-		}
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rctx, cancel := context.WithCancel(ctx)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := vdsplatform.Serve(rctx, svc, vdsplatform.Config{Home: home, NatsURL: ns.URL(), AuthAddr: p.Services["auth"], Peers: p.Services}, lis, log); err != nil {
-				t.Errorf("replica %s: %v", name, err)
-			}
-		}()
-		return cancel
-	}
+	tc := newTrialCluster(t, map[string]string{"VDS_DISTRIBUTED_TRIALS": "true", "VDS_TRAIN_WORKERS": "0", "VDS_TRIAL_WORKERS": "0",
+		"VDS_TRIAL_ACK_WAIT": "4s", "VDS_MAX_TRIALS_PER_USER": "2", "VDS_MAX_TRIALS": "4"})
+	ctx, home, p, c, replica := tc.ctx, tc.home, tc.p, tc.c, tc.replica
 	store, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(home, "vds.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +68,7 @@ func TestCoordinatorKilled(t *testing.T) {
 	mu.Unlock()
 	stopW := replica("w", "-train-workers=0", "-trial-workers=2")
 	stopC2 := context.CancelFunc(func() {})
-	t.Cleanup(func() { stopC2(); stopW(); stopC1(); wg.Wait() })
+	t.Cleanup(func() { stopC2(); stopW(); stopC1(); tc.wg.Wait() })
 
 	ref := upload(t, c, p.Creds.ProjectID, "tabular/titanic.csv")
 	st, err := c.ML.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 120, Seed: 8,

@@ -24,18 +24,8 @@ import (
 // platform starts the whole mesh (real gRPC, embedded NATS, SQLite) under a temporary home.
 func platform(t *testing.T) (*client.Client, *mesh.Platform, string) {
 	t.Helper()
-	ctx := context.Background()
 	home := t.TempDir()
-	p, err := mesh.Up(ctx, mesh.Options{Home: home, Bootstrap: true, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Stop() })
-	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c, p := upMesh(t, mesh.Options{Home: home, Bootstrap: true, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	return c, p, home
 }
 

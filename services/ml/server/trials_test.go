@@ -2,11 +2,7 @@ package server_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"log/slog"
-	"net"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -16,16 +12,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/vdsproject/vds/gen/client"
 	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
 	"github.com/vdsproject/vds/libs/jobs"
-	"github.com/vdsproject/vds/libs/natsembed"
-	vdsplatform "github.com/vdsproject/vds/libs/platform"
 	"github.com/vdsproject/vds/libs/storage"
 	"github.com/vdsproject/vds/libs/storage/sqlstore"
-	"github.com/vdsproject/vds/services/mesh"
 	"github.com/vdsproject/vds/services/ml/server"
 )
 
@@ -43,51 +35,12 @@ func TestDistributedTrials(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the mesh and two worker replicas")
 	}
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ns, err := natsembed.Start(filepath.Join(t.TempDir(), "nats"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	for k, v := range map[string]string{"VDS_DISTRIBUTED_TRIALS": "true", "VDS_TRIAL_WORKERS": "0", "VDS_TRIAL_ACK_WAIT": "4s",
-		"VDS_MAX_TRIALS_PER_USER": "2", "VDS_MAX_TRIALS": "4", "VDS_WORKER_NAME": "coordinator"} {
-		t.Setenv(k, v)
-	}
-	home := t.TempDir()
-	p, err := mesh.Up(ctx, mesh.Options{Home: home, NatsURL: ns.URL(), Bootstrap: true, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Stop() })
-	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-
-	var wg sync.WaitGroup
-	worker := func(name string, workers string) context.CancelFunc {
-		svc := server.Service()
-		fs := flag.NewFlagSet(name, flag.ContinueOnError)
-		svc.Flags(fs)
-		// -train-workers=0: the replicas take trials only, so the mesh's ML service is the coordinator
-		if err := fs.Parse([]string{"-distributed-trials", "-train-workers=0", "-trial-workers=" + workers, "-trial-ack-wait=4s", "-max-trials-per-user=2", "-max-trials=4", "-worker-name=" + name}); err != nil {
-			t.Fatal(err)
-		}
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		wctx, cancel := context.WithCancel(ctx)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := vdsplatform.Serve(wctx, svc, vdsplatform.Config{Home: home, NatsURL: ns.URL(), AuthAddr: p.Services["auth"], Peers: p.Services}, lis, log); err != nil {
-				t.Errorf("worker %s: %v", name, err)
-			}
-		}()
-		return cancel
+	tc := newTrialCluster(t, map[string]string{"VDS_DISTRIBUTED_TRIALS": "true", "VDS_TRIAL_WORKERS": "0", "VDS_TRIAL_ACK_WAIT": "4s",
+		"VDS_MAX_TRIALS_PER_USER": "2", "VDS_MAX_TRIALS": "4", "VDS_WORKER_NAME": "coordinator"})
+	ctx, home, ns, log, p, c := tc.ctx, tc.home, tc.ns, tc.log, tc.p, tc.c
+	// -train-workers=0: the replicas take trials only, so the mesh's ML service is the coordinator
+	worker := func(name, workers string) context.CancelFunc {
+		return tc.replica(name, "-train-workers=0", "-trial-workers="+workers)
 	}
 	var mu sync.Mutex
 	started := map[string]int{}
@@ -112,7 +65,7 @@ func TestDistributedTrials(t *testing.T) {
 	killVictim = worker("victim", "1")
 	mu.Unlock()
 	stopB := context.CancelFunc(func() {})
-	t.Cleanup(func() { stopB(); killVictim(); wg.Wait() })
+	t.Cleanup(func() { stopB(); killVictim(); tc.wg.Wait() })
 
 	ref := upload(t, c, p.Creds.ProjectID, "tabular/titanic.csv")
 	st, err := c.ML.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 120, Seed: 5,
