@@ -387,7 +387,7 @@ func TestKillAndRestartKeepsState(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var errb syncBuffer
+		var errb logging.SyncBuffer
 		cmd.Stderr = &errb
 		if err := cmd.Start(); err != nil {
 			return nil, "", err
@@ -502,22 +502,4 @@ func hasWarning(rep *orchestratorv1.AnalysisReport, sub string) bool {
 		}
 	}
 	return false
-}
-
-// syncBuffer is a bytes.Buffer safe for a subprocess's writer goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -28,5 +29,24 @@ func TestLevelFilters(t *testing.T) {
 	log.WarnContext(context.Background(), "loud")
 	if out := buf.String(); strings.Contains(out, "quiet") || !strings.Contains(out, `"msg":"loud"`) {
 		t.Errorf("warn level output: %s", out)
+	}
+}
+
+func TestSyncBufferConcurrentWrites(t *testing.T) {
+	var b SyncBuffer
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 100; j++ {
+				b.Write([]byte("x"))
+				_ = b.String()
+			}
+		}()
+	}
+	wg.Wait()
+	if got := len(b.String()); got != 800 {
+		t.Errorf("%d bytes, want 800", got)
 	}
 }

@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/jobs"
+	"github.com/vdsproject/vds/libs/logging"
 	"github.com/vdsproject/vds/libs/natsembed"
 )
 
@@ -77,24 +76,6 @@ func TestHealthFollowsNATS(t *testing.T) {
 	waitFor(healthpb.HealthCheckResponse_SERVING)
 }
 
-// lockedBuffer is a log sink safe for the service's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // An orderly shutdown of an idle service with job workers (pulling work and job events) is quick —
 // the pulls end with the context instead of after their wait, the NATS drain is bounded — and logs
 // no warning (the close of the NATS connection is not a lost connection).
@@ -125,7 +106,7 @@ func TestIdleShutdownIsQuickAndQuiet(t *testing.T) {
 			return g.Wait()
 		}, nil
 	}}
-	var logs lockedBuffer
+	var logs logging.SyncBuffer
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
