@@ -97,10 +97,10 @@ func convert(mode, src, dst string, threads int, mem string) error {
 	switch mode {
 	case "vds":
 		opts := ingest.Options{Threads: threads, MemoryLimit: mem}
-		if os.Getenv("INGESTBENCH_TRACE") != "" { // stage timings (wall and CPU) on stderr
+		if os.Getenv("INGESTBENCH_TRACE") != "" { // stage timings (wall and CPU) and the peak RSS so far on stderr
 			last, lastMsg, lastCPU := time.Now(), "start", cpuSeconds()
 			opts.Progress = func(frac float64, msg string) {
-				fmt.Fprintf(os.Stderr, "%6.2fs wall %6.2fs cpu  %s\n", time.Since(last).Seconds(), cpuSeconds()-lastCPU, lastMsg)
+				fmt.Fprintf(os.Stderr, "%6.2fs wall %6.2fs cpu %5.0f MB peak  %s\n", time.Since(last).Seconds(), cpuSeconds()-lastCPU, peakRSSMB(), lastMsg)
 				last, lastMsg, lastCPU = time.Now(), msg, cpuSeconds()
 			}
 		}
