@@ -432,12 +432,15 @@ func (t *gbdtTrainer) subtractHist(large, small []hbin) {
 	}
 }
 
+// splittable reports whether bestSplit may find a split of l (it returns early, before drawing any
+// random numbers, when not).
+func (t *gbdtTrainer) splittable(l *growLeaf) bool {
+	return (t.prm.MaxDepth <= 0 || l.depth < t.prm.MaxDepth) && l.n >= 2*t.minLeaf
+}
+
 func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 	l.sp = splitInfo{gain: 0, feat: -1}
-	if t.prm.MaxDepth > 0 && l.depth >= t.prm.MaxDepth {
-		return
-	}
-	if l.n < 2*t.minLeaf {
+	if !t.splittable(l) {
 		return
 	}
 	lam := t.prm.Lambda
@@ -607,6 +610,18 @@ func (t *gbdtTrainer) growTree(m int) *treeBuild {
 		tb.left[nd] = int32(ln.node)
 		tb.right[nd] = int32(rn.node)
 		tb.cover[ln.node], tb.cover[rn.node] = ln.n, rn.n
+		if !t.splittable(ln) && !t.splittable(rn) {
+			// Neither child can split (depth or size): they need no histograms.
+			ln.sp, rn.sp = splitInfo{feat: -1}, splitInfo{feat: -1}
+			if l.hist != nil {
+				t.pool = append(t.pool, l.hist)
+				l.hist = nil
+				held--
+			}
+			leaves[bi] = ln
+			leaves = append(leaves, rn)
+			continue
+		}
 		small, large := ln, rn
 		if small.end-small.start > large.end-large.start {
 			small, large = rn, ln
