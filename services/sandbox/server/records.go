@@ -11,14 +11,14 @@ import (
 	"github.com/vdsproject/vds/libs/storage"
 )
 
-// An SQL execution's record is written in two steps, neither of which holds the response: its row
-// is created when the query starts (while it runs), and its final state (outcome, message, outputs)
-// is written in the background right after, while the final status goes to the caller. GetExecution
-// in this replica waits for a record's final write that is under way, so a caller that asks for
-// the record after its Execute returned finds it final; the service's shutdown waits for those
-// writes. A final write that fails is retried (recordAttempts, with backoff), and a row whose
-// creation failed is created by the final write; if the process dies between the two steps, the
-// record stays, without a status (OUTCOME_UNSPECIFIED).
+// An SQL execution's record is written in two steps: its row is created when the query starts
+// (while it runs, off the response's path), and its final state (outcome, message, outputs) once the
+// query's outcome is known. The handler waits for the final write before it sends the status (see
+// Execute), GetExecution in this replica waits for a final write under way, and the service's
+// shutdown waits for those writes. A final write that fails is retried (recordAttempts, with
+// backoff), and a row whose creation failed is created by the final write; if the process dies
+// between the two steps (during the query), the record stays, without a status
+// (OUTCOME_UNSPECIFIED).
 type records struct {
 	mu      sync.Mutex
 	pending map[string]chan struct{} // closed when the final write has ended

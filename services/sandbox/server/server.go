@@ -252,8 +252,8 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 	qstart := time.Now()
 	res, qerr := duck.SQL(ctx, tables, req.Code, lim)
 	st := &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_OK, WallMs: time.Since(qstart).Milliseconds()}
-	// The final state is written exactly once, in the background (records.go), whatever ends the
-	// request: an error, an encoding failure, a caller gone, or the end.
+	// The final state is written exactly once (records.go), whatever ends the request: an error, an
+	// encoding failure, a caller gone, or the end.
 	finish := func() {
 		exe.Status = st
 		s.finishRecord(ctx, rec, exe)
@@ -304,6 +304,11 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 		}
 	}
 	finish()
+	// The status goes out once the final state is stored. Writing it in the background after the
+	// status was measured slower on a loaded 2-core machine (the write competed with the response's
+	// delivery: paired 1.46x vs 1.21x DuckDB alone over 100 interleaved runs), and this way any
+	// replica's GetExecution finds the record final once the status has arrived.
+	s.waitRecord(ctx, exe.Id)
 	return stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Status{Status: st}})
 }
 

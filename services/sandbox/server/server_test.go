@@ -376,8 +376,7 @@ func TestSQLSaveAndScope(t *testing.T) {
 			t.Errorf("%s: %v %v, want %s with %q", tc.q, err, res.status, tc.want, tc.msg)
 			continue
 		}
-		// The record is final as soon as Execute has returned (its final write runs after the status
-		// is sent; GetExecution waits for it).
+		// The record is final as soon as Execute has returned.
 		g, err := c.Sandbox.GetExecution(ctx, &sandboxv1.GetExecutionRequest{ExecutionId: res.id})
 		if err != nil || !proto.Equal(g.Execution.GetStatus(), res.status) || g.Execution.Code != tc.q {
 			t.Errorf("%s: record %v %v, want the status sent %v", tc.q, g.GetExecution(), err, res.status)
