@@ -69,3 +69,15 @@ func TestAskTips(t *testing.T) {
 		}
 	}
 }
+
+// vds ask "DROP TABLE tips; --" is not answered as an analysis: the answer says it is a SQL
+// statement that was not run, no plan or tool ran, and the exit status is not success.
+func TestAskSQLStatement(t *testing.T) {
+	home, addr := platform(t)
+	file := shareddata.Path(t, "tabular/tips.csv")
+	code, out, errs := cli(t, time.Minute, "ask", file, "DROP TABLE tips; --", "--server", addr, "--home", home, "--planner", "builtin")
+	if code != 1 || !strings.Contains(out, "That is a SQL statement, not a question about the data, so I did not run it") ||
+		strings.Contains(errs, "plan:") || strings.Contains(errs, "tool ") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
