@@ -502,6 +502,9 @@ func TestRateLimit(t *testing.T) {
 	if resp.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
 	}
+	if !strings.Contains(string(b), `"@type":"type.googleapis.com/google.rpc.RetryInfo"`) || !strings.Contains(string(b), `"retryDelay":"`) {
+		t.Errorf("429 body %s has no RetryInfo", b)
+	}
 	if resp, _ := do(t, mustReq("GET", f.httpURL+"/healthz", nil)); resp.StatusCode != 200 {
 		t.Errorf("healthz is rate limited: %d", resp.StatusCode)
 	}

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
 	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
@@ -448,9 +449,12 @@ func (g *gateway) rateLimit(next http.Handler) http.Handler {
 		}
 		if ok, wait := g.limiter.allow(g.clientIP(r), time.Now()); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-			g.writeStatus(w, r, status.Newf(codes.ResourceExhausted,
-				"too many requests: the limit is %g per second per client (burst %d); retry later", g.opts.RatePerSecond, g.opts.Burst),
-				http.StatusTooManyRequests)
+			st := status.Newf(codes.ResourceExhausted,
+				"too many requests: the limit is %g per second per client (burst %d); retry later", g.opts.RatePerSecond, g.opts.Burst)
+			if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)}); err == nil {
+				st = d // the wait in the body too, for clients that read it there
+			}
+			g.writeStatus(w, r, st, http.StatusTooManyRequests)
 			return
 		}
 		next.ServeHTTP(w, r)
