@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,17 @@ for n in ("tips.png", "tips.vl.json"):
 		if code == 0 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+// The same over the real platform: a Python output the ingestion cannot read is reported as not
+// saved with the ingestion's reason (exit 1); the good output beside it is saved.
+func TestExecFailedOutputIngestLive(t *testing.T) {
+	home, addr := platform(t)
+	code, _, stderr := cli(t, time.Minute, "exec", "--python",
+		"open('good.csv', 'w').write('a,b\\n1,2\\n')\nopen('bad.parquet', 'wb').write(b'not parquet at all')", "--server", addr, "--home", home)
+	if code != 1 || !strings.Contains(stderr, "saved good.csv as dataset ds_") || strings.Contains(stderr, "saved bad.parquet") ||
+		!regexp.MustCompile(`output table bad.parquet was not saved: the ingest of dataset ds_\w+ v1 failed: \S`).MatchString(stderr) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
