@@ -20,7 +20,7 @@ fi
 PY=/usr/bin/python3
 $PY bench/ml/peers.py prepare "$WORK"
 $PY bench/ml/peers.py speed-prepare "$WORK"
-$PY bench/ml/peers.py score "$WORK"
+VDS_BENCH_ML_TASKS="$TASKS" $PY bench/ml/peers.py score "$WORK"
 $PY bench/ml/peers.py speed "$WORK"
 VDS_BENCH_ML_WORK="$WORK" VDS_BENCH_ML_BUDGET="$BUDGET" VDS_BENCH_ML_TASKS="$TASKS" \
 	go test -tags duckdb_arrow -count=1 -timeout 0 -run 'TestBench' -v ./libs/learn/ | grep -E 'vds|ok|FAIL|---'
