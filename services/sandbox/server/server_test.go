@@ -13,7 +13,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -28,6 +27,7 @@ import (
 	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
 	"github.com/vdsproject/vds/libs/ids"
+	"github.com/vdsproject/vds/libs/logging"
 	"github.com/vdsproject/vds/libs/shareddata"
 	"github.com/vdsproject/vds/services/mesh"
 )
@@ -269,27 +269,9 @@ for name in ("by_day.png", "by_day.vl.json"):
 // TestSQLSaveAndScope runs SQL over tips through the service: the result comes back as Arrow with
 // pandas-checked values, is saved as a dataset version with lineage to the input and the query,
 // and a dataset not named in the request is not visible.
-// syncBuffer collects log output written from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 func TestSQLSaveAndScope(t *testing.T) {
 	ctx := context.Background()
-	logs := &syncBuffer{}
+	logs := &logging.SyncBuffer{}
 	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
