@@ -447,6 +447,11 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 	mcw := t.prm.MinChildWeight
 	minLeaf := t.minLeaf
 	counts := t.counts()
+	// The hessian sum at or below which a bin counts as empty when there are no counts: far above
+	// the rounding residue that subtraction leaves (about 1e-16 of the node's sum). A bin of only
+	// near-certain rows (hessians near the 1e-16 floor) counts as empty too: a side made of them
+	// carries no weight to split on.
+	empty := 1e-12 * l.h
 	parent := l.g * l.g / (l.h + lam)
 	best := l.sp
 	feats := t.feats
@@ -468,11 +473,16 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 		}
 		miss := hf[missBin]
 		mg, mh, mn := miss.g, miss.h, miss.n
-		hasMiss := mh > 0 // every row's hessian is positive
+		// Without counts a bin is empty when its hessian sum is at most empty (every row's hessian is
+		// positive; a histogram made by subtraction keeps rounding residues in its empty bins).
+		hasMiss := mn > 0
+		if !counts {
+			hasMiss = mh > empty
+		}
 		// Without counts: the last non-empty bin tells whether the right side is empty.
 		last := nb - 1
 		if !counts {
-			for last >= 0 && hf[last].h == 0 {
+			for last >= 0 && hf[last].h <= empty {
 				last--
 			}
 		}
@@ -482,7 +492,7 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 			gl += e.g
 			hl += e.h
 			nl += e.n
-			if e.h == 0 && b < nb-1 {
+			if b < nb-1 && ((counts && e.n == 0) || (!counts && e.h <= empty)) {
 				continue
 			}
 			if cut >= 0 && b != cut {
@@ -495,7 +505,7 @@ func (t *gbdtTrainer) bestSplit(l *growLeaf) {
 				if counts {
 					sizes = nl >= minLeaf && nr >= minLeaf
 				} else {
-					sizes = hl > 0 && (b < last || hasMiss)
+					sizes = hl > empty && (b < last || hasMiss)
 				}
 				if sizes && hl >= mcw && hr >= mcw {
 					gain := gl*gl/(hl+lam) + gr*gr/(hr+lam) - parent
@@ -880,6 +890,12 @@ func gbdtFit(ctx context.Context, task Task, x *dense, y []float64, yc []int, k 
 			if m < nt {
 				// keep idx[:m] as sampled rows; sort for memory locality
 				sort.Ints(t.idx[:m])
+			} else if o > 0 {
+				// the last output's tree left idx in leaf order: back to row order, so that the
+				// root reads its rows in place and every output sums in the same order
+				for i := range t.idx {
+					t.idx[i] = i
+				}
 			}
 			tb := t.growTree(m)
 			trees[o] = tb
