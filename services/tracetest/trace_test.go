@@ -1,11 +1,9 @@
 package tracetest
 
 import (
-	"bytes"
 	"context"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +37,7 @@ func TestAnalysisIsOneTrace(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &logging.SyncBuffer{}
 	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Log: logging.New(logs, "json", "info"), Bootstrap: true})
 	if err != nil {
 		t.Fatalf("start platform: %v", err)
@@ -237,24 +235,6 @@ func hasAncestor(spans map[trace.SpanID]tracetest.SpanStub, s tracetest.SpanStub
 		s = p
 	}
 	return false
-}
-
-// syncBuffer is a log sink shared by the platform's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func keys(m map[string][]string) []string {
