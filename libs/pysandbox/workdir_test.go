@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -108,5 +109,61 @@ func TestCloseRemovesOwnWorkFolder(t *testing.T) {
 	s.Close()
 	if _, err := os.Stat(s.cfg.WorkDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("after Close: %v", err)
+	}
+}
+
+// TestNewWorkFolderSweep: a folder left under makeWork's first name (its process killed between
+// making it and renaming it, before or after it made its lock file) is removed by the sweep once
+// it is older than newGrace; one younger than that (perhaps being made now) or whose lock is held
+// is kept.
+func TestNewWorkFolderSweep(t *testing.T) {
+	old := time.Now().Add(-newGrace - time.Minute)
+	mk := func(lock string) (string, *os.File) {
+		t.Helper()
+		d, err := os.MkdirTemp("", newPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		var f *os.File
+		if lock != "" {
+			if f, err = os.OpenFile(filepath.Join(d, workLock), os.O_CREATE|os.O_RDWR, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { f.Close() })
+			if lock == "held" {
+				if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return d, f
+	}
+	noLock, _ := mk("")
+	released, _ := mk("released")
+	held, _ := mk("held")
+	young, _ := mk("")
+	for _, d := range []string{noLock, released, held} {
+		if err := os.Chtimes(d, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := sweepStaleWork(time.Now())
+	for _, d := range []string{noLock, released} {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) || !slices.Contains(got, d) {
+			t.Errorf("stale new folder %s: stat %v, swept %v", d, err, got)
+		}
+	}
+	for _, d := range []string{held, young} {
+		if _, err := os.Stat(d); err != nil || slices.Contains(got, d) {
+			t.Errorf("kept new folder %s: stat %v, swept %v", d, err, got)
+		}
+	}
+	// The young one goes too once it is old enough.
+	if err := os.Chtimes(young, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if got := sweepStaleWork(time.Now()); !slices.Contains(got, young) || slices.Contains(got, held) {
+		t.Errorf("after the young folder aged past newGrace, swept %v; want %s and not %s", got, young, held)
 	}
 }
