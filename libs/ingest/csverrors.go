@@ -39,12 +39,40 @@ func (j *job) explainCSV(err error, what string) error {
 			line = "line " + l[1]
 		}
 		actual, _ := strconv.ParseInt(m[2], 10, 64)
-		return fmt.Errorf("%w: %s: %s is %d bytes, over the limit of %d bytes for one line (a line, or one quoted cell, must fit in it); "+
-			"raise the limit (%s), or check that the quote character is right if no line should be that long",
-			ErrTooLarge, what, line, actual, j.maxLineBytes(), maxLineSetting)
+		return j.lineSizeError(what, line, actual, 0)
 	}
 	return nil
 }
+
+// lineSizeError is the ErrTooLarge error for a line over the line size limit: which line (e.g.
+// "line 17"), its size when known (actual > 0), the limit, how many other lines are over it too
+// (more) and the setting that raises it.
+func (j *job) lineSizeError(what, line string, actual, more int64) error {
+	size := "is over"
+	if actual > 0 {
+		size = fmt.Sprintf("is %d bytes, over", actual)
+	}
+	others := ""
+	if more > 0 {
+		others = fmt.Sprintf(", and %d other line(s) are over it too", more)
+	}
+	return fmt.Errorf("%w: %s: %s %s the limit of %d bytes for one line (a line, or one quoted cell, must fit in it)%s; "+
+		"raise the limit (%s), or check that the quote character is right if no line should be that long",
+		ErrTooLarge, what, line, size, j.maxLineBytes(), others, maxLineSetting)
+}
+
+// rejectLineSize is the ErrTooLarge error for the rows reject_errors lists as over the line size
+// limit (error type rejectLineSizeType): n distinct lines, the first at line, with msg its message.
+func (j *job) rejectLineSize(n, line int64, msg string) error {
+	var actual int64
+	if m := reLineSize.FindStringSubmatch(msg); m != nil {
+		actual, _ = strconv.ParseInt(m[2], 10, 64)
+	}
+	return j.lineSizeError("cannot read the delimited text", fmt.Sprintf("line %d", line), actual, n-1)
+}
+
+// rejectLineSizeType is DuckDB's reject_errors error type of a line over max_line_size.
+const rejectLineSizeType = "LINE SIZE OVER MAXIMUM"
 
 // csvReadError is the error of a failed read_csv: explained when recognised, else its first line.
 func (j *job) csvReadError(err error, what string) error {
@@ -76,4 +104,3 @@ func rejectFix(types []string, delim string) string {
 	}
 	return "to fix: correct those lines, or set the delimiter, quote or encoding option if the detected one is wrong"
 }
-

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -95,4 +96,82 @@ func TestCSVErrorsNameLineAndLimit(t *testing.T) {
 	if got := query(t, out, "SELECT sum(a) FROM t"); got != "4" {
 		t.Errorf("sum(a) = %s, want 4", got)
 	}
+}
+
+// A data line over the line size limit deep in the file (line 55,000 of 60,001, one row in 60,000:
+// under the 1% of malformed rows that are skipped) fails with ErrTooLarge naming the line, its size,
+// the limit and the setting, on the sample path (which falls back to the full check) and on the
+// full check; it is neither skipped nor reported as a corrupt file.
+func TestCSVLongDataLineIsTooLarge(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src, longLen := longLineCSV(t, dir, 3<<20)
+	dst := filepath.Join(dir, "out.parquet")
+	for _, full := range []bool{false, true} {
+		res, err := Convert(context.Background(), src, dst, Options{fullCheck: full})
+		if !errors.Is(err, ErrTooLarge) {
+			rc := int64(-1)
+			if res != nil {
+				rc = res.RowCount
+			}
+			t.Fatalf("full check %v: err = %v (rows %d), want ErrTooLarge", full, err, rc)
+		}
+		if errors.Is(err, ErrCorrupt) {
+			t.Errorf("full check %v: %v is also ErrCorrupt", full, err)
+		}
+		for _, want := range []string{
+			"line " + strconv.Itoa(longLineNo) + " is " + strconv.Itoa(longLen) + " bytes",
+			"limit of 2000000 bytes", "--max-line-bytes", "VDS_MAX_LINE_BYTES",
+		} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("full check %v: %q lacks %q", full, err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "xxxx") {
+			t.Errorf("the error quotes the long line: %.200s", err)
+		}
+		if _, err := os.Stat(dst); !os.IsNotExist(err) {
+			t.Errorf("full check %v: destination written by a refused conversion", full)
+		}
+	}
+	// With the limit raised the file converts, long row included.
+	res, out := convert(t, src, Options{MaxLineBytes: 4 << 20})
+	if res.RowCount != 60_000 {
+		t.Errorf("raised limit: %d rows, want 60000", res.RowCount)
+	}
+	if got := query(t, out, "SELECT length(name) FROM t WHERE id = "+strconv.Itoa(longLineNo-1)); got != strconv.Itoa(3<<20) {
+		t.Errorf("raised limit: the long cell has length %s, want %d", got, 3<<20)
+	}
+}
+
+// longLineNo is the line of longLineCSV's long cell.
+const longLineNo = 55_000
+
+// longLineCSV writes a CSV of 60,000 short rows (id,name) under a header whose line longLineNo
+// has a name of cell bytes; it returns the path and that line's length without its newline (the
+// size DuckDB reports for a rejected line).
+func longLineCSV(t *testing.T, dir string, cell int) (string, int) {
+	t.Helper()
+	const rows = 60_000
+	var b strings.Builder
+	b.Grow(rows*12 + cell)
+	b.WriteString("id,name\n")
+	var longLen int
+	for i := 1; i <= rows; i++ {
+		// Data row i is on line i+1 (line 1 is the header).
+		if i+1 == longLineNo {
+			start := b.Len()
+			b.WriteString(strconv.Itoa(i) + ",")
+			b.WriteString(strings.Repeat("x", cell))
+			longLen = b.Len() - start
+			b.WriteString("\n")
+			continue
+		}
+		b.WriteString(strconv.Itoa(i) + ",n" + strconv.Itoa(i%97) + "\n")
+	}
+	src := filepath.Join(dir, "long"+strconv.Itoa(cell)+".csv")
+	if err := os.WriteFile(src, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return src, longLen
 }

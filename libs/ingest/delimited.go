@@ -458,6 +458,9 @@ func (j *job) headerRow(args []string, n int) ([]string, error) {
 	return out, rows.Err()
 }
 
+// checkRejects reports the rows the full read rejected: a line over the line size limit fails with
+// ErrTooLarge; other malformed rows are skipped with a warning when they are at most 1% of the
+// rows, and fail with ErrCorrupt otherwise.
 func (j *job) checkRejects(total int64, header bool, delim string) error {
 	rows, err := j.conn.SQL().QueryContext(j.ctx, `SELECT error_type::VARCHAR, count(DISTINCT line), min(line), arg_min(error_message, line)
 		FROM reject_errors GROUP BY ALL ORDER BY 3`)
@@ -467,11 +470,20 @@ func (j *job) checkRejects(total int64, header bool, delim string) error {
 	defer rows.Close()
 	var bad int64
 	var parts, types []string
+	var tooLong error
 	for rows.Next() {
 		var typ, msg string
 		var n, line int64
 		if err := rows.Scan(&typ, &n, &line, &msg); err != nil {
 			return err
+		}
+		if typ == rejectLineSizeType {
+			// A line over the limit is refused whatever the share of such lines: skipping it would
+			// lose a row silently, and the fix is a setting, not the data.
+			if tooLong == nil {
+				tooLong = j.rejectLineSize(n, line, msg)
+			}
+			continue
 		}
 		bad += n
 		types = append(types, typ)
@@ -479,6 +491,9 @@ func (j *job) checkRejects(total int64, header bool, delim string) error {
 	}
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	if tooLong != nil {
+		return tooLong
 	}
 	if bad == 0 {
 		return nil
