@@ -122,20 +122,74 @@ func TestHighCardinalityTreatmentIsRefused(t *testing.T) {
 		y.F[i] = dose.F[i] + rng.NormFloat64()
 	}
 	f := &frame.Frame{Rows: n, Columns: []*frame.Column{code, dose, y}}
-	for _, c := range []struct{ treatment, ident string }{{"customer id", `"customer id"`}, {"dose", "dose"}} {
+	// Text is compared with a value, numbers with a threshold.
+	for _, c := range []struct{ treatment, distinct, derive, not string }{
+		{"customer id", "30 distinct values;", `"customer id" = 'VALUE' AS treated`, "> 100"},
+		{"dose", "390 distinct values;", "dose > 100 AS treated", "= 'VALUE'"},
+	} {
 		_, err := Estimate(context.Background(), f, Spec{Treatment: c.treatment, Outcome: "y"})
 		if err == nil {
 			t.Fatalf("%s: estimated", c.treatment)
 		}
-		for _, want := range []string{"distinct values;", "the treatment must be binary", "at most 20 levels", "Derive a binary column", c.ident + " > 100 AS treated", "--save"} {
+		for _, want := range []string{c.distinct, "the treatment must be binary", "at most 20 levels", "Derive a binary column", c.derive, "--save"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: error %q lacks %q", c.treatment, err, want)
 			}
+		}
+		if strings.Contains(err.Error(), c.not) {
+			t.Errorf("%s: error %q suggests %q", c.treatment, err, c.not)
 		}
 	}
 	// A treated value still compares it with all the others.
 	e, err := Estimate(context.Background(), f, Spec{Treatment: "customer id", Outcome: "y", TreatedValue: code.S[0], SkipRefutations: true})
 	if err != nil || e.TreatedValue != code.S[0] {
 		t.Errorf("with a treated value: %v, %+v", err, e)
+	}
+}
+
+// A treatment that does not vary (one value among the analysis rows, text, numbers or booleans,
+// with or without a treated value; or no values) is refused saying so and naming the value, not
+// with the message for too many values.
+func TestConstantTreatmentIsRefused(t *testing.T) {
+	const n = 60
+	arm := &frame.Column{Name: "arm", Kind: frame.String, S: make([]string, n), Null: make([]bool, n)}
+	dose := &frame.Column{Name: "dose", Kind: frame.Float, F: make([]float64, n), Null: make([]bool, n)}
+	flag := &frame.Column{Name: "flag", Kind: frame.Bool, F: make([]float64, n), Null: make([]bool, n)}
+	x := &frame.Column{Name: "x", Kind: frame.Float, F: make([]float64, n), Null: make([]bool, n)}
+	y := &frame.Column{Name: "y", Kind: frame.Float, F: make([]float64, n), Null: make([]bool, n)}
+	for i := 0; i < n; i++ {
+		arm.S[i] = "treated"
+		dose.F[i] = 2.5
+		flag.F[i] = 1
+		x.F[i] = float64(i % 7)
+		y.F[i] = float64(i%5) + x.F[i]
+	}
+	f := &frame.Frame{Rows: n, Columns: []*frame.Column{arm, dose, flag, x, y}}
+	for _, c := range []struct{ treatment, treated, want string }{
+		{"arm", "", `the treatment column "arm" does not vary: it has only one value ("treated"); an effect needs treated and untreated rows`},
+		{"arm", "treated", `the treatment column "arm" does not vary: it has only one value ("treated")`},
+		{"dose", "", `the treatment column "dose" does not vary: it has only one value (2.5); an effect needs treated and untreated rows`},
+		{"flag", "", `the treatment column "flag" does not vary: it has only one value (true)`},
+	} {
+		_, err := Estimate(context.Background(), f, Spec{Treatment: c.treatment, TreatedValue: c.treated, Outcome: "y", Confounders: []string{"x"}})
+		if err == nil {
+			t.Fatalf("%s (treated %q): estimated", c.treatment, c.treated)
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s (treated %q): error %q lacks %q", c.treatment, c.treated, err, c.want)
+		}
+		for _, not := range []string{"must be binary", "levels", "distinct values"} {
+			if strings.Contains(err.Error(), not) {
+				t.Errorf("%s (treated %q): error %q says %q", c.treatment, c.treated, err, not)
+			}
+		}
+	}
+	// No analysis rows left: the treatment has no values (Estimate stops earlier, at no rows).
+	for _, c := range []*frame.Column{arm, dose} {
+		_, _, _, err := codeTreatment(c, nil, "")
+		want := `the treatment column "` + c.Name + `" does not vary: it has no non-missing values; an effect needs treated and untreated rows`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s with no rows: error %v, want %q", c.Name, err, want)
+		}
 	}
 }

@@ -115,12 +115,28 @@ func contains(xs []string, s string) bool {
 }
 
 // treatmentNotBinary says why a treatment with n distinct values (more than MaxTreatmentLevels, so
-// not compared level by level) cannot be estimated as given, and how to fix it.
-func treatmentNotBinary(name string, n int) error {
+// not compared level by level) cannot be estimated as given, and how to fix it. text says the
+// column is text, for which the example derives the binary column by comparing with a value
+// rather than with a threshold.
+func treatmentNotBinary(name string, n int, text bool) error {
+	example := "for example a threshold: vds exec FILE --sql \"SELECT *, " + quoteIdent(name) + " > 100 AS treated FROM <file name without extension>\" --save"
+	if text {
+		example = "for example one value against the others: vds exec FILE --sql \"SELECT *, " + quoteIdent(name) +
+			" = 'VALUE' AS treated FROM <file name without extension>\" --save, with VALUE the treated value"
+	}
 	return fmt.Errorf("causal: treatment %q has %d distinct values; the treatment must be binary (treated or not), or have at most %d levels "+
-		"that are each compared with a reference. Derive a binary column and use it as the treatment (for example a threshold: "+
-		"vds exec FILE --sql \"SELECT *, %s > 100 AS treated FROM <file name without extension>\" --save), or give the treated value to compare it with all the others",
-		name, n, MaxTreatmentLevels, quoteIdent(name))
+		"that are each compared with a reference. Derive a binary column and use it as the treatment (%s), or give the treated value to compare it with all the others",
+		name, n, MaxTreatmentLevels, example)
+}
+
+// treatmentConstant says that a treatment with n < 2 distinct values among the analysis rows
+// (value: the only one, when n is 1) cannot have an effect estimated.
+func treatmentConstant(name string, n int, value string) error {
+	has := "no non-missing values"
+	if n == 1 {
+		has = "only one value (" + value + ")"
+	}
+	return fmt.Errorf("causal: the treatment column %q does not vary: it has %s; an effect needs treated and untreated rows", name, has)
 }
 
 // quoteIdent quotes a column name for SQL when it is not a plain identifier.
@@ -139,6 +155,17 @@ func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, stri
 	warn := ""
 	if c.Kind == frame.String {
 		levels := distinctStrings(c, rows)
+		if len(levels) < 2 {
+			value := ""
+			if len(levels) == 1 {
+				value = levels[0]
+				if r := []rune(value); len(r) > 60 {
+					value = string(r[:60]) + "…"
+				}
+				value = strconv.Quote(value)
+			}
+			return nil, "", "", treatmentConstant(c.Name, len(levels), value)
+		}
 		if treated != "" {
 			if !contains(levels, treated) {
 				return nil, "", "", fmt.Errorf("causal: treated value %q does not occur in %q (values: %s)", treated, c.Name, strings.Join(levels, ", "))
@@ -148,7 +175,7 @@ func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, stri
 			}
 		} else {
 			if len(levels) != 2 {
-				return nil, "", "", treatmentNotBinary(c.Name, len(levels))
+				return nil, "", "", treatmentNotBinary(c.Name, len(levels), true)
 			}
 			treated = levels[1]
 			switch a, b := positiveLevels[strings.ToLower(levels[0])], positiveLevels[strings.ToLower(levels[1])]; {
@@ -167,6 +194,16 @@ func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, stri
 		return t, treated, warn, nil
 	}
 	vals := distinctFloats(c, rows)
+	if len(vals) < 2 {
+		value := ""
+		if len(vals) == 1 {
+			value = glm.LevelString(vals[0])
+			if c.Kind == frame.Bool {
+				value = strconv.FormatBool(vals[0] == 1)
+			}
+		}
+		return nil, "", "", treatmentConstant(c.Name, len(vals), value)
+	}
 	var tv float64
 	switch {
 	case treated != "":
@@ -197,7 +234,7 @@ func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, stri
 		tv = vals[1]
 		warn = fmt.Sprintf("treatment %q is not 0/1: %s counts as treated and %s as control", c.Name, glm.LevelString(vals[1]), glm.LevelString(vals[0]))
 	default:
-		return nil, "", "", treatmentNotBinary(c.Name, len(vals))
+		return nil, "", "", treatmentNotBinary(c.Name, len(vals), false)
 	}
 	for i, r := range rows {
 		if c.F[r] == tv {
