@@ -262,13 +262,21 @@ func insertExchange(msgs []*orchestratorv1.Message, user, asst *orchestratorv1.M
 }
 
 // sqlStatementRE matches a message that is a SQL statement that changes data or the database (DDL,
-// DML, grants, attaching files) rather than a question, or one that ends in a SQL comment after a
-// semicolon (the shape of an injection attempt).
-var sqlStatementRE = regexp.MustCompile(`(?is)^\s*(` +
+// DML, grants, attaching files, vacuum), at the start or after a semicolon, rather than a question;
+// or a query that ends in a SQL comment after a semicolon (the shape of an injection attempt). Each
+// form needs SQL's shape, not just its first word, so that questions such as "Grant amounts by
+// department?", "vacuum sales by month", "attach rate by region" or "copy sales to a spreadsheet"
+// are analysed: GRANT/REVOKE name a privilege and ON, ATTACH a quoted path, DETACH one name, COPY a
+// quoted file, VACUUM stands alone, with ANALYZE or with one name and a semicolon; "; --" counts
+// after a SELECT ... FROM or WITH x AS (, or a closing quote.
+var sqlStatementRE = regexp.MustCompile(`(?is)(^|;)\s*(` +
 	`(drop|truncate|alter|create(\s+or\s+replace)?)\s+(temp(orary)?\s+)?(table|view|index|schema|database|sequence|macro|function|type|secret)\b` +
 	`|delete\s+from\b|insert\s+(or\s+\w+\s+)?into\b|update\s+["\w.]+\s+set\b|merge\s+into\b` +
-	`|(grant|revoke)\s+\w+|(attach|detach)\s+(database\s+)?['"\w]|copy\s+["\w.]+\s+(to|from)\b|pragma\s+\w|vacuum\b` +
-	`)|;\s*--`)
+	`|(grant|revoke)\s+(select|insert|update|delete|all|usage)\b.*\bon\b` +
+	`|attach\s+(database\s+)?(if\s+not\s+exists\s+)?'[^']*'|detach\s+(database\s+)?(if\s+exists\s+)?["\w]+\s*(;|$)` +
+	`|copy\s+(\(.*\)|["\w.]+)\s+(to|from)\s+'|pragma\s+\w` +
+	`|vacuum\s*(;|$)|vacuum\s+analyze\b|vacuum\s+["\w.]+\s*;` +
+	`)|^\s*(select\b.*\bfrom\b|with\s+["\w]+\s+as\s*\().*;\s*--|'\s*\)?\s*;\s*--`)
 
 // notAnalysisQuestion returns the answer to a message that is not a question about the data (a SQL
 // statement such as DROP TABLE), or "" for a question to analyse. Nothing runs for such a message.

@@ -37,9 +37,17 @@ func TestNotAnalysisQuestion(t *testing.T) {
 	for q, want := range map[string]bool{
 		"DROP TABLE tips; --": true, "  drop table if exists tips": true, "TRUNCATE TABLE tips": true, "delete from tips": true,
 		"INSERT INTO tips VALUES (1)": true, "update tips set tip = 0": true, "ALTER TABLE tips ADD x int": true,
-		"create or replace table t as select 1": true, "ATTACH 'x.db'": true, "what is the tip?; -- ok": true,
+		"create or replace table t as select 1": true, "ATTACH 'x.db'": true, "attach database 'other.db' as o": true,
+		"GRANT SELECT ON tips TO bob": true, "revoke all privileges on tips from bob": true, "DETACH other": true,
+		"VACUUM": true, "vacuum;": true, "VACUUM ANALYZE": true, "vacuum tips;": true, "copy tips to 'out.csv'": true,
+		"SELECT * FROM tips; -- x": true, "with t as (select 1) select * from t; --": true,
+		"Sun'; DROP TABLE tips; --": true, "tip by day'; --": true, "average tip; drop table tips": true,
 		"What is the average tip by day?": false, "Why do some tables drop off?": false, "Delete outliers from the tip and show the mean": false,
 		"How many updates per day?": false, "create a chart of tip by day": false, "Can you drop the outliers and compare tips by day?": false,
+		// English that begins like SQL, or has "; --" without a statement before it.
+		"Grant amounts by department?": false, "vacuum sales by month": false, "attach rate by region": false,
+		"what is the tip?; -- ok": false, "Which day has the best tips; -- asking for a friend": false,
+		"Revoke rates by month?": false, "copy sales to a spreadsheet by month?": false, "detach rate by region and month": false,
 	} {
 		got := notAnalysisQuestion(q, sch)
 		if (got != "") != want {
