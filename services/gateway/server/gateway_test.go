@@ -499,15 +499,71 @@ func TestRateLimit(t *testing.T) {
 	}
 	resp, b := do(t, mustReq("GET", f.httpURL+"/v1/jobs/j1", nil))
 	checkStatus(t, resp, b, 429, codes.ResourceExhausted, "too many requests")
-	if resp.Header.Get("Retry-After") == "" {
-		t.Error("no Retry-After")
+	// The bucket is empty (bar the refill of the few milliseconds the requests took): a token is
+	// just under 2 s away at 0.5/s, and Retry-After is that delay rounded up.
+	delay := retryDelay(t, b)
+	if delay <= 1500*time.Millisecond || delay > 2*time.Second {
+		t.Errorf("RetryInfo delay %v, want just under 2 s", delay)
 	}
-	if !strings.Contains(string(b), `"@type":"type.googleapis.com/google.rpc.RetryInfo"`) || !strings.Contains(string(b), `"retryDelay":"`) {
-		t.Errorf("429 body %s has no RetryInfo", b)
+	if got := resp.Header.Get("Retry-After"); got != "2" {
+		t.Errorf("Retry-After %q, want 2 (RetryInfo %v rounded up)", got, delay)
 	}
 	if resp, _ := do(t, mustReq("GET", f.httpURL+"/healthz", nil)); resp.StatusCode != 200 {
 		t.Errorf("healthz is rate limited: %d", resp.StatusCode)
 	}
+
+	// On a fixed clock the delays are exact: 2 s gives Retry-After 2 (not 3), 1.5 s gives 2.
+	g := &gateway{opts: Options{RatePerSecond: 0.5, Burst: 1}, limiter: newRateLimiter(0.5, 1)}
+	t0 := time.Unix(1000, 0)
+	now := t0
+	g.limiter.now = func() time.Time { return now }
+	h := g.rateLimit(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	for i, c := range []struct {
+		at         time.Duration
+		code       int
+		delay      time.Duration
+		retryAfter string
+	}{{0, 204, 0, ""}, {0, 429, 2 * time.Second, "2"}, {500 * time.Millisecond, 429, 1500 * time.Millisecond, "2"}, {2 * time.Second, 204, 0, ""}} {
+		now = t0.Add(c.at)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/jobs/j1", nil))
+		if rec.Code != c.code {
+			t.Fatalf("request %d at +%v: %d %s, want %d", i, c.at, rec.Code, rec.Body, c.code)
+		}
+		if got := rec.Header().Get("Retry-After"); got != c.retryAfter {
+			t.Errorf("request %d at +%v: Retry-After %q, want %q", i, c.at, got, c.retryAfter)
+		}
+		if c.code == 429 {
+			if d := retryDelay(t, rec.Body.Bytes()); d != c.delay {
+				t.Errorf("request %d at +%v: RetryInfo delay %v, want %v", i, c.at, d, c.delay)
+			}
+		}
+	}
+}
+
+// retryDelay is the retryDelay of the RetryInfo detail of a JSON google.rpc.Status body.
+func retryDelay(t *testing.T, body []byte) time.Duration {
+	t.Helper()
+	var st struct {
+		Details []struct {
+			Type       string `json:"@type"`
+			RetryDelay string `json:"retryDelay"`
+		} `json:"details"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatalf("429 body %s: %v", body, err)
+	}
+	for _, d := range st.Details {
+		if d.Type == "type.googleapis.com/google.rpc.RetryInfo" {
+			v, err := time.ParseDuration(d.RetryDelay)
+			if err != nil {
+				t.Fatalf("retryDelay %q: %v", d.RetryDelay, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("429 body %s has no RetryInfo", body)
+	return 0
 }
 
 func TestRateLimiterRefill(t *testing.T) {

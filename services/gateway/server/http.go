@@ -447,8 +447,8 @@ func (g *gateway) rateLimit(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if ok, wait := g.limiter.allow(g.clientIP(r), time.Now()); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		if ok, wait := g.limiter.allow(g.clientIP(r), g.limiter.now()); !ok {
+			// writeStatus sets Retry-After from the RetryInfo delay (whole seconds rounded up).
 			st := status.Newf(codes.ResourceExhausted,
 				"too many requests: the limit is %g per second per client (burst %d); retry later", g.opts.RatePerSecond, g.opts.Burst)
 			if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)}); err == nil {

@@ -14,6 +14,7 @@ type rateLimiter struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
 	swept   time.Time
+	now     func() time.Time // the clock of the requests (time.Now; fixed in tests)
 }
 
 type bucket struct {
@@ -22,7 +23,7 @@ type bucket struct {
 }
 
 func newRateLimiter(rate float64, burst int) *rateLimiter {
-	return &rateLimiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
+	return &rateLimiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}, now: time.Now}
 }
 
 // allow takes a token for key; when none is left it returns false and how long until one is.
