@@ -4,7 +4,8 @@ GO ?= go
 BIN := $(CURDIR)/bin
 TOOLS := $(BIN)/tools
 GW200 = $(shell $(GO) env GOMODCACHE)/github.com/grpc-ecosystem/grpc-gateway/v2@v2.0.0
-HOME_DIR ?= $(HOME)/.vds
+# The platform home: VDS_HOME when set (as vds itself reads it), else ~/.vds; `make run HOME_DIR=...` also works.
+HOME_DIR ?= $(or $(VDS_HOME),$(HOME)/.vds)
 GO_TAGS := duckdb_arrow
 MODULES := gen libs services cmd/vds
 
