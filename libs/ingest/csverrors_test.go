@@ -144,6 +144,29 @@ func TestCSVLongDataLineIsTooLarge(t *testing.T) {
 	}
 }
 
+// The sample path reads with the configured line limit too: a 1.5 MB line (under DuckDB's default
+// of 2,000,000 bytes) is refused under --max-line-bytes 1 MiB, and a 3 MB line converts on the
+// sample path, without the full check, under 4 MiB.
+func TestCSVSamplePathUsesLineLimit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src, longLen := longLineCSV(t, dir, 1_500_000)
+	for _, full := range []bool{false, true} {
+		_, err := Convert(context.Background(), src, filepath.Join(dir, "out.parquet"), Options{MaxLineBytes: 1 << 20, fullCheck: full})
+		if !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("full check %v: err = %v, want ErrTooLarge", full, err)
+		}
+		if want := "line " + strconv.Itoa(longLineNo) + " is " + strconv.Itoa(longLen) + " bytes, over the limit of 1048576 bytes"; !strings.Contains(err.Error(), want) {
+			t.Errorf("full check %v: %q lacks %q", full, err, want)
+		}
+	}
+	src, _ = longLineCSV(t, dir, 3<<20)
+	res, _ := convert(t, src, Options{MaxLineBytes: 4 << 20})
+	if res.RowCount != 60_000 || res.Rules.Typing != typingSample {
+		t.Errorf("4 MiB limit: %d rows, typing %s (%s); want 60000 on the sample path", res.RowCount, res.Rules.Typing, res.Rules.TypingNote)
+	}
+}
+
 // longLineNo is the line of longLineCSV's long cell.
 const longLineNo = 55_000
 

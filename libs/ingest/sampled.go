@@ -105,7 +105,8 @@ func (j *job) sampled(base, dialect []string, header bool) (cols []*datasetsv1.C
 		return nil, false, err
 	}
 	j.progress(0.15, "reading the first rows")
-	readArgs := append(append([]string{"all_varchar = true", "strict_mode = true", "null_padding = false", "ignore_errors = false"}, dialect...), "hive_partitioning = false")
+	readArgs := append(append([]string{"all_varchar = true", "strict_mode = true", "null_padding = false", "ignore_errors = false",
+		"max_line_size = " + strconv.FormatInt(j.maxLineBytes(), 10)}, dialect...), "hive_partitioning = false")
 	var ncols int
 	if err := j.conn.SQL().QueryRowContext(j.ctx, "SELECT count(*) FROM (DESCRIBE SELECT * FROM read_csv("+j.csvArgs(readArgs...)+"))").Scan(&ncols); err != nil {
 		return nil, false, fallback("strict reading failed: %s", cleanErr(err))
