@@ -19,10 +19,18 @@ import (
 // backoff), and a row whose creation failed is created by the final write; if the process dies
 // between the two steps (during the query), the record stays, without a status
 // (OUTCOME_UNSPECIFIED).
+//
+// The writes under way are counted under mu (a WaitGroup would panic when a record begins while
+// a wait returns, "WaitGroup is reused before previous Wait has returned"), and waiting needs no
+// helper goroutine. Once the service is stopping (closeRecords), a record that still begins is
+// written in its handler's goroutine instead of the background, so that none starts behind the
+// shutdown's wait.
 type records struct {
 	mu      sync.Mutex
 	pending map[string]chan struct{} // closed when the final write has ended
-	wg      sync.WaitGroup
+	active  int                      // records begun in the background whose final write has not ended
+	idle    chan struct{}            // closed when active falls back to 0; a new one when it rises from 0
+	closing bool                     // set by closeRecords: later records are written synchronously
 }
 
 const recordAttempts = 5
@@ -32,6 +40,7 @@ var recordBackoff = 50 * time.Millisecond
 type execRecord struct {
 	created chan error // the first step's result
 	done    chan struct{}
+	sync    bool // begun after closeRecords: both writes run in the caller's goroutine
 }
 
 // begin creates the row of exe (as it is now, without a status) in the background.
@@ -43,27 +52,42 @@ func (s *Server) beginRecord(ctx context.Context, exe *sandboxv1.Execution) *exe
 		s.recs.pending = map[string]chan struct{}{}
 	}
 	s.recs.pending[exe.Id] = r.done
+	r.sync = s.recs.closing
+	if !r.sync {
+		if s.recs.active == 0 {
+			s.recs.idle = make(chan struct{})
+		}
+		s.recs.active++
+	}
 	s.recs.mu.Unlock()
-	s.recs.wg.Add(1)
 	if err != nil {
 		r.created <- err
 		return r
 	}
 	res := storage.Resource{Kind: KindExecution, ID: exe.Id, ProjectID: exe.ProjectId, State: exe.GetStatus().GetOutcome().String(), Data: b}
+	if r.sync {
+		r.created <- s.rt.Store.CreateResource(context.WithoutCancel(ctx), res)
+		return r
+	}
 	go func() { r.created <- s.rt.Store.CreateResource(context.WithoutCancel(ctx), res) }()
 	return r
 }
 
-// finish writes exe's final state in the background. Call it exactly once per beginRecord.
+// finish writes exe's final state in the background (in the caller's goroutine for a record begun
+// after closeRecords). Call it exactly once per beginRecord.
 func (s *Server) finishRecord(ctx context.Context, r *execRecord, exe *sandboxv1.Execution) {
 	b, merr := proto.Marshal(exe) // now: exe may change after this returns
 	state := exe.GetStatus().GetOutcome().String()
 	ctx = context.WithoutCancel(ctx)
-	go func() {
-		defer s.recs.wg.Done()
+	write := func() {
 		defer func() {
 			s.recs.mu.Lock()
 			delete(s.recs.pending, exe.Id)
+			if !r.sync {
+				if s.recs.active--; s.recs.active == 0 {
+					close(s.recs.idle)
+				}
+			}
 			s.recs.mu.Unlock()
 			close(r.done)
 		}()
@@ -94,7 +118,12 @@ func (s *Server) finishRecord(ctx context.Context, r *execRecord, exe *sandboxv1
 			s.rt.Log.WarnContext(ctx, "execution record", "id", exe.Id, "attempt", attempt+1, "err", err)
 		}
 		s.rt.Log.ErrorContext(ctx, "execution record: final state not stored", "id", exe.Id, "outcome", state, "err", err)
-	}()
+	}
+	if r.sync {
+		write()
+	} else {
+		go write()
+	}
 }
 
 // waitRecord waits for the final write of execution id, if one is under way in this replica.
@@ -111,14 +140,28 @@ func (s *Server) waitRecord(ctx context.Context, id string) {
 	}
 }
 
-// waitRecords waits until no record write is under way, or ctx ends.
+// waitRecords waits until no record write is under way in the background, or ctx ends.
 func (s *Server) waitRecords(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.recs.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		s.recs.mu.Lock()
+		n, idle := s.recs.active, s.recs.idle
+		s.recs.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-idle: // others may have begun since: look again
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+}
+
+// closeRecords is the shutdown's wait: from now on records are written in their handlers'
+// goroutines, and it waits until the background writes begun before have ended, or ctx ends.
+func (s *Server) closeRecords(ctx context.Context) error {
+	s.recs.mu.Lock()
+	s.recs.closing = true
+	s.recs.mu.Unlock()
+	return s.waitRecords(ctx)
 }

@@ -128,7 +128,7 @@ func Service() platform.Service {
 				running.Unlock()
 				// The execution records still being written are not lost on a graceful stop.
 				wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				if err := s.waitRecords(wctx); err != nil {
+				if err := s.closeRecords(wctx); err != nil {
 					rt.Log.Error("execution records still being written at shutdown", "err", err)
 				}
 				cancel()
