@@ -56,8 +56,21 @@ func TestRecordNeverLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() }) // after the cleanup below (cleanups run last first)
+	var servers []*Server
+	saved := recordBackoff
 	recordBackoff = time.Millisecond
+	t.Cleanup(func() {
+		// No write of this test may still read recordBackoff when it is restored.
+		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, s := range servers {
+			if err := s.waitRecords(wctx); err != nil {
+				t.Errorf("records still being written: %v", err)
+			}
+		}
+		recordBackoff = saved
+	})
 	get := func(id string) (*sandboxv1.Execution, string, error) {
 		r, err := st.GetResource(ctx, KindExecution, id)
 		if err != nil {
@@ -79,6 +92,7 @@ func TestRecordNeverLost(t *testing.T) {
 		fs.failCreates.Store(tc.failCreates)
 		fs.failUpdates.Store(tc.failUpdates)
 		s := &Server{rt: &platform.Runtime{Store: fs, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
+		servers = append(servers, s)
 		exe := &sandboxv1.Execution{Id: ids.New(ids.Execution), ProjectId: "prj_x", Language: sandboxv1.Language_LANGUAGE_SQL, Code: "SELECT 1"}
 		rec := s.beginRecord(ctx, exe)
 		if tc.failCreates == 0 {
@@ -110,6 +124,14 @@ func TestRecordNeverLost(t *testing.T) {
 		if len(s.recs.pending) != 0 {
 			t.Errorf("%s: %d records still pending", tc.name, len(s.recs.pending))
 		}
+	}
+}
+
+// TestRecordBackoffRestored runs after TestRecordNeverLost (tests run in source order): the
+// shortened backoff that test sets must not stay for the tests after it.
+func TestRecordBackoffRestored(t *testing.T) {
+	if recordBackoff != 50*time.Millisecond {
+		t.Errorf("recordBackoff = %v after the earlier tests, want the default 50ms", recordBackoff)
 	}
 }
 
