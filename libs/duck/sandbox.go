@@ -822,7 +822,7 @@ func checkReadOnly(ctx context.Context, c *Conn, query string) error {
 	}
 	if err == nil {
 		if name := deniedName(parsed.Statements[0]); name != "" {
-			err = fmt.Errorf("%w: %s is refused in the sandbox: it would show the service's settings, files or view definitions, or run SQL text unchecked", ErrInvalidArgument, name)
+			err = fmt.Errorf("%w: %s is refused in the sandbox: it would show the service's settings, files, memory or view definitions, change the database, or run SQL text unchecked (table functions allowed: generators, readers of the allowed files, the catalog)", ErrInvalidArgument, name)
 		}
 	}
 	if len(query) <= checkedMaxText {
@@ -841,20 +841,70 @@ func checkReadOnly(ctx context.Context, c *Conn, query string) error {
 }
 
 // deniedFunctions read the database's settings (which name this machine's folders: the spill
-// folder, the allowed files), its views' SQL (the input files' paths), its temporary files, or run
-// SQL given as text, which the read-only check never sees. deniedTables are the system views over
-// the same.
+// folder, the allowed files), its views' SQL (the input files' paths), its databases' paths, its
+// temporary and cached files, its memory and prepared statements, or run
+// SQL given as text, which the read-only check never sees; they are refused wherever they are
+// called. Table functions are refused unless they are in allowedTableFunctions (a table function
+// that a newer DuckDB adds is refused until it is classified, and TestSQLTableFunctionsClassified
+// fails on it). deniedTables are the system views over the same.
 var (
 	deniedFunctions = map[string]bool{"current_setting": true, "duckdb_settings": true, "duckdb_views": true, "duckdb_temporary_files": true,
 		"duckdb_extensions": true, "duckdb_secrets": true, "which_secret": true, "duckdb_dependencies": true, "duckdb_log_contexts": true, "duckdb_logs": true,
-		"pragma_database_list": true, "pragma_show": true, "query": true, "query_table": true, "json_execute_serialized_sql": true, "getenv": true}
+		"pragma_database_list": true, "pragma_show": true, "query": true, "query_table": true, "json_execute_serialized_sql": true, "getenv": true,
+		// Host and process state (scalar or table): file caches, memory, databases' paths, and the
+		// macros over denied functions (pg_get_viewdef reads duckdb_views, get_block_size
+		// pragma_database_size).
+		"duckdb_external_file_cache": true, "duckdb_memory": true, "duckdb_databases": true, "duckdb_prepared_statements": true,
+		"pg_get_viewdef": true, "get_block_size": true}
+	// deniedTableFunctions are the other table functions judged and refused (any table function not
+	// in allowedTableFunctions is refused; these are listed so that TestSQLTableFunctionsClassified
+	// can tell a new one from a known one). Scalar functions of the same name (glob, histogram)
+	// stay allowed.
+	deniedTableFunctions = map[string]bool{
+		// Process state: logs, connections, profiling, extension repositories, external resources,
+		// secrets' types, storage, platform and version strings.
+		"duckdb_logs_parsed": true, "duckdb_approx_database_count": true, "duckdb_connection_count": true, "duckdb_eviction_queues": true,
+		"duckdb_extension_repositories": true, "duckdb_external_resources": true, "duckdb_external_resource_types": true,
+		"duckdb_secret_types": true, "duckdb_secret_type_parameters": true, "duckdb_profiling_settings": true, "duckdb_available_metrics": true,
+		"duckdb_grammar_extensions": true, "duckdb_table_sample": true, "duckdb_coordinate_systems": true, "duckdb_dialects": true,
+		"pragma_database_size": true, "pragma_metadata_info": true, "pragma_storage_info": true, "pragma_platform": true,
+		"pragma_user_agent": true, "pragma_version": true,
+		// Files: listing (glob), raw reads of any allowed file (the spill folder's blocks), other
+		// databases' files.
+		"glob": true, "read_text": true, "read_blob": true, "read_duckdb": true,
+		// Raw pointers, changes to the database or the process (checkpoints, logging, profiling,
+		// external resources, generated TPC tables), SQL text run unchecked (histogram and
+		// histogram_values run query_table), test and parser internals.
+		"arrow_scan": true, "arrow_scan_dumb": true, "checkpoint": true, "force_checkpoint": true, "enable_logging": true,
+		"disable_logging": true, "truncate_duckdb_logs": true, "enable_profiling": true, "disable_profiling": true,
+		"create_external_resource": true, "register_external_resource": true, "register_external_resource_type": true,
+		"deregister_external_resource": true, "destroy_external_resource": true, "dbgen": true, "dsdgen": true,
+		"tpch_queries": true, "tpch_answers": true, "tpcds_queries": true, "tpcds_answers": true, "histogram": true, "histogram_values": true,
+		"check_peg_parser": true, "sql_auto_complete": true, "sql_tokenize": true, "seq_scan": true, "index_scan": true,
+		"test_all_types": true, "test_vector_types": true,
+	}
 	deniedTables = map[string]bool{"duckdb_settings": true, "duckdb_views": true, "duckdb_temporary_files": true, "duckdb_extensions": true,
 		"duckdb_secrets": true, "duckdb_logs": true, "pg_settings": true, "pg_views": true, "sqlite_master": true, "sqlite_schema": true, "sqlite_temp_master": true,
-		"sqlite_temp_schema": true}
+		"sqlite_temp_schema": true, "duckdb_databases": true, "pragma_database_list": true, "pg_prepared_statements": true, "duckdb_prepared_statements": true}
+	// allowedTableFunctions are the table functions a sandboxed query may call: generators, the
+	// readers (they reach only the allowed files: the tables' own Parquet files and the private spill
+	// folder, whose path no query can learn) and the catalog of the query's own tables and types.
+	allowedTableFunctions = map[string]bool{
+		"range": true, "generate_series": true, "unnest": true, "repeat": true, "repeat_row": true, "json_each": true, "json_tree": true, "summary": true,
+		"read_parquet": true, "parquet_scan": true, "parquet_metadata": true, "parquet_schema": true, "parquet_file_metadata": true, "parquet_kv_metadata": true,
+		"parquet_full_metadata": true, "parquet_bloom_probe": true, "read_single_parquet_file": true,
+		"read_csv": true, "read_csv_auto": true, "sniff_csv": true, "read_single_csv_file": true, "read_single_json_file": true,
+		"read_json": true, "read_json_auto": true, "read_json_objects": true, "read_json_objects_auto": true,
+		"read_ndjson": true, "read_ndjson_auto": true, "read_ndjson_objects": true,
+		"duckdb_columns": true, "duckdb_tables": true, "duckdb_schemas": true, "duckdb_types": true, "duckdb_functions": true, "duckdb_keywords": true,
+		"duckdb_constraints": true, "duckdb_indexes": true, "duckdb_sequences": true, "duckdb_variables": true, "pragma_table_info": true,
+		"duckdb_triggers": true, "duckdb_optimizers": true, "pragma_collations": true, "icu_calendar_names": true, "pg_timezone_names": true,
+	}
 )
 
 // deniedName walks a statement parsed by json_serialize_sql and returns the first function or
-// table it calls that is denied, whatever schema or catalog qualifies it ("" for none).
+// table it calls that is denied, whatever schema or catalog qualifies it, or the first table
+// function it calls that is not allowed ("" for none).
 func deniedName(stmt json.RawMessage) string {
 	var tree any
 	if json.Unmarshal(stmt, &tree) != nil {
@@ -864,6 +914,16 @@ func deniedName(stmt json.RawMessage) string {
 	walk = func(v any) string {
 		switch x := v.(type) {
 		case map[string]any:
+			if typ, _ := x["type"].(string); typ == "TABLE_FUNCTION" {
+				f, _ := x["function"].(map[string]any)
+				fn, _ := f["function_name"].(string)
+				if fn == "" {
+					return "a table function" // a shape this code does not know: refuse
+				}
+				if !allowedTableFunctions[strings.ToLower(fn)] {
+					return fn + "()"
+				}
+			}
 			if fn, ok := x["function_name"].(string); ok && deniedFunctions[strings.ToLower(fn)] {
 				return fn + "()"
 			}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +93,24 @@ func TestSQLHidesHostPaths(t *testing.T) {
 		"SELECT install_path FROM duckdb_extensions()",
 		"SELECT * FROM query('SELECT current_setting(''temp_directory'')')",
 		"SELECT * FROM t WHERE x IN (SELECT length(current_setting('temp_directory')))",
+		"SELECT * FROM duckdb_external_file_cache()",
+		"SELECT * FROM duckdb_memory()",
+		"SELECT path FROM duckdb_databases()",
+		"SELECT path FROM main.duckdb_databases",
+		"SELECT * FROM pragma_database_list",
+		"SELECT * FROM duckdb_prepared_statements()",
+		"SELECT * FROM pg_catalog.pg_prepared_statements",
+		"SELECT * FROM glob('*')",
+		"SELECT * FROM system.main.glob('" + spill + "/**')",
+		"SELECT * FROM (SELECT 1) JOIN LATERAL (SELECT * FROM glob('/**')) ON true",
+		"SELECT content FROM read_text('/etc/hostname')",
+		"SELECT * FROM read_blob('" + spill + "/*/*')",
+		"SELECT * FROM arrow_scan(1, 2, 3)",
+		"SELECT * FROM checkpoint()",
+		"SELECT * FROM dbgen(sf = 0.01)",
+		"SELECT * FROM vds_not_a_function()",
+		"SELECT pg_get_viewdef(oid) FROM pg_class WHERE relname = 't'",
+		"SELECT pg_catalog.pg_get_viewdef(oid, true) FROM pg_catalog.pg_class",
 	} {
 		pool.WaitIdle(ctx)
 		r, err := SQL(ctx, map[string]string{"t": p}, q, lim)
@@ -117,6 +137,42 @@ func TestSQLHidesHostPaths(t *testing.T) {
 			t.Errorf("%q = %s, want %s", q, got, want)
 		}
 		r.Release()
+	}
+	// The readers that stay allowed reach only the allowed files: a pattern over the spill folder
+	// (allowed_directories holds only each database's own random subfolder) or over the whole
+	// file system is refused, and no error names a spill subfolder.
+	// A file stands in for spill blocks in each database's spill subfolder.
+	dirs, _ := filepath.Glob(filepath.Join(spill, "duck-sql-*"))
+	if len(dirs) == 0 {
+		t.Fatal("no spill folder under the pool's temporary folder")
+	}
+	for _, d := range dirs {
+		if err := os.WriteFile(filepath.Join(d, "block.csv"), []byte("vds_spill_marker\n1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		"SELECT * FROM read_csv('" + spill + "/*/*')",
+		"SELECT * FROM '" + spill + "/*/*.csv'",
+		"SELECT * FROM read_csv('" + spill + "/**', filename = true)",
+		"SELECT * FROM read_parquet('" + spill + "/duck-sql-*/*')",
+		"SELECT * FROM read_json_objects('/**')",
+		"SELECT * FROM read_csv('/etc/*')",
+		"SELECT * FROM sniff_csv('" + spill + "/*')",
+		"SELECT * FROM parquet_metadata('" + filepath.Dir(p) + "/*')",
+	} {
+		pool.WaitIdle(ctx)
+		r, err := SQL(ctx, map[string]string{"t": p}, q, lim)
+		if err == nil {
+			r.Release()
+			t.Errorf("%q accepted", q)
+			continue
+		}
+		for _, d := range dirs {
+			if strings.Contains(err.Error(), filepath.Base(d)) || strings.Contains(err.Error(), "vds_spill_marker") {
+				t.Errorf("%q: the error shows the spill folder: %v", q, err)
+			}
+		}
 	}
 	c, err := Open(ctx, Config{MemoryLimit: "64MB", Threads: 1, HidePaths: true})
 	if err != nil {
@@ -251,11 +307,11 @@ func TestSQLKeptDatabase(t *testing.T) {
 			t.Errorf("%q accepted", q)
 		}
 	}
+	// (Queries may not list databases or prepared statements; the check before keeping counts them.)
 	state, reused := value("alice", tp, `SELECT (SELECT count(*) FROM t)::VARCHAR || '/' || (SELECT count(*) FROM duckdb_tables())::VARCHAR || '/' ||
-		(SELECT count(*) FROM duckdb_variables())::VARCHAR || '/' || (SELECT count(*) FROM duckdb_functions() WHERE NOT internal)::VARCHAR || '/' ||
-		(SELECT count(*) FROM duckdb_databases())::VARCHAR || '/' || (SELECT count(*) FROM duckdb_prepared_statements())::VARCHAR`)
-	if state != "1000/0/0/0/3/1" || !reused {
-		t.Errorf("after the refused statements: %s reused=%v, want 1000/0/0/0/3/1 (rows, tables, variables, macros, databases, prepared) on the kept database (its settings are part of the check before keeping)", state, reused)
+		(SELECT count(*) FROM duckdb_variables())::VARCHAR || '/' || (SELECT count(*) FROM duckdb_functions() WHERE NOT internal)::VARCHAR`)
+	if state != "1000/0/0/0" || !reused {
+		t.Errorf("after the refused statements: %s reused=%v, want 1000/0/0/0 (rows, tables, variables, macros) on the kept database (its settings, databases and prepared statements are part of the check before keeping)", state, reused)
 	}
 
 	// A seed set by one query does not carry over: the kept database gets a new random seed.
@@ -363,5 +419,127 @@ func TestSQLKeptDatabase(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(spill, "duck-sql-*")); len(left) != 1 {
 		t.Errorf("spill folders left: %v, want only the idle database's", left)
+	}
+}
+
+// allowedSystemViews are the system views a sandboxed query may read (the catalog of its own
+// tables, types and functions); deniedTables holds the others.
+var allowedSystemViews = map[string]bool{
+	"main.duckdb_columns": true, "main.duckdb_constraints": true, "main.duckdb_indexes": true, "main.duckdb_schemas": true,
+	"main.duckdb_tables": true, "main.duckdb_types": true,
+	"pg_catalog.pg_am": true, "pg_catalog.pg_attrdef": true, "pg_catalog.pg_attribute": true, "pg_catalog.pg_class": true,
+	"pg_catalog.pg_constraint": true, "pg_catalog.pg_database": true, "pg_catalog.pg_depend": true, "pg_catalog.pg_description": true,
+	"pg_catalog.pg_enum": true, "pg_catalog.pg_index": true, "pg_catalog.pg_indexes": true, "pg_catalog.pg_namespace": true,
+	"pg_catalog.pg_proc": true, "pg_catalog.pg_sequence": true, "pg_catalog.pg_sequences": true, "pg_catalog.pg_tables": true,
+	"pg_catalog.pg_tablespace": true, "pg_catalog.pg_trigger": true, "pg_catalog.pg_type": true,
+	"information_schema.character_sets": true, "information_schema.check_constraints": true, "information_schema.columns": true,
+	"information_schema.constraint_column_usage": true, "information_schema.constraint_table_usage": true,
+	"information_schema.key_column_usage": true, "information_schema.referential_constraints": true, "information_schema.schemata": true,
+	"information_schema.table_constraints": true, "information_schema.tables": true, "pg_catalog.pg_collation": true,
+}
+
+// TestSQLTableFunctionsClassified lists every table function, table macro and system view of the
+// linked DuckDB and fails on any that is neither allowed (allowedTableFunctions,
+// allowedSystemViews) nor denied (deniedFunctions, deniedTableFunctions, deniedTables): an upgrade that adds one (which
+// may show host state) must classify it. A table function that is not allowed is refused at run
+// time whether or not it is listed; each one denied here is checked to be refused, and each allowed
+// one to pass the check.
+func TestSQLTableFunctionsClassified(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(ctx, Config{MemoryLimit: "64MB", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	list := func(q string) []string {
+		t.Helper()
+		rows, err := c.conn.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	refused := func(q string) bool {
+		err := checkReadOnly(ctx, c, q)
+		return errors.Is(err, ErrInvalidArgument) && strings.Contains(err.Error(), "refused in the sandbox")
+	}
+	fns := list(`SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type IN ('table', 'table_macro') ORDER BY 1`)
+	if len(fns) < 20 || !slices.Contains(fns, "range") || !slices.Contains(fns, "read_parquet") {
+		t.Fatalf("table functions %v: the listing does not look right", fns)
+	}
+	var unclassified []string
+	for _, f := range fns {
+		n := strings.ToLower(f)
+		allowed, denied := allowedTableFunctions[n], deniedFunctions[n] || deniedTableFunctions[n]
+		switch {
+		case allowed && denied:
+			t.Errorf("table function %s is both allowed and denied", f)
+		case !allowed && !denied:
+			unclassified = append(unclassified, f)
+		}
+		if q := "SELECT * FROM " + Ident(f) + "()"; refused(q) == allowed {
+			t.Errorf("%s: refused %v, want %v", q, allowed, !allowed)
+		}
+	}
+	views := list(`SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE internal ORDER BY 1`)
+	if !slices.Contains(views, "information_schema.columns") || !slices.Contains(views, "pg_catalog.pg_settings") {
+		t.Fatalf("system views %v: the listing does not look right", views)
+	}
+	for _, v := range views {
+		schema, name, _ := strings.Cut(v, ".")
+		denied := deniedTables[strings.ToLower(name)] || (schema == "information_schema" && name == "views")
+		allowed := allowedSystemViews[v]
+		switch {
+		case allowed && denied:
+			t.Errorf("system view %s is both allowed and denied", v)
+		case !allowed && !denied:
+			unclassified = append(unclassified, v)
+		}
+		if q := "SELECT * FROM " + Ident(schema) + "." + Ident(name); refused(q) != denied {
+			t.Errorf("%s: refused %v, want %v", q, !denied, denied)
+		}
+	}
+	// A system macro (scalar or table) that calls a denied function or reads a denied view would
+	// pass the check under its own name (pg_get_viewdef reads duckdb_views): it must be denied too.
+	rows, err := c.conn.QueryContext(ctx, `SELECT DISTINCT function_name, lower(coalesce(macro_definition, '')) FROM duckdb_functions() WHERE function_type IN ('macro', 'table_macro')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	macros := 0
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			t.Fatal(err)
+		}
+		macros++
+		if deniedFunctions[strings.ToLower(name)] || deniedTableFunctions[strings.ToLower(name)] {
+			continue
+		}
+		for _, d := range [...]map[string]bool{deniedFunctions, deniedTables} {
+			for n := range d {
+				if regexp.MustCompile(`\b` + n + `\b`).MatchString(def) {
+					t.Errorf("system macro %s uses %s, which is denied; deny the macro too: %s", name, n, def)
+				}
+			}
+		}
+	}
+	rows.Close()
+	if macros < 10 {
+		t.Errorf("%d system macros: the listing does not look right", macros)
+	}
+	if len(unclassified) > 0 {
+		t.Errorf("table functions and system views neither allowed nor denied (classify each: does it show host state?): %s", strings.Join(unclassified, " "))
 	}
 }
