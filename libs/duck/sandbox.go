@@ -21,6 +21,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
+// DefaultMaxResultBytes is the largest SQL result (Arrow data) when Limits.MaxBytes is 0: it fits in
+// one 64 MiB gRPC message with room for the framing.
+const DefaultMaxResultBytes = 48 << 20
+
 // Limits bound one sandboxed SQL query.
 type Limits struct {
 	// Timeout interrupts the query; 0 means 30 seconds.
@@ -31,6 +35,10 @@ type Limits struct {
 	Threads int
 	// MaxRows caps the rows returned; 0 means 10000. Result.Truncated tells when rows were cut.
 	MaxRows int64
+	// MaxBytes caps the size of the result's Arrow data; 0 means DefaultMaxResultBytes. A larger
+	// result fails with ErrResourceExhausted (rows are not cut by size: a silently shorter result
+	// would look complete).
+	MaxBytes int64
 	// TempDir, when set, is a folder under which a private spill folder is made and removed.
 	TempDir string
 	// Warm, when set, supplies a pre-opened database (opening one costs tens of milliseconds);
@@ -553,6 +561,30 @@ type Result struct {
 	done   func() // hands a scoped database back to be checked and kept
 }
 
+// recordBytes is the size of a record batch's Arrow buffers, children and dictionaries included.
+func recordBytes(rec arrow.RecordBatch) int64 {
+	var n int64
+	var walk func(d arrow.ArrayData)
+	walk = func(d arrow.ArrayData) {
+		if dd, ok := d.(*array.Data); d == nil || (ok && dd == nil) { // Dictionary() of a plain array is a nil *Data
+			return
+		}
+		for _, b := range d.Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+		for _, c := range d.Children() {
+			walk(c)
+		}
+		walk(d.Dictionary())
+	}
+	for _, col := range rec.Columns() {
+		walk(col.Data())
+	}
+	return n
+}
+
 // Release frees the record batches. For a scoped query it also hands the database back to the
 // pool, which checks it and keeps it for the scope's next query; so that the check does not compete
 // with the caller for the CPU, release the result only once it is sent.
@@ -589,6 +621,10 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	maxRows := limits.MaxRows
 	if maxRows <= 0 {
 		maxRows = 10000
+	}
+	maxBytes := limits.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxResultBytes
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -722,9 +758,15 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	}
 	defer rr.Release()
 	res := &Result{Schema: rr.Schema(), Reused: reused}
+	var size int64
 	for rr.Next() {
 		rec := rr.RecordBatch()
 		n := rec.NumRows()
+		if size += recordBytes(rec); size > maxBytes {
+			res.Release()
+			return nil, fmt.Errorf("%w: the result is over the limit of %d MiB for one SQL result (passed it after %d rows); "+
+				"aggregate, select fewer or shorter columns, or add a LIMIT", ErrResourceExhausted, maxBytes>>20, res.Rows+n)
+		}
 		if res.Rows+n > maxRows {
 			if keep := maxRows - res.Rows; keep > 0 {
 				res.Records = append(res.Records, rec.NewSlice(0, keep))

@@ -26,6 +26,33 @@ func TestSQLMemoryLimit(t *testing.T) {
 	}
 }
 
+// TestSQLResultBytes: a result whose Arrow data passes Limits.MaxBytes fails with ResourceExhausted
+// naming the limit and what to do (a few long rows as well as many short ones); one under it comes
+// back whole; the default limit refuses a single value of 100 MB.
+func TestSQLResultBytes(t *testing.T) {
+	t.Parallel()
+	p := writeParquet(t, 10)
+	ctx := context.Background()
+	tables := map[string]string{"t": p}
+	for _, q := range []string{"SELECT repeat('x', 100000) AS s FROM range(30)", "SELECT range AS a, range * 2 AS b FROM range(200000)"} {
+		_, err := SQL(ctx, tables, q, Limits{Threads: 1, MaxRows: 1000000, MaxBytes: 2 << 20})
+		if !errors.Is(err, ErrResourceExhausted) || !strings.Contains(err.Error(), "over the limit of 2 MiB for one SQL result") || !strings.Contains(err.Error(), "add a LIMIT") {
+			t.Fatalf("%s: err = %v, want ResourceExhausted naming the 2 MiB limit", q, err)
+		}
+	}
+	res, err := SQL(ctx, tables, "SELECT repeat('x', 100000) AS s FROM range(15)", Limits{Threads: 1, MaxBytes: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Release()
+	if res.Rows != 15 || res.Truncated {
+		t.Fatalf("under the limit: %d rows, truncated %v", res.Rows, res.Truncated)
+	}
+	if _, err := SQL(ctx, tables, "SELECT repeat('x', 100000000) AS s", Limits{Threads: 1}); !errors.Is(err, ErrResourceExhausted) || !strings.Contains(err.Error(), "48 MiB") {
+		t.Fatalf("a 100 MB value under the default limit: err = %v", err)
+	}
+}
+
 // TestSQLConfigLocked: settings read back as configured, and the lock holds against every way of
 // changing them from inside a query.
 func TestSQLConfigLocked(t *testing.T) {
