@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -69,6 +70,10 @@ func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	rep, err := analyzeFile(ctx, c, proj, file, *target, *question, *budget, bar)
 	if err != nil {
+		if ctx.Err() != nil && !errors.As(err, new(interruptedError)) { // interrupted before a job started
+			bar.abort()
+			return interruptedError{}
+		}
 		return err
 	}
 	bar.done()
@@ -99,6 +104,9 @@ func analyzeFile(ctx context.Context, c *client.Client, project, file, target, q
 	bar.stage("ingest", 0)
 	if up.JobId != "" {
 		if _, err := c.WaitJob(ctx, up.JobId, jobEvents(bar)); err != nil {
+			if ctx.Err() != nil {
+				return nil, cancelJobs(c, project, bar, startedJob{up.JobId, "ingest"})
+			}
 			return nil, explain(err, "ingest")
 		}
 	}
@@ -106,9 +114,16 @@ func analyzeFile(ctx context.Context, c *client.Client, project, file, target, q
 	sa, err := c.Orchestrator.StartAnalysis(ctx, &orchestratorv1.StartAnalysisRequest{
 		Dataset: &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}, Target: target, Question: question, BudgetSeconds: budget.Seconds()})
 	if err != nil {
+		if ctx.Err() != nil {
+			bar.abort()
+			return nil, interruptedError{}
+		}
 		return nil, explain(err, "analysis")
 	}
 	if _, err := c.WaitJob(ctx, sa.JobId, jobEvents(bar)); err != nil {
+		if ctx.Err() != nil {
+			return nil, cancelJobs(c, project, bar, startedJob{sa.JobId, "analysis"})
+		}
 		var je *client.JobError
 		if errors.As(err, &je) {
 			// The report keeps what was done before the failing step.
@@ -123,6 +138,61 @@ func analyzeFile(ctx context.Context, c *client.Client, project, file, target, q
 		return nil, explain(err, "analysis report")
 	}
 	return r.Report, nil
+}
+
+// startedJob is a job a command started and waits for; what names it for the user (analysis, ingest).
+type startedJob struct{ id, what string }
+
+// cancelJobs is what an interrupted command (Ctrl-C, SIGTERM) does about the server-side jobs it
+// started: it cancels them, and the profile and train jobs they started since (the server does not
+// cancel those with their parent), and says so on stderr; a job it cannot cancel is named, with
+// its ID, so the user can. The returned error exits 130.
+func cancelJobs(c *client.Client, project string, bar *progress, jobs ...startedJob) error {
+	bar.abort()
+	w := bar.w
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var since time.Time
+	for _, j := range jobs {
+		r, err := c.Jobs.CancelJob(ctx, &jobsv1.CancelJobRequest{JobId: j.id})
+		switch {
+		case err != nil:
+			fmt.Fprintf(w, "could not cancel job %s (%s): %v; it may still be running\n", j.id, j.what, explain(err, "cancel"))
+			continue
+		case r.Job.State == jobsv1.JobState_JOB_STATE_CANCELLED:
+			fmt.Fprintf(w, "cancelled: job %s (%s)\n", j.id, j.what)
+		default:
+			fmt.Fprintf(w, "job %s (%s) had already ended: %s\n", j.id, j.what, jobStateName(r.Job.State))
+		}
+		if t := r.Job.GetCreateTime().AsTime(); r.Job.CreateTime != nil && (since.IsZero() || t.Before(since)) {
+			since = t
+		}
+	}
+	if since.IsZero() || project == "" {
+		return interruptedError{}
+	}
+	// The jobs the analysis started: profile and train jobs of the project created after it and not done.
+	l, err := c.Jobs.ListJobs(ctx, &jobsv1.ListJobsRequest{ProjectId: project, PageSize: 100})
+	if err != nil {
+		fmt.Fprintf(w, "could not list the jobs it started: %v; see the project's running profile and train jobs\n", explain(err, "list jobs"))
+		return interruptedError{}
+	}
+	for _, j := range l.Jobs {
+		if (j.Kind != "train" && j.Kind != "profile") || j.CreateTime == nil || j.CreateTime.AsTime().Before(since) ||
+			(j.State != jobsv1.JobState_JOB_STATE_QUEUED && j.State != jobsv1.JobState_JOB_STATE_RUNNING) {
+			continue
+		}
+		if r, err := c.Jobs.CancelJob(ctx, &jobsv1.CancelJobRequest{JobId: j.Id}); err != nil {
+			fmt.Fprintf(w, "could not cancel job %s (%s): %v; it may still be running\n", j.Id, j.Kind, explain(err, "cancel"))
+		} else if r.Job.State == jobsv1.JobState_JOB_STATE_CANCELLED {
+			fmt.Fprintf(w, "cancelled: job %s (%s)\n", j.Id, j.Kind)
+		}
+	}
+	return interruptedError{}
+}
+
+func jobStateName(s jobsv1.JobState) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "JOB_STATE_"))
 }
 
 func jobEvents(bar *progress) func(*jobsv1.JobEvent) {

@@ -9,7 +9,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vdsproject/vds/gen/client"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
 )
 
@@ -80,6 +82,11 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer stop()
 	defer c.Close()
 	id := *conv
+	if id != "" && input != "" {
+		if err := checkConversationDataset(ctx, c, proj, id, input); err != nil {
+			return err
+		}
+	}
 	if id == "" {
 		ref, name, err := resolveInput(ctx, c, proj, input)
 		if err != nil {
@@ -97,6 +104,9 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	st, err := c.Orchestrator.SendMessage(ctx, &orchestratorv1.SendMessageRequest{ConversationId: id, Text: question})
 	if err != nil {
+		if ctx.Err() != nil {
+			return interruptedError{"the question was not answered (conversation " + id + ")"}
+		}
 		return explain(err, "ask")
 	}
 	out := askJSON{ConversationID: id, Values: map[string]float64{}, Charts: []string{}}
@@ -110,6 +120,9 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			break
 		}
 		if err != nil {
+			if ctx.Err() != nil { // Ctrl-C
+				return interruptedError{"the question was not answered (conversation " + id + ")"}
+			}
 			return explain(err, "ask")
 		}
 		ev := r.Event
@@ -166,6 +179,38 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	return nil
+}
+
+// checkConversationDataset refuses a question about another dataset than the conversation's:
+// vds ask --conversation C DATASET "QUESTION" with DATASET (an ID, or a file, uploaded to learn its
+// dataset: the same bytes are the same dataset) not the one C is about. The conversation would
+// answer about its own dataset and the named one would be silently ignored.
+func checkConversationDataset(ctx context.Context, c *client.Client, project, conv, input string) error {
+	gc, err := c.Orchestrator.GetConversation(ctx, &orchestratorv1.GetConversationRequest{ConversationId: conv})
+	if err != nil {
+		return explain(err, "conversation "+conv)
+	}
+	if len(gc.Conversation.GetDatasets()) == 0 {
+		return nil
+	}
+	have := gc.Conversation.Datasets[0]
+	ref, _, err := resolveInput(ctx, c, project, input)
+	if err != nil {
+		return err
+	}
+	if ref.DatasetId == have.DatasetId && (ref.Version == 0 || have.Version == 0 || ref.Version == have.Version) {
+		return nil
+	}
+	name := ""
+	if d, err := c.Datasets.GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: have.DatasetId}); err == nil && d.Dataset.GetName() != "" {
+		name = " (" + d.Dataset.GetName() + ")"
+	}
+	what := input
+	if input != ref.DatasetId && !strings.HasPrefix(input, ref.DatasetId+".v") {
+		what += " (dataset " + ref.DatasetId + ")"
+	}
+	return fmt.Errorf("conversation %s is about dataset %s%s; to ask about %s start a new conversation (omit --conversation)",
+		conv, have.DatasetId, name, what)
 }
 
 // printEvent writes one event as a line (or a few) for a person watching stderr.

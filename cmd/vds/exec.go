@@ -21,6 +21,7 @@ import (
 	"github.com/vdsproject/vds/gen/client"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
 )
 
@@ -242,14 +243,34 @@ func resolveInput(ctx context.Context, c *client.Client, project, arg string) (*
 	}
 	up, err := c.UploadFile(ctx, project, arg, nil)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, "", interruptedError{}
+		}
 		return nil, "", explain(err, "upload "+filepath.Base(arg))
 	}
 	if up.JobId != "" {
 		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+			if ctx.Err() != nil {
+				return nil, "", interruptedError{cancelJob(c, up.JobId, "ingest of "+filepath.Base(arg))}
+			}
 			return nil, "", explain(err, "ingest "+filepath.Base(arg))
 		}
 	}
 	return &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}, filepath.Base(arg), nil
+}
+
+// cancelJob cancels a job after an interrupt (the command's context is done) and says what became of it.
+func cancelJob(c *client.Client, id, what string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := c.Jobs.CancelJob(ctx, &jobsv1.CancelJobRequest{JobId: id})
+	switch {
+	case err != nil:
+		return fmt.Sprintf("could not cancel job %s (%s): %v; it may still be running", id, what, explain(err, "cancel"))
+	case r.Job.State == jobsv1.JobState_JOB_STATE_CANCELLED:
+		return fmt.Sprintf("cancelled: job %s (%s)", id, what)
+	}
+	return fmt.Sprintf("job %s (%s) had already ended: %s", id, what, jobStateName(r.Job.State))
 }
 
 type execJSON struct {
@@ -278,6 +299,12 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 		ev, err := st.Recv()
 		if err == io.EOF {
 			break
+		}
+		if err != nil && ctx.Err() != nil {
+			if out.ExecutionID != "" {
+				return interruptedError{"execution " + out.ExecutionID + " was interrupted"}
+			}
+			return interruptedError{}
 		}
 		if err != nil {
 			// A refused request is recorded too; the trailer names its record.

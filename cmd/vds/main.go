@@ -51,6 +51,17 @@ type reportedError struct{}
 
 func (reportedError) Error() string { return "failed (reported above)" }
 
+// interruptedError ends a command stopped by Ctrl-C or SIGTERM (exit status 130, like a shell's);
+// msg, when set, says what became of the work it had started.
+type interruptedError struct{ msg string }
+
+func (e interruptedError) Error() string {
+	if e.msg == "" {
+		return "interrupted"
+	}
+	return "interrupted; " + e.msg
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -86,6 +97,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	case errors.As(err, new(reportedError)):
 		return 1
+	case errors.As(err, new(interruptedError)):
+		fmt.Fprintf(stderr, "vds: %s\n", err)
+		return 130
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):

@@ -82,6 +82,14 @@ func (p *progress) done() {
 	p.name = ""
 }
 
+// abort clears the bar without printing the elapsed time (an interrupted command is not done).
+func (p *progress) abort() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+	p.name = ""
+}
+
 func (p *progress) clear() {
 	if p.tty && p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")

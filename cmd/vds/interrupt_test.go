@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vdsproject/vds/gen/client"
+	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
+	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	"github.com/vdsproject/vds/libs/shareddata"
+)
+
+// sharedClient is a client of the test platform with its API key.
+func sharedClient(t *testing.T) *client.Client {
+	t.Helper()
+	platform(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, shared.p.GRPCAddr, client.WithAPIKey(shared.p.Creds.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// triggerWriter collects what is written and calls fire once when it contains trigger.
+type triggerWriter struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	trigger string
+	fire    func()
+}
+
+func (w *triggerWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.b.Write(p)
+	if w.fire != nil && strings.Contains(w.b.String(), w.trigger) {
+		w.fire()
+		w.fire = nil
+	}
+	return n, err
+}
+
+func (w *triggerWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// Ctrl-C (the command's context cancelled) while vds analyze waits for its analysis job cancels that
+// job on the server, says so with the job's ID, does not say "done", and exits 130.
+func TestAnalyzeInterruptCancelsJob(t *testing.T) {
+	home, addr := platform(t)
+	c := sharedClient(t)
+	file := shareddata.Path(t, "tabular/titanic.csv")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	runCtx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	// The progress lines (not a terminal) show the analyse stage once the job was started.
+	errw := &triggerWriter{trigger: "analyse", fire: func() { time.AfterFunc(300*time.Millisecond, interrupt) }}
+	var out bytes.Buffer
+	start := time.Now()
+	code := run(runCtx, []string{"analyze", file, "--target", "survived", "--budget", "60s", "--server", addr, "--home", home}, &out, errw)
+	errs := errw.String()
+	if code != 130 {
+		t.Fatalf("exit %d, want 130; stderr:\n%s", code, errs)
+	}
+	if strings.Contains(errs, "done in") || strings.Contains(errs, "context canceled") {
+		t.Errorf("stderr says done or context canceled:\n%s", errs)
+	}
+	var jobID string
+	for _, l := range strings.Split(errs, "\n") {
+		if f := strings.Fields(l); len(f) == 4 && f[0] == "cancelled:" && f[1] == "job" && f[3] == "(analysis)" {
+			jobID = f[2]
+		}
+	}
+	if jobID == "" {
+		t.Fatalf("stderr names no cancelled analysis job:\n%s", errs)
+	}
+	if el := time.Since(start); el > 45*time.Second {
+		t.Errorf("interrupt took %s to return", el)
+	}
+	// The job is cancelled on the server (not left to run its 60 s budget), soon.
+	var j *jobsv1.Job
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		g, err := c.Jobs.GetJob(ctx, &jobsv1.GetJobRequest{JobId: jobID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j = g.Job; j.Kind != "analyze" || j.State == jobsv1.JobState_JOB_STATE_CANCELLED || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if j.Kind != "analyze" || j.State != jobsv1.JobState_JOB_STATE_CANCELLED {
+		t.Fatalf("job %s is %s %s, want a cancelled analyze job", jobID, j.Kind, j.State)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout %q after an interrupt", out.String())
+	}
+}
+
+// vds ask --conversation C DATASET refuses a dataset other than C's (by ID or as a file) before
+// sending the question, and proceeds when DATASET is C's own.
+func TestAskConversationOtherDataset(t *testing.T) {
+	home, addr := platform(t)
+	c := sharedClient(t)
+	tips := shareddata.Path(t, "tabular/tips.csv")
+	iris := shareddata.Path(t, "tabular/iris.csv")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	up, err := c.UploadFile(ctx, shared.p.Creds.ProjectID, iris, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.JobId != "" {
+		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errs := cli(t, time.Minute, "ask", tips, "How many rows are there?", "--format", "json", "--quiet", "--server", addr, "--home", home, "--planner", "builtin")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	conv := between(out, `"conversation_id": "`, `"`)
+	gc, err := c.Orchestrator.GetConversation(ctx, &orchestratorv1.GetConversationRequest{ConversationId: conv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tipsID := gc.Conversation.Datasets[0].DatasetId
+	before := len(gc.Conversation.Messages)
+	for _, arg := range []string{up.DatasetId, iris} {
+		code, out, errs = cli(t, time.Minute, "ask", "--conversation", conv, arg, "How many rows are there?", "--server", addr, "--home", home)
+		want := "conversation " + conv + " is about dataset " + tipsID + " (tips.csv); to ask about " + arg
+		if code != 1 || !strings.Contains(errs, want) || !strings.Contains(errs, "start a new conversation (omit --conversation)") || out != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 1 with %q", arg, code, out, errs, want)
+		}
+	}
+	gc, err = c.Orchestrator.GetConversation(ctx, &orchestratorv1.GetConversationRequest{ConversationId: conv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(gc.Conversation.Messages); n != before {
+		t.Errorf("the refused questions were sent: %d messages, was %d", n, before)
+	}
+	// The conversation's own dataset, by ID and as the same file (re-uploaded: the same dataset), is asked.
+	// pandas: len(tips) = 244
+	for _, arg := range []string{tipsID, tips} {
+		code, out, errs = cli(t, time.Minute, "ask", "--conversation", conv, arg, "How many rows are there?", "--server", addr, "--home", home, "--quiet")
+		if code != 0 || !strings.Contains(out, "244") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want the answer 244", arg, code, out, errs)
+		}
+	}
+}
+
+func between(s, a, b string) string {
+	i := strings.Index(s, a)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(a):]
+	if j := strings.Index(s, b); j >= 0 {
+		return s[:j]
+	}
+	return s
+}
+
+// Ctrl-C while vds ask streams the answer exits 130 naming the conversation, not "ask: context canceled".
+func TestAskInterrupt(t *testing.T) {
+	home, addr := platform(t)
+	file := shareddata.Path(t, "tabular/tips.csv")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	runCtx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	errw := &triggerWriter{trigger: "conversation cnv_", fire: interrupt}
+	var out bytes.Buffer
+	code := run(runCtx, []string{"ask", file, "What is the average tip by day?", "--server", addr, "--home", home, "--planner", "builtin"}, &out, errw)
+	errs := errw.String()
+	if code != 130 || !strings.Contains(errs, "vds: interrupted; the question was not answered (conversation cnv_") ||
+		strings.Contains(errs, "context canceled") || out.Len() != 0 {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, out.String(), errs)
+	}
+}
