@@ -176,6 +176,10 @@ type Storage interface {
 	GetResource(ctx context.Context, kind, id string) (Resource, error)
 	GetResourceByKey(ctx context.Context, kind, projectID, key string) (Resource, error)
 	UpdateResource(ctx context.Context, kind, id string, fn func(Resource) (Resource, error)) (Resource, error)
+	// SetResourceState replaces a resource's state and data in one statement, without reading it
+	// first (for a writer that owns the resource, such as the service finishing an execution
+	// record); ErrNotFound when it does not exist.
+	SetResourceState(ctx context.Context, kind, id, state string, data []byte) error
 	ListResources(ctx context.Context, q ListQuery) ([]Resource, error)
 	DeleteResource(ctx context.Context, kind, id string) error
 

@@ -50,7 +50,7 @@ type Options struct {
 	DatabaseURL string // empty: SQLite under Home
 	ObjectStore string // empty: a folder under Home
 	NatsURL     string // empty: an embedded NATS server under Home
-	Log         *slog.Logger
+	Log         *slog.Logger // nil: discard the logs
 	// Bootstrap creates a local admin and an API key on first start (see Credentials).
 	Bootstrap bool
 }
@@ -71,6 +71,9 @@ var ErrLocked = errors.New("another vds platform is running with this home")
 
 // Up starts the platform and returns once every service is serving.
 func Up(ctx context.Context, o Options) (*Platform, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
 	if err := os.MkdirAll(o.Home, 0o700); err != nil {
 		return nil, fmt.Errorf("home %s: %w", o.Home, err)
 	}

@@ -248,8 +248,27 @@ func testResources(t *testing.T, s storage.Storage) {
 	if err != nil || up.State != "failed" || !up.CreatedAt.Equal(base) {
 		t.Fatalf("UpdateResource = %+v, %v", up, err)
 	}
+	if err := s.SetResourceState(ctx, "dataset", made[0], "ready", []byte("yz")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetResource(ctx, "dataset", made[0]); err != nil || got.State != "ready" || string(got.Data) != "yz" ||
+		got.ProjectID != up.ProjectID || !got.CreatedAt.Equal(base) || got.UpdatedAt.Before(up.UpdatedAt) {
+		t.Fatalf("after SetResourceState: %+v, %v", got, err)
+	}
+	if err := s.SetResourceState(ctx, "dataset", made[0], "empty", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetResource(ctx, "dataset", made[0]); got.State != "empty" || len(got.Data) != 0 {
+		t.Fatalf("SetResourceState with nil data: %+v", got)
+	}
+	if err := s.SetResourceState(ctx, "upload", made[0], "x", nil); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("SetResourceState of another kind: %v", err)
+	}
 	if err := s.DeleteResource(ctx, "dataset", made[0]); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.SetResourceState(ctx, "dataset", made[0], "x", nil); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("SetResourceState of a deleted resource: %v", err)
 	}
 	if _, err := s.UpdateResource(ctx, "dataset", made[0], func(r storage.Resource) (storage.Resource, error) { return r, nil }); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("update deleted: %v", err)

@@ -21,7 +21,7 @@ func scanUser(r scanner) (storage.User, error) {
 }
 
 func (s *Store) CreateUser(ctx context.Context, u storage.User) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?)`),
+	_, err := s.exec(ctx, s.q(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?)`),
 		u.ID, strings.ToLower(u.Email), u.DisplayName, u.PasswordHash, us(u.CreatedAt))
 	return wrapCreate(err, "user")
 }
@@ -73,7 +73,7 @@ func scanSession(r scanner) (storage.Session, error) {
 }
 
 func (s *Store) CreateSession(ctx context.Context, x storage.Session) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+	_, err := s.exec(ctx, s.q(`INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		x.ID, x.UserID, x.RefreshHash, us(x.CreatedAt), us(x.ExpiresAt), us(x.LastUsedAt), us(x.RevokedAt))
 	return wrapCreate(err, "session")
 }
@@ -196,7 +196,7 @@ func (s *Store) ListMembers(ctx context.Context, projectID string) ([]storage.Me
 }
 
 func (s *Store) DeleteMember(ctx context.Context, projectID, userID string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM members WHERE project_id = ? AND user_id = ?`), projectID, userID)
+	res, err := s.exec(ctx, s.q(`DELETE FROM members WHERE project_id = ? AND user_id = ?`), projectID, userID)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func scanKey(r scanner) (storage.APIKey, error) {
 }
 
 func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO api_keys (`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := s.exec(ctx, s.q(`INSERT INTO api_keys (`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		k.ID, k.ProjectID, k.UserID, k.Name, k.Prefix, k.Hash, k.Scope, us(k.CreatedAt), us(k.LastUsedAt), us(k.RevokedAt))
 	return wrapCreate(err, "api key")
 }
@@ -270,7 +270,7 @@ func (s *Store) UpdateAPIKey(ctx context.Context, id string, fn func(storage.API
 }
 
 func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO audit_events (id, time, actor_id, action, project_id, target_id, client_address, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := s.exec(ctx, s.q(`INSERT INTO audit_events (id, time, actor_id, action, project_id, target_id, client_address, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		e.ID, us(e.Time), e.ActorID, e.Action, e.ProjectID, e.TargetID, e.ClientAddress, jsonMap(e.Details))
 	return wrapCreate(err, "audit event")
 }

@@ -34,7 +34,7 @@ func (s *Store) CreateResource(ctx context.Context, r storage.Resource) error {
 	if r.Data == nil {
 		r.Data = []byte{}
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO resources (`+resCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := s.exec(ctx, s.q(`INSERT INTO resources (`+resCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		r.Kind, r.ID, r.ProjectID, r.ParentID, r.Key, r.State, r.Data, us(r.CreatedAt), us(r.UpdatedAt))
 	return wrapCreate(err, r.Kind)
 }
@@ -74,6 +74,23 @@ func (s *Store) UpdateResource(ctx context.Context, kind, id string, fn func(sto
 		return wrapCreate(err, kind)
 	})
 	return out, err
+}
+
+func (s *Store) SetResourceState(ctx context.Context, kind, id, state string, data []byte) error {
+	if data == nil {
+		data = []byte{}
+	}
+	res, err := s.exec(ctx, s.q(`UPDATE resources SET state = ?, data = ?, updated_at = ? WHERE kind = ? AND id = ?`),
+		state, data, us(time.Now()), kind, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%s %s: %w", kind, id, storage.ErrNotFound)
+	}
+	return nil
 }
 
 func (s *Store) ListResources(ctx context.Context, q storage.ListQuery) ([]storage.Resource, error) {
@@ -118,7 +135,7 @@ func (s *Store) ListResources(ctx context.Context, q storage.ListQuery) ([]stora
 }
 
 func (s *Store) DeleteResource(ctx context.Context, kind, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM resources WHERE kind = ? AND id = ?`), kind, id)
+	res, err := s.exec(ctx, s.q(`DELETE FROM resources WHERE kind = ? AND id = ?`), kind, id)
 	if err != nil {
 		return err
 	}

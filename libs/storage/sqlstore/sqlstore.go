@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -40,6 +41,56 @@ const (
 type Store struct {
 	db     *sql.DB
 	flavor flavor
+	// wlock serializes this process's writes to one SQLite file (nil for PostgreSQL). SQLite lets
+	// one writer in at a time and makes the others wait in its busy handler, which sleeps for
+	// whole milliseconds (1, 2, 5… ms) before it looks again; the services of one process share
+	// the file, so a write that met another waited about a millisecond where a Go lock wakes it
+	// as soon as the other commits. Writers in other processes still meet the busy handler.
+	wlock chan struct{}
+}
+
+// fileLocks holds one write lock per SQLite file opened in this process.
+var fileLocks = struct {
+	sync.Mutex
+	m map[string]chan struct{}
+}{m: map[string]chan struct{}{}}
+
+func fileLock(path string) chan struct{} {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	fileLocks.Lock()
+	defer fileLocks.Unlock()
+	l, ok := fileLocks.m[path]
+	if !ok {
+		l = make(chan struct{}, 1)
+		fileLocks.m[path] = l
+	}
+	return l
+}
+
+// writing takes the process's write lock on the file (a no-op for PostgreSQL); the returned
+// function releases it.
+func (s *Store) writing(ctx context.Context) (func(), error) {
+	if s.wlock == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.wlock <- struct{}{}:
+		return func() { <-s.wlock }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// exec runs one writing statement under the write lock.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	unlock, err := s.writing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return s.db.ExecContext(ctx, query, args...)
 }
 
 var _ storage.Storage = (*Store)(nil)
@@ -115,7 +166,11 @@ func open(dsn string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	db.SetMaxOpenConns(4)
-	return &Store{db: db, flavor: sqlite}, nil
+	st := &Store{db: db, flavor: sqlite}
+	if path != ":memory:" {
+		st.wlock = fileLock(path)
+	}
+	return st, nil
 }
 
 // Ping checks the connection.
@@ -277,6 +332,11 @@ func (s *Store) q(query string) string {
 }
 
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	unlock, err := s.writing(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

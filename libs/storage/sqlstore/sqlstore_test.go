@@ -2,9 +2,14 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vdsproject/vds/libs/storage"
 	"github.com/vdsproject/vds/libs/storage/conformance"
@@ -99,5 +104,80 @@ func TestOpenRefusesUnknownSchemes(t *testing.T) {
 		} else if dsn == "mysql://nowhere/db" && !strings.Contains(err.Error(), `scheme "mysql"`) {
 			t.Errorf("Open(%q): %v, want it to name the scheme", dsn, err)
 		}
+	}
+}
+
+// TestWriteLockShared: the Stores of one process on one SQLite file (as the services of `vds up`)
+// share one write lock, whatever the path's spelling, and writers through both all succeed;
+// another file, PostgreSQL and :memory: have their own or none. A write waiting for the lock gives
+// up when its context ends.
+func TestWriteLockShared(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := Open(ctx, "sqlite://"+filepath.Join(dir, "vds.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	t.Chdir(dir)
+	if err := os.Mkdir("sub", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, "./sub/../vds.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	other, err := Open(ctx, filepath.Join(dir, "other.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if a.wlock == nil || a.wlock != b.wlock || other.wlock == a.wlock {
+		t.Fatalf("locks: a %p, b %p, other %p", a.wlock, b.wlock, other.wlock)
+	}
+	if m, err := open(":memory:"); err != nil || m.wlock != nil {
+		t.Fatalf(":memory: lock %v, %v", m.wlock, err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			id := fmt.Sprintf("ds_%03d", i)
+			if err := s.CreateResource(ctx, storage.Resource{Kind: "dataset", ID: id, ProjectID: "prj_a", State: "new"}); err != nil {
+				errs <- err
+				return
+			}
+			errs <- s.SetResourceState(ctx, "dataset", id, "done", []byte{byte(i)})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l, err := b.ListResources(ctx, storage.ListQuery{Kind: "dataset", State: "done", Limit: 500}); err != nil || len(l) != 200 {
+		t.Fatalf("%d done, %v", len(l), err)
+	}
+	unlock, err := a.writing(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := b.SetResourceState(cctx, "dataset", "ds_000", "x", nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a write waiting for the held lock: %v", err)
+	}
+	unlock()
+	if err := b.SetResourceState(ctx, "dataset", "ds_000", "x", nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -32,7 +32,7 @@ func (s *Store) ListSessionsRevokedSince(ctx context.Context, since time.Time) (
 
 // AddLoginFailure records one failed login under key.
 func (s *Store) AddLoginFailure(ctx context.Context, key string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO login_failures (throttle_key, at) VALUES (?, ?)`), key, us(at))
+	_, err := s.exec(ctx, s.q(`INSERT INTO login_failures (throttle_key, at) VALUES (?, ?)`), key, us(at))
 	return err
 }
 
@@ -45,7 +45,7 @@ func (s *Store) CountLoginFailures(ctx context.Context, key string, since time.T
 
 // ClearLoginFailures deletes key's failures and every failure older than before.
 func (s *Store) ClearLoginFailures(ctx context.Context, key string, before time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM login_failures WHERE throttle_key = ? OR at < ?`), key, us(before))
+	_, err := s.exec(ctx, s.q(`DELETE FROM login_failures WHERE throttle_key = ? OR at < ?`), key, us(before))
 	return err
 }
 

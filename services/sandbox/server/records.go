@@ -73,9 +73,11 @@ func (s *Server) beginRecord(ctx context.Context, exe *sandboxv1.Execution) *exe
 	return r
 }
 
-// finish writes exe's final state in the background (in the caller's goroutine for a record begun
-// after closeRecords). Call it exactly once per beginRecord.
-func (s *Server) finishRecord(ctx context.Context, r *execRecord, exe *sandboxv1.Execution) {
+// finishRecord writes exe's final state: in the caller's goroutine when here is set (a caller
+// that waits for the write anyway saves the hand-over to another goroutine and back, about a
+// tenth of a millisecond on the status's path) or the record was begun after closeRecords, else
+// in the background. Call it exactly once per beginRecord.
+func (s *Server) finishRecord(ctx context.Context, r *execRecord, exe *sandboxv1.Execution, here bool) {
 	b, merr := proto.Marshal(exe) // now: exe may change after this returns
 	state := exe.GetStatus().GetOutcome().String()
 	ctx = context.WithoutCancel(ctx)
@@ -102,10 +104,9 @@ func (s *Server) finishRecord(ctx context.Context, r *execRecord, exe *sandboxv1
 				time.Sleep(recordBackoff << (attempt - 1))
 			}
 			if created {
-				_, err = s.rt.Store.UpdateResource(ctx, KindExecution, exe.Id, func(o storage.Resource) (storage.Resource, error) {
-					o.State, o.Data = state, b
-					return o, nil
-				})
+				// One UPDATE, no read first: the service owns the record (about 0.1 ms less than
+				// UpdateResource's transaction on the status's path).
+				err = s.rt.Store.SetResourceState(ctx, KindExecution, exe.Id, state, b)
 			} else if err = s.rt.Store.CreateResource(ctx, storage.Resource{Kind: KindExecution, ID: exe.Id, ProjectID: exe.ProjectId, State: state, Data: b}); err != nil {
 				// It may exist after all (a create that failed late): update it next time.
 				if _, gerr := s.rt.Store.GetResource(ctx, KindExecution, exe.Id); gerr == nil {
@@ -119,7 +120,7 @@ func (s *Server) finishRecord(ctx context.Context, r *execRecord, exe *sandboxv1
 		}
 		s.rt.Log.ErrorContext(ctx, "execution record: final state not stored", "id", exe.Id, "outcome", state, "err", err)
 	}
-	if r.sync {
+	if r.sync || here {
 		write()
 	} else {
 		go write()

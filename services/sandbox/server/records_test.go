@@ -38,6 +38,14 @@ func (f *flakyStore) CreateResource(ctx context.Context, r storage.Resource) err
 	return f.Storage.CreateResource(ctx, r)
 }
 
+func (f *flakyStore) SetResourceState(ctx context.Context, kind, id, state string, data []byte) error {
+	f.updates.Add(1)
+	if f.failUpdates.Add(-1) >= 0 {
+		return errFlaky
+	}
+	return f.Storage.SetResourceState(ctx, kind, id, state, data)
+}
+
 func (f *flakyStore) UpdateResource(ctx context.Context, kind, id string, fn func(storage.Resource) (storage.Resource, error)) (storage.Resource, error) {
 	f.updates.Add(1)
 	if f.failUpdates.Add(-1) >= 0 {
@@ -106,7 +114,7 @@ func TestRecordNeverLost(t *testing.T) {
 			}
 		}
 		exe.Status = &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_ERROR, Message: "boom"}
-		s.finishRecord(ctx, rec, exe)
+		s.finishRecord(ctx, rec, exe, false)
 		exe.Status = &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_OK} // a later change is not what is stored
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		s.waitRecord(wctx, exe.Id)
@@ -184,6 +192,14 @@ func (m *memStore) UpdateResource(ctx context.Context, kind, id string, fn func(
 	return r, err
 }
 
+func (m *memStore) SetResourceState(ctx context.Context, kind, id, state string, data []byte) error {
+	_, err := m.UpdateResource(ctx, kind, id, func(r storage.Resource) (storage.Resource, error) {
+		r.State, r.Data = state, data
+		return r, nil
+	})
+	return err
+}
+
 // TestRecordsBeginWhileWaiting: records begin and end while others wait for them (as WaitWarm
 // does between benchmark runs, and the shutdown while the last requests end); with a WaitGroup
 // this panicked ("WaitGroup is reused before previous Wait has returned", run it with -race).
@@ -226,7 +242,7 @@ func TestRecordsBeginWhileWaiting(t *testing.T) {
 				exe := &sandboxv1.Execution{Id: ids.New(ids.Execution), ProjectId: "prj_x", Code: "SELECT 1"}
 				rec := s.beginRecord(ctx, exe)
 				exe.Status = &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_OK, Message: exe.Id}
-				s.finishRecord(ctx, rec, exe)
+				s.finishRecord(ctx, rec, exe, false)
 				seen.Store(exe.Id, true)
 			}
 		}()
@@ -263,7 +279,7 @@ func TestRecordsBeginWhileWaiting(t *testing.T) {
 	ms.blockUpdates = make(chan struct{})
 	exe := &sandboxv1.Execution{Id: ids.New(ids.Execution), ProjectId: "prj_x"}
 	rec := s.beginRecord(ctx, exe)
-	s.finishRecord(ctx, rec, exe)
+	s.finishRecord(ctx, rec, exe, false)
 	runtime.Gosched()
 	before := runtime.NumGoroutine()
 	for i := 0; i < 20; i++ {
@@ -292,7 +308,7 @@ func TestCloseRecords(t *testing.T) {
 	early := &sandboxv1.Execution{Id: ids.New(ids.Execution), ProjectId: "prj_x"}
 	rec := s.beginRecord(ctx, early)
 	early.Status = &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_ERROR}
-	s.finishRecord(ctx, rec, early)
+	s.finishRecord(ctx, rec, early, false)
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	if err := s.closeRecords(sctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -314,7 +330,7 @@ func TestCloseRecords(t *testing.T) {
 		t.Errorf("record begun after closing: row not created by beginRecord: %v", err)
 	}
 	late.Status = &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_OK}
-	s.finishRecord(ctx, rec, late)
+	s.finishRecord(ctx, rec, late, false)
 	select {
 	case <-rec.done:
 	default:
@@ -325,5 +341,41 @@ func TestCloseRecords(t *testing.T) {
 	}
 	if s.recs.active != 0 || len(s.recs.pending) != 0 {
 		t.Errorf("%d active, %d pending after closing", s.recs.active, len(s.recs.pending))
+	}
+}
+
+// TestFinishRecordHere: with here set the final state is stored when finishRecord returns (the
+// handler's normal path), nothing stays pending or active, and a later begin/finish in the
+// background still counts and ends as before.
+func TestFinishRecordHere(t *testing.T) {
+	ms := &memStore{}
+	s := &Server{rt: &platform.Runtime{Store: ms, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
+	ctx := context.Background()
+	exe := &sandboxv1.Execution{Id: ids.New(ids.Execution), ProjectId: "prj_x"}
+	rec := s.beginRecord(ctx, exe)
+	exe.Status = &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_OK}
+	s.finishRecord(ctx, rec, exe, true)
+	select {
+	case <-rec.done:
+	default:
+		t.Fatal("finishRecord(here) returned before its write ended")
+	}
+	if r, err := ms.GetResource(ctx, KindExecution, exe.Id); err != nil || r.State != "OUTCOME_OK" {
+		t.Fatalf("record: %q %v, want OUTCOME_OK when finishRecord returns", r.State, err)
+	}
+	if s.recs.active != 0 || len(s.recs.pending) != 0 {
+		t.Fatalf("%d active, %d pending", s.recs.active, len(s.recs.pending))
+	}
+	bg := &sandboxv1.Execution{Id: ids.New(ids.Execution), ProjectId: "prj_x"}
+	rec = s.beginRecord(ctx, bg)
+	bg.Status = &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_ERROR}
+	s.finishRecord(ctx, rec, bg, false)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.waitRecords(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := ms.GetResource(ctx, KindExecution, bg.Id); err != nil || r.State != "OUTCOME_ERROR" || s.recs.active != 0 {
+		t.Fatalf("background record: %q %v, %d active", r.State, err, s.recs.active)
 	}
 }
