@@ -55,16 +55,34 @@ type Server struct {
 }
 
 // Throttle limits failed logins. Failures are kept in the shared store, so the limits hold across
-// every auth replica. While an account or an address has MaxPerAccount / MaxPerAddress failures
-// within Window, its logins are refused without checking the password.
+// every auth replica. Within Window, logins are refused without checking the password:
+//   - to an account from an address with MaxPerAccount failures at that account from that address
+//     (so that five wrong passwords from one place do not lock the account's owner out everywhere);
+//   - to an account with MaxPerAccountTotal failures from all addresses (guessing spread over many);
+//   - from an address with MaxPerAddress failures over all accounts (a spray).
+//
+// A limit of 0 is off.
 type Throttle struct {
-	Window        time.Duration
-	MaxPerAccount int
-	MaxPerAddress int
+	Window             time.Duration
+	MaxPerAccount      int
+	MaxPerAccountTotal int
+	MaxPerAddress      int
 }
 
-// DefaultThrottle: 5 failures per account and 50 per client address in 15 minutes.
-var DefaultThrottle = Throttle{Window: 15 * time.Minute, MaxPerAccount: 5, MaxPerAddress: 50}
+// DefaultThrottle: in 15 minutes, 5 failures per account from one address, 100 per account from
+// all addresses, 50 per client address.
+var DefaultThrottle = Throttle{Window: 15 * time.Minute, MaxPerAccount: 5, MaxPerAccountTotal: 100, MaxPerAddress: 50}
+
+// keys are the login_failures keys of a login to email from addr, with their limits.
+func (t Throttle) keys(email, addr string) []struct {
+	key string
+	max int
+} {
+	return []struct {
+		key string
+		max int
+	}{{"acct:" + email + "|addr:" + addr, t.MaxPerAccount}, {"acct:" + email, t.MaxPerAccountTotal}, {"addr:" + addr, t.MaxPerAddress}}
+}
 
 // New loads (or makes, on first start) the token signing key, shared by all replicas through the store.
 func New(ctx context.Context, rt *platform.Runtime) (*Server, error) {
@@ -188,10 +206,7 @@ func (s *Server) throttled(ctx context.Context, email, addr string, now time.Tim
 		return nil
 	}
 	since := now.Add(-t.Window)
-	for _, c := range []struct {
-		key string
-		max int
-	}{{"acct:" + email, t.MaxPerAccount}, {"addr:" + addr, t.MaxPerAddress}} {
+	for _, c := range t.keys(email, addr) {
 		if c.max <= 0 {
 			continue
 		}
@@ -227,15 +242,18 @@ func (s *Server) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.L
 	}
 	ok, rehash, verr := passwords.Verify(req.Password, hash, s.Params)
 	if err != nil || verr != nil || !ok {
-		for _, k := range []string{"acct:" + email, "addr:" + addr} {
-			if ferr := s.rt.Store.AddLoginFailure(ctx, k, now); ferr != nil {
+		for _, k := range s.Throttle.keys(email, addr) {
+			if ferr := s.rt.Store.AddLoginFailure(ctx, k.key, now); ferr != nil {
 				return nil, grpcx.Internal(ctx, ferr, "login")
 			}
 		}
 		s.audit(ctx, u.ID, "login.failed", "", u.ID, map[string]string{"email_known": boolStr(err == nil)})
 		return nil, errBadLogin
 	}
-	_ = s.rt.Store.ClearLoginFailures(ctx, "acct:"+email, now.Add(-max(s.Throttle.Window, time.Hour)))
+	// The account's counts (from this address and in all) start again; the address's count stays.
+	for _, k := range s.Throttle.keys(email, addr)[:2] {
+		_ = s.rt.Store.ClearLoginFailures(ctx, k.key, now.Add(-max(s.Throttle.Window, time.Hour)))
+	}
 	if rehash {
 		if h, err := passwords.Hash(req.Password, s.Params); err == nil {
 			_, _ = s.rt.Store.UpdateUser(ctx, u.ID, func(o storage.User) (storage.User, error) { o.PasswordHash = h; return o, nil })

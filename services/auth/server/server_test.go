@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,21 @@ func from(addr string) context.Context {
 	return metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-forwarded-for", "203.0.113.9, "+addr))
 }
 
+// retryDelay is the RetryInfo detail of a throttled login (the gateway's Retry-After).
+func retryDelay(err error) time.Duration {
+	for _, d := range status.Convert(err).Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			return ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return 0
+}
+
+// TestLoginThrottlePerAccount: wrong passwords at an account from one address throttle that address's
+// logins to it (even the right password), on every replica, whether or not the account exists; the
+// account's owner logging in from elsewhere is not locked out (five wrong passwords from anywhere
+// used to lock any account, the admin's too), and the throttled address stays throttled after the
+// owner's login.
 func TestLoginThrottlePerAccount(t *testing.T) {
 	st := newStore(t)
 	a, b := newServer(t, st), newServer(t, st) // two replicas on one store
@@ -62,16 +78,16 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 	if _, _, err := a.CreateUser(context.Background(), "bystander@example.com", "another password", ""); err != nil {
 		t.Fatal(err)
 	}
+	const attacker = "198.51.100.66"
 	for _, email := range []string{"victim@example.com", "nobody@example.com"} {
 		t.Run(email, func(t *testing.T) {
 			var codes_ []codes.Code
-			for i := 0; i < 20; i++ {
+			for i := 0; i < 12; i++ {
 				srv := a
 				if i%2 == 1 {
 					srv = b // alternate replicas: the count is shared
 				}
-				// Each attempt from its own address, so only the per-account limit applies.
-				_, err := srv.Login(from("198.51.100."+string(rune('a'+i))), &authv1.LoginRequest{Email: email, Password: "wrong password " + string(rune('a'+i))})
+				_, err := srv.Login(from(attacker), &authv1.LoginRequest{Email: email, Password: "wrong password " + string(rune('a'+i))})
 				codes_ = append(codes_, status.Code(err))
 			}
 			for i, c := range codes_ {
@@ -85,39 +101,71 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 			}
 		})
 	}
-	// While throttled even the right password is refused, on either replica.
+	// From the attacker's address even the right password is refused, on either replica, with the wait.
 	for _, srv := range []*Server{a, b} {
-		_, err := srv.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "Victim@example.com", Password: "the right password"})
+		_, err := srv.Login(from(attacker), &authv1.LoginRequest{Email: "Victim@example.com", Password: "the right password"})
 		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "wait 15m0s") {
-			t.Fatalf("right password while throttled: %v, want ResourceExhausted asking to wait 15m0s", err)
+			t.Fatalf("right password from the throttled address: %v, want ResourceExhausted asking to wait 15m0s", err)
 		}
-		// The wait is also a RetryInfo detail (the gateway's Retry-After).
-		var delay time.Duration
-		for _, d := range status.Convert(err).Details() {
-			if ri, ok := d.(*errdetails.RetryInfo); ok {
-				delay = ri.GetRetryDelay().AsDuration()
-			}
-		}
-		if delay != DefaultThrottle.Window {
-			t.Fatalf("RetryInfo delay %v, want the throttle window %v", delay, DefaultThrottle.Window)
+		if d := retryDelay(err); d != DefaultThrottle.Window {
+			t.Fatalf("RetryInfo delay %v, want the throttle window %v", d, DefaultThrottle.Window)
 		}
 	}
-	// Another account is not affected.
-	if _, err := b.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "bystander@example.com", Password: "another password"}); err != nil {
-		t.Fatalf("other account: %v", err)
+	// The owner, elsewhere, logs in; another account is not affected.
+	if _, err := b.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "victim@example.com", Password: "the right password"}); err != nil {
+		t.Fatalf("the owner from another address: %v", err)
 	}
-	// The throttle is in the store: a replica started now sees it.
+	if _, err := a.Login(from(attacker), &authv1.LoginRequest{Email: "bystander@example.com", Password: "another password"}); err != nil {
+		t.Fatalf("other account from the attacker's address: %v", err)
+	}
+	// The owner's login does not clear the attacker's count; a replica started now sees it.
 	c := newServer(t, st)
-	if _, err := c.Login(from("192.0.2.2"), &authv1.LoginRequest{Email: "victim@example.com", Password: "the right password"}); status.Code(err) != codes.ResourceExhausted {
-		t.Fatalf("new replica: %v, want ResourceExhausted", err)
+	if _, err := c.Login(from(attacker), &authv1.LoginRequest{Email: "victim@example.com", Password: "the right password"}); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("attacker's address after the owner's login, new replica: %v, want ResourceExhausted", err)
 	}
-	// When the window has passed, the right password works again and clears the count.
+	// When the window has passed, the right password works from there too and clears its counts.
 	c.Throttle.Window = time.Nanosecond
-	if _, err := c.Login(from("192.0.2.2"), &authv1.LoginRequest{Email: "victim@example.com", Password: "the right password"}); err != nil {
+	if _, err := c.Login(from(attacker), &authv1.LoginRequest{Email: "victim@example.com", Password: "the right password"}); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
-	if n, _ := st.CountLoginFailures(context.Background(), "acct:victim@example.com", time.Time{}); n != 0 {
-		t.Fatalf("%d failures left after a successful login, want 0", n)
+	for _, k := range []string{"acct:victim@example.com", "acct:victim@example.com|addr:" + attacker} {
+		if n, _ := st.CountLoginFailures(context.Background(), k, time.Time{}); n != 0 {
+			t.Fatalf("%s: %d failures left after a successful login, want 0", k, n)
+		}
+	}
+}
+
+// TestLoginThrottlePerAccountTotal: guessing at one account spread over many addresses (each under
+// the per-address limits) is throttled at MaxPerAccountTotal, from every address and for the right
+// password too; other accounts are not affected.
+func TestLoginThrottlePerAccountTotal(t *testing.T) {
+	st := newStore(t)
+	a, b := newServer(t, st), newServer(t, st)
+	for _, s := range []*Server{a, b} {
+		s.Throttle = Throttle{Window: 15 * time.Minute, MaxPerAccount: 5, MaxPerAccountTotal: 8, MaxPerAddress: 50}
+	}
+	if _, _, err := a.CreateUser(context.Background(), "victim@example.com", "the right password", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.CreateUser(context.Background(), "bystander@example.com", "another password", ""); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 12; i++ {
+		srv := []*Server{a, b}[i%2]
+		_, err := srv.Login(from("198.51.100."+strconv.Itoa(10+i)), &authv1.LoginRequest{Email: "victim@example.com", Password: "guess " + strconv.Itoa(i)})
+		want := codes.Unauthenticated
+		if i >= 8 {
+			want = codes.ResourceExhausted
+		}
+		if status.Code(err) != want {
+			t.Fatalf("attempt %d from its own address: %v, want %v", i+1, err, want)
+		}
+	}
+	if _, err := a.Login(from("192.0.2.50"), &authv1.LoginRequest{Email: "victim@example.com", Password: "the right password"}); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("right password from a new address: %v, want ResourceExhausted", err)
+	}
+	if _, err := b.Login(from("192.0.2.50"), &authv1.LoginRequest{Email: "bystander@example.com", Password: "another password"}); err != nil {
+		t.Fatalf("other account: %v", err)
 	}
 }
 
@@ -237,7 +285,9 @@ func TestSettings(t *testing.T) {
 		{[]string{"-argon2-memory-kib", "65536", "-argon2-iterations", "3", "-argon2-threads", "2"}, "", func(s Settings) bool {
 			return s.Params == passwords.Params{Memory: 65536, Time: 3, Threads: 2}
 		}},
-		{[]string{"-login-max-failures-per-account", "3"}, "", func(s Settings) bool { return s.Throttle.MaxPerAccount == 3 }},
+		{[]string{"-login-max-failures-per-account", "3"}, "", func(s Settings) bool { return s.Throttle.MaxPerAccount == 3 && s.Throttle.MaxPerAccountTotal == 100 }},
+		{[]string{"-login-max-failures-per-account-total", "40"}, "", func(s Settings) bool { return s.Throttle.MaxPerAccountTotal == 40 && s.Throttle.MaxPerAccount == 5 }},
+		{[]string{"-login-max-failures-per-account-total", "-1"}, "must not be negative", nil},
 		{[]string{"-argon2-memory-kib", "1024"}, "too weak", nil},
 		{[]string{"-access-token-ttl", "2h"}, "access-token-ttl", nil},
 	}

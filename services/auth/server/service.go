@@ -44,7 +44,8 @@ func (s *Settings) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&s.AccessTTL, "access-token-ttl", s.AccessTTL, "lifetime of an access token (at most 1h)")
 	fs.DurationVar(&s.RefreshTTL, "refresh-token-ttl", s.RefreshTTL, "lifetime of a login session (its refresh token)")
 	fs.DurationVar(&s.Throttle.Window, "login-throttle-window", s.Throttle.Window, "window over which failed logins are counted")
-	fs.IntVar(&s.Throttle.MaxPerAccount, "login-max-failures-per-account", s.Throttle.MaxPerAccount, "failed logins per account within the window before logins are refused")
+	fs.IntVar(&s.Throttle.MaxPerAccount, "login-max-failures-per-account", s.Throttle.MaxPerAccount, "failed logins at one account from one client address within the window before that address's logins to it are refused (0: off)")
+	fs.IntVar(&s.Throttle.MaxPerAccountTotal, "login-max-failures-per-account-total", s.Throttle.MaxPerAccountTotal, "failed logins at one account from all addresses within the window before all its logins are refused (0: off)")
 	fs.IntVar(&s.Throttle.MaxPerAddress, "login-max-failures-per-address", s.Throttle.MaxPerAddress, "failed logins per client address within the window before logins are refused")
 }
 
@@ -57,7 +58,7 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("--access-token-ttl must be between 1m and %s, not %s", grpcx.MaxAccessTTL, s.AccessTTL)
 	case s.RefreshTTL < s.AccessTTL:
 		return fmt.Errorf("--refresh-token-ttl (%s) must be at least --access-token-ttl (%s)", s.RefreshTTL, s.AccessTTL)
-	case s.Throttle.Window < 0 || s.Throttle.MaxPerAccount < 0 || s.Throttle.MaxPerAddress < 0:
+	case s.Throttle.Window < 0 || s.Throttle.MaxPerAccount < 0 || s.Throttle.MaxPerAccountTotal < 0 || s.Throttle.MaxPerAddress < 0:
 		return fmt.Errorf("login throttle settings must not be negative")
 	}
 	return nil
