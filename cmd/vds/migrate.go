@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,12 +22,25 @@ func init() {
 	})
 }
 
+// sqlitePath is the file of a SQLite store URL (sqlite:///path or a plain path; not :memory:).
+func sqlitePath(dsn string) (string, bool) {
+	if strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite://") {
+		return "", false
+	}
+	p := strings.TrimPrefix(dsn, "sqlite://")
+	if p == "" || p == ":memory:" {
+		return "", false
+	}
+	return p, true
+}
+
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("migrate", "vds migrate — apply pending schema migrations to the metadata store, then exit", stderr)
 	home := fs.String("home", config.DefaultHome(), "state directory; its SQLite database is used when --database-url is empty")
 	dbURL := fs.String("database-url", "", "metadata store: postgres://… or sqlite:///path (default: SQLite under --home)")
 	fs.StringVar(dbURL, "postgres-url", "", "PostgreSQL metadata store, postgres://… (an alias of --database-url)")
 	statusOnly := fs.Bool("status", false, "only list the migrations and whether each is applied")
+	create := fs.Bool("create", false, "make the SQLite database when it does not exist yet (without it, a missing file is an error: a mistyped path would get an empty new database)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long (waiting for another migration holds the lock)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -41,6 +56,11 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		dsn = "sqlite://" + filepath.Join(h, "vds.db")
+	}
+	if path, ok := sqlitePath(dsn); ok && !*create {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no metadata store at %s: check --home or --database-url (vds up makes it on first start; pass --create to make an empty one there)", path)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

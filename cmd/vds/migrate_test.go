@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +31,19 @@ func TestMigrateCommand(t *testing.T) {
 				}
 				return out.String()
 			}
-			if got := run("--status"); !strings.Contains(got, "pending  0001_init.sql") || strings.Contains(got, "applied") {
+			if !strings.Contains(tc.name, "postgres") {
+				// A missing SQLite file (a mistyped --home or path) is an error, and nothing is made.
+				var out, errb bytes.Buffer
+				err := cmdMigrate(context.Background(), append(append([]string{}, args...), "--status"), &out, &errb)
+				if err == nil || !strings.Contains(err.Error(), "no metadata store at ") || !strings.Contains(err.Error(), "--create") {
+					t.Fatalf("migrate of a missing SQLite file: %v, want the error naming it and --create", err)
+				}
+				p, _, _ := strings.Cut(strings.SplitN(err.Error(), "no metadata store at ", 2)[1], ": check")
+				if _, serr := os.Stat(p); !os.IsNotExist(serr) || filepath.Base(p) != "vds.db" {
+					t.Fatalf("%s after the refusal: %v", p, serr)
+				}
+			}
+			if got := run("--status", "--create"); !strings.Contains(got, "pending  0001_init.sql") || strings.Contains(got, "applied") {
 				t.Fatalf("status of a fresh store:\n%s", got)
 			}
 			if got := run(); !strings.Contains(got, "applied 0001_init.sql") || !strings.Contains(got, "applied 0002_") {
