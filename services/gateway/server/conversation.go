@@ -15,7 +15,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
 )
@@ -156,8 +155,8 @@ func (g *gateway) startRun(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &orchestratorv1.SendMessageRequest{}
 	if len(body) > 0 {
-		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, req); err != nil {
-			g.invalid(w, r, "body", "must be a SendMessageRequest as JSON ({\"text\", \"selections\"}): "+err.Error())
+		if err := decodeBody(g.json.UnmarshalOptions, body, req); err != nil {
+			g.writeStatus(w, r, status.New(codes.InvalidArgument, err.Error()), http.StatusBadRequest)
 			return
 		}
 	}

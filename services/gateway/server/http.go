@@ -110,8 +110,9 @@ func NewHTTPHandler(ctx context.Context, o Options) (http.Handler, error) {
 	}
 	g := &gateway{opts: o, ctx: ctx, b: b,
 		json: &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
+			// Unknown fields are refused (strictJSON): a misspelt field would otherwise be ignored.
+			UnmarshalOptions: protojson.UnmarshalOptions{},
 		},
 	}
 	g.inflight.zero = sync.NewCond(&g.inflight.mu)
@@ -119,7 +120,7 @@ func NewHTTPHandler(ctx context.Context, o Options) (http.Handler, error) {
 		g.limiter = newRateLimiter(o.RatePerSecond, o.Burst)
 	}
 	g.mux = runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: g.json}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: strictJSON{g.json}}),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
