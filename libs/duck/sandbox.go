@@ -3,6 +3,7 @@
 package duck
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -626,6 +628,10 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxResultBytes
 	}
+	memory := limits.MemoryLimit
+	if memory == "" {
+		memory = DefaultMemoryLimit
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -751,7 +757,7 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	}
 	rr, err := ar.QueryContext(ctx, query)
 	if err != nil {
-		err = queryError(ctx, timeout, err)
+		err = queryError(ctx, timeout, memory, err)
 		// A query the binder refused left nothing behind; the check before keeping makes sure.
 		keepIt = ctx.Err() == nil && errors.Is(err, ErrInvalidArgument)
 		return nil, err
@@ -781,7 +787,7 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	}
 	if err := rr.Err(); err != nil {
 		res.Release()
-		return nil, queryError(ctx, timeout, err)
+		return nil, queryError(ctx, timeout, memory, err)
 	}
 	if kc != nil && ctx.Err() == nil {
 		handedOver = true
@@ -790,7 +796,9 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	return res, nil
 }
 
-func queryError(ctx context.Context, timeout time.Duration, err error) error {
+// queryError classifies a failed query's error. memory is the query's memory limit, named in the
+// out-of-memory message.
+func queryError(ctx context.Context, timeout time.Duration, memory string, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("query interrupted after the %s time limit: %w", timeout, context.DeadlineExceeded)
 	}
@@ -806,8 +814,16 @@ func queryError(ctx context.Context, timeout time.Duration, err error) error {
 			return fmt.Errorf("%w: %s", ErrInvalidArgument, msg)
 		}
 	}
-	if strings.Contains(msg, "Out of Memory") {
-		return fmt.Errorf("%w: %s", ErrResourceExhausted, msg)
+	if i := strings.Index(msg, "Out of Memory"); i >= 0 {
+		// DuckDB's own advice that follows (SET threads, SET memory_limit, a temp_directory) is for
+		// its operators: a sandboxed query can change no setting. Only the first line is kept.
+		first := msg[i:]
+		if j := strings.IndexByte(first, '\n'); j >= 0 {
+			first = first[:j]
+		}
+		return fmt.Errorf("%w: the query needs more memory than its limit of %s (%s); settings cannot be changed from a query, "+
+			"so make it need less: aggregate or filter before collecting rows, select fewer or shorter columns, or add a LIMIT",
+			ErrResourceExhausted, memory, strings.TrimSpace(first))
 	}
 	return err
 }
@@ -841,26 +857,25 @@ func checkReadOnly(ctx context.Context, c *Conn, query string) error {
 	if err, ok := memoizedCheck(query); ok {
 		return err
 	}
-	var js string
-	if err := c.conn.QueryRowContext(ctx, `SELECT json_serialize_sql(?::VARCHAR)::VARCHAR`, query).Scan(&js); err != nil {
-		return fmt.Errorf("check query: %w", err)
+	parsed, err := serialize(ctx, c, query)
+	if err != nil {
+		return err
 	}
-	var parsed struct {
-		Error        bool              `json:"error"`
-		ErrorMessage string            `json:"error_message"`
-		Statements   []json.RawMessage `json:"statements"`
-	}
-	if err := json.Unmarshal([]byte(js), &parsed); err != nil {
-		return fmt.Errorf("check query: %w", err)
-	}
-	var err error
 	switch {
 	case parsed.Error && strings.Contains(parsed.ErrorMessage, "Only SELECT"):
-		err = fmt.Errorf("%w: only a single read-only query (SELECT, WITH, FROM, VALUES) is allowed; %s statements are refused", ErrInvalidArgument, firstWord(query))
+		err = refusedStatements(ctx, c, query)
 	case parsed.Error:
 		err = fmt.Errorf("%w: %s", ErrInvalidArgument, parsed.ErrorMessage)
 	case len(parsed.Statements) != 1:
-		err = fmt.Errorf("%w: exactly one statement is allowed, got %d", ErrInvalidArgument, len(parsed.Statements))
+		kinds := make([]string, 0, len(parsed.Statements))
+		for _, st := range splitStatements(query) {
+			kinds = append(kinds, statementKind(st))
+		}
+		list := ""
+		if len(kinds) == len(parsed.Statements) {
+			list = " (" + strings.Join(kinds, "; ") + ")"
+		}
+		err = fmt.Errorf("%w: exactly one statement is allowed, got %d%s; send each query as its own request", ErrInvalidArgument, len(parsed.Statements), list)
 	}
 	if err == nil {
 		if name := deniedName(parsed.Statements[0]); name != "" {
@@ -993,16 +1008,195 @@ func deniedName(stmt json.RawMessage) string {
 	return walk(tree)
 }
 
-func firstWord(q string) string {
-	f := strings.Fields(strings.TrimLeft(q, " \t\r\n(;"))
-	if len(f) == 0 {
-		return "empty"
+// parsedSQL is json_serialize_sql's answer.
+type parsedSQL struct {
+	Error        bool              `json:"error"`
+	ErrorMessage string            `json:"error_message"`
+	Statements   []json.RawMessage `json:"statements"`
+}
+
+// serialize parses query with DuckDB's own parser (json_serialize_sql), which serializes only
+// SELECT-like statements.
+func serialize(ctx context.Context, c *Conn, query string) (*parsedSQL, error) {
+	var js string
+	if err := c.conn.QueryRowContext(ctx, `SELECT json_serialize_sql(?::VARCHAR)::VARCHAR`, query).Scan(&js); err != nil {
+		return nil, fmt.Errorf("check query: %w", err)
 	}
-	w := strings.ToUpper(f[0])
-	if len(w) > 20 {
-		w = w[:20]
+	parsed := &parsedSQL{}
+	if err := json.Unmarshal([]byte(js), parsed); err != nil {
+		return nil, fmt.Errorf("check query: %w", err)
 	}
-	return w
+	return parsed, nil
+}
+
+// refusedStatements explains a query that DuckDB's serializer refused because some statement in it
+// is not SELECT-like: it names the refused statement's kind (DROP, COPY, SET, ...) and, for a
+// query of several statements, that only one is allowed. The query is split at its top-level
+// semicolons and each part is checked alone, on the same parser, so the statement named is the one
+// DuckDB refused; the split only serves this message, the decision was DuckDB's.
+func refusedStatements(ctx context.Context, c *Conn, query string) error {
+	stmts := splitStatements(query)
+	var kinds, refused []string
+	for _, st := range stmts {
+		k := statementKind(st)
+		kinds = append(kinds, k)
+		if p, err := serialize(ctx, c, st); err == nil && p.Error && strings.Contains(p.ErrorMessage, "Only SELECT") {
+			refused = append(refused, k)
+		}
+	}
+	if len(refused) == 0 { // the split disagreed with DuckDB's parser: name the first statement
+		refused = []string{cmp.Or(statementKind(query), "non-SELECT")}
+	}
+	refused = slices.Compact(refused)
+	what := strings.Join(refused, ", ") + " statements are refused"
+	if len(refused) == 1 {
+		what = "a " + refused[0] + " statement is refused"
+		if strings.ContainsRune("AEIOU", rune(refused[0][0])) {
+			what = "an " + refused[0] + " statement is refused"
+		}
+	}
+	if len(stmts) > 1 {
+		return fmt.Errorf("%w: exactly one statement is allowed, got %d (%s), and %s: send one read-only query (SELECT, WITH, FROM, VALUES) per request",
+			ErrInvalidArgument, len(stmts), strings.Join(kinds, "; "), what)
+	}
+	return fmt.Errorf("%w: only a single read-only query (SELECT, WITH, FROM, VALUES) is allowed; %s", ErrInvalidArgument, what)
+}
+
+// splitStatements splits a query at its top-level semicolons, skipping string literals ('…',
+// E'…'), quoted identifiers ("…"), dollar-quoted strings ($tag$…$tag$) and comments (-- and
+// nested /* */); parts holding only blanks and comments are dropped.
+func splitStatements(q string) []string {
+	var out []string
+	start := 0
+	flush := func(end int) {
+		if part := strings.TrimSpace(q[start:end]); statementKind(part) != "" {
+			out = append(out, part)
+		}
+		start = end + 1
+	}
+	for i := 0; i < len(q); i++ {
+		switch ch := q[i]; {
+		case ch == ';':
+			flush(i)
+		case ch == '\'' || ch == '"':
+			backslash := ch == '\'' && i > 0 && (q[i-1] == 'E' || q[i-1] == 'e') && (i < 2 || !isWordByte(q[i-2]))
+			for i++; i < len(q); i++ {
+				if backslash && q[i] == '\\' {
+					i++
+					continue
+				}
+				if q[i] == ch {
+					if i+1 < len(q) && q[i+1] == ch { // doubled quote
+						i++
+						continue
+					}
+					break
+				}
+			}
+		case ch == '-' && i+1 < len(q) && q[i+1] == '-':
+			for i < len(q) && q[i] != '\n' {
+				i++
+			}
+		case ch == '/' && i+1 < len(q) && q[i+1] == '*':
+			depth := 0
+			for ; i+1 < len(q); i++ {
+				if q[i] == '/' && q[i+1] == '*' {
+					depth++
+					i++
+				} else if q[i] == '*' && q[i+1] == '/' {
+					depth--
+					i++
+					if depth == 0 {
+						break
+					}
+				}
+			}
+			if depth > 0 {
+				i = len(q)
+			}
+		case ch == '$' && (i == 0 || !isWordByte(q[i-1])):
+			if m := dollarTagRE.FindString(q[i:]); m != "" {
+				if j := strings.Index(q[i+len(m):], m); j >= 0 {
+					i += len(m) + j + len(m) - 1
+				} else {
+					i = len(q)
+				}
+			}
+		}
+	}
+	flush(len(q))
+	return out
+}
+
+var dollarTagRE = regexp.MustCompile(`^\$[A-Za-z_]*\$`)
+
+func isWordByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'A' && b <= 'Z' || b >= 'a' && b <= 'z'
+}
+
+// statementKind names a statement by its leading keyword, after comments and opening parentheses
+// ("" for a part with none). For WITH it is the keyword of the statement the common table
+// expressions lead into (WITH … DELETE is a DELETE).
+func statementKind(stmt string) string {
+	words := topWords(stmt, 64)
+	if len(words) == 0 {
+		return ""
+	}
+	if words[0] == "WITH" {
+		for _, w := range words[1:] {
+			switch w {
+			case "SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "FROM", "TABLE", "COPY", "PIVOT", "UNPIVOT":
+				return w
+			}
+		}
+	}
+	return words[0]
+}
+
+// topWords returns the first n words of stmt outside parentheses, comments and quotes, upper-cased
+// (a statement opening with parentheses gives the words of what they enclose).
+func topWords(stmt string, n int) []string {
+	var words []string
+	depth, base := 0, -1 // base: the depth of the first word
+	for i := 0; i < len(stmt) && len(words) < n; i++ {
+		ch := stmt[i]
+		switch {
+		case ch == '-' && i+1 < len(stmt) && stmt[i+1] == '-':
+			for i < len(stmt) && stmt[i] != '\n' {
+				i++
+			}
+		case ch == '/' && i+1 < len(stmt) && stmt[i+1] == '*':
+			if j := strings.Index(stmt[i+2:], "*/"); j >= 0 {
+				i += j + 3
+			} else {
+				i = len(stmt)
+			}
+		case ch == '(':
+			depth++
+		case ch == ')':
+			depth--
+		case ch == '\'' || ch == '"':
+			for i++; i < len(stmt) && stmt[i] != ch; i++ {
+			}
+		case isWordByte(ch):
+			j := i
+			for j < len(stmt) && isWordByte(stmt[j]) {
+				j++
+			}
+			if base < 0 {
+				base = depth
+			}
+			if depth == base {
+				w := strings.ToUpper(stmt[i:j])
+				if len(w) > 20 {
+					w = w[:20]
+				}
+				words = append(words, w)
+			}
+			i = j - 1
+		}
+	}
+	return words
 }
 
 // ParquetToCSV writes a Parquet file as CSV with a header row (for the Python sandbox, whose

@@ -24,6 +24,59 @@ func TestSQLMemoryLimit(t *testing.T) {
 	if !errors.Is(err, ErrResourceExhausted) {
 		t.Fatalf("err = %v, want ResourceExhausted", err)
 	}
+	// The message names the limit and what a query can do; DuckDB's own advice (SET threads,
+	// SET memory_limit, a temp_directory) is gone, since a sandboxed query can change no setting.
+	msg := err.Error()
+	for _, want := range []string{"needs more memory than its limit of 64MB", "Out of Memory Error: failed to allocate", "aggregate", "fewer", "add a LIMIT"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not contain %q", msg, want)
+		}
+	}
+	for _, bad := range []string{"SET ", "temp_directory", "\n"} {
+		if strings.Contains(msg, bad) {
+			t.Errorf("message %q still contains %q", msg, bad)
+		}
+	}
+}
+
+// TestSQLStatementMessages: a refused query's message says what was wrong: several statements
+// (counted and named by kind), and the kind of the statement that is not read-only, wherever it
+// stands, with semicolons in strings, identifiers and comments not taken for separators.
+func TestSQLStatementMessages(t *testing.T) {
+	t.Parallel()
+	p := writeParquet(t, 10)
+	ctx := context.Background()
+	cases := []struct{ q, want string }{
+		{"SELECT 1; DROP TABLE t", "exactly one statement is allowed, got 2 (SELECT; DROP), and a DROP statement is refused: send one read-only query (SELECT, WITH, FROM, VALUES) per request"},
+		{"DROP TABLE t; SELECT 1", "exactly one statement is allowed, got 2 (DROP; SELECT), and a DROP statement is refused"},
+		{"SELECT ';' AS \"a;b\"; /* ; */ COPY t TO 'x.csv'; -- ;\n", "exactly one statement is allowed, got 2 (SELECT; COPY), and a COPY statement is refused"},
+		{"SELECT 1; SET threads = 4; DROP VIEW t", "got 3 (SELECT; SET; DROP), and SET, DROP statements are refused"},
+		{"SELECT 1; SELECT 2", "exactly one statement is allowed, got 2 (SELECT; SELECT); send each query as its own request"},
+		{"DROP TABLE t", "only a single read-only query (SELECT, WITH, FROM, VALUES) is allowed; a DROP statement is refused"},
+		{"  -- a comment\n/* another */ set threads = 1", "only a single read-only query (SELECT, WITH, FROM, VALUES) is allowed; a SET statement is refused"},
+		{"WITH a AS (SELECT 1) DELETE FROM t", "a DELETE statement is refused"},
+		{"SELECT $$;$$ AS s; ATTACH ':memory:' AS x", "got 2 (SELECT; ATTACH), and an ATTACH statement is refused"},
+	}
+	for _, tc := range cases {
+		r, err := SQL(ctx, map[string]string{"t": p}, tc.q, Limits{Threads: 1})
+		if err == nil {
+			r.Release()
+			t.Errorf("%q accepted", tc.q)
+			continue
+		}
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.q, err, tc.want)
+		}
+	}
+	// A trailing semicolon or comment is not a second statement.
+	for _, q := range []string{"SELECT 1;", "SELECT 1; -- done", "SELECT ';'"} {
+		r, err := SQL(ctx, map[string]string{"t": p}, q, Limits{Threads: 1})
+		if err != nil {
+			t.Errorf("%q: %v", q, err)
+			continue
+		}
+		r.Release()
+	}
 }
 
 // TestSQLResultBytes: a result whose Arrow data passes Limits.MaxBytes fails with ResourceExhausted

@@ -293,12 +293,15 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 			return abort(err)
 		}
 		if req.SaveResult {
-			ref, err := s.saveSQL(context.WithoutCancel(ctx), who, req, exe.Id, inputIDs, res)
+			ref, name, err := s.saveSQL(context.WithoutCancel(ctx), who, req, exe.Id, inputIDs, res)
 			if err != nil {
 				st.Outcome, st.Message = sandboxv1.Outcome_OUTCOME_ERROR, "the query ran but saving its result failed: "+status.Convert(err).Message()
 			} else {
 				exe.Outputs = append(exe.Outputs, ref)
-				if err := stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "result", RowCount: res.Rows, Truncated: res.Truncated, SavedAs: ref}}}); err != nil {
+				// The saved copy is a second table event after the rows (which went out before the
+				// upload): named like the dataset it became, with saved_as and no Arrow data, as a
+				// Python output table is.
+				if err := stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: name, RowCount: res.Rows, Truncated: res.Truncated, SavedAs: ref}}}); err != nil {
 					finish(false) // the query ran and its result was saved; the caller left
 					return err
 				}
@@ -323,6 +326,10 @@ func outcomeOf(ctx context.Context, err error, timeout time.Duration) (sandboxv1
 	case errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
 		return sandboxv1.Outcome_OUTCOME_TIMEOUT, fmt.Sprintf("interrupted at the time limit of %s", timeout)
 	case errors.Is(err, duck.ErrResourceExhausted) || status.Code(err) == codes.ResourceExhausted:
+		if strings.Contains(msg, "needs more memory than its limit") {
+			// SQL always runs at the server's memory limit: Limits.memory_bytes applies to Python only.
+			msg += " (this limit is the server's maximum for SQL, --sandbox-memory; a request's limits cannot raise it)"
+		}
 		return sandboxv1.Outcome_OUTCOME_MEMORY_LIMIT, msg
 	case errors.Is(err, duck.ErrInvalidArgument) && (strings.Contains(msg, "Permission Error") || strings.Contains(msg, "only a single read-only query") || strings.Contains(msg, "refused in the sandbox") ||
 		strings.Contains(msg, "exactly one statement")):
@@ -372,30 +379,31 @@ func (s *Server) GetExecution(ctx context.Context, req *sandboxv1.GetExecutionRe
 }
 
 // saveSQL stores a query result as a new dataset (Parquet through the ingestion service) with
-// lineage from the input versions and the execution, naming the query text.
-func (s *Server) saveSQL(ctx context.Context, who *authn.Identity, req *sandboxv1.ExecuteRequest, exeID string, inputIDs []string, res *duck.Result) (*commonv1.DatasetRef, error) {
+// lineage from the input versions and the execution, naming the query text. It returns the new
+// version and the dataset's name.
+func (s *Server) saveSQL(ctx context.Context, who *authn.Identity, req *sandboxv1.ExecuteRequest, exeID string, inputIDs []string, res *duck.Result) (*commonv1.DatasetRef, string, error) {
 	var buf bytes.Buffer
 	w, err := pqarrow.NewFileWriter(res.Schema, &buf, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy)), pqarrow.DefaultWriterProps())
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for _, r := range res.Records {
 		if err := w.WriteBuffered(r); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if err := w.Close(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	name := "sql-result-" + strings.TrimPrefix(exeID, ids.Execution+"_") + ".parquet"
 	up, err := s.upload(ctx, who, req.ProjectId, name, buf.Bytes())
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ref := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
 	_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: fmt.Sprintf("%s.v%d", up.DatasetId, up.Version), Kind: "dataset_version", ProjectId: req.ProjectId, Label: name},
 		append(append([]string(nil), inputIDs...), exeID), "sql", map[string]string{"code": truncate(req.Code, 2000), "execution_id": exeID})
-	return ref, nil
+	return ref, name, nil
 }
 
 // artifactChunk is the most artifact bytes one GetArtifact message carries.

@@ -319,7 +319,15 @@ func TestSQLSaveAndScope(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("rows %v, want %v", got, want)
 	}
+	// Two table events: the rows (no saved_as), then the saved copy, named like the dataset it
+	// became, with saved_as and no Arrow data.
 	saved := res.tables[1].SavedAs
+	if t0, t1 := res.tables[0], res.tables[1]; t0.Name != "result" || t0.SavedAs != nil || len(t0.ArrowIpc) == 0 || t0.RowCount != 4 ||
+		saved.GetDatasetId() == "" || len(t1.ArrowIpc) != 0 || t1.RowCount != 4 || t1.Name != "sql-result-"+strings.TrimPrefix(res.id, ids.Execution+"_")+".parquet" {
+		t.Errorf("tables %v, want the rows as \"result\" and the saved copy named like its dataset", res.tables)
+	} else if ds, err := c.Datasets.GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: saved.DatasetId}); err != nil || ds.Dataset.Name != t1.Name {
+		t.Errorf("saved dataset %v %v, want the name %s", ds, err, t1.Name)
+	}
 	lin, err := c.Lineage.GetLineage(ctx, &lineagev1.GetLineageRequest{ArtifactId: fmt.Sprintf("%s.v%d", saved.DatasetId, saved.Version), Depth: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -347,16 +355,28 @@ func TestSQLSaveAndScope(t *testing.T) {
 		{"SELECT * FROM read_parquet('*.parquet')", "Permission Error", sandboxv1.Outcome_OUTCOME_REFUSED},
 		{"SELECT * FROM read_csv('/etc/passwd')", "Permission Error", sandboxv1.Outcome_OUTCOME_REFUSED},
 		{"COPY tips TO 'x.csv'", "only a single read-only query", sandboxv1.Outcome_OUTCOME_REFUSED},
-		{"SET threads = 64", "only a single read-only query", sandboxv1.Outcome_OUTCOME_REFUSED},
+		{"SET threads = 64", "only a single read-only query (SELECT, WITH, FROM, VALUES) is allowed; a SET statement is refused", sandboxv1.Outcome_OUTCOME_REFUSED},
+		{"SELECT 1; DROP TABLE tips", "exactly one statement is allowed, got 2 (SELECT; DROP), and a DROP statement is refused", sandboxv1.Outcome_OUTCOME_REFUSED},
+		{"SELECT string_agg(repeat('x', 1000), ',') FROM range(2000000)", "needs more memory than its limit of 1GB (Out of Memory Error: failed to allocate", sandboxv1.Outcome_OUTCOME_MEMORY_LIMIT},
 		{"SELECT count(*) FROM range(100000000) a, range(100000000) b WHERE a.range + b.range = 7", "time limit of 1s", sandboxv1.Outcome_OUTCOME_TIMEOUT},
 		{"SELECT current_setting('temp_directory')", "refused in the sandbox", sandboxv1.Outcome_OUTCOME_REFUSED},
 		{"SELECT value FROM duckdb_settings() WHERE name = 'allowed_paths'", "refused in the sandbox", sandboxv1.Outcome_OUTCOME_REFUSED},
 	} {
+		timeout := int64(1000)
+		if tc.want == sandboxv1.Outcome_OUTCOME_MEMORY_LIMIT {
+			timeout = 30000 // it fails in about 0.4 s on a quiet machine
+		}
 		res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: tc.q,
-			Inputs: []*sandboxv1.Input{{Dataset: refs[0], Alias: "tips"}}, Limits: &sandboxv1.Limits{TimeoutMs: 1000}})
+			Inputs: []*sandboxv1.Input{{Dataset: refs[0], Alias: "tips"}}, Limits: &sandboxv1.Limits{TimeoutMs: timeout}})
 		if err != nil || res.status.GetOutcome() != tc.want || !strings.Contains(res.status.GetMessage(), tc.msg) {
 			t.Errorf("%s: %v %v, want %s with %q", tc.q, err, res.status, tc.want, tc.msg)
 			continue
+		}
+		if tc.want == sandboxv1.Outcome_OUTCOME_MEMORY_LIMIT {
+			// What the caller can do, and none of DuckDB's advice to SET what a query cannot set.
+			if m := res.status.GetMessage(); !strings.Contains(m, "add a LIMIT") || !strings.Contains(m, "--sandbox-memory; a request's limits cannot raise it") || strings.Contains(m, "SET ") {
+				t.Errorf("%s: message %q, want the remedies a query has and the server's limit named, without SET", tc.q, m)
+			}
 		}
 		// The record is final as soon as Execute has returned.
 		g, err := c.Sandbox.GetExecution(ctx, &sandboxv1.GetExecutionRequest{ExecutionId: res.id})
@@ -380,8 +400,8 @@ func TestSQLSaveAndScope(t *testing.T) {
 			t.Errorf("log line without an API outcome: %s", line)
 		}
 	}
-	if n != 10 {
-		t.Errorf("%d execution log lines, want 10", n)
+	if n != 12 {
+		t.Errorf("%d execution log lines, want 12", n)
 	}
 }
 
