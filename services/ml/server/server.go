@@ -401,6 +401,10 @@ func rowsFrame(lm *learn.Model, rows []*mlv1.Row) (*frame.Frame, error) {
 				c.F = append(c.F, float64(tm.UnixNano())/1e9)
 			default:
 				x, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
+				if math.IsInf(x, 0) || math.IsNaN(x) { // "Infinity", "NaN", "1e999" (out of range)
+					return nil, grpcx.InvalidArgument(fmt.Sprintf("rows[%d].values[%s]", i, ct.Column),
+						fmt.Sprintf("%q is not a finite number; send a finite number, or \"\" (or leave the column out) for a missing value", v))
+				}
 				if err != nil {
 					lv := strings.ToLower(v)
 					switch lv {
@@ -431,6 +435,9 @@ func (s *Server) Predict(ctx context.Context, req *mlv1.PredictRequest) (*mlv1.P
 	}
 	lm, err := s.loadModel(ctx, m)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.requireKnownColumns(ctx, m, lm.Features(), req.Rows); err != nil {
 		return nil, err
 	}
 	if err := requireFeatures(lm.Features(), req.Rows); err != nil {
@@ -681,6 +688,63 @@ func (s *Server) explainPDP(ctx context.Context, m *mlv1.Model, lm *learn.Model,
 // every value were missing, which is almost always a malformed request (a flat JSON object instead of
 // {"values": {...}}, or the wrong model). Other unknown columns are ignored, as extra columns in a
 // table are.
+// requireKnownColumns refuses a row column that is not a column of the model's training data (a
+// misspelt name would otherwise be scored as a missing value), naming every such column and the
+// model's features. Columns of the training data the model does not use (the target, the columns
+// screening dropped or the request excluded) are ignored, so a row copied from the dataset scores.
+func (s *Server) requireKnownColumns(ctx context.Context, m *mlv1.Model, features []string, rows []*mlv1.Row) error {
+	known := map[string]bool{m.Target: true}
+	for _, f := range features {
+		known[f] = true
+	}
+	first := -1
+	var unknown []string
+	check := func() {
+		first, unknown = -1, unknown[:0]
+		for i, r := range rows {
+			for k := range r.Values {
+				if !known[k] && !slices.Contains(unknown, k) {
+					unknown = append(unknown, k)
+					if first < 0 {
+						first = i
+					}
+				}
+			}
+		}
+	}
+	check()
+	if len(unknown) == 0 {
+		return nil
+	}
+	// Only now read the training: every column it read is the target, a feature or dropped.
+	if tr, _, err := s.loadTraining(ctx, m.TrainingId, 0); err == nil {
+		for _, d := range tr.DroppedColumns {
+			known[d] = true
+		}
+		check()
+		if len(unknown) == 0 {
+			return nil
+		}
+	}
+	sort.Strings(unknown)
+	quoted := make([]string, len(unknown))
+	for i, u := range unknown {
+		quoted[i] = strconv.Quote(u)
+	}
+	list := features
+	more := ""
+	if len(list) > 50 {
+		list, more = list[:50], fmt.Sprintf(" and %d more (GetModel lists them all)", len(features)-50)
+	}
+	noun := "column"
+	if len(unknown) > 1 {
+		noun = "columns"
+	}
+	return grpcx.InvalidArgument(fmt.Sprintf("rows[%d].values", first),
+		fmt.Sprintf("unknown %s %s: not in the training data of model %s; the model's features are %s%s (check the spelling; other columns of the training data, such as the target %q, are ignored)",
+			noun, strings.Join(quoted, ", "), m.Id, strings.Join(list, ", "), more, m.Target))
+}
+
 func requireFeatures(features []string, rows []*mlv1.Row) error {
 	known := make(map[string]bool, len(features))
 	for _, f := range features {

@@ -130,11 +130,12 @@ func messyTrainPredictTamper(t *testing.T, c *client.Client, p *mesh.Platform, h
 		t.Fatalf("model record not signed: digest %q signature %d bytes key %q", m.Digest, len(m.Signature), m.SigningKeyId)
 	}
 
-	// The constant columns are not read, so values never seen in training (a category in a numeric
-	// column, an unknown column) change nothing: rows 0 and 1 must score exactly like rows 2 and 3.
+	// The dropped constant columns and the target are columns of the training data the model does
+	// not read, so values never seen in training there (a category in a numeric column) change
+	// nothing: rows 0 and 1 must score exactly like rows 2 and 3.
 	rows := []*mlv1.Row{
 		{Values: map[string]string{"feature": "-2.5", "near_const": "a never-seen category", "const_nan": "banana"}},
-		{Values: map[string]string{"feature": "1.5", "unknown_column": "x"}},
+		{Values: map[string]string{"feature": "1.5", "label": "yes"}},
 		{Values: map[string]string{"feature": "-2.5"}},
 		{Values: map[string]string{"feature": "1.5"}},
 	}
@@ -143,6 +144,21 @@ func messyTrainPredictTamper(t *testing.T, c *client.Client, p *mesh.Platform, h
 		_, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: []*mlv1.Row{rows[0], bad}})
 		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "rows[1].values") || !strings.Contains(err.Error(), "feature") {
 			t.Errorf("row without a feature: %v, want InvalidArgument naming rows[1].values", err)
+		}
+	}
+	// A column the training data did not have (a misspelt name) is refused, naming every such
+	// column and the model's features, rather than scored as if the value were missing.
+	_, err = c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: []*mlv1.Row{rows[0],
+		{Values: map[string]string{"feature": "1.5", "Feature": "2", "unknown_column": "x"}}}})
+	if msg := status.Convert(err).Message(); status.Code(err) != codes.InvalidArgument || !strings.Contains(msg, "rows[1].values") ||
+		!strings.Contains(msg, `"Feature", "unknown_column"`) || !strings.Contains(msg, "the model's features are feature") {
+		t.Errorf("unknown columns: %v, want InvalidArgument naming rows[1], both columns and the features", err)
+	}
+	// Infinities and NaN are refused, naming the row and the column ("" or no value is missing).
+	for _, v := range []string{"Infinity", "-inf", "+Inf", "NaN", "1e999"} {
+		_, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: []*mlv1.Row{rows[0], {Values: map[string]string{"feature": v}}}})
+		if msg := status.Convert(err).Message(); status.Code(err) != codes.InvalidArgument || !strings.Contains(msg, "rows[1].values[feature]") || !strings.Contains(msg, "finite") {
+			t.Errorf("feature %q: %v, want InvalidArgument naming rows[1].values[feature]", v, err)
 		}
 	}
 	pr, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: rows})
