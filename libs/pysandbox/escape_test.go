@@ -177,6 +177,7 @@ open("/out/good.csv", "w").write("a\n1\n")
 os.symlink("/proc/self/environ", "/out/link.csv")
 os.mkdir("/out/sub")
 open("/out/sub/inner.csv", "w").write("x")
+os.mkfifo("/out/pipe.csv")
 ch = os.fdopen(3, "wb", buffering=0)
 for name in ["../escape.csv", "/tmp/abs.csv", "..", ".hidden", "a/b.csv"]:
     head = json.dumps({"file": name}).encode()
@@ -196,6 +197,18 @@ for name in ["../escape.csv", "/tmp/abs.csv", "..", ".hidden", "a/b.csv"]:
 	want := []string{"../escape.csv", "/tmp/abs.csv", "..", ".hidden", "a/b.csv"}
 	if !slices.Equal(res.Rejected, want) {
 		t.Errorf("rejected %q, want %q", res.Rejected, want)
+	}
+	// The link, the sub-folder and the FIFO are still not collected, but the caller is told which
+	// and why (they were dropped silently).
+	wantSkipped := []Skipped{{"link.csv", "symlink"}, {"pipe.csv", "special"}, {"sub", "folder"}}
+	if !slices.Equal(res.Skipped, wantSkipped) {
+		t.Errorf("skipped %v, want %v", res.Skipped, wantSkipped)
+	}
+	for _, part := range []string{"output files refused (unsafe name or over the size limit): ../escape.csv", "not collected from /out (only regular files directly in /out become outputs",
+		`"link.csv" (a symbolic link: links are not followed)`, `"pipe.csv" (not a regular file)`, `"sub" (a folder: files in sub-folders are not collected)`} {
+		if !strings.Contains(res.Message, part) {
+			t.Errorf("message %q does not contain %q", res.Message, part)
+		}
 	}
 	for _, n := range []string{"good.csv", "escape.csv", "abs.csv"} {
 		if _, err := os.Stat(filepath.Join(sharedDir, n)); err == nil {

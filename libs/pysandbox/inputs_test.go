@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -62,5 +63,48 @@ except Exception as e:
 	want := "['p', 't'] csv parquet\nboolean,object,datetime64[ns],float64\n['01234', '00042', '98765'] [False, True, False] 2024-01-01T10:00:00\n"
 	if got := stdout.String(); !strings.HasPrefix(got, want) || (s.ParquetReader() == "" && !strings.Contains(got, parquet)) {
 		t.Errorf("stdout:\n%s\nwant:\n%s%s", got, want, parquet)
+	}
+}
+
+// TestSaveNames: vds.save refuses a name that is not a plain output name (it used to write a file
+// the host then dropped, or fail in pandas with a path error) with a ValueError that says what a
+// name may be, and a TypeError for a name that is not a string; a good name becomes /out/<name>.csv.
+func TestSaveNames(t *testing.T) {
+	s := testSandbox(t)
+	code := `import vds
+class DF:
+    def to_csv(self, path, index=False):
+        open(path, "w").write("a\n1\n")
+for name in ["..", "a/b", "", ".hidden", "../x", "a.", "x" * 125, "ok\n", 3]:
+    try:
+        vds.save(DF(), name)
+        print(repr(name), "saved")
+    except (ValueError, TypeError) as e:
+        print(repr(name), type(e).__name__, "valid output name" in str(e) or "must be a string" in str(e))
+vds.save(DF(), "x" * 124)
+vds.save(DF(), "summary")
+vds.save(DF(), "..")
+`
+	var stdout, stderr strings.Builder
+	res, err := s.Run(context.Background(), Job{Code: code, Stdout: func(b []byte) { stdout.Write(b) }, Stderr: func(b []byte) { stderr.Write(b) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "'..' ValueError True\n'a/b' ValueError True\n'' ValueError True\n'.hidden' ValueError True\n'../x' ValueError True\n'a.' ValueError True\n'" +
+		strings.Repeat("x", 125) + "' ValueError True\n'ok\\n' ValueError True\n3 TypeError True\n"
+	if got := stdout.String(); got != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", got, want)
+	}
+	// The last, uncaught refusal ends the execution with the exception as its message; the files
+	// saved before it are there (the host collects outputs of successful executions only).
+	if res.Outcome != Error || !strings.HasPrefix(res.Message, "ValueError: vds.save: '..' is not a valid output name") || !strings.Contains(stderr.String(), "ValueError") {
+		t.Errorf("outcome %s, message %q, stderr %s", res.Outcome, res.Message, stderr.String())
+	}
+	var names []string
+	for _, f := range res.Files {
+		names = append(names, f.Name)
+	}
+	if want := []string{"summary.csv", strings.Repeat("x", 124) + ".csv"}; !slices.Equal(names, want) {
+		t.Errorf("files %v, want %v", names, want)
 	}
 }

@@ -185,7 +185,20 @@ type Result struct {
 	Limits   Limits // the limits that applied
 	Warm     bool   // the sandbox was started ahead
 	Rejected []string
+	// Skipped are the entries of /out that were not collected because they are not regular files
+	// directly in /out: sub-folders (with whatever they hold), symbolic links and special files.
+	Skipped []Skipped
 }
+
+// Skipped is an entry of /out that was not collected, and why ("folder", "symlink", "special" for
+// a FIFO, socket or device, "unreadable").
+type Skipped struct {
+	Name string
+	Why  string
+}
+
+// maxSkipped is the most skipped entries kept from one execution (the code names them).
+const maxSkipped = 100
 
 // Sandbox builds sandboxes.
 type Sandbox struct {
@@ -759,6 +772,7 @@ func (w *warm) run(ctx context.Context, job Job) (*Result, error) {
 		files    []File
 		status   map[string]any
 		rejected []string
+		skipped  []Skipped
 		err      error
 	}
 	chDone := make(chan chanResult, 1)
@@ -782,6 +796,18 @@ func (w *warm) run(ctx context.Context, job Job) (*Result, error) {
 					cr.rejected = append(cr.rejected, name)
 				default:
 					cr.files = append(cr.files, File{Name: name, Data: data})
+				}
+				continue
+			}
+			if name, ok := f["skipped"].(string); ok {
+				why, _ := f["why"].(string)
+				switch why {
+				case "folder", "symlink", "special", "unreadable":
+				default:
+					why = "special"
+				}
+				if len(cr.skipped) < maxSkipped {
+					cr.skipped = append(cr.skipped, Skipped{Name: name, Why: why})
 				}
 				continue
 			}
@@ -827,7 +853,7 @@ func (w *warm) run(ctx context.Context, job Job) (*Result, error) {
 	}
 	res.Wall = time.Since(start)
 	cr := <-chDone
-	res.Files, res.Rejected = cr.files, cr.rejected
+	res.Files, res.Rejected, res.Skipped = cr.files, cr.rejected, cr.skipped
 	ps := w.cmd.ProcessState
 	if ps != nil {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
@@ -896,10 +922,40 @@ func (w *warm) run(ctx context.Context, job Job) (*Result, error) {
 	if res.Outcome == Error && strings.Contains(msg, "File too large") {
 		res.Outcome, res.Message = FileLimit, fmt.Sprintf("a file passed the size limit of %d MiB: %s", lim.FileSize>>20, msg)
 	}
-	if len(res.Rejected) > 0 && res.Message == "" {
-		res.Message = fmt.Sprintf("output files refused (unsafe name or over the size limit): %s", strings.Join(res.Rejected, ", "))
+	if res.Message == "" {
+		var notes []string
+		if len(res.Rejected) > 0 {
+			notes = append(notes, fmt.Sprintf("output files refused (unsafe name or over the size limit): %s", strings.Join(res.Rejected, ", ")))
+		}
+		if len(res.Skipped) > 0 {
+			notes = append(notes, skippedNote(res.Skipped))
+		}
+		res.Message = strings.Join(notes, "; ")
 	}
 	return res, nil
+}
+
+// skippedNote tells the caller which entries of /out were not collected and why.
+func skippedNote(sk []Skipped) string {
+	why := map[string]string{"folder": "a folder: files in sub-folders are not collected", "symlink": "a symbolic link: links are not followed",
+		"special": "not a regular file", "unreadable": "could not be opened"}
+	var parts []string
+	for i, s := range sk {
+		if i == 10 {
+			more := fmt.Sprintf("and %d more", len(sk)-i)
+			if len(sk) == maxSkipped {
+				more = fmt.Sprintf("and at least %d more", len(sk)-i)
+			}
+			parts = append(parts, more)
+			break
+		}
+		name := s.Name
+		if len(name) > 80 {
+			name = name[:80] + "…"
+		}
+		parts = append(parts, fmt.Sprintf("%q (%s)", name, why[s.Why]))
+	}
+	return "not collected from /out (only regular files directly in /out become outputs; write each one there under its own name): " + strings.Join(parts, ", ")
 }
 
 // readFrame reads "<headLen> <dataLen>\n<head JSON><data>".

@@ -2,7 +2,7 @@
 # it lowers the resource limits (hard and soft, so they cannot be raised again), optionally imports
 # heavy modules, reports ready, then reads one request, runs it once and exits. Output files are
 # shipped to the host over fd 3 as framed records; the host validates every name and size.
-import sys, os, json, resource
+import sys, os, json, re, resource
 
 _LIMITS = {"cpu": resource.RLIMIT_CPU, "as": resource.RLIMIT_AS, "nproc": resource.RLIMIT_NPROC,
            "nofile": resource.RLIMIT_NOFILE, "fsize": resource.RLIMIT_FSIZE, "core": resource.RLIMIT_CORE}
@@ -17,6 +17,9 @@ def _apply(lim):
             # CPU: SIGXCPU at the soft limit (a clear status), SIGKILL a second later.
             h = v + 1 if k == "cpu" and (hard == resource.RLIM_INFINITY or v + 1 <= hard) else v
             resource.setrlimit(_LIMITS[k], (v, h))
+
+
+_OUT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 
 
 def _frame(ch, obj, data=b""):
@@ -51,6 +54,14 @@ def _vds_module(inputs):
         return pd.read_csv(p, **kw)
 
     def save(df, name, index=False):
+        """Write df as /out/<name>.csv, which becomes a new dataset when the code finishes."""
+        if not isinstance(name, str):
+            raise TypeError("vds.save: the name must be a string, not %s" % type(name).__name__)
+        # The host's rule for output names (pysandbox.SafeName), applied to the file's name.
+        if not _OUT_NAME.match(name + ".csv") or ".." in name + ".csv":
+            raise ValueError("vds.save: %r is not a valid output name; use 1 to 124 letters, digits, '_', '.' or '-', "
+                             "starting with a letter, digit or '_', with no '/' and no '..' (the table is written "
+                             "as /out/<name>.csv), e.g. vds.save(df, \"summary\")" % name)
         df.to_csv(os.path.join("/out", name + ".csv"), index=index)
 
     m.path, m.load, m.save = path, load, save
@@ -105,12 +116,17 @@ def main():
     except Exception:
         pass
     try:
+        # Only regular files directly in /out are shipped; the others are named to the host, which
+        # tells the caller they were not collected.
         for ent in sorted(os.scandir("/out"), key=lambda e: e.name):
             if not ent.is_file(follow_symlinks=False):
+                why = "symlink" if ent.is_symlink() else "folder" if ent.is_dir(follow_symlinks=False) else "special"
+                _frame(ch, {"skipped": ent.name, "why": why})
                 continue
             try:
                 fd = os.open(ent.path, os.O_RDONLY | os.O_NOFOLLOW)
             except OSError:
+                _frame(ch, {"skipped": ent.name, "why": "unreadable"})
                 continue
             with os.fdopen(fd, "rb") as f:
                 _frame(ch, {"file": ent.name}, f.read())

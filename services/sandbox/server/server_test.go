@@ -264,6 +264,22 @@ for name in ("by_day.png", "by_day.vl.json"):
 	if err != nil || next.stdout != "42\n" {
 		t.Errorf("next execution: %v %q", err, next.stdout)
 	}
+	// vds.save with a name that is not an output name fails the execution with the reason (it
+	// used to finish OK and save nothing).
+	bad, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON,
+		Code: "import vds\ndf = vds.load('tips')\nvds.save(df, '..')\nprint('saved')", Inputs: []*sandboxv1.Input{{Dataset: in, Alias: "tips"}}})
+	if err != nil || bad.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_ERROR || !strings.Contains(bad.status.GetMessage(), "ValueError: vds.save: '..' is not a valid output name") ||
+		bad.stdout != "" || len(bad.tables) != 0 {
+		t.Errorf("vds.save(df, '..'): %v, status %v, stdout %q, %d tables", err, bad.status, bad.stdout, len(bad.tables))
+	}
+	// Outputs in a sub-folder or as a symbolic link are still not collected, and the status says
+	// which and why; the plain file next to them is saved.
+	skip, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON,
+		Code: "import os\nos.mkdir('charts')\nopen('charts/a.png', 'wb').write(b'x')\nopen('good.csv', 'w').write('a\\n1\\n')\nos.symlink('good.csv', 'link.csv')"})
+	if err != nil || skip.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || len(skip.tables) != 1 || skip.tables[0].Name != "good.csv" ||
+		!strings.Contains(skip.status.GetMessage(), `not collected from /out (only regular files directly in /out become outputs; write each one there under its own name): "charts" (a folder: files in sub-folders are not collected), "link.csv" (a symbolic link: links are not followed)`) {
+		t.Errorf("sub-folder and link: %v, status %v, tables %v", err, skip.status, skip.tables)
+	}
 }
 
 // TestSQLSaveAndScope runs SQL over tips through the service: the result comes back as Arrow with
