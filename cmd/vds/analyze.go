@@ -21,7 +21,7 @@ import (
 )
 
 func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("analyze", "vds analyze FILE --target COLUMN — upload a data file and analyse it: profile, models, drivers, findings", stderr)
+	fs := newFlagSet("analyze", "vds analyze FILE_OR_DATASET_ID --target COLUMN — analyse a data file (uploaded first) or a dataset (ds_…, or ds_….vN for a version): profile, models, drivers, findings", stderr)
 	var pf platformFlags
 	pf.bind(fs)
 	target := fs.String("target", "", "the column to explain and predict (required)")
@@ -37,9 +37,9 @@ func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	switch {
 	case len(pos) == 0:
-		return usageError{"analyze needs a data file: vds analyze FILE --target COLUMN"}
+		return usageError{"analyze needs a data file or dataset ID: vds analyze FILE_OR_DATASET_ID --target COLUMN"}
 	case len(pos) > 1:
-		return usageError{fmt.Sprintf("analyze takes one data file, got %d: %q", len(pos), pos)}
+		return usageError{fmt.Sprintf("analyze takes one data file or dataset ID, got %d: %q", len(pos), pos)}
 	case *target == "":
 		return usageError{"--target is required: the column to explain and predict"}
 	case *budget < 0 || *budget > time.Hour:
@@ -50,9 +50,11 @@ func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	file := pos[0]
 	st, err := os.Stat(file)
+	isID := err != nil && datasetIDRE.MatchString(file) // a file of that name wins, as in exec and ask
 	switch {
+	case isID:
 	case err != nil:
-		return fmt.Errorf("cannot read %s: %w", file, errors.Unwrap(err))
+		return fmt.Errorf("cannot read %s: %w (give a data file or a dataset ID ds_…)", file, errors.Unwrap(err))
 	case st.IsDir():
 		return fmt.Errorf("%s is a directory; give a data file (CSV, TSV, JSON, NDJSON, Parquet, Arrow)", file)
 	case !st.Mode().IsRegular():
@@ -68,7 +70,7 @@ func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer stop()
 	defer c.Close()
 
-	rep, err := analyzeFile(ctx, c, proj, file, *target, *question, *budget, bar)
+	rep, err := analyzeFile(ctx, c, proj, file, isID, *target, *question, *budget, bar)
 	if err != nil {
 		if ctx.Err() != nil && !errors.As(err, new(interruptedError)) { // interrupted before a job started
 			bar.abort()
@@ -90,29 +92,41 @@ func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 }
 
-// analyzeFile is the main job through the public API: upload, wait for ingest, run the analysis.
-func analyzeFile(ctx context.Context, c *client.Client, project, file, target, question string, budget time.Duration, bar *progress) (*orchestratorv1.AnalysisReport, error) {
-	bar.stage("upload "+filepath.Base(file), 0)
-	up, err := c.UploadFile(ctx, project, file, func(sent, total int64) {
-		if total > 0 {
-			bar.set(float64(sent)/float64(total), fmt.Sprintf("%s of %s", bytesHuman(sent), bytesHuman(total)))
+// analyzeFile is the main job through the public API: upload, wait for ingest (unless input is a
+// dataset ID, ds_… or ds_….vN: its latest ready version or version N), run the analysis.
+func analyzeFile(ctx context.Context, c *client.Client, project, input string, isID bool, target, question string, budget time.Duration, bar *progress) (*orchestratorv1.AnalysisReport, error) {
+	var ref *commonv1.DatasetRef
+	if isID {
+		bar.stage("dataset "+input, 0)
+		r, _, err := resolveInput(ctx, c, project, input)
+		if err != nil {
+			return nil, err
 		}
-	})
-	if err != nil {
-		return nil, explain(err, "upload")
-	}
-	bar.stage("ingest", 0)
-	if up.JobId != "" {
-		if _, err := c.WaitJob(ctx, up.JobId, jobEvents(bar)); err != nil {
-			if ctx.Err() != nil {
-				return nil, cancelJobs(c, project, bar, startedJob{up.JobId, "ingest"})
+		ref = r
+	} else {
+		bar.stage("upload "+filepath.Base(input), 0)
+		up, err := c.UploadFile(ctx, project, input, func(sent, total int64) {
+			if total > 0 {
+				bar.set(float64(sent)/float64(total), fmt.Sprintf("%s of %s", bytesHuman(sent), bytesHuman(total)))
 			}
-			return nil, explain(err, "ingest")
+		})
+		if err != nil {
+			return nil, explain(err, "upload")
 		}
+		bar.stage("ingest", 0)
+		if up.JobId != "" {
+			if _, err := c.WaitJob(ctx, up.JobId, jobEvents(bar)); err != nil {
+				if ctx.Err() != nil {
+					return nil, cancelJobs(c, project, bar, startedJob{up.JobId, "ingest"})
+				}
+				return nil, explain(err, "ingest")
+			}
+		}
+		ref = &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
 	}
 	bar.stage("analyse", 0)
 	sa, err := c.Orchestrator.StartAnalysis(ctx, &orchestratorv1.StartAnalysisRequest{
-		Dataset: &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}, Target: target, Question: question, BudgetSeconds: budget.Seconds()})
+		Dataset: ref, Target: target, Question: question, BudgetSeconds: budget.Seconds()})
 	if err != nil {
 		if ctx.Err() != nil {
 			bar.abort()
@@ -204,7 +218,7 @@ func jobEvents(bar *progress) func(*jobsv1.JobEvent) {
 			}
 			msg += ev.Message
 		}
-		bar.set(ev.Progress, msg)
+		bar.set(ev.Progress, fixCounts(msg))
 	}
 }
 

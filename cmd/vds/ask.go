@@ -70,7 +70,7 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := oneOf("format", *format, "json", "text"); err != nil {
 		return err
 	}
-	if err := oneOf("planner", *plannerName, "", "builtin", "llm"); err != nil {
+	if err := oneOfOrDefault("planner", *plannerName, "llm when the server has an LLM endpoint configured, else builtin", "builtin", "llm"); err != nil {
 		return err
 	}
 	bar := newProgress(stderr, true)
@@ -164,7 +164,7 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return errNotUnderstood
 	}
-	fmt.Fprintln(stdout, ans.Text)
+	fmt.Fprintln(stdout, fixCounts(ans.Text))
 	if notUnderstood {
 		return errNotUnderstood
 	}
@@ -231,7 +231,7 @@ func printEvent(w io.Writer, ev *orchestratorv1.Event) {
 		if tc.Error != "" {
 			fmt.Fprintf(w, "  tool %s: error: %s\n", name, tc.Error)
 		} else {
-			fmt.Fprintf(w, "  tool %s: %s\n", name, oneLineN(tc.ResultSummary, 160))
+			fmt.Fprintf(w, "  tool %s: %s\n", name, oneLineN(fixCounts(tc.ResultSummary), 160))
 		}
 	case *orchestratorv1.Event_Finding:
 		fmt.Fprintf(w, "  finding: %s\n", oneLineN(k.Finding.Statement, 240))

@@ -20,7 +20,8 @@ func TestAskUsage(t *testing.T) {
 		{[]string{"ask", "x.csv"}, "needs a data file or dataset ID and a question"},
 		{[]string{"ask", "x.csv", "  "}, "the question is empty"},
 		{[]string{"ask", "x.csv", "q", "--format", "xml"}, "--format must be one of json, text"},
-		{[]string{"ask", "x.csv", "q", "--planner", "magic"}, "--planner must be one of"},
+		{[]string{"ask", "x.csv", "q", "--planner", "magic"},
+			`--planner must be one of builtin, llm, not "magic"; leave it out for the default (llm when the server has an LLM endpoint configured, else builtin)`},
 	} {
 		code, _, errs := cli(t, 10*time.Second, c.args...)
 		if code != 2 || !strings.Contains(errs, c.msg) {

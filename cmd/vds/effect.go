@@ -75,10 +75,8 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := oneOf("format", *format, "json", "markdown"); err != nil {
 		return err
 	}
-	if *estimand != "" {
-		if err := oneOf("estimand", *estimand, "ate", "att"); err != nil {
-			return err
-		}
+	if err := oneOfOrDefault("estimand", *estimand, "ate", "ate", "att"); err != nil {
+		return err
 	}
 	req := &causalv1.EstimateEffectRequest{Treatment: *treatment, Outcome: *outcome, Confounders: splitList(*confounders), Method: *method,
 		TreatedValue: *treated, ReferenceValue: *reference, Estimand: *estimand, Squared: splitList(*squared), Categorical: splitList(*categorical)}

@@ -68,9 +68,9 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	py := fs.String("python", "", "Python code, or the path of a .py file, or - for standard input")
 	fs.Bool("no-progress", true, "accepted like analyze's and effect's; exec draws no progress bar")
 	save := fs.Bool("save", false, "save the SQL result as a new dataset (Python output tables are always saved)")
-	timeout := fs.Duration("timeout", 0, "time limit of the execution (default: the server's)")
-	memory := fs.Int64("memory-mb", 0, "memory limit of a Python execution in MiB (default: the server's)")
-	maxRows := fs.Int64("max-rows", 0, "most result rows a SQL query returns (default: the server's)")
+	timeout := fs.Duration("timeout", 0, "time limit of the execution (default and maximum: the server's; a larger value is lowered to it, with a note on stderr)")
+	memory := fs.Int64("memory-mb", 0, "memory limit of a Python execution in MiB (default and maximum: the server's; a larger value is lowered to it, with a note on stderr)")
+	maxRows := fs.Int64("max-rows", 0, "most result rows a SQL query returns (default and maximum: the server's; a larger value is lowered to it, with a note on stderr)")
 	format := fs.String("format", "text", "output format: text (streams output, prints tables) or json (one object)")
 	var cf connFlags
 	cf.bind(fs)
@@ -91,6 +91,15 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := oneOf("format", *format, "json", "text"); err != nil {
 		return err
+	}
+	// A limit of the other language would be dropped by the server without a word: say so.
+	switch {
+	case *py != "" && *maxRows > 0:
+		fmt.Fprintln(stderr, "vds: --max-rows is ignored: it limits the rows of a SQL result, and a Python execution has none (leave it out, or use --sql)")
+		*maxRows = 0
+	case *sqlQ != "" && *memory > 0:
+		fmt.Fprintln(stderr, "vds: --memory-mb is ignored: it limits a Python execution, and a SQL query runs under the server's memory limit (leave it out, or use --python)")
+		*memory = 0
 	}
 	req := &sandboxv1.ExecuteRequest{Language: sandboxv1.Language_LANGUAGE_SQL, Code: *sqlQ, SaveResult: *save,
 		Limits: &sandboxv1.Limits{TimeoutMs: timeout.Milliseconds(), MemoryBytes: *memory << 20, MaxRows: *maxRows}}
@@ -280,6 +289,9 @@ type execJSON struct {
 	Tables      []json.RawMessage `json:"tables"`
 	Artifacts   []json.RawMessage `json:"artifacts"`
 	Status      json.RawMessage   `json:"status"`
+	// Limits are the limits the execution ran with (the server caps the requested ones at its
+	// maximums), set when --timeout, --memory-mb or --max-rows was given.
+	Limits json.RawMessage `json:"limits,omitempty"`
 	// ArtifactFiles are the files --artifacts wrote.
 	ArtifactFiles []string `json:"artifact_files,omitempty"`
 }
@@ -352,7 +364,7 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 				}
 			}
 			if e.Table.Truncated {
-				fmt.Fprintf(stderr, "(result truncated at %d rows)\n", e.Table.RowCount)
+				fmt.Fprintf(stderr, "(result truncated at %s)\n", plural(e.Table.RowCount, "row"))
 			}
 		case *sandboxv1.ExecuteResponse_Artifact:
 			arts = append(arts, e.Artifact)
@@ -409,6 +421,15 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 		b, _ := json.Marshal(m)
 		out.Tables = append(out.Tables, b)
 	}
+	if final != nil && out.ExecutionID != "" {
+		applied, notes := appliedLimits(ctx, c, req, out.ExecutionID)
+		for _, n := range notes {
+			fmt.Fprintf(stderr, "vds: %s\n", n)
+		}
+		if applied != nil {
+			out.Limits, _ = pj.Marshal(applied)
+		}
+	}
 	if format == "json" {
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -419,7 +440,7 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 		fmt.Fprintf(stderr, "execution %s: %s in %s", out.ExecutionID, strings.ToLower(strings.TrimPrefix(final.Outcome.String(), "OUTCOME_")),
 			(time.Duration(final.WallMs) * time.Millisecond).String())
 		if final.Message != "" {
-			fmt.Fprintf(stderr, " — %s", final.Message)
+			fmt.Fprintf(stderr, " — %s", fixCounts(final.Message))
 		}
 		fmt.Fprintln(stderr)
 	}
@@ -436,6 +457,38 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 		return fmt.Errorf("execution %s ran, but %s", out.ExecutionID, strings.Join(saveErrs, "; "))
 	}
 	return nil
+}
+
+// appliedLimits compares the limits asked for (--timeout, --memory-mb, --max-rows) with those the
+// execution ran with, from its record: the server silently lowers a limit above its maximum to the
+// maximum, and the caller is told so. Nothing is looked up when no limit was asked for.
+func appliedLimits(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteRequest, exe string) (*sandboxv1.Limits, []string) {
+	want := req.GetLimits()
+	if want.GetTimeoutMs() == 0 && want.GetMemoryBytes() == 0 && want.GetMaxRows() == 0 {
+		return nil, nil
+	}
+	r, err := c.Sandbox.GetExecution(ctx, &sandboxv1.GetExecutionRequest{ExecutionId: exe})
+	if err != nil {
+		return nil, []string{fmt.Sprintf("could not check the limits execution %s ran with: %v", exe, explain(err, "get execution"))}
+	}
+	got := r.Execution.GetLimits()
+	if got == nil {
+		return nil, nil
+	}
+	python := req.Language == sandboxv1.Language_LANGUAGE_PYTHON
+	var notes []string
+	if w, g := want.TimeoutMs, got.TimeoutMs; w > 0 && g > 0 && g < w {
+		notes = append(notes, fmt.Sprintf("--timeout %s is above the server's maximum; the execution ran with the time limit of %s",
+			time.Duration(w)*time.Millisecond, time.Duration(g)*time.Millisecond))
+	}
+	if w, g := want.MemoryBytes, got.MemoryBytes; python && w > 0 && g > 0 && g < w {
+		notes = append(notes, fmt.Sprintf("--memory-mb %d is above the server's maximum; the execution ran with the memory limit of %s (--memory-mb %d)",
+			w>>20, bytesHuman(g), g>>20))
+	}
+	if w, g := want.MaxRows, got.MaxRows; !python && w > 0 && g > 0 && g < w {
+		notes = append(notes, fmt.Sprintf("--max-rows %d is above the server's maximum; the query returned at most %s", w, plural(g, "row")))
+	}
+	return got, notes
 }
 
 type savedTable struct {

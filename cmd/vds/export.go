@@ -12,18 +12,19 @@ import (
 
 func init() {
 	register("export", command{
-		usage: "export MODEL_ID [--format onnx|vds] [-o FILE]",
+		usage: "export MODEL_ID [--format onnx|vds] [-o|--output FILE]",
 		help:  "write a registered model as ONNX (preprocessing included) or as its signed data-only artifact",
 		run:   cmdExport,
 	})
 }
 
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("export", "vds export MODEL_ID [--format onnx|vds] [-o FILE] — write a model as ONNX or as its signed artifact", stderr)
+	fs := newFlagSet("export", "vds export MODEL_ID [--format onnx|vds] [-o|--output FILE] — write a model as ONNX or as its signed artifact", stderr)
 	var pf platformFlags
 	pf.bind(fs)
 	format := fs.String("format", "onnx", "onnx (ONNX ModelProto with the ai.onnx.ml operators) or vds (the signed SignedModelArtifact bytes)")
-	outPath := fs.String("o", "", "file to write (default: MODEL_ID.onnx or MODEL_ID.pb; - for standard output)")
+	outPath := fs.String("output", "", "file to write (default: MODEL_ID.onnx or MODEL_ID.pb; - for standard output)")
+	shorthand(fs, "o", "output")
 	var cf connFlags
 	cf.bind(fs)
 	pos, err := parseInterspersed(fs, args)

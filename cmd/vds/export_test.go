@@ -32,7 +32,8 @@ func TestExportCommand(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"onnx", "vds"} {
 		out := filepath.Join(dir, "model."+f)
-		code, stdout, errs := cli(t, time.Minute, "export", rep.Model.Id, "--format", f, "-o", out, "--server", addr, "--home", home)
+		o := map[string]string{"onnx": "-o", "vds": "--output"}[f] // the shorthand and the long flag
+		code, stdout, errs := cli(t, time.Minute, "export", rep.Model.Id, "--format", f, o, out, "--server", addr, "--home", home)
 		if f == "onnx" && code == 1 && strings.Contains(errs, "knn models: cannot be exported to ONNX") {
 			// k-NN (alone or as an ensemble member) has no ONNX form, and the refusal says so
 			t.Logf("best model %s holds a k-NN model: %s", rep.Model.Algorithm, errs)

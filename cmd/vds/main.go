@@ -1,8 +1,9 @@
 // Command vds is the command-line interface of the vds platform.
 //
-//	vds up                                   run every service in one process (embedded NATS, SQLite, local objects)
-//	vds analyze FILE --target COL [...]      upload, ingest, profile, train, rank drivers and summarise findings
-//	vds version                              print the version
+//	vds up                                    run every service in one process (embedded NATS, SQLite, local objects)
+//	vds analyze FILE_OR_DATASET_ID --target COL  upload and ingest (a file), profile, train, rank drivers and summarise findings
+//	vds ask, effect, exec, export, migrate    see vds help
+//	vds version                               print the version
 //
 // State lives under --home (default ~/.vds, or $VDS_HOME), shared by all commands.
 package main
@@ -15,7 +16,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -38,7 +41,7 @@ func register(name string, c command) { commands[name] = c }
 
 func init() {
 	register("up", command{"up [flags]", "run the whole platform in one process (embedded defaults)", cmdUp})
-	register("analyze", command{"analyze FILE --target COL [flags]", "analyse a data file: profile, models, drivers, findings", cmdAnalyze})
+	register("analyze", command{"analyze FILE_OR_DATASET_ID --target COL [flags]", "analyse a data file or dataset: profile, models, drivers, findings", cmdAnalyze})
 }
 
 // usageError is a mistake in the command line (exit status 2).
@@ -123,7 +126,11 @@ func printUsage(w io.Writer) {
 	}
 	sort.Slice(names, func(i, j int) bool { return commandOrder(names[i]) < commandOrder(names[j]) })
 	for _, n := range names {
-		fmt.Fprintf(w, "  vds %-40s %s\n", commands[n].usage, commands[n].help)
+		if u := commands[n].usage; len([]rune(u)) > 40 { // the help on the next line, under the others'
+			fmt.Fprintf(w, "  vds %s\n  %-44s %s\n", u, "", commands[n].help)
+		} else {
+			fmt.Fprintf(w, "  vds %-40s %s\n", u, commands[n].help)
+		}
 	}
 	fmt.Fprintf(w, "  vds %-40s %s\n", "version", "print the version")
 	fmt.Fprint(w, `
@@ -147,7 +154,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 				fs.Usage()
 				return nil, err
 			}
-			return nil, usageError{err.Error()}
+			return nil, usageError{longFlagNames(err.Error())}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -160,17 +167,74 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+	// A shorthand given (-o FILE) sets its long flag too, so the long flag's variable
+	// (VDS_OUTPUT) does not override the command line.
+	var given []*flag.Flag
+	fs.Visit(func(f *flag.Flag) { given = append(given, f) })
+	for _, f := range given {
+		if long, ok := strings.CutPrefix(f.Usage, shortFor); ok {
+			if err := fs.Set(long, f.Value.String()); err != nil {
+				return nil, usageError{err.Error()}
+			}
+		}
+	}
 	return pos, config.ApplyEnv(fs)
 }
+
+// flagNameRE finds the flag names in the flag package's errors ("flag needs an argument: -target",
+// "invalid value \"x\" for flag -budget: …"), which it writes with one dash.
+var flagNameRE = regexp.MustCompile(`(: |flag |for )-([A-Za-z])`)
+
+// longFlagNames writes the flag names in a flag package error as --name, the way the help and
+// every other message of the CLI write them.
+func longFlagNames(msg string) string { return flagNameRE.ReplaceAllString(msg, "${1}--${2}") }
 
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = config.Usage(fs, synopsis)
+	fs.Usage = usage(fs, synopsis)
 	return fs
 }
 
-// oneOf checks an enumerated flag value.
+// shortFor starts the usage of a one-letter flag that is another name of a long one.
+const shortFor = "short for --"
+
+// shorthand makes -short another name of the flag --long (defined before).
+func shorthand(fs *flag.FlagSet, short, long string) {
+	fs.Var(fs.Lookup(long).Value, short, shortFor+long)
+}
+
+// usage prints the flags the way config.Usage does (--name, its environment variable, its
+// default), with a shorthand beside its long flag ("-o, --output") instead of as a flag of its own.
+func usage(fs *flag.FlagSet, synopsis string) func() {
+	return func() {
+		out := fs.Output()
+		shorts := map[string]string{}
+		fs.VisitAll(func(f *flag.Flag) {
+			if long, ok := strings.CutPrefix(f.Usage, shortFor); ok {
+				shorts[long] = f.Name
+			}
+		})
+		fmt.Fprintf(out, "%s\n\nFlags (each also settable as an environment variable):\n", synopsis)
+		fs.VisitAll(func(f *flag.Flag) {
+			if strings.HasPrefix(f.Usage, shortFor) {
+				return
+			}
+			name := "--" + f.Name
+			if s := shorts[f.Name]; s != "" {
+				name = "-" + s + ", " + name
+			}
+			def := ""
+			if f.DefValue != "" {
+				def = fmt.Sprintf(" (default %q)", f.DefValue)
+			}
+			fmt.Fprintf(out, "  %s  [%s]%s\n      %s\n", name, config.EnvName(f.Name), def, f.Usage)
+		})
+	}
+}
+
+// oneOf checks an enumerated flag value. A flag that may also be left out uses oneOfOrDefault,
+// so that the message never lists an empty value.
 func oneOf(name, v string, allowed ...string) error {
 	for _, a := range allowed {
 		if v == a {
@@ -178,6 +242,33 @@ func oneOf(name, v string, allowed ...string) error {
 		}
 	}
 	return usageError{fmt.Sprintf("--%s must be one of %s, not %q", name, strings.Join(allowed, ", "), v)}
+}
+
+// oneOfOrDefault checks an enumerated flag value that may be left out (empty): dflt says what the
+// empty value means ("ate", "llm when the server has an LLM endpoint, else builtin").
+func oneOfOrDefault(name, v, dflt string, allowed ...string) error {
+	if v == "" || oneOf(name, v, allowed...) == nil {
+		return nil
+	}
+	return usageError{fmt.Sprintf("--%s must be one of %s, not %q; leave it out for the default (%s)", name, strings.Join(allowed, ", "), v, dflt)}
+}
+
+// plural is "1 row", "2 rows": n and the noun, with an s unless n is 1 (nouns with a regular plural).
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatInt(n, 10) + " " + noun + "s"
+}
+
+// oneCountRE finds "1 rows" and the like in text written by a service ("1 rows", "(truncated at the
+// limit of 1 rows)", "1 rows x 3 columns"): not "11 rows", "0.1 rows" or "-1 rows".
+var oneCountRE = regexp.MustCompile(`(^|[^0-9.,\-])1 (row|column|file|dataset|value|byte)s\b`)
+
+// fixCounts makes the counts in a service's text singular where they are 1 before it is shown;
+// the services' messages are formatted with a plural noun after any count.
+func fixCounts(s string) string {
+	return oneCountRE.ReplaceAllString(s, "${1}1 ${2}")
 }
 
 // commandOrder lists the main commands first, the rest by name.

@@ -349,7 +349,9 @@ func TestUsageErrors(t *testing.T) {
 		// Service settings reach vds up only as environment variables; the error says how.
 		{[]string{"up", "--train-workers", "2"}, 2, "--train-workers is a setting of the ml service, not a flag of vds up; set it as an environment variable: VDS_TRAIN_WORKERS=VALUE vds up"},
 		{[]string{"up", "--rate-limit=5"}, 2, "--rate-limit is a setting of the gateway service, not a flag of vds up; set it as an environment variable: VDS_RATE_LIMIT=VALUE vds up"},
-		{[]string{"up", "--no-such-setting"}, 2, "flag provided but not defined: -no-such-setting"},
+		{[]string{"up", "--no-such-setting"}, 2, "flag provided but not defined: --no-such-setting"},
+		{[]string{"analyze", csv, "-target"}, 2, "flag needs an argument: --target"},
+		{[]string{"analyze", csv, "--target", "a", "-budget", "soon"}, 2, `invalid value "soon" for flag --budget`},
 		{[]string{"analyze", csv, "--target", "a", "--server", "http://127.0.0.1:1"}, 2, "not a URL"},
 		{[]string{"help", "frobnicate"}, 2, "not a command"},
 	}

@@ -18,9 +18,9 @@ func writeMarkdown(w io.Writer, r *orchestratorv1.AnalysisReport) error {
 		fmt.Fprintf(&b, "> %s\n\n", r.Question)
 	}
 	if r.Summary != "" {
-		fmt.Fprintf(&b, "%s\n\n", r.Summary)
+		fmt.Fprintf(&b, "%s\n\n", fixCounts(r.Summary))
 	}
-	fmt.Fprintf(&b, "Dataset `%s` version %d: %d rows, %d columns.", d.GetId(), d.GetVersion(), d.GetRowCount(), d.GetColumnCount())
+	fmt.Fprintf(&b, "Dataset `%s` version %d: %s, %s.", d.GetId(), d.GetVersion(), plural(d.GetRowCount(), "row"), plural(int64(d.GetColumnCount()), "column"))
 	if r.PositiveClass != "" {
 		fmt.Fprintf(&b, " Positive class of %s: `%s`.", r.Target, r.PositiveClass)
 	}
@@ -53,7 +53,7 @@ func writeMarkdown(w io.Writer, r *orchestratorv1.AnalysisReport) error {
 	if len(r.Findings) > 0 {
 		b.WriteString("\n## Findings\n\n")
 		for _, f := range r.Findings {
-			fmt.Fprintf(&b, "- %s%s\n", f.Statement, values(f.Values))
+			fmt.Fprintf(&b, "- %s%s\n", fixCounts(f.Statement), values(f.Values))
 		}
 	}
 	if len(r.Charts) > 0 {
@@ -66,7 +66,7 @@ func writeMarkdown(w io.Writer, r *orchestratorv1.AnalysisReport) error {
 	if len(r.Warnings) > 0 {
 		b.WriteString("\n## Warnings\n\n")
 		for _, wn := range r.Warnings {
-			fmt.Fprintf(&b, "- %s\n", wn)
+			fmt.Fprintf(&b, "- %s\n", fixCounts(wn))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

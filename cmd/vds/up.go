@@ -102,7 +102,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // those reach the services only as VDS_* environment variables.
 func serviceSettingError(err error) error {
 	var ue usageError
-	const unknown = "flag provided but not defined: -"
+	const unknown = "flag provided but not defined: --"
 	if !errors.As(err, &ue) || !strings.HasPrefix(ue.msg, unknown) {
 		return err
 	}
