@@ -33,10 +33,15 @@ const (
 	workPrefix  = "vds.jobs."
 	eventPrefix = "vds.events.job."
 	headerJobID = "Vds-Job-Id"
-	defaultWait = 60 * time.Second
+	// defaultWait is how soon a job whose worker stopped sending heartbeats is given to another
+	// worker. It is also how long a job interrupted by a restart of the whole platform (vds up)
+	// waits: the nak sent at shutdown does not survive a restart of the NATS server (JetStream
+	// keeps the delivered message pending and redelivers it after AckWait), measured at 45 s with
+	// the earlier 60 s. Four heartbeats fit in it, so a worker late by a few seconds keeps its job.
+	defaultWait = 20 * time.Second
 	// fetchWait bounds one pull of the work and event consumers; a pull also ends with its context.
 	fetchWait    = 2 * time.Second
-	heartbeatGap = 15 * time.Second
+	heartbeatGap = 5 * time.Second
 )
 
 // ErrPermanent marks a failure that retrying cannot fix (bad input): the job fails at once.

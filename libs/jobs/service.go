@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
@@ -69,9 +71,27 @@ func (s *Service) WatchJob(req *jobsv1.WatchJobRequest, stream jobsv1.JobService
 	if _, err := s.authorized(stream.Context(), req.JobId, 1); err != nil {
 		return err
 	}
-	return s.Q.Watch(stream.Context(), req.JobId, func(ev *jobsv1.JobEvent) error {
+	ctx := stream.Context()
+	err := s.Q.Watch(ctx, req.JobId, func(ev *jobsv1.JobEvent) error {
 		return stream.Send(&jobsv1.WatchJobResponse{Event: ev})
 	})
+	return watchError(ctx, req.JobId, err)
+}
+
+// watchError gives a watch that ended without a status one: the caller's own end (cancelled, or its
+// deadline), else Unavailable (the service is stopping, or lost NATS), which says the job goes on.
+// Before, such an end was Unknown, logged as an error at every shutdown with a watcher.
+func watchError(ctx context.Context, id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	if ctx.Err() != nil {
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	return status.Errorf(codes.Unavailable, "watching job %s stopped (%v); the job goes on: watch it again", id, err)
 }
 
 func (s *Service) CancelJob(ctx context.Context, req *jobsv1.CancelJobRequest) (*jobsv1.CancelJobResponse, error) {
