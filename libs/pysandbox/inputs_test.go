@@ -83,6 +83,7 @@ for name in ["..", "a/b", "", ".hidden", "../x", "a.", "x" * 125, "ok\n", 3]:
         print(repr(name), type(e).__name__, "valid output name" in str(e) or "must be a string" in str(e))
 vds.save(DF(), "x" * 124)
 vds.save(DF(), "summary")
+vds.save(DF(), "report.csv")
 vds.save(DF(), "..")
 `
 	var stdout, stderr strings.Builder
@@ -104,7 +105,8 @@ vds.save(DF(), "..")
 	for _, f := range res.Files {
 		names = append(names, f.Name)
 	}
-	if want := []string{"summary.csv", strings.Repeat("x", 124) + ".csv"}; !slices.Equal(names, want) {
+	// "report.csv" is written as report.csv, not report.csv.csv.
+	if want := []string{"report.csv", "summary.csv", strings.Repeat("x", 124) + ".csv"}; !slices.Equal(names, want) {
 		t.Errorf("files %v, want %v", names, want)
 	}
 }

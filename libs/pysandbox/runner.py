@@ -54,9 +54,12 @@ def _vds_module(inputs):
         return pd.read_csv(p, **kw)
 
     def save(df, name, index=False):
-        """Write df as /out/<name>.csv, which becomes a new dataset when the code finishes."""
+        """Write df as /out/<name>.csv (name may end in .csv already), which becomes a new dataset
+        when the code finishes."""
         if not isinstance(name, str):
             raise TypeError("vds.save: the name must be a string, not %s" % type(name).__name__)
+        if name.lower().endswith(".csv") and len(name) > 4:
+            name = name[:-4]  # vds.save(df, "summary.csv") writes summary.csv, not summary.csv.csv
         # The host's rule for output names (pysandbox.SafeName), applied to the file's name.
         if not _OUT_NAME.match(name + ".csv") or ".." in name + ".csv":
             raise ValueError("vds.save: %r is not a valid output name; use 1 to 124 letters, digits, '_', '.' or '-', "
