@@ -91,9 +91,10 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		req.GraphText = string(b)
 	}
 	src := pos[0]
+	srcID, srcVersion := splitDatasetID(src) // ds_… or ds_….vN
 	isFile := true
 	if st, err := os.Stat(src); err != nil {
-		if ids.Check(src, ids.Dataset) != nil {
+		if !datasetIDRE.MatchString(src) || ids.Check(srcID, ids.Dataset) != nil {
 			return fmt.Errorf("cannot read %s: %w (give a data file or a dataset ID ds_…)", src, errors.Unwrap(err))
 		}
 		isFile = false
@@ -110,7 +111,7 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer stop()
 	defer c.Close()
 
-	ref := &commonv1.DatasetRef{DatasetId: src}
+	ref := &commonv1.DatasetRef{DatasetId: srcID, Version: srcVersion}
 	if isFile {
 		bar.stage("upload "+filepath.Base(src), 0)
 		up, err := c.UploadFile(ctx, proj, src, func(sent, total int64) {

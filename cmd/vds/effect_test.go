@@ -142,6 +142,14 @@ func TestEffectCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "# Effect of treat on re78") || !strings.Contains(out, "| refutation |") {
 		t.Errorf("markdown by dataset ID: exit %d %s\n%s", code, errs, out)
 	}
+	// ds_….vN names a version, like exec and ask take it; the estimate is of that version.
+	ver := fmt.Sprint(first.DatasetRef["version"])
+	code, out, errs = effectRun(t, id+".v"+ver, "--treatment", "treat", "--outcome", "re78", "--method", "difference_in_means", "--format", "json")
+	var byVersion effectOut
+	if err := json.Unmarshal([]byte(out), &byVersion); err != nil || code != 0 || byVersion.DatasetRef["dataset_id"] != id ||
+		fmt.Sprint(byVersion.DatasetRef["version"]) != ver || byVersion.Ate != first.Ate {
+		t.Errorf("by %s.v%s: exit %d (%v) %s\n%s; want the estimate %v of that version", id, ver, code, err, errs, out, first.Ate)
+	}
 	for _, bad := range []struct {
 		args []string
 		want string

@@ -234,15 +234,20 @@ func saveArtifact(ctx context.Context, c *client.Client, exe string, a *sandboxv
 	return path, os.Rename(tmp.Name(), path)
 }
 
+// splitDatasetID splits "ds_….vN" into the dataset ID and N; "ds_…" is version 0 (the latest ready one).
+func splitDatasetID(arg string) (string, int32) {
+	if i := strings.Index(arg, ".v"); i > 0 {
+		v, _ := strconv.Atoi(arg[i+2:])
+		return arg[:i], int32(v)
+	}
+	return arg, 0
+}
+
 // resolveInput uploads a file (and waits for ingest) or looks up a dataset ID ("ds_…" or "ds_….vN").
 func resolveInput(ctx context.Context, c *client.Client, project, arg string) (*commonv1.DatasetRef, string, error) {
 	if datasetIDRE.MatchString(arg) {
 		if _, err := os.Stat(arg); err != nil {
-			id, ver := arg, int32(0)
-			if i := strings.Index(arg, ".v"); i > 0 {
-				v, _ := strconv.Atoi(arg[i+2:])
-				id, ver = arg[:i], int32(v)
-			}
+			id, ver := splitDatasetID(arg)
 			d, err := c.Datasets.GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: id})
 			if err != nil {
 				return nil, "", explain(err, "dataset "+id)
