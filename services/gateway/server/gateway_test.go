@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,7 @@ import (
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	"github.com/vdsproject/vds/libs/grpcx"
+	"github.com/vdsproject/vds/libs/learn"
 )
 
 // backend is a small real gRPC server with JobService and DatasetService, recording the metadata
@@ -884,5 +886,40 @@ func TestRequestBodyErrors(t *testing.T) {
 	for _, c := range good {
 		resp, b := post(c.path, c.body)
 		checkStatus(t, resp, b, 503, codes.Unavailable, "service")
+	}
+}
+
+// TestOpenAPIAlgorithms: the OpenAPI document names exactly the algorithms StartTraining accepts
+// (learn.Algorithms(); the ML service refuses any other name). It once listed "logistic".
+func TestOpenAPIAlgorithms(t *testing.T) {
+	var doc struct {
+		Definitions map[string]struct {
+			Properties map[string]struct {
+				Description string `json:"description"`
+			} `json:"properties"`
+		} `json:"definitions"`
+	}
+	if err := json.Unmarshal(openapiDoc(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for name, d := range doc.Definitions {
+		p, ok := d.Properties["algorithms"]
+		if !ok {
+			continue
+		}
+		found++
+		// "Restrict the search to these algorithms: a, b, c; empty means all."
+		_, list, ok := strings.Cut(strings.Join(strings.Fields(p.Description), " "), "algorithms: ")
+		list, _, ok2 := strings.Cut(list, ";")
+		if !ok || !ok2 {
+			t.Fatalf("%s.algorithms: description %q does not list the names as \"algorithms: a, b; ...\"", name, p.Description)
+		}
+		if got, want := strings.Split(list, ", "), learn.Algorithms(); !slices.Equal(got, want) {
+			t.Errorf("%s.algorithms lists %q, learn.Algorithms() is %q", name, got, want)
+		}
+	}
+	if found == 0 {
+		t.Fatal("no definition has an algorithms property (StartTraining's body)")
 	}
 }

@@ -762,7 +762,10 @@ type StartTrainingRequest struct {
 	CvFolds       int32   `protobuf:"varint,5,opt,name=cv_folds,json=cvFolds,proto3" json:"cv_folds,omitempty"`
 	// Columns never to use as features.
 	ExcludeColumns []string `protobuf:"bytes,6,rep,name=exclude_columns,json=excludeColumns,proto3" json:"exclude_columns,omitempty"`
-	// Restrict the search to these algorithms (logistic, linear, gbdt, ...); empty means all.
+	// Restrict the search to these algorithms: linear, logistic_regression, ridge, elastic_net, gbdt,
+	// random_forest, extra_trees, naive_bayes, knn, ensemble; empty means all (with a greedy ensemble
+	// when it scores better). linear, logistic_regression and ridge each select the linear learner of
+	// the task; with a restriction, list ensemble to allow one. Other names are refused.
 	Algorithms []string `protobuf:"bytes,7,rep,name=algorithms,proto3" json:"algorithms,omitempty"`
 	Seed       int64    `protobuf:"varint,8,opt,name=seed,proto3" json:"seed,omitempty"`
 	// Money budget in the configured currency; the service turns it into CPU seconds at its configured
