@@ -231,7 +231,16 @@ func explain(err error, step string) error {
 	if s, ok := status.FromError(err); ok {
 		switch s.Code() {
 		case codes.Unavailable:
-			return fmt.Errorf("%s: the platform is not reachable (%s); is `vds up` running at the --server address?", step, s.Message())
+			m := s.Message()
+			switch {
+			case strings.Contains(m, "graceful_stop") || strings.Contains(m, "goaway") || strings.Contains(m, "error reading from server: EOF"):
+				// Connected before, then the platform went away (Ctrl-C on vds up, a restart).
+				return fmt.Errorf("%s: the platform stopped while this command was waiting for it; the work it had started goes on when the platform is up again (run the command again then)", step)
+			case strings.Contains(m, "connection error") || strings.Contains(m, "transport:") || strings.Contains(m, "dial"):
+				return fmt.Errorf("%s: the platform is not reachable (%s); is `vds up` running at the --server address?", step, m)
+			default: // the platform answered: a service of it is unavailable, and says why
+				return fmt.Errorf("%s: %s", step, m)
+			}
 		case codes.Unauthenticated:
 			return fmt.Errorf("%s: not signed in (%s); check --api-key", step, s.Message())
 		default:

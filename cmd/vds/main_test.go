@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/vdsproject/vds/gen/client"
@@ -504,4 +506,22 @@ func hasWarning(rep *orchestratorv1.AnalysisReport, sub string) bool {
 		}
 	}
 	return false
+}
+
+// TestExplainUnavailable: an Unavailable status is told apart by where it came from: the platform
+// going away mid-command (its GOAWAY), no platform at the address (a dial error), or a service of a
+// running platform that says why it is unavailable (passed on as it is).
+func TestExplainUnavailable(t *testing.T) {
+	for _, tc := range []struct{ msg, want, not string }{
+		{`closing transport due to: connection error: desc = "error reading from server: EOF", received prior goaway: code: NO_ERROR, debug data: "graceful_stop"`,
+			"ingest x.csv: the platform stopped while this command was waiting for it; the work it had started goes on", "--server"},
+		{`connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:1: connect: connection refused"`,
+			"ingest x.csv: the platform is not reachable (", "stopped while"},
+		{"the ml service is unavailable: cannot connect to it; retry later", "ingest x.csv: the ml service is unavailable: cannot connect to it; retry later", "--server"},
+	} {
+		got := explain(status.Error(codes.Unavailable, tc.msg), "ingest x.csv").Error()
+		if !strings.Contains(got, tc.want) || strings.Contains(got, tc.not) {
+			t.Errorf("%q:\n got %q\nwant %q without %q", tc.msg, got, tc.want, tc.not)
+		}
+	}
 }
