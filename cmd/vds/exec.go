@@ -23,6 +23,7 @@ import (
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
+	"github.com/vdsproject/vds/libs/plural"
 )
 
 func init() {
@@ -369,7 +370,7 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 				}
 			}
 			if e.Table.Truncated {
-				fmt.Fprintf(stderr, "(result truncated at %s)\n", plural(e.Table.RowCount, "row"))
+				fmt.Fprintf(stderr, "(result truncated at %s)\n", plural.Count(e.Table.RowCount, "row"))
 			}
 		case *sandboxv1.ExecuteResponse_Artifact:
 			arts = append(arts, e.Artifact)
@@ -491,7 +492,7 @@ func appliedLimits(ctx context.Context, c *client.Client, req *sandboxv1.Execute
 			w>>20, bytesHuman(g), g>>20))
 	}
 	if w, g := want.MaxRows, got.MaxRows; !python && w > 0 && g > 0 && g < w {
-		notes = append(notes, fmt.Sprintf("--max-rows %d is above the server's maximum; the query returned at most %s", w, plural(g, "row")))
+		notes = append(notes, fmt.Sprintf("--max-rows %d is above the server's maximum; the query returned at most %s", w, plural.Count(g, "row")))
 	}
 	return got, notes
 }

@@ -18,7 +18,6 @@ import (
 	"os/signal"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -251,14 +250,6 @@ func oneOfOrDefault(name, v, dflt string, allowed ...string) error {
 		return nil
 	}
 	return usageError{fmt.Sprintf("--%s must be one of %s, not %q; leave it out for the default (%s)", name, strings.Join(allowed, ", "), v, dflt)}
-}
-
-// plural is "1 row", "2 rows": n and the noun, with an s unless n is 1 (nouns with a regular plural).
-func plural(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.FormatInt(n, 10) + " " + noun + "s"
 }
 
 // oneCountRE finds "1 rows" and the like in text written by a service ("1 rows", "(truncated at the

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	"github.com/vdsproject/vds/libs/plural"
 )
 
 // writeMarkdown renders an analysis report for people.
@@ -20,7 +21,7 @@ func writeMarkdown(w io.Writer, r *orchestratorv1.AnalysisReport) error {
 	if r.Summary != "" {
 		fmt.Fprintf(&b, "%s\n\n", fixCounts(r.Summary))
 	}
-	fmt.Fprintf(&b, "Dataset `%s` version %d: %s, %s.", d.GetId(), d.GetVersion(), plural(d.GetRowCount(), "row"), plural(int64(d.GetColumnCount()), "column"))
+	fmt.Fprintf(&b, "Dataset `%s` version %d: %s, %s.", d.GetId(), d.GetVersion(), plural.Count(d.GetRowCount(), "row"), plural.Count(int64(d.GetColumnCount()), "column"))
 	if r.PositiveClass != "" {
 		fmt.Fprintf(&b, " Positive class of %s: `%s`.", r.Target, r.PositiveClass)
 	}

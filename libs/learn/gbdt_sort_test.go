@@ -12,10 +12,12 @@ import (
 func TestSortFloatsMatchesSort(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	gens := map[string]func() float64{
-		"normal":   func() float64 { return rng.NormFloat64() * 1e3 },
-		"ints":     func() float64 { return float64(rng.Intn(7) - 3) },
-		"wide":     func() float64 { return math.Ldexp(rng.Float64()-0.5, rng.Intn(2000)-1000) },
-		"special":  func() float64 { return []float64{math.Inf(1), math.Inf(-1), 5e-324, -5e-324, 1, -1, math.MaxFloat64}[rng.Intn(7)] },
+		"normal": func() float64 { return rng.NormFloat64() * 1e3 },
+		"ints":   func() float64 { return float64(rng.Intn(7) - 3) },
+		"wide":   func() float64 { return math.Ldexp(rng.Float64()-0.5, rng.Intn(2000)-1000) },
+		"special": func() float64 {
+			return []float64{math.Inf(1), math.Inf(-1), 5e-324, -5e-324, 1, -1, math.MaxFloat64}[rng.Intn(7)]
+		},
 		"positive": func() float64 { return rng.Float64() },
 	}
 	var tmp []uint64

@@ -47,9 +47,9 @@ type Options struct {
 	// GRPCAddr and HTTPAddr are the front door's listen addresses ("127.0.0.1:0" picks free ports).
 	GRPCAddr    string
 	HTTPAddr    string
-	DatabaseURL string // empty: SQLite under Home
-	ObjectStore string // empty: a folder under Home
-	NatsURL     string // empty: an embedded NATS server under Home
+	DatabaseURL string       // empty: SQLite under Home
+	ObjectStore string       // empty: a folder under Home
+	NatsURL     string       // empty: an embedded NATS server under Home
 	Log         *slog.Logger // nil: discard the logs
 	// Bootstrap creates a local admin and an API key on first start (see Credentials).
 	Bootstrap bool

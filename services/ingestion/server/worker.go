@@ -17,6 +17,7 @@ import (
 	"github.com/vdsproject/vds/libs/ingest"
 	"github.com/vdsproject/vds/libs/jobs"
 	"github.com/vdsproject/vds/libs/lineage"
+	"github.com/vdsproject/vds/libs/plural"
 	"github.com/vdsproject/vds/libs/storage"
 )
 
@@ -97,7 +98,7 @@ func (s *Server) ingest(ctx context.Context, t *jobs.Task) error {
 		}
 		return err
 	}
-	if err := t.Progress(ctx, 0.9, "storing", fmt.Sprintf("%d rows", res.RowCount)); err != nil {
+	if err := t.Progress(ctx, 0.9, "storing", plural.Count(res.RowCount, "row")); err != nil {
 		return err
 	}
 	put, err := s.rt.Blobs.Upload(ctx, dst, parquetKey(task.DatasetId, task.Version))
@@ -124,7 +125,7 @@ func (s *Server) ingest(ctx context.Context, t *jobs.Task) error {
 	if ver.Origin != nil {
 		name = ver.Origin.FileName
 	}
-	_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: vid, Kind: "dataset_version", ProjectId: d.ProjectID, Label: fmt.Sprintf("%s v%d (%d rows x %d columns)", name, ver.Version, ver.RowCount, len(ver.Columns))},
+	_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: vid, Kind: "dataset_version", ProjectId: d.ProjectID, Label: fmt.Sprintf("%s v%d (%s x %s)", name, ver.Version, plural.Count(ver.RowCount, "row"), plural.Count(len(ver.Columns), "column"))},
 		[]string{task.UploadId}, "ingest", map[string]string{"format": res.Rules.GetFormat(), "encoding": res.Rules.GetEncoding(), "delimiter": res.Rules.GetDelimiter()})
 	_ = s.rt.Blobs.Delete(ctx, rawKey(task.UploadId)+".tmp")
 	return t.SetResult(ctx, task.DatasetId)

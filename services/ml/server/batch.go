@@ -27,6 +27,7 @@ import (
 	"github.com/vdsproject/vds/libs/jobs"
 	"github.com/vdsproject/vds/libs/learn"
 	"github.com/vdsproject/vds/libs/lineage"
+	"github.com/vdsproject/vds/libs/plural"
 	"github.com/vdsproject/vds/libs/storage"
 )
 
@@ -167,7 +168,7 @@ func (s *Server) batchPredict(ctx context.Context, t *jobs.Task) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	if err := t.Progress(ctx, 0.7, "saving predictions", fmt.Sprintf("%d rows", rows)); err != nil {
+	if err := t.Progress(ctx, 0.7, "saving predictions", plural.Count(rows, "row")); err != nil {
 		return err
 	}
 	name := fmt.Sprintf("predictions-%s-%s.parquet", strings.TrimPrefix(task.Dataset.DatasetId, ids.Dataset+"_")[:8], strings.TrimPrefix(m.Id, ids.Model+"_")[:8])
@@ -189,7 +190,7 @@ func (s *Server) batchPredict(ctx context.Context, t *jobs.Task) error {
 		Label: fmt.Sprintf("%s: %s predictions of %s", name, m.Algorithm, m.Target)},
 		[]string{fmt.Sprintf("%s.v%d", task.Dataset.DatasetId, task.Dataset.Version), m.Id}, "batch_predict",
 		map[string]string{"model": m.Id, "rows": fmt.Sprint(rows), "prediction_column": labelCol})
-	if err := t.Progress(ctx, 0.98, "done", fmt.Sprintf("wrote %d rows to %s version %d", rows, up.DatasetId, up.Version)); err != nil {
+	if err := t.Progress(ctx, 0.98, "done", fmt.Sprintf("wrote %s to %s version %d", plural.Count(rows, "row"), up.DatasetId, up.Version)); err != nil {
 		return err
 	}
 	return t.SetResult(ctx, up.DatasetId)

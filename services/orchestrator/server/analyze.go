@@ -23,6 +23,7 @@ import (
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/jobs"
 	"github.com/vdsproject/vds/libs/lineage"
+	"github.com/vdsproject/vds/libs/plural"
 	"github.com/vdsproject/vds/libs/semantic"
 )
 
@@ -344,7 +345,7 @@ func (a *analysis) hypotheses(ctx context.Context) error {
 func (a *analysis) summarise(ctx context.Context) error {
 	m := a.rep.Model
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s has %d rows and %d columns. ", a.rep.Dataset.Name, a.rep.Dataset.RowCount, a.rep.Dataset.ColumnCount)
+	fmt.Fprintf(&b, "%s has %s and %s. ", a.rep.Dataset.Name, plural.Count(a.rep.Dataset.RowCount, "row"), plural.Count(a.rep.Dataset.ColumnCount, "column"))
 	switch m.Task {
 	case "binary":
 		fmt.Fprintf(&b, "Predicting %s = %s, the best model (%s) reaches a %d-fold cross-validated ROC AUC of %.3f (± %.3f). ", a.rep.Target, a.rep.PositiveClass, m.Algorithm, m.CvFolds, m.CvScore, m.CvStd)

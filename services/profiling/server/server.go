@@ -24,6 +24,7 @@ import (
 	"github.com/vdsproject/vds/libs/jobs"
 	"github.com/vdsproject/vds/libs/lineage"
 	"github.com/vdsproject/vds/libs/platform"
+	"github.com/vdsproject/vds/libs/plural"
 	"github.com/vdsproject/vds/libs/profile"
 	"github.com/vdsproject/vds/libs/storage"
 )
@@ -202,7 +203,7 @@ func (s *Server) run(ctx context.Context, t *jobs.Task) error {
 	if err != nil {
 		return err
 	}
-	if err := t.Progress(ctx, 0.3, "profiling", fmt.Sprintf("%d rows x %d columns", f.Rows, len(f.Columns))); err != nil {
+	if err := t.Progress(ctx, 0.3, "profiling", plural.Count(f.Rows, "row")+" x "+plural.Count(len(f.Columns), "column")); err != nil {
 		return err
 	}
 	p, err := profile.Compute(ctx, f, profile.Options{Target: task.Target})

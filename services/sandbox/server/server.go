@@ -35,6 +35,7 @@ import (
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/lineage"
 	"github.com/vdsproject/vds/libs/platform"
+	"github.com/vdsproject/vds/libs/plural"
 	"github.com/vdsproject/vds/libs/pysandbox"
 	"github.com/vdsproject/vds/libs/storage"
 )
@@ -272,9 +273,9 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 		st.Outcome, st.Message = outcomeOf(ctx, qerr, lim.Timeout)
 	} else {
 		defer res.Release()
-		st.Message = fmt.Sprintf("%d rows", res.Rows)
+		st.Message = plural.Count(res.Rows, "row")
 		if res.Truncated {
-			st.Message += fmt.Sprintf(" (truncated at the limit of %d rows)", lim.MaxRows)
+			st.Message += " (truncated at the limit of " + plural.Count(lim.MaxRows, "row") + ")"
 		}
 		var buf bytes.Buffer
 		w := ipc.NewWriter(&buf, ipc.WithSchema(res.Schema))

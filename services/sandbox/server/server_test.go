@@ -367,6 +367,8 @@ func TestSQLSaveAndScope(t *testing.T) {
 		want   sandboxv1.Outcome
 	}{
 		{"SELECT * FROM iris", "Table with name iris does not exist", sandboxv1.Outcome_OUTCOME_ERROR},
+		{"SELECT 42 AS answer", "1 row", sandboxv1.Outcome_OUTCOME_OK}, // singular (it said "1 rows")
+		{"SELECT * FROM range(3)", "3 rows", sandboxv1.Outcome_OUTCOME_OK},
 		{"SELECT * FROM data2", "Table with name data2 does not exist", sandboxv1.Outcome_OUTCOME_ERROR},
 		{"SELECT * FROM read_parquet('*.parquet')", "Permission Error", sandboxv1.Outcome_OUTCOME_REFUSED},
 		{"SELECT * FROM read_csv('/etc/passwd')", "Permission Error", sandboxv1.Outcome_OUTCOME_REFUSED},
@@ -384,7 +386,8 @@ func TestSQLSaveAndScope(t *testing.T) {
 		}
 		res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: tc.q,
 			Inputs: []*sandboxv1.Input{{Dataset: refs[0], Alias: "tips"}}, Limits: &sandboxv1.Limits{TimeoutMs: timeout}})
-		if err != nil || res.status.GetOutcome() != tc.want || !strings.Contains(res.status.GetMessage(), tc.msg) {
+		if err != nil || res.status.GetOutcome() != tc.want || !strings.Contains(res.status.GetMessage(), tc.msg) ||
+			(tc.want == sandboxv1.Outcome_OUTCOME_OK && res.status.GetMessage() != tc.msg) {
 			t.Errorf("%s: %v %v, want %s with %q", tc.q, err, res.status, tc.want, tc.msg)
 			continue
 		}
@@ -416,8 +419,8 @@ func TestSQLSaveAndScope(t *testing.T) {
 			t.Errorf("log line without an API outcome: %s", line)
 		}
 	}
-	if n != 12 {
-		t.Errorf("%d execution log lines, want 12", n)
+	if n != 14 {
+		t.Errorf("%d execution log lines, want 14", n)
 	}
 }
 
