@@ -74,3 +74,37 @@ func TestGBDTNoEmptyChildrenWithoutCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestGBDTMinLeafOnSmallData: on 142 rows (a small task's inner fold) a minimum leaf of 14 holds:
+// every leaf covers at least 14 rows. The cap that lets small data split (a tenth of the rows) is
+// 14 here; the earlier twentieth made it 7, and leaves of 7-13 rows grew.
+func TestGBDTMinLeafOnSmallData(t *testing.T) {
+	const n, p = 142, 5
+	rng := rand.New(rand.NewSource(5))
+	x := newDense(n, p)
+	yc := make([]int, n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < p; j++ {
+			x.cols[j][i] = rng.NormFloat64()
+		}
+		yc[i] = int(math.Min(2, math.Max(0, math.Floor(x.cols[0][i]+0.5*x.cols[1][i]*x.cols[2][i]+1))))
+	}
+	for _, c := range []struct{ min, want int }{{14, 14}, {50, 14}, {5, 5}} {
+		prm := gbdtParams{LearningRate: 0.1, MaxLeaves: 31, MaxDepth: 0, MinChildWeight: 1e-3, MinSamplesLeaf: c.min, Lambda: 0, Subsample: 1, Colsample: 1, MaxRounds: 30}
+		ens, _, err := gbdtFit(context.Background(), TaskMulticlass, x, nil, yc, 3, prm, prm.MaxRounds, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		smallest := math.Inf(1)
+		for _, tr := range ens.Trees {
+			for nd := range tr.Feature {
+				if tr.Left[nd] < 0 && tr.Right[nd] < 0 && tr.Cover[nd] < smallest { // a leaf
+					smallest = tr.Cover[nd]
+				}
+			}
+		}
+		if smallest < float64(c.want) || (c.want > 5 && smallest >= float64(c.want)*2) {
+			t.Errorf("min_samples_leaf %d on %d rows: smallest leaf %v rows, want at least %d (and the cap not far above)", c.min, n, smallest, c.want)
+		}
+	}
+}
