@@ -27,6 +27,7 @@ import (
 	"github.com/vdsproject/vds/libs/blobstore"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/ids"
+	"github.com/vdsproject/vds/libs/jobs"
 	"github.com/vdsproject/vds/libs/lineage"
 	"github.com/vdsproject/vds/libs/platform"
 	"github.com/vdsproject/vds/libs/storage"
@@ -234,15 +235,17 @@ func (s *Server) stored(ctx context.Context, userID string, md *datasetsv1.Uploa
 	}
 	// The same bytes in the same project are recognised: no new version.
 	if dup, err := s.rt.Store.GetResourceByKey(ctx, KindUpload, md.ProjectId, put.SHA256); err == nil {
-		s.rt.Blobs.Delete(context.WithoutCancel(ctx), rawKey(uploadID))
 		prev := &datasetsv1.UploadResponse{}
 		if proto.Unmarshal(dup.Data, prev) == nil {
-			if _, derr := s.rt.Store.GetResource(ctx, KindDataset, prev.DatasetId); derr == nil {
+			if _, derr := s.rt.Store.GetResource(ctx, KindDataset, prev.DatasetId); derr == nil && !s.deadIngest(ctx, prev) {
+				s.rt.Blobs.Delete(context.WithoutCancel(ctx), rawKey(uploadID))
 				prev.Duplicate = true
 				return prev, nil
 			}
 		}
-		_ = s.rt.Store.DeleteResource(ctx, KindUpload, dup.ID) // its dataset was deleted
+		// Its dataset was deleted, or its ingest failed or was cancelled: ingest these bytes afresh
+		// (from this upload's raw object, which is kept for that).
+		_ = s.rt.Store.DeleteResource(ctx, KindUpload, dup.ID)
 	}
 	resp, err := s.createVersion(ctx, userID, md, target, name, fileName, kind, uploadID, put)
 	if err != nil {
@@ -250,6 +253,30 @@ func (s *Server) stored(ctx context.Context, userID string, md *datasetsv1.Uploa
 		return nil, err
 	}
 	return resp, nil
+}
+
+// deadIngest reports whether an earlier upload's version will never be ready: it failed, or its
+// ingest job ended without making it (cancelled before a worker took it, say).
+func (s *Server) deadIngest(ctx context.Context, prev *datasetsv1.UploadResponse) bool {
+	r, err := s.rt.Store.GetResource(ctx, KindVersion, VersionID(prev.DatasetId, prev.Version))
+	if err != nil {
+		return false
+	}
+	ver := &datasetsv1.DatasetVersion{}
+	if proto.Unmarshal(r.Data, ver) != nil {
+		return false
+	}
+	switch ver.State {
+	case datasetsv1.VersionState_VERSION_STATE_FAILED:
+		return true
+	case datasetsv1.VersionState_VERSION_STATE_PENDING:
+		if prev.JobId == "" || s.rt.Queue == nil {
+			return false
+		}
+		j, err := s.rt.Queue.Get(ctx, prev.JobId)
+		return err == nil && jobs.Terminal(j.State) && j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED
+	}
+	return false
 }
 
 func (s *Server) createVersion(ctx context.Context, userID string, md *datasetsv1.UploadMetadata, target *datasetsv1.Dataset, name, fileName, kind, uploadID string, put blobstore.PutResult) (*datasetsv1.UploadResponse, error) {

@@ -703,3 +703,74 @@ func TestPreviewValues(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelledIngest: an upload whose ingest job was cancelled does not stand in for the same
+// bytes uploaded again (it pointed at a version that stayed pending for good, and every later
+// upload of the file was a "duplicate" of it): cancelled before a worker took it, the next upload
+// ingests afresh; cancelled while a worker had it (dropCancelled), the version fails with the
+// reason and its raw upload and upload record go.
+func TestCancelledIngest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{}, false)
+	ctx := e.owner
+	src := filepath.Join(t.TempDir(), "small.csv")
+	if err := os.WriteFile(src, []byte("a,b\n1,x\n2,y\n3,z\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	md := &datasetsv1.UploadMetadata{ProjectId: e.project, FileName: "small.csv"}
+	first, err := e.upload(ctx, src, md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := e.upload(ctx, src, md); err != nil || !again.Duplicate || again.JobId != first.JobId {
+		t.Fatalf("the same bytes while the first ingest is queued: %v %v, want a duplicate of it", again, err)
+	}
+	if _, err := e.rt.Queue.Cancel(context.Background(), first.JobId); err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.upload(ctx, src, md)
+	if err != nil || second.Duplicate || second.JobId == first.JobId || second.DatasetId == first.DatasetId {
+		t.Fatalf("the same bytes after the ingest was cancelled: %v %v, want a fresh dataset and job", second, err)
+	}
+	e.startWorker(context.Background())
+	if j := e.wait(second.JobId); j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
+		t.Fatalf("fresh ingest: %v", j)
+	}
+
+	// Cancelled while a worker had it: what the worker does on ErrCancelled.
+	src3 := filepath.Join(t.TempDir(), "other.csv")
+	if err := os.WriteFile(src3, []byte("a,b\n1,x\n2,y\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	third, err := e.upload(ctx, src3, &datasetsv1.UploadMetadata{ProjectId: e.project, FileName: "other.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(third.JobId)
+	up := firstUpload(t, e, third.DatasetId)
+	e.s.dropCancelled(context.Background(), &jobsv1.IngestTask{DatasetId: third.DatasetId, Version: third.Version, UploadId: up}, third.JobId)
+	g, err := e.ds.GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: third.DatasetId})
+	if err != nil || g.Dataset.GetCurrent().GetState() != datasetsv1.VersionState_VERSION_STATE_FAILED ||
+		!strings.Contains(g.Dataset.GetCurrent().GetError(), "the ingest was cancelled (job "+third.JobId+"); upload the file again") {
+		t.Fatalf("after dropCancelled: %v %v, want a failed version naming the cancelled job", g, err)
+	}
+	if slices.Contains(e.objects(), "raw/"+up) {
+		t.Errorf("raw upload %s left after the cancel", up)
+	}
+	if _, err := e.rt.Store.GetResource(context.Background(), KindUpload, up); err == nil {
+		t.Errorf("upload record %s left after the cancel", up)
+	}
+
+	// The dataset of an earlier upload deleted: the same bytes again ingest afresh from their own
+	// raw object (it was removed as if a duplicate, and the new ingest found nothing to read).
+	if _, err := e.ds.DeleteDataset(ctx, &datasetsv1.DeleteDatasetRequest{DatasetId: second.DatasetId}); err != nil {
+		t.Fatal(err)
+	}
+	fourth, err := e.upload(ctx, src, md)
+	if err != nil || fourth.Duplicate || fourth.DatasetId == second.DatasetId {
+		t.Fatalf("the same bytes after their dataset was deleted: %v %v, want a fresh dataset", fourth, err)
+	}
+	if j := e.wait(fourth.JobId); j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
+		t.Fatalf("ingest after the earlier dataset was deleted: %v", j)
+	}
+}

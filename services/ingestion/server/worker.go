@@ -58,6 +58,25 @@ func (s *Server) ingest(ctx context.Context, t *jobs.Task) error {
 	if err := t.Decode(task); err != nil {
 		return err
 	}
+	err := s.ingestTask(ctx, t, task)
+	if errors.Is(err, jobs.ErrCancelled) {
+		// Cancelled (by its uploader's Ctrl-C, say): the version fails with the reason and the raw
+		// upload goes, so that the same bytes uploaded again ingest afresh instead of pointing at
+		// a version that would stay pending for good.
+		s.dropCancelled(context.WithoutCancel(ctx), task, t.Job.GetId())
+	}
+	return err
+}
+
+// dropCancelled ends a version whose ingest job was cancelled: failed, with the reason, and its
+// raw upload and the upload's record (the duplicate check's key) removed.
+func (s *Server) dropCancelled(ctx context.Context, task *jobsv1.IngestTask, jobID string) {
+	s.fail(ctx, VersionID(task.DatasetId, task.Version), fmt.Errorf("the ingest was cancelled (job %s); upload the file again to ingest it", jobID))
+	_ = s.rt.Blobs.Delete(ctx, rawKey(task.UploadId))
+	_ = s.rt.Store.DeleteResource(ctx, KindUpload, task.UploadId)
+}
+
+func (s *Server) ingestTask(ctx context.Context, t *jobs.Task, task *jobsv1.IngestTask) error {
 	vid := VersionID(task.DatasetId, task.Version)
 	work, err := os.MkdirTemp(s.cache, workPrefix())
 	if err != nil {
