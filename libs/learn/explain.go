@@ -55,9 +55,12 @@ func featureColumns(pp *mlv1.Preprocessing) []int {
 	return out
 }
 
-// SHAP computes exact SHAP values for every row of f: path-dependent TreeSHAP (Lundberg et al.
-// 2018, Algorithm 2) for tree ensembles, and w_j (x_j - mean x_j) over f's rows for linear models.
-// The attributions of a column's derived features (one-hot levels, datetime parts) are summed.
+// SHAP computes SHAP values for the rows of f: exact path-dependent TreeSHAP (Lundberg et al.
+// 2018, Algorithm 2) for tree ensembles and w_j (x_j - mean x_j) over f's rows for linear models,
+// with the attributions of a column's derived features (one-hot levels, datetime parts) summed;
+// sampled Shapley values of the input columns (see sampledSHAP) for the greedy ensemble, naive
+// Bayes and nearest neighbours, over as many of f's first rows as the sampling budget allows
+// (len(Values[0]) rows; all of them for up to 500 rows and tens of columns).
 func (m *Model) SHAP(f *frame.Frame) (*SHAPValues, error) {
 	pp := m.pb.GetPreprocessing()
 	x := transform(pp, f, nil)
@@ -138,8 +141,10 @@ func (m *Model) SHAP(f *frame.Frame) (*SHAPValues, error) {
 				}
 			}
 		}
+	case *mlv1.ModelArtifact_Ensemble, *mlv1.ModelArtifact_NaiveBayes, *mlv1.ModelArtifact_Neighbors:
+		return m.sampledSHAP(f)
 	default:
-		return nil, fmt.Errorf("learn: SHAP values are computed for tree and linear models, not %s; use permutation importance or partial dependence", m.Algorithm())
+		return nil, fmt.Errorf("learn: SHAP values are not computed for %s models; use permutation importance or partial dependence", m.Algorithm())
 	}
 	sv := &SHAPValues{Columns: cols, Expected: exp, Values: make([][][]float64, outs)}
 	for o := 0; o < outs; o++ {

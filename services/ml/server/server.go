@@ -32,6 +32,7 @@ import (
 	"github.com/vdsproject/vds/libs/learn"
 	"github.com/vdsproject/vds/libs/lineage"
 	"github.com/vdsproject/vds/libs/platform"
+	"github.com/vdsproject/vds/libs/plural"
 	"github.com/vdsproject/vds/libs/storage"
 )
 
@@ -595,6 +596,9 @@ func (s *Server) explainSHAP(ctx context.Context, m *mlv1.Model, lm *learn.Model
 	sort.SliceStable(out.Importances, func(i, j int) bool { return out.Importances[i].Importance > out.Importances[j].Importance })
 	scale := "the prediction"
 	forest := m.Algorithm == learn.AlgoRandomForest || m.Algorithm == learn.AlgoExtraTrees
+	// The greedy ensemble blends probabilities; its values are sampled Shapley values of the
+	// blend's log-odds (log class probabilities), like naive Bayes' and nearest neighbours'.
+	sampled := m.Algorithm == learn.AlgoEnsemble || m.Algorithm == learn.AlgoNaiveBayes || m.Algorithm == learn.AlgoKNN
 	switch {
 	case m.Task == mlv1.Task_TASK_BINARY && forest:
 		scale = "P(" + m.PositiveClass + ")"
@@ -602,11 +606,21 @@ func (s *Server) explainSHAP(ctx context.Context, m *mlv1.Model, lm *learn.Model
 		scale = "log-odds of " + m.PositiveClass
 	case m.Task == mlv1.Task_TASK_MULTICLASS && forest:
 		scale = "class probabilities, summed over classes"
+	case m.Task == mlv1.Task_TASK_MULTICLASS && sampled:
+		scale = "log class probabilities, summed over classes"
 	case m.Task == mlv1.Task_TASK_MULTICLASS:
 		scale = "class scores, summed over classes"
 	}
+	rows := 0
+	if len(sv.Values) > 0 {
+		rows = len(sv.Values[0])
+	}
+	how := "mean |SHAP value|"
+	if sampled {
+		how = "mean |sampled SHAP value|"
+	}
 	ch, err := chartOf(ctx, m, "importance", "SHAP drivers of "+m.Target,
-		charts.Importance(fmt.Sprintf("What drives %s (mean |SHAP value| on %s, %d rows)", m.Target, scale, f.Rows), sv.Columns, vals))
+		charts.Importance(fmt.Sprintf("What drives %s (%s on %s, %s)", m.Target, how, scale, plural.Count(rows, "row")), sv.Columns, vals))
 	if err != nil {
 		return nil, err
 	}
