@@ -86,7 +86,7 @@ func NewFrontDoor(o Options) (*grpc.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{b: b, services: strings.Join(RoutedServices(), ", "), opts: o}
+	p := &proxy{b: b, services: strings.Join(RoutedServices(), ", "), oneRequest: oneRequestMethods(), opts: o}
 	s := grpc.NewServer(
 		grpc.StatsHandler(grpcx.ServerStatsHandler("gateway")), // the gateway's span; backends' spans are its children
 		grpc.StreamInterceptor(grpcx.MetricsStreamInterceptor("gateway")),
@@ -102,7 +102,30 @@ func NewFrontDoor(o Options) (*grpc.Server, error) {
 type proxy struct {
 	b        *backends
 	services string
-	opts     Options
+	// oneRequest holds the full method names ("/pkg.Service/Method") whose caller sends exactly one
+	// message (unary and server-streaming calls of the routed services known to this binary).
+	oneRequest map[string]bool
+	opts       Options
+}
+
+// oneRequestMethods lists the routed methods that are not client-streaming.
+func oneRequestMethods() map[string]bool {
+	out := map[string]bool{}
+	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		if _, ok := packageRoutes[string(fd.Package())]; !ok {
+			return true
+		}
+		for i := 0; i < fd.Services().Len(); i++ {
+			sd := fd.Services().Get(i)
+			for j := 0; j < sd.Methods().Len(); j++ {
+				if md := sd.Methods().Get(j); !md.IsStreamingClient() {
+					out["/"+string(sd.FullName())+"/"+string(md.Name())] = true
+				}
+			}
+		}
+		return true
+	})
+	return out
 }
 
 // proxyDesc lets one stream carry any kind of call: grpc-go sends and receives messages the same way
@@ -130,6 +153,17 @@ func (p *proxy) handle(_ any, ss grpc.ServerStream) error {
 		return backendError(backend, err)
 	}
 
+	if p.oneRequest[method] {
+		// One request message: forward it and half-close here, then stream the answer back in this
+		// goroutine (no helper goroutines or channel hand-overs on the common unary path). The
+		// caller's cancellation cancels ctx, which ends the backend call and its RecvMsg.
+		if err := forwardOne(ss, cs); err != nil {
+			cancel()
+			return status.Convert(err).Err()
+		}
+		return p.finish(ss, cs, backend, method, forwardBackendToClient(cs, ss))
+	}
+
 	up := make(chan error, 1)
 	down := make(chan error, 1)
 	go func() { up <- forwardClientToBackend(ss, cs) }()
@@ -144,16 +178,42 @@ func (p *proxy) handle(_ any, ss grpc.ServerStream) error {
 			}
 			up = nil // the caller half-closed; wait for the backend to finish
 		case err := <-down:
-			ss.SetTrailer(cs.Trailer())
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if status.Code(err) == codes.Unavailable {
-				p.opts.Log.WarnContext(ss.Context(), "backend unavailable", "backend", backend, "method", method, "err", err)
-			}
-			return backendError(backend, err)
+			return p.finish(ss, cs, backend, method, err)
 		}
 	}
+}
+
+// finish ends a forwarded call with the backend's trailer and status (err from the backend side:
+// io.EOF on success).
+func (p *proxy) finish(ss grpc.ServerStream, cs grpc.ClientStream, backend, method string, err error) error {
+	ss.SetTrailer(cs.Trailer())
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if status.Code(err) == codes.Unavailable {
+		p.opts.Log.WarnContext(ss.Context(), "backend unavailable", "backend", backend, "method", method, "err", err)
+	}
+	return backendError(backend, err)
+}
+
+// forwardOne forwards the caller's single request message and half-closes the backend call. A
+// backend that has already ended the call (io.EOF on send) is not an error here: its status comes
+// from the receiving side.
+func forwardOne(ss grpc.ServerStream, cs grpc.ClientStream) error {
+	f := &frame{}
+	if err := ss.RecvMsg(f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return status.Error(codes.InvalidArgument, "the call sent no request message")
+		}
+		return err
+	}
+	if err := cs.SendMsg(f); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if err := cs.CloseSend(); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 func forwardClientToBackend(ss grpc.ServerStream, cs grpc.ClientStream) error {

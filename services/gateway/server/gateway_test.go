@@ -332,6 +332,24 @@ func TestFrontDoor(t *testing.T) {
 	})
 }
 
+// TestOneRequestMethods: the calls the front door forwards without helper goroutines are exactly
+// those whose caller sends one message.
+func TestOneRequestMethods(t *testing.T) {
+	m := oneRequestMethods()
+	for method, want := range map[string]bool{
+		"/vds.jobs.v1.JobService/GetJob":             true,
+		"/vds.jobs.v1.JobService/WatchJob":           true,  // server stream
+		"/vds.sandbox.v1.SandboxService/Execute":     true,  // server stream
+		"/vds.datasets.v1.DatasetService/Upload":     false, // client stream
+		"/vds.nothing.v1.NothingService/Do":          false,
+		"/arrow.flight.protocol.FlightService/DoPut": false,
+	} {
+		if m[method] != want {
+			t.Errorf("%s: one request %v, want %v", method, m[method], want)
+		}
+	}
+}
+
 func TestRoute(t *testing.T) {
 	t.Parallel()
 	for svc, want := range map[string]string{
