@@ -117,7 +117,7 @@ func analyzeFile(ctx context.Context, c *client.Client, project, input string, i
 		if up.JobId != "" {
 			if _, err := c.WaitJob(ctx, up.JobId, jobEvents(bar)); err != nil {
 				if ctx.Err() != nil {
-					return nil, cancelJobs(c, project, bar, startedJob{up.JobId, "ingest"})
+					return nil, cancelJobs(c, bar, startedJob{up.JobId, "ingest"})
 				}
 				return nil, explain(err, "ingest")
 			}
@@ -136,7 +136,7 @@ func analyzeFile(ctx context.Context, c *client.Client, project, input string, i
 	}
 	if _, err := c.WaitJob(ctx, sa.JobId, jobEvents(bar)); err != nil {
 		if ctx.Err() != nil {
-			return nil, cancelJobs(c, project, bar, startedJob{sa.JobId, "analysis"})
+			return nil, cancelJobs(c, bar, startedJob{sa.JobId, "analysis"})
 		}
 		var je *client.JobError
 		if errors.As(err, &je) {
@@ -158,48 +158,24 @@ func analyzeFile(ctx context.Context, c *client.Client, project, input string, i
 type startedJob struct{ id, what string }
 
 // cancelJobs is what an interrupted command (Ctrl-C, SIGTERM) does about the server-side jobs it
-// started: it cancels them, and the profile and train jobs they started since (the server does not
-// cancel those with their parent), and says so on stderr; a job it cannot cancel is named, with
-// its ID, so the user can. The returned error exits 130.
-func cancelJobs(c *client.Client, project string, bar *progress, jobs ...startedJob) error {
+// started: it cancels them and says so on stderr; a job it cannot cancel is named, with its ID, so
+// the user can. A cancelled analysis cancels the training it started itself (the orchestrator
+// does, at the training's next progress event); nothing else of the project is touched. The
+// returned error exits 130.
+func cancelJobs(c *client.Client, bar *progress, jobs ...startedJob) error {
 	bar.abort()
 	w := bar.w
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var since time.Time
 	for _, j := range jobs {
 		r, err := c.Jobs.CancelJob(ctx, &jobsv1.CancelJobRequest{JobId: j.id})
 		switch {
 		case err != nil:
 			fmt.Fprintf(w, "could not cancel job %s (%s): %v; it may still be running\n", j.id, j.what, explain(err, "cancel"))
-			continue
 		case r.Job.State == jobsv1.JobState_JOB_STATE_CANCELLED:
 			fmt.Fprintf(w, "cancelled: job %s (%s)\n", j.id, j.what)
 		default:
 			fmt.Fprintf(w, "job %s (%s) had already ended: %s\n", j.id, j.what, jobStateName(r.Job.State))
-		}
-		if t := r.Job.GetCreateTime().AsTime(); r.Job.CreateTime != nil && (since.IsZero() || t.Before(since)) {
-			since = t
-		}
-	}
-	if since.IsZero() || project == "" {
-		return interruptedError{}
-	}
-	// The jobs the analysis started: profile and train jobs of the project created after it and not done.
-	l, err := c.Jobs.ListJobs(ctx, &jobsv1.ListJobsRequest{ProjectId: project, PageSize: 100})
-	if err != nil {
-		fmt.Fprintf(w, "could not list the jobs it started: %v; see the project's running profile and train jobs\n", explain(err, "list jobs"))
-		return interruptedError{}
-	}
-	for _, j := range l.Jobs {
-		if (j.Kind != "train" && j.Kind != "profile") || j.CreateTime == nil || j.CreateTime.AsTime().Before(since) ||
-			(j.State != jobsv1.JobState_JOB_STATE_QUEUED && j.State != jobsv1.JobState_JOB_STATE_RUNNING) {
-			continue
-		}
-		if r, err := c.Jobs.CancelJob(ctx, &jobsv1.CancelJobRequest{JobId: j.Id}); err != nil {
-			fmt.Fprintf(w, "could not cancel job %s (%s): %v; it may still be running\n", j.Id, j.Kind, explain(err, "cancel"))
-		} else if r.Job.State == jobsv1.JobState_JOB_STATE_CANCELLED {
-			fmt.Fprintf(w, "cancelled: job %s (%s)\n", j.Id, j.Kind)
 		}
 	}
 	return interruptedError{}

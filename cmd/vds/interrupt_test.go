@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/vdsproject/vds/gen/client"
+	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
+	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
 	"github.com/vdsproject/vds/libs/shareddata"
 )
@@ -105,6 +107,86 @@ func TestAnalyzeInterruptCancelsJob(t *testing.T) {
 	if out.Len() != 0 {
 		t.Errorf("stdout %q after an interrupt", out.String())
 	}
+}
+
+// Ctrl-C while the analysis trains: the training the analysis started is cancelled with it (by the
+// orchestrator, which started it), and another training of the same project, started by someone
+// else meanwhile, goes on (the CLI once cancelled every train and profile job of the project
+// created after the analysis).
+func TestAnalyzeInterruptCancelsItsTraining(t *testing.T) {
+	home, addr := platform(t)
+	c := sharedClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	up, err := c.UploadFile(ctx, shared.p.Creds.ProjectID, shareddata.Path(t, "tabular/mpg.csv"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.JobId != "" {
+		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCtx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	var other string
+	errw := &triggerWriter{trigger: "train and rank models", fire: func() {
+		// A colleague's training in the same project, started after the analysis.
+		st, err := c.ML.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}, Target: "mpg", BudgetSeconds: 20, CvFolds: 3})
+		if err != nil {
+			t.Errorf("colleague's training: %v", err)
+		} else {
+			other = st.JobId
+		}
+		time.AfterFunc(500*time.Millisecond, interrupt)
+	}}
+	var out bytes.Buffer
+	code := run(runCtx, []string{"analyze", shareddata.Path(t, "tabular/titanic.csv"), "--target", "survived", "--budget", "60s", "--server", addr, "--home", home}, &out, errw)
+	if code != 130 || other == "" {
+		t.Fatalf("exit %d (want 130), colleague's job %q; stderr:\n%s", code, other, errw.String())
+	}
+	// The analysis's own training: the train job of the project created after the analysis job,
+	// other than the colleague's.
+	var analysisJob string
+	for _, l := range strings.Split(errw.String(), "\n") {
+		if f := strings.Fields(l); len(f) == 4 && f[0] == "cancelled:" && f[3] == "(analysis)" {
+			analysisJob = f[2]
+		}
+	}
+	if analysisJob == "" {
+		t.Fatalf("no cancelled analysis job named:\n%s", errw.String())
+	}
+	aj, err := c.Jobs.GetJob(ctx, &jobsv1.GetJobRequest{JobId: analysisJob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var own *jobsv1.Job
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		l, err := c.Jobs.ListJobs(ctx, &jobsv1.ListJobsRequest{ProjectId: shared.p.Creds.ProjectID, PageSize: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		own = nil
+		for _, j := range l.Jobs {
+			if j.Kind == "train" && j.Id != other && !j.CreateTime.AsTime().Before(aj.Job.CreateTime.AsTime()) {
+				own = j
+			}
+		}
+		if own != nil && own.State == jobsv1.JobState_JOB_STATE_CANCELLED {
+			break
+		}
+	}
+	if own == nil || own.State != jobsv1.JobState_JOB_STATE_CANCELLED {
+		t.Fatalf("the analysis's training: %v, want cancelled", own)
+	}
+	oj, err := c.Jobs.GetJob(ctx, &jobsv1.GetJobRequest{JobId: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oj.Job.State == jobsv1.JobState_JOB_STATE_CANCELLED {
+		t.Fatalf("the colleague's training %s was cancelled by someone else's Ctrl-C", other)
+	}
+	_, _ = c.Jobs.CancelJob(ctx, &jobsv1.CancelJobRequest{JobId: other}) // not needed any more
 }
 
 // vds ask --conversation C DATASET refuses a dataset other than C's (by ID or as a file) before

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -81,11 +83,27 @@ func (s *Server) analyze(ctx context.Context, t *jobs.Task) error {
 		return err
 	}
 	for _, st := range plan {
-		a.progress = func(frac float64, msg string) { _ = t.Progress(ctx, done+st.frac*frac, st.name, msg) }
+		// A cancel of the analysis job is seen at its next progress report (a peer job's event, while
+		// the step waits for it): the step's context ends, and a job the step started for this
+		// analysis alone (its training) is cancelled with it (see waitJob).
+		stepCtx, cancelStep := context.WithCancel(uctx)
+		var cancelled atomic.Bool
+		a.progress = func(frac float64, msg string) {
+			if err := t.Progress(ctx, done+st.frac*frac, st.name, msg); errors.Is(err, jobs.ErrCancelled) {
+				cancelled.Store(true)
+				cancelStep()
+			}
+		}
 		if err := t.Progress(ctx, done, st.name, ""); err != nil {
+			cancelStep()
 			return err
 		}
-		if err := st.run(uctx); err != nil {
+		err := st.run(stepCtx)
+		cancelStep()
+		if cancelled.Load() {
+			return jobs.ErrCancelled
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
@@ -135,6 +153,25 @@ func (a *analysis) waitJob(ctx context.Context, jobID string) error {
 	if err != nil {
 		return err
 	}
+	return a.jobOutcome(ctx, jobID)
+}
+
+// waitOwnJob is waitJob for a job started for this analysis alone: when the analysis stops
+// waiting (cancelled, or shut down), the job is cancelled too rather than left to spend its budget.
+func (a *analysis) waitOwnJob(ctx context.Context, jobID string) error {
+	err := a.waitJob(ctx, jobID)
+	if ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, cerr := a.s.rt.Queue.Cancel(cctx, jobID); cerr != nil {
+			a.s.rt.Log.WarnContext(cctx, "could not cancel the training of a stopped analysis", "job", jobID, "err", cerr)
+		}
+	}
+	return err
+}
+
+// jobOutcome is nil when the job succeeded, else an error naming its state and reason.
+func (a *analysis) jobOutcome(ctx context.Context, jobID string) error {
 	j, err := a.s.rt.Queue.Get(ctx, jobID)
 	if err != nil {
 		return err
@@ -244,7 +281,7 @@ func (a *analysis) train(ctx context.Context) error {
 		return err
 	}
 	a.rep.TrainingId = st.TrainingId
-	if err := a.waitJob(ctx, st.JobId); err != nil {
+	if err := a.waitOwnJob(ctx, st.JobId); err != nil {
 		return err
 	}
 	tr, err := c.GetTraining(ctx, &mlv1.GetTrainingRequest{TrainingId: st.TrainingId})
