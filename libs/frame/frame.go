@@ -89,6 +89,31 @@ func (f *Frame) Col(name string) *Column {
 	return nil
 }
 
+// Take copies the given rows of f, in that order (a row may repeat), into a new frame.
+func (f *Frame) Take(rows []int) *Frame {
+	out := &Frame{Rows: len(rows)}
+	for _, c := range f.Columns {
+		nc := &Column{Name: c.Name, Kind: c.Kind, ArrowType: c.ArrowType, Null: make([]bool, len(rows))}
+		if c.S != nil {
+			nc.S = make([]string, len(rows))
+		}
+		if c.F != nil {
+			nc.F = make([]float64, len(rows))
+		}
+		for i, r := range rows {
+			nc.Null[i] = c.Null[r]
+			if nc.S != nil {
+				nc.S[i] = c.S[r]
+			}
+			if nc.F != nil {
+				nc.F[i] = c.F[r]
+			}
+		}
+		out.Columns = append(out.Columns, nc)
+	}
+	return out
+}
+
 // Names lists the column names in order.
 func (f *Frame) Names() []string {
 	out := make([]string, len(f.Columns))

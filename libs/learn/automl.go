@@ -693,29 +693,7 @@ func permuteSpan(x *dense, span [2]int, perm []int) (restore func()) {
 }
 
 // subFrame copies the given rows of f.
-func subFrame(f *frame.Frame, rows []int) *frame.Frame {
-	out := &frame.Frame{Rows: len(rows)}
-	for _, c := range f.Columns {
-		nc := &frame.Column{Name: c.Name, Kind: c.Kind, ArrowType: c.ArrowType, Null: make([]bool, len(rows))}
-		if c.S != nil {
-			nc.S = make([]string, len(rows))
-		}
-		if c.F != nil {
-			nc.F = make([]float64, len(rows))
-		}
-		for i, r := range rows {
-			nc.Null[i] = c.Null[r]
-			if nc.S != nil {
-				nc.S[i] = c.S[r]
-			}
-			if nc.F != nil {
-				nc.F[i] = c.F[r]
-			}
-		}
-		out.Columns = append(out.Columns, nc)
-	}
-	return out
-}
+func subFrame(f *frame.Frame, rows []int) *frame.Frame { return f.Take(rows) }
 
 // importance measures, on each held-out fold, how much the fold model's metric worsens when one
 // original column is shuffled. It uses fewer repeats when the budget is nearly spent.

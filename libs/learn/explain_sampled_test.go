@@ -150,17 +150,9 @@ func indexOf(xs []string, x string) int {
 
 // sampleFrame keeps the first n rows of f.
 func sampleFrame(f *frame.Frame, n int) *frame.Frame {
-	n = min(n, f.Rows)
-	out := &frame.Frame{Rows: n}
-	for _, c := range f.Columns {
-		nc := &frame.Column{Name: c.Name, Kind: c.Kind, ArrowType: c.ArrowType, Null: c.Null[:n]}
-		if c.F != nil {
-			nc.F = c.F[:n]
-		}
-		if c.S != nil {
-			nc.S = c.S[:n]
-		}
-		out.Columns = append(out.Columns, nc)
+	rows := make([]int, min(n, f.Rows))
+	for i := range rows {
+		rows[i] = i
 	}
-	return out
+	return f.Take(rows)
 }

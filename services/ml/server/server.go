@@ -526,21 +526,7 @@ func sampleRows(f *frame.Frame, n int, seed int64) *frame.Frame {
 	}
 	rows := rand.New(rand.NewSource(seed)).Perm(f.Rows)[:n]
 	sort.Ints(rows)
-	out := &frame.Frame{Rows: n}
-	for _, c := range f.Columns {
-		nc := &frame.Column{Name: c.Name, Kind: c.Kind, ArrowType: c.ArrowType, Null: make([]bool, n)}
-		for i, r := range rows {
-			nc.Null[i] = c.Null[r]
-			if c.S != nil {
-				nc.S = append(nc.S, c.S[r])
-			}
-			if c.F != nil {
-				nc.F = append(nc.F, c.F[r])
-			}
-		}
-		out.Columns = append(out.Columns, nc)
-	}
-	return out
+	return f.Take(rows)
 }
 
 func chartOf(ctx context.Context, m *mlv1.Model, kind, title string, spec charts.Spec) (*commonv1.Chart, error) {
