@@ -237,10 +237,19 @@ func (s *Server) stored(ctx context.Context, userID string, md *datasetsv1.Uploa
 	if dup, err := s.rt.Store.GetResourceByKey(ctx, KindUpload, md.ProjectId, put.SHA256); err == nil {
 		prev := &datasetsv1.UploadResponse{}
 		if proto.Unmarshal(dup.Data, prev) == nil {
-			if _, derr := s.rt.Store.GetResource(ctx, KindDataset, prev.DatasetId); derr == nil && !s.deadIngest(ctx, prev) {
+			_, derr := s.rt.Store.GetResource(ctx, KindDataset, prev.DatasetId)
+			dead, pending := s.deadIngest(ctx, prev)
+			if derr == nil && !dead {
 				s.rt.Blobs.Delete(context.WithoutCancel(ctx), rawKey(uploadID))
 				prev.Duplicate = true
 				return prev, nil
+			}
+			if derr == nil && pending {
+				// Its ingest ended without a version (cancelled before a worker took it): the version
+				// fails with the reason instead of staying pending, and its raw object goes.
+				bg := context.WithoutCancel(ctx)
+				s.fail(bg, VersionID(prev.DatasetId, prev.Version), fmt.Errorf("the ingest job %s ended without making this version; the same file was uploaded again", prev.JobId))
+				_ = s.rt.Blobs.Delete(bg, rawKey(dup.ID))
 			}
 		}
 		// Its dataset was deleted, or its ingest failed or was cancelled: ingest these bytes afresh
@@ -255,28 +264,28 @@ func (s *Server) stored(ctx context.Context, userID string, md *datasetsv1.Uploa
 	return resp, nil
 }
 
-// deadIngest reports whether an earlier upload's version will never be ready: it failed, or its
-// ingest job ended without making it (cancelled before a worker took it, say).
-func (s *Server) deadIngest(ctx context.Context, prev *datasetsv1.UploadResponse) bool {
+// deadIngest reports whether an earlier upload's version will never be ready: it failed, or it is
+// still pending although its ingest job ended (cancelled before a worker took it, say).
+func (s *Server) deadIngest(ctx context.Context, prev *datasetsv1.UploadResponse) (dead, pending bool) {
 	r, err := s.rt.Store.GetResource(ctx, KindVersion, VersionID(prev.DatasetId, prev.Version))
 	if err != nil {
-		return false
+		return false, false
 	}
 	ver := &datasetsv1.DatasetVersion{}
 	if proto.Unmarshal(r.Data, ver) != nil {
-		return false
+		return false, false
 	}
 	switch ver.State {
 	case datasetsv1.VersionState_VERSION_STATE_FAILED:
-		return true
+		return true, false
 	case datasetsv1.VersionState_VERSION_STATE_PENDING:
 		if prev.JobId == "" || s.rt.Queue == nil {
-			return false
+			return false, true
 		}
 		j, err := s.rt.Queue.Get(ctx, prev.JobId)
-		return err == nil && jobs.Terminal(j.State) && j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED
+		return err == nil && jobs.Terminal(j.State) && j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED, true
 	}
-	return false
+	return false, false
 }
 
 func (s *Server) createVersion(ctx context.Context, userID string, md *datasetsv1.UploadMetadata, target *datasetsv1.Dataset, name, fileName, kind, uploadID string, put blobstore.PutResult) (*datasetsv1.UploadResponse, error) {

@@ -706,9 +706,10 @@ func TestPreviewValues(t *testing.T) {
 
 // TestCancelledIngest: an upload whose ingest job was cancelled does not stand in for the same
 // bytes uploaded again (it pointed at a version that stayed pending for good, and every later
-// upload of the file was a "duplicate" of it): cancelled before a worker took it, the next upload
-// ingests afresh; cancelled while a worker had it (dropCancelled), the version fails with the
-// reason and its raw upload and upload record go.
+// upload of the file was a "duplicate" of it). Cancelled before a worker took it: the next upload
+// ingests afresh, and the first version fails with the reason and loses its raw object. Cancelled
+// while a worker converts it: the worker fails the version with the reason and removes its raw
+// upload and upload record. After a dataset is deleted, the same bytes ingest afresh too.
 func TestCancelledIngest(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Config{}, false)
@@ -722,6 +723,7 @@ func TestCancelledIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	firstRaw := firstUpload(t, e, first.DatasetId)
 	if again, err := e.upload(ctx, src, md); err != nil || !again.Duplicate || again.JobId != first.JobId {
 		t.Fatalf("the same bytes while the first ingest is queued: %v %v, want a duplicate of it", again, err)
 	}
@@ -732,33 +734,75 @@ func TestCancelledIngest(t *testing.T) {
 	if err != nil || second.Duplicate || second.JobId == first.JobId || second.DatasetId == first.DatasetId {
 		t.Fatalf("the same bytes after the ingest was cancelled: %v %v, want a fresh dataset and job", second, err)
 	}
+	g, err := e.ds.GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: first.DatasetId})
+	if err != nil || g.Dataset.GetCurrent().GetState() != datasetsv1.VersionState_VERSION_STATE_FAILED ||
+		!strings.Contains(g.Dataset.GetCurrent().GetError(), "the ingest job "+first.JobId+" ended without making this version") {
+		t.Fatalf("the first dataset after its cancelled ingest: %v %v, want a failed version naming the job", g, err)
+	}
+	if slices.Contains(e.objects(), "raw/"+firstRaw) {
+		t.Errorf("raw upload %s of the cancelled ingest left behind", firstRaw)
+	}
 	e.startWorker(context.Background())
 	if j := e.wait(second.JobId); j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
 		t.Fatalf("fresh ingest: %v", j)
 	}
 
-	// Cancelled while a worker had it: what the worker does on ErrCancelled.
-	src3 := filepath.Join(t.TempDir(), "other.csv")
-	if err := os.WriteFile(src3, []byte("a,b\n1,x\n2,y\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	third, err := e.upload(ctx, src3, &datasetsv1.UploadMetadata{ProjectId: e.project, FileName: "other.csv"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.wait(third.JobId)
-	up := firstUpload(t, e, third.DatasetId)
-	e.s.dropCancelled(context.Background(), &jobsv1.IngestTask{DatasetId: third.DatasetId, Version: third.Version, UploadId: up}, third.JobId)
-	g, err := e.ds.GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: third.DatasetId})
-	if err != nil || g.Dataset.GetCurrent().GetState() != datasetsv1.VersionState_VERSION_STATE_FAILED ||
-		!strings.Contains(g.Dataset.GetCurrent().GetError(), "the ingest was cancelled (job "+third.JobId+"); upload the file again") {
-		t.Fatalf("after dropCancelled: %v %v, want a failed version naming the cancelled job", g, err)
-	}
-	if slices.Contains(e.objects(), "raw/"+up) {
-		t.Errorf("raw upload %s left after the cancel", up)
-	}
-	if _, err := e.rt.Store.GetResource(context.Background(), KindUpload, up); err == nil {
-		t.Errorf("upload record %s left after the cancel", up)
+	// Cancelled while the worker converts it: a file large enough that the conversion is under way
+	// when the cancel lands (doubled and tried again if the ingest won the race).
+	for rows, try := 200_000, 1; ; rows, try = rows*2, try+1 {
+		var b strings.Builder
+		b.WriteString("id,amount,label\n")
+		for i := 0; i < rows; i++ {
+			fmt.Fprintf(&b, "%d,%d.%02d,%s\n", i, i%9973, i%100, []string{"north", "south", "east"}[i%3])
+		}
+		big := filepath.Join(t.TempDir(), "big.csv")
+		if err := os.WriteFile(big, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		up, err := e.upload(ctx, big, &datasetsv1.UploadMetadata{ProjectId: e.project, FileName: "big.csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := firstUpload(t, e, up.DatasetId)
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+			j, err := e.rt.Queue.Get(context.Background(), up.JobId)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.State != jobsv1.JobState_JOB_STATE_QUEUED || time.Now().After(deadline) {
+				break
+			}
+		}
+		c, err := e.rt.Queue.Cancel(context.Background(), up.JobId)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.State != jobsv1.JobState_JOB_STATE_CANCELLED {
+			if try == 3 {
+				t.Fatalf("the ingest of %d rows ended (%s) before the cancel three times", rows, c.State)
+			}
+			continue
+		}
+		var g *datasetsv1.GetDatasetResponse
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if g, err = e.ds.GetDataset(ctx, &datasetsv1.GetDatasetRequest{DatasetId: up.DatasetId}); err != nil {
+				t.Fatal(err)
+			}
+			if g.Dataset.GetCurrent().GetState() != datasetsv1.VersionState_VERSION_STATE_PENDING {
+				break
+			}
+		}
+		if g.Dataset.GetCurrent().GetState() != datasetsv1.VersionState_VERSION_STATE_FAILED ||
+			!strings.Contains(g.Dataset.GetCurrent().GetError(), "the ingest was cancelled (job "+up.JobId+"); upload the file again") {
+			t.Fatalf("after a cancel during the conversion: %v, want a failed version naming the cancelled job", g.Dataset.GetCurrent())
+		}
+		if slices.Contains(e.objects(), "raw/"+raw) {
+			t.Errorf("raw upload %s left after the cancel", raw)
+		}
+		if _, err := e.rt.Store.GetResource(context.Background(), KindUpload, raw); err == nil {
+			t.Errorf("upload record %s left after the cancel", raw)
+		}
+		break
 	}
 
 	// The dataset of an earlier upload deleted: the same bytes again ingest afresh from their own
