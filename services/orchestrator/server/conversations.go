@@ -13,6 +13,7 @@ import (
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	"github.com/vdsproject/vds/libs/duck"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/lineage"
@@ -200,7 +201,7 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 		}
 	}
 	var res *planner.Result
-	if why := notAnalysisQuestion(text, sch); why != "" {
+	if why := notAnalysisQuestion(ctx, text, sch); why != "" {
 		// Not a question about the data (a SQL statement): say so rather than analyse something.
 		asst.Text = why
 		send(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: why, Values: map[string]float64{}, Confidence: "none"}}})
@@ -261,27 +262,51 @@ func insertExchange(msgs []*orchestratorv1.Message, user, asst *orchestratorv1.M
 	return out
 }
 
-// sqlStatementRE matches a message that is a SQL statement that changes data or the database (DDL,
-// DML, grants, attaching files, vacuum), at the start or after a semicolon, rather than a question;
-// or a query that ends in a SQL comment after a semicolon (the shape of an injection attempt). Each
-// form needs SQL's shape, not just its first word, so that questions such as "Grant amounts by
-// department?", "vacuum sales by month", "attach rate by region" or "copy sales to a spreadsheet"
-// are analysed: GRANT/REVOKE name a privilege and ON, ATTACH a quoted path, DETACH one name, COPY a
-// quoted file, VACUUM stands alone, with ANALYZE or with one name and a semicolon; "; --" counts
-// after a SELECT ... FROM or WITH x AS (, or a closing quote.
-var sqlStatementRE = regexp.MustCompile(`(?is)(^|;)\s*(` +
+// A message is a SQL statement rather than a question when it has one of SQL's shapes (at the
+// start or after a semicolon), each needing more than a first word, so that questions such as
+// "Grant amounts by department?", "vacuum sales by month", "attach rate by region" or "copy sales
+// to a spreadsheet" are analysed.
+//
+// sqlDataStatementRE: DDL and DML (DROP/CREATE… TABLE, DELETE FROM, INSERT INTO, UPDATE x SET).
+// English often has this shape ("Create table of average tip by day", "Update rate set by region?",
+// "Drop table rows with missing tip?"), so a part of the message matching it counts only when
+// DuckDB's parser also takes that part as SQL.
+var sqlDataStatementRE = regexp.MustCompile(`(?is)^\s*(` +
 	`(drop|truncate|alter|create(\s+or\s+replace)?)\s+(temp(orary)?\s+)?(table|view|index|schema|database|sequence|macro|function|type|secret)\b` +
-	`|delete\s+from\b|insert\s+(or\s+\w+\s+)?into\b|update\s+["\w.]+\s+set\b|merge\s+into\b` +
+	`|delete\s+from\b|insert\s+(or\s+\w+\s+)?into\b|update\s+["\w.]+\s+set\b)`)
+
+// sqlShapeRE: statements whose shape is already strict (GRANT/REVOKE name a privilege and ON,
+// ATTACH a quoted path, DETACH one name, COPY a quoted file, VACUUM stands alone, with ANALYZE or
+// with one name and a semicolon; some of these DuckDB does not parse at all), and the shapes of an
+// injection attempt: "; --" after a SELECT ... FROM or WITH x AS (, or after a closing quote.
+var sqlShapeRE = regexp.MustCompile(`(?is)(^|;)\s*(` +
+	`merge\s+into\b` +
 	`|(grant|revoke)\s+(select|insert|update|delete|all|usage)\b.*\bon\b` +
 	`|attach\s+(database\s+)?(if\s+not\s+exists\s+)?'[^']*'|detach\s+(database\s+)?(if\s+exists\s+)?["\w]+\s*(;|$)` +
 	`|copy\s+(\(.*\)|["\w.]+)\s+(to|from)\s+'|pragma\s+\w` +
 	`|vacuum\s*(;|$)|vacuum\s+analyze\b|vacuum\s+["\w.]+\s*;` +
 	`)|^\s*(select\b.*\bfrom\b|with\s+["\w]+\s+as\s*\().*;\s*--|'\s*\)?\s*;\s*--`)
 
+// isSQLStatement reports whether text is a SQL statement (see sqlShapeRE and sqlDataStatementRE).
+func isSQLStatement(ctx context.Context, text string) bool {
+	if sqlShapeRE.MatchString(text) {
+		return true
+	}
+	for _, part := range strings.Split(text, ";") {
+		if !sqlDataStatementRE.MatchString(part) {
+			continue
+		}
+		if isSQL, err := duck.ParsesAsSQL(ctx, part); err != nil || isSQL {
+			return true // when the parser cannot be asked, the shape decides
+		}
+	}
+	return false
+}
+
 // notAnalysisQuestion returns the answer to a message that is not a question about the data (a SQL
 // statement such as DROP TABLE), or "" for a question to analyse. Nothing runs for such a message.
-func notAnalysisQuestion(text string, sch *planner.Schema) string {
-	if !sqlStatementRE.MatchString(text) {
+func notAnalysisQuestion(ctx context.Context, text string, sch *planner.Schema) string {
+	if !isSQLStatement(ctx, text) {
 		return ""
 	}
 	var cols []string
