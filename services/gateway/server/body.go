@@ -35,6 +35,9 @@ func (s strictJSON) NewDecoder(r io.Reader) runtime.Decoder {
 			}
 			return fmt.Errorf("the request body is not valid JSON: %v", err)
 		}
+		if d.More() {
+			return errors.New("the request body has data after its JSON object: send one JSON object")
+		}
 		return decodeBody(s.JSONPb.UnmarshalOptions, raw, v)
 	})
 }

@@ -872,6 +872,7 @@ func TestRequestBodyErrors(t *testing.T) {
 		{"text for a number", train, `{"budgetSeconds":"abc"}`, []string{`"budgetSeconds"`, "must be a number", `"abc"`}},
 		{"number for a text", train, `{"target":5}`, []string{`"target"`, "must be a string", "5"}},
 		{"fraction for an integer", train, `{"cvFolds":2.5}`, []string{`"cvFolds"`, "must be an integer", "2.5"}},
+		{"data after the object", train, `{"target":"y"} {"budgetSeconds":1}`, []string{"data after its JSON object"}},
 		{"object for a list", train, `{"algorithms":"gbdt"}`, []string{`"algorithms"`, "must be a list", "strings"}},
 		{"unknown enum value", train, `{"task":"TASK_BINRY"}`, []string{`"task"`, "TASK_BINARY", "TASK_REGRESSION"}},
 		{"not JSON", train, `{"target":`, []string{"not valid JSON"}},

@@ -684,10 +684,6 @@ func (s *Server) explainPDP(ctx context.Context, m *mlv1.Model, lm *learn.Model,
 	return out, nil
 }
 
-// requireFeatures refuses a row that names none of the model's features: it would be scored as if
-// every value were missing, which is almost always a malformed request (a flat JSON object instead of
-// {"values": {...}}, or the wrong model). Other unknown columns are ignored, as extra columns in a
-// table are.
 // requireKnownColumns refuses a row column that is not a column of the model's training data (a
 // misspelt name would otherwise be scored as a missing value), naming every such column and the
 // model's features. Columns of the training data the model does not use (the target, the columns
@@ -745,6 +741,9 @@ func (s *Server) requireKnownColumns(ctx context.Context, m *mlv1.Model, feature
 			noun, strings.Join(quoted, ", "), m.Id, strings.Join(list, ", "), more, m.Target))
 }
 
+// requireFeatures refuses a row that names none of the model's features: it would be scored as if
+// every value were missing, which is almost always a malformed request (a flat JSON object instead of
+// {"values": {...}}, or the wrong model). Unknown columns are refused before, by requireKnownColumns.
 func requireFeatures(features []string, rows []*mlv1.Row) error {
 	known := make(map[string]bool, len(features))
 	for _, f := range features {

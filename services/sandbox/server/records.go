@@ -127,18 +127,20 @@ func (s *Server) finishRecord(ctx context.Context, r *execRecord, exe *sandboxv1
 	}
 }
 
-// waitRecord waits for the final write of execution id, if one is under way in this replica.
-func (s *Server) waitRecord(ctx context.Context, id string) {
+// waitRecord waits for the final write of execution id, if one is under way in this replica, and
+// reports whether there was one.
+func (s *Server) waitRecord(ctx context.Context, id string) (waited bool) {
 	s.recs.mu.Lock()
 	ch := s.recs.pending[id]
 	s.recs.mu.Unlock()
 	if ch == nil {
-		return
+		return false
 	}
 	select {
 	case <-ch:
 	case <-ctx.Done():
 	}
+	return true
 }
 
 // waitRecords waits until no record write is under way in the background, or ctx ends.

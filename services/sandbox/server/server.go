@@ -367,13 +367,18 @@ func (s *Server) GetExecution(ctx context.Context, req *sandboxv1.GetExecutionRe
 	if err := ids.Check(req.ExecutionId, ids.Execution); err != nil {
 		return nil, grpcx.InvalidArgument("execution_id", err.Error())
 	}
-	s.waitRecord(ctx, req.ExecutionId) // a final state being written in this replica
 	r, err := s.rt.Store.GetResource(ctx, KindExecution, req.ExecutionId)
 	if err != nil {
 		return nil, grpcx.FromStorage(ctx, err, "execution", req.ExecutionId)
 	}
 	if _, err := grpcx.Authorize(ctx, s.rt.Store, r.ProjectID, storage.RoleViewer, "execution", req.ExecutionId); err != nil {
 		return nil, err
+	}
+	// Authorized: wait for a final state being written in this replica, then read it again.
+	if s.waitRecord(ctx, req.ExecutionId) {
+		if r, err = s.rt.Store.GetResource(ctx, KindExecution, req.ExecutionId); err != nil {
+			return nil, grpcx.FromStorage(ctx, err, "execution", req.ExecutionId)
+		}
 	}
 	e := &sandboxv1.Execution{}
 	return &sandboxv1.GetExecutionResponse{Execution: e}, proto.Unmarshal(r.Data, e)
