@@ -3,6 +3,7 @@ package learn
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,7 +37,11 @@ func ensembleOf(t *testing.T, f *frame.Frame, target string, exclude []string, w
 // TestEnsembleSHAPAddsUp: the sampled Shapley values of an ensemble (boosted trees and logistic
 // regression on titanic; forest, k-nearest neighbours and naive Bayes on penguins' three classes)
 // add up, row by row and output by output, to the ensemble's raw score (log-odds of its blended
-// probability; log class probabilities) minus the expected value, and are not all zero.
+// probability; log class probabilities) minus the expected value. Additivity holds for any
+// assignment of the steps to columns (each permutation telescopes), so the test also checks where
+// the attributions land: on titanic the column with the largest mean |SHAP| is sex (or one of its
+// stand-ins, who and adult_male), as the single boosted model's TreeSHAP and permutation
+// importance have it.
 func TestEnsembleSHAPAddsUp(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -44,9 +49,12 @@ func TestEnsembleSHAPAddsUp(t *testing.T) {
 		exclude      []string
 		algos        []string
 		weights      []float64
+		top          []string
 	}{
-		{"tabular/titanic.csv", "survived", []string{"alive"}, []string{AlgoGBDT, AlgoLogistic}, []float64{0.6, 0.4}},
-		{"tabular/penguins.csv", "species", nil, []string{AlgoRandomForest, AlgoKNN, AlgoNaiveBayes}, []float64{0.5, 0.3, 0.2}},
+		{"tabular/titanic.csv", "survived", []string{"alive"}, []string{AlgoGBDT, AlgoLogistic}, []float64{0.6, 0.4}, []string{"sex", "who", "adult_male"}},
+		// No top column for penguins: island, bill and flipper measurements each separate the
+		// species, and naive Bayes' near-zero probabilities give island the largest log-scale shares.
+		{"tabular/penguins.csv", "species", nil, []string{AlgoRandomForest, AlgoKNN, AlgoNaiveBayes}, []float64{0.5, 0.3, 0.2}, nil},
 	} {
 		f := shared(t, tc.file)
 		m := ensembleOf(t, f, tc.target, tc.exclude, tc.weights, tc.algos...)
@@ -74,6 +82,23 @@ func TestEnsembleSHAPAddsUp(t *testing.T) {
 		}
 		if total == 0 {
 			t.Fatalf("%s: every SHAP value is zero", tc.file)
+		}
+		mean := make([]float64, len(sv.Columns))
+		for o := range sv.Values {
+			for _, row := range sv.Values[o] {
+				for j, v := range row {
+					mean[j] += math.Abs(v)
+				}
+			}
+		}
+		best := 0
+		for j := range mean {
+			if mean[j] > mean[best] {
+				best = j
+			}
+		}
+		if tc.top != nil && !slices.Contains(tc.top, sv.Columns[best]) {
+			t.Errorf("%s: the largest mean |SHAP| is %s's, want one of %v (columns %v, sums %v)", tc.file, sv.Columns[best], tc.top, sv.Columns, mean)
 		}
 	}
 }

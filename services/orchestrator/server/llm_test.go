@@ -303,9 +303,7 @@ func TestLLMIDTools(t *testing.T) {
 		same   bool
 		script []func(map[string]any) (int, any)
 		answer string
-		// answerFor, when set, gives the expected answer instead (it depends on an earlier step).
-		answerFor func() string
-		check     func(evs []*orchestratorv1.Event, ans *orchestratorv1.Answer)
+		check  func(evs []*orchestratorv1.Event, ans *orchestratorv1.Answer)
 	}
 	convos := []convo{
 		{q: "llm: profile the data", answer: "7043 rows, no duplicates.", script: []func(map[string]any) (int, any){
@@ -512,9 +510,6 @@ func TestLLMIDTools(t *testing.T) {
 		}
 		_, evs, ans := ask(t, conv, ref, cv.q)
 		want := cv.answer
-		if cv.answerFor != nil {
-			want = cv.answerFor()
-		}
 		if ans.Text != want {
 			t.Errorf("%q: answer %q, want %q", cv.q, ans.Text, want)
 		}
