@@ -69,6 +69,11 @@ type Options struct {
 	// skips the sample path and always checks every cell first.
 	sampleRows int
 	fullCheck  bool
+	// copyMemory, when set, replaces the memory limit copyMemoryLimit sizes for the sample
+	// path's conversion; onCopyRetry is called when that conversion ran out of memory and runs
+	// again with the configured limit.
+	copyMemory  string
+	onCopyRetry func(error)
 	// scanStats makes describe compute every column's statistics by scanning the output instead
 	// of reading what it can from the Parquet metadata.
 	scanStats bool
@@ -338,30 +343,49 @@ func (j *job) prepareText(head []byte) error {
 	return nil
 }
 
-func (j *job) open() error {
-	threads := j.opts.Threads
-	if threads <= 0 {
-		threads = runtime.NumCPU()
+func (j *job) threads() int {
+	if j.opts.Threads > 0 {
+		return j.opts.Threads
 	}
-	spill := filepath.Join(j.tmpDir, "spill")
-	if err := os.Mkdir(spill, 0o700); err != nil {
+	return runtime.NumCPU()
+}
+
+func (j *job) open() error {
+	c, err := j.openDB(j.opts.MemoryLimit, "spill")
+	if err != nil {
 		return err
 	}
+	j.conn = c
+	return nil
+}
+
+// openDB opens a private DuckDB database with the given memory limit that may read the source and
+// write in the job's folder (spilling to the folder spill, which it creates), with the typing
+// macros, and locks its configuration.
+func (j *job) openDB(memoryLimit, spill string) (*duck.Conn, error) {
+	spill = filepath.Join(j.tmpDir, spill)
+	if err := os.Mkdir(spill, 0o700); err != nil {
+		return nil, err
+	}
 	c, err := duck.Open(j.ctx, duck.Config{
-		MemoryLimit: j.opts.MemoryLimit,
-		Threads:     threads,
+		MemoryLimit: memoryLimit,
+		Threads:     j.threads(),
 		TempDir:     spill,
 		ReadPaths:   []string{j.src},
 		Dirs:        []string{j.tmpDir},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	j.conn = c
 	if err := createMacros(j.ctx, c, j.opts.NullValues); err != nil {
-		return err
+		c.Close()
+		return nil, err
 	}
-	return c.Lock(j.ctx)
+	if err := c.Lock(j.ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 func (j *job) exec(q string, args ...any) error {

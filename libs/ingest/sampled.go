@@ -167,6 +167,10 @@ func (j *job) sampled(base, dialect []string, header bool) (cols []*datasetsv1.C
 		return nil, false, err
 	}
 
+	// The sample is not needed any more; its memory goes back before the conversion.
+	if err := j.exec("DROP TABLE IF EXISTS samp"); err != nil {
+		return nil, false, err
+	}
 	j.progress(0.3, "converting every row")
 	if err := j.fastCopy(fcs, readArgs); err != nil {
 		return nil, false, err
@@ -579,7 +583,7 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 	q := "COPY (SELECT " + strings.Join(outer, ",\n") + "\nFROM " + from + ") TO " +
 		duck.Literal(j.tmpParquet()) + " " + parquetOptions
 	debugSQL(q)
-	if err := j.exec(q); err != nil {
+	if err := j.execCopy(q, len(fcs)); err != nil {
 		if j.ctx.Err() != nil {
 			return j.ctx.Err()
 		}
@@ -794,4 +798,101 @@ func (j *job) fullCounts(fcs []*fastCol, readArgs []string, whole bool) (int64, 
 // lzCount is the full check's leading-zero test (collect's "lz") on SQL text x.
 func lzCount(x string) string {
 	return "CASE WHEN prefix(" + x + ", '0') THEN regexp_matches(" + x + ", '^0[0-9]') ELSE false END"
+}
+
+// The sample path's conversion runs in a database of its own whose memory limit is sized from the
+// statement's width, not from the file, so that a long file does not fill DuckDB's buffers up to
+// the configured limit (--duckdb-memory) where a short one does not: the peak memory of a 1 GB
+// ingest would otherwise be well above a 100 MB one's (docs/ingestion.md, "Performance").
+//
+// DuckDB's ordered COPY (preserve_insertion_order, which keeps the rows in file order) buffers the
+// rows of each thread's batch until they can be written in order. It reckons a batch at 4 MiB per
+// column (batchBytesPerColumn), gives the unwritten batches at most a quarter of the memory limit,
+// and runs one thread more than the batches that quarter holds. So the limit that still runs
+// every thread is 4 x (threads - 1) batches; copyMemoryLimit adds one batch of headroom for the
+// thread whose batch is written next, and never goes below copyMemoryFloor (the CSV reader's and
+// the Parquet writer's own buffers) nor above the configured limit. Wide files (and the full
+// check) use the configured limit.
+const (
+	batchBytesPerColumn = 4 << 20
+	copyMemoryFloor     = 160 << 20
+)
+
+// copyMemoryLimit is the memory limit for the sample path's conversion of cols columns with
+// threads threads, and whether it is below the configured one (else the job's own connection,
+// with the configured limit, runs the conversion). A configured limit that is not a size (a
+// percentage of the machine's memory) is kept.
+func copyMemoryLimit(cols, threads int, configured string) (string, bool) {
+	if configured == "" {
+		configured = duck.DefaultMemoryLimit
+	}
+	max, ok := parseByteSize(configured)
+	if !ok {
+		return configured, false
+	}
+	if threads < 1 {
+		threads = 1
+	}
+	need := int64(batchBytesPerColumn) * int64(cols) * int64(4*(threads-1)+1)
+	if need < copyMemoryFloor {
+		need = copyMemoryFloor
+	}
+	if need >= max {
+		return configured, false
+	}
+	return strconv.FormatInt(need>>20, 10) + "MiB", true
+}
+
+// parseByteSize reads a memory size as DuckDB does: a number and a unit, KB/MB/GB/TB in powers
+// of 1000, KiB/MiB/GiB/TiB in powers of 1024, B for bytes (case-insensitive).
+func parseByteSize(s string) (int64, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i <= 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(s[:i], 64)
+	if err != nil || v < 0 {
+		return 0, false
+	}
+	units := map[string]float64{
+		"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+	}
+	u, ok := units[strings.TrimSpace(s[i:])]
+	if !ok {
+		return 0, false
+	}
+	return int64(v * u), true
+}
+
+// execCopy runs the sample path's conversion with copyMemoryLimit's limit, in a database of its
+// own (the job's connection is locked with the configured limit). When that limit is too small
+// for the file after all (DuckDB's out-of-memory error: very long cells, for instance), the
+// conversion runs again on the job's connection with the configured limit, whose own
+// out-of-memory error then stands.
+func (j *job) execCopy(q string, cols int) error {
+	limit, smaller := copyMemoryLimit(cols, j.threads(), j.opts.MemoryLimit)
+	if j.opts.copyMemory != "" {
+		limit, smaller = j.opts.copyMemory, true
+	}
+	if !smaller {
+		return j.exec(q)
+	}
+	c, err := j.openDB(limit, "spill-copy")
+	if err != nil {
+		return err
+	}
+	err = c.Exec(j.ctx, q)
+	if cerr := c.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && j.ctx.Err() == nil && strings.Contains(err.Error(), "Out of Memory Error") {
+		if j.opts.onCopyRetry != nil {
+			j.opts.onCopyRetry(err)
+		}
+		os.Remove(j.tmpParquet())
+		return j.exec(q)
+	}
+	return err
 }

@@ -413,3 +413,70 @@ func TestSampledWideFileTakesFullCheck(t *testing.T) {
 		t.Errorf("%d columns x %d rows, want 2000 x 50", len(res.Columns), res.RowCount)
 	}
 }
+
+// TestCopyMemoryLimit: the sample path's conversion gets a memory limit from its width and
+// threads (DuckDB's 4 MiB per column per thread, a quarter of the limit for the batches written
+// in order), at least copyMemoryFloor and below the configured limit, whatever the file's length.
+func TestCopyMemoryLimit(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		cols, threads int
+		configured    string
+		want          string
+		smaller       bool
+	}{
+		{9, 2, "384MB", "180MiB", true},  // the bench file: 4 MiB x 9 x (4 + 1)
+		{9, 2, "", "180MiB", true},       // duck.DefaultMemoryLimit (1GB)
+		{3, 2, "384MB", "160MiB", true},  // the floor
+		{9, 1, "384MB", "160MiB", true},  // one thread: one batch, the floor
+		{9, 4, "1GiB", "468MiB", true},   // 4 MiB x 9 x 13
+		{30, 2, "384MB", "384MB", false}, // 600 MiB needed: the configured limit
+		{9, 2, "128MB", "128MB", false},  // the floor is above the configured limit
+		{9, 2, "180MiB", "180MiB", false},
+		{9, 2, "80%", "80%", false}, // not a size
+		{9, 2, "lots", "lots", false},
+	} {
+		got, smaller := copyMemoryLimit(c.cols, c.threads, c.configured)
+		if got != c.want || smaller != c.smaller {
+			t.Errorf("copyMemoryLimit(%d, %d, %q) = %q, %v; want %q, %v", c.cols, c.threads, c.configured, got, smaller, c.want, c.smaller)
+		}
+	}
+	for s, want := range map[string]int64{"384MB": 384e6, "1GB": 1e9, "1.5 GiB": 3 << 29, "512kib": 512 << 10, "100B": 100, "2TB": 2e12} {
+		if got, ok := parseByteSize(s); !ok || got != want {
+			t.Errorf("parseByteSize(%q) = %d, %v; want %d", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"", "MB", "-1MB", "1 XB", "80%"} {
+		if got, ok := parseByteSize(s); ok {
+			t.Errorf("parseByteSize(%q) = %d, want no size", s, got)
+		}
+	}
+}
+
+// TestSampledCopyOutOfMemoryRetries: when the sized limit is too small for the conversion after
+// all, it runs again with the configured limit and the file still takes the sample path, with
+// the same result as the full check.
+func TestSampledCopyOutOfMemoryRetries(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("id,price,segment,active,comment\n")
+	for i := 0; i < 60000; i++ {
+		fmt.Fprintf(&b, "%d,%d.%02d,%s,%s,note %d with some text to fill the buffers\n", i, i%977, i%100, []string{"alpha", "beta", "gamma"}[i%3], []string{"yes", "no"}[i%2], i)
+	}
+	src := filepath.Join(t.TempDir(), "rows.csv")
+	if err := os.WriteFile(src, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var retried []string
+	res := againstFull(t, src, Options{Threads: 2, MemoryLimit: "256MB", copyMemory: "2MB",
+		onCopyRetry: func(err error) { retried = append(retried, cleanErr(err)) }})
+	if res == nil || res.Rules.Typing != typingSample {
+		t.Fatalf("typing %v, want the sample path after the retry", res)
+	}
+	if len(retried) != 1 || !strings.Contains(retried[0], "Out of Memory") {
+		t.Errorf("retries %q, want one after DuckDB's out-of-memory error", retried)
+	}
+	if res.RowCount != 60000 {
+		t.Errorf("%d rows, want 60000", res.RowCount)
+	}
+}
