@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -83,7 +86,7 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer c.Close()
 	id := *conv
 	if id != "" && input != "" {
-		if err := checkConversationDataset(ctx, c, proj, id, input); err != nil {
+		if err := checkConversationDataset(ctx, c, id, input); err != nil {
 			return err
 		}
 	}
@@ -182,21 +185,35 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 // checkConversationDataset refuses a question about another dataset than the conversation's:
-// vds ask --conversation C DATASET "QUESTION" with DATASET (an ID, or a file, uploaded to learn its
-// dataset: the same bytes are the same dataset) not the one C is about. The conversation would
-// answer about its own dataset and the named one would be silently ignored.
-func checkConversationDataset(ctx context.Context, c *client.Client, project, conv, input string) error {
+// vds ask --conversation C DATASET "QUESTION" with DATASET (an ID, or a file, compared by its
+// SHA-256 with the bytes the conversation's dataset version was read from; nothing is uploaded)
+// not the one C is about. The conversation answers about its latest dataset, and the named one
+// would be silently ignored.
+func checkConversationDataset(ctx context.Context, c *client.Client, conv, input string) error {
 	gc, err := c.Orchestrator.GetConversation(ctx, &orchestratorv1.GetConversationRequest{ConversationId: conv})
 	if err != nil {
 		return explain(err, "conversation "+conv)
 	}
-	if len(gc.Conversation.GetDatasets()) == 0 {
+	ds := gc.Conversation.GetDatasets()
+	if len(ds) == 0 {
 		return nil
 	}
-	have := gc.Conversation.Datasets[0]
-	ref, _, err := resolveInput(ctx, c, project, input)
-	if err != nil {
-		return err
+	have := ds[len(ds)-1] // the dataset SendMessage answers about
+	ref := &commonv1.DatasetRef{}
+	if id, ver := splitDatasetID(input); datasetIDRE.MatchString(input) && !fileExists(input) {
+		ref.DatasetId, ref.Version = id, ver
+	} else {
+		sum, err := fileSHA256(input)
+		if err != nil {
+			return err
+		}
+		v, err := c.Datasets.GetVersion(ctx, &datasetsv1.GetVersionRequest{DatasetId: have.DatasetId, Version: have.Version})
+		if err != nil {
+			return explain(err, "dataset "+have.DatasetId)
+		}
+		if v.GetVersion().GetOrigin().GetSourceSha256() == sum {
+			return nil
+		}
 	}
 	if ref.DatasetId == have.DatasetId && (ref.Version == 0 || have.Version == 0 || ref.Version == have.Version) {
 		return nil
@@ -206,8 +223,8 @@ func checkConversationDataset(ctx context.Context, c *client.Client, project, co
 		name = " (" + d.Dataset.GetName() + ")"
 	}
 	what := input
-	if input != ref.DatasetId && !strings.HasPrefix(input, ref.DatasetId+".v") {
-		what += " (dataset " + ref.DatasetId + ")"
+	if ref.DatasetId == "" {
+		what += " (other bytes than the conversation's dataset was read from)"
 	}
 	return fmt.Errorf("conversation %s is about dataset %s%s; to ask about %s start a new conversation (omit --conversation)",
 		conv, have.DatasetId, name, what)
@@ -255,4 +272,23 @@ func oneLineN(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// fileSHA256 is the hex SHA-256 of a file's bytes, as ingestion records it for an upload.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vdsproject/vds/gen/client"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
@@ -218,7 +219,16 @@ func TestAskConversationOtherDataset(t *testing.T) {
 	}
 	tipsID := gc.Conversation.Datasets[0].DatasetId
 	before := len(gc.Conversation.Messages)
-	for _, arg := range []string{up.DatasetId, iris} {
+	countDatasets := func() int {
+		l, err := c.Datasets.ListDatasets(ctx, &datasetsv1.ListDatasetsRequest{ProjectId: shared.p.Creds.ProjectID, PageSize: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l.Datasets)
+	}
+	datasetsBefore := countDatasets()
+	// A file never uploaded (healthexp.csv) is compared by its bytes, not uploaded.
+	for _, arg := range []string{up.DatasetId, iris, shareddata.Path(t, "tabular/healthexp.csv")} {
 		code, out, errs = cli(t, time.Minute, "ask", "--conversation", conv, arg, "How many rows are there?", "--server", addr, "--home", home)
 		want := "conversation " + conv + " is about dataset " + tipsID + " (tips.csv); to ask about " + arg
 		if code != 1 || !strings.Contains(errs, want) || !strings.Contains(errs, "start a new conversation (omit --conversation)") || out != "" {
@@ -231,6 +241,9 @@ func TestAskConversationOtherDataset(t *testing.T) {
 	}
 	if n := len(gc.Conversation.Messages); n != before {
 		t.Errorf("the refused questions were sent: %d messages, was %d", n, before)
+	}
+	if n := countDatasets(); n != datasetsBefore {
+		t.Errorf("refusing the questions made datasets: %d, was %d", n, datasetsBefore)
 	}
 	// The conversation's own dataset, by ID and as the same file (re-uploaded: the same dataset), is asked.
 	// pandas: len(tips) = 244
