@@ -768,7 +768,11 @@ func SQL(ctx context.Context, tables map[string]string, query string, limits Lim
 	for rr.Next() {
 		rec := rr.RecordBatch()
 		n := rec.NumRows()
-		if size += recordBytes(rec); size > maxBytes {
+		b := recordBytes(rec)
+		if res.Rows+n > maxRows && n > 0 { // only the rows kept count against the size limit
+			b = b * max(maxRows-res.Rows, 0) / n
+		}
+		if size += b; size > maxBytes {
 			res.Release()
 			return nil, fmt.Errorf("%w: the result is over the limit of %d MiB for one SQL result (passed it after %d rows); "+
 				"aggregate, select fewer or shorter columns, or add a LIMIT", ErrResourceExhausted, maxBytes>>20, res.Rows+n)

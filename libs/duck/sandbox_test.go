@@ -101,6 +101,15 @@ func TestSQLResultBytes(t *testing.T) {
 	if res.Rows != 15 || res.Truncated {
 		t.Fatalf("under the limit: %d rows, truncated %v", res.Rows, res.Truncated)
 	}
+	// Truncated to max_rows: only the rows kept count (one batch of 30 rows, 3 MB, 15 kept).
+	res2, err := SQL(ctx, tables, "SELECT repeat('x', 100000) AS s FROM range(30)", Limits{Threads: 1, MaxRows: 15, MaxBytes: 2 << 20})
+	if err != nil {
+		t.Fatalf("a result truncated to 15 rows of 100 kB under a 2 MiB limit: %v", err)
+	}
+	if res2.Rows != 15 || !res2.Truncated {
+		t.Fatalf("truncated: %d rows, truncated %v", res2.Rows, res2.Truncated)
+	}
+	res2.Release()
 	if _, err := SQL(ctx, tables, "SELECT repeat('x', 100000000) AS s", Limits{Threads: 1}); !errors.Is(err, ErrResourceExhausted) || !strings.Contains(err.Error(), "48 MiB") {
 		t.Fatalf("a 100 MB value under the default limit: err = %v", err)
 	}

@@ -175,6 +175,10 @@ type Storage interface {
 	CreateResource(ctx context.Context, r Resource) error
 	GetResource(ctx context.Context, kind, id string) (Resource, error)
 	GetResourceByKey(ctx context.Context, kind, projectID, key string) (Resource, error)
+	// UpdateResource runs fn on the stored resource inside a write transaction and stores its
+	// result. fn must not call the Storage: on SQLite the transaction holds the file's write lock
+	// (shared by every Store of the process), so a write from inside fn would wait for itself.
+	// The other Update* methods have the same rule.
 	UpdateResource(ctx context.Context, kind, id string, fn func(Resource) (Resource, error)) (Resource, error)
 	// SetResourceState replaces a resource's state and data in one statement, without reading it
 	// first (for a writer that owns the resource, such as the service finishing an execution
