@@ -672,6 +672,31 @@ func TestUpload(t *testing.T) {
 		checkStatus(t, resp, b, 413, codes.ResourceExhausted, "--max-upload-bytes")
 	})
 
+	t.Run("body cut short", func(t *testing.T) {
+		// A form whose body ends inside the file part (no closing boundary), and one that ends
+		// after the file part's boundary line without the closing one: both refused, not stored
+		// as if the file were whole.
+		var whole bytes.Buffer
+		mw := multipart.NewWriter(&whole)
+		fw, _ := mw.CreateFormFile("file", "half.csv")
+		fw.Write([]byte(strings.Repeat("a,b\n1,2\n", 1000)))
+		mw.WriteField("name", "after")
+		mw.Close()
+		body := whole.Bytes()
+		cutInFile := body[:len(body)/2]
+		cutAfterFile := body[:bytes.Index(body, []byte("name=\"name\""))]
+		for name, cut := range map[string][]byte{"inside the file": cutInFile, "after the file": cutAfterFile} {
+			req := mustReq("POST", f.httpURL+"/v1/projects/prj_1/datasets:upload", bytes.NewReader(cut))
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			resp, b := do(t, req)
+			if resp.StatusCode != 400 {
+				t.Errorf("body cut short %s: %d %s", name, resp.StatusCode, b)
+				continue
+			}
+			checkStatus(t, resp, b, 400, codes.InvalidArgument, "closing boundary: the upload was cut short and nothing was stored")
+		}
+	})
+
 	t.Run("missing file part", func(t *testing.T) {
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"strconv"
@@ -34,6 +36,12 @@ func (g *gateway) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit+multipartSlack)
 	}
+	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	tail := &tailReader{r: r.Body}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{tail, r.Body}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		g.invalid(w, r, "body", `must be multipart/form-data with a "file" part`)
@@ -140,7 +148,7 @@ func (g *gateway) upload(w http.ResponseWriter, r *http.Request) {
 	var total int64
 	for {
 		buf := make([]byte, UploadChunkBytes) // fresh each time: gRPC may hold a sent message for a while
-		n, rerr := io.ReadFull(file, buf)
+		n, rerr := readChunk(file, buf)
 		if n > 0 {
 			total += int64(n)
 			if limit >= 0 && total > limit {
@@ -153,12 +161,41 @@ func (g *gateway) upload(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+		if errors.Is(rerr, io.EOF) {
 			break
 		}
 		if rerr != nil {
 			cancel()
+			if errors.Is(rerr, io.ErrUnexpectedEOF) {
+				g.invalid(w, r, "body", "ended inside the file part, before the multipart closing boundary: the upload was cut short and nothing was stored; send the whole file again")
+				return
+			}
 			g.bodyError(w, r, rerr, limit)
+			return
+		}
+	}
+	// The form must end properly after the file (its closing boundary), or with further parts,
+	// which are read and ignored; a body cut short after the file part is refused too.
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			// mime/multipart also ends at a body that stops after a part's boundary line: the closing
+			// delimiter itself must have come.
+			if !bytes.Contains(tail.tail, []byte("--"+params["boundary"]+"--")) {
+				err = io.ErrUnexpectedEOF
+			} else {
+				break
+			}
+		} else if err == nil {
+			_, err = io.Copy(io.Discard, part)
+		}
+		if err != nil {
+			cancel()
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				g.invalid(w, r, "body", "ended before the multipart closing boundary: the upload was cut short and nothing was stored; send the whole file again")
+				return
+			}
+			g.bodyError(w, r, err, limit)
 			return
 		}
 	}
@@ -198,4 +235,39 @@ func (g *gateway) bodyError(w http.ResponseWriter, r *http.Request, err error, l
 
 func (g *gateway) invalid(w http.ResponseWriter, r *http.Request, field, reason string) {
 	g.writeStatus(w, r, status.Newf(codes.InvalidArgument, "%s: %s", field, reason), http.StatusBadRequest)
+}
+
+// readChunk fills buf from r as far as r has data: n bytes and nil when buf is full, io.EOF at the
+// end of r (with the last bytes), any other error as r returns it. Unlike io.ReadFull it keeps a
+// part's io.ErrUnexpectedEOF (a body that ended before the part's boundary) apart from a short
+// last chunk.
+func readChunk(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// tailReader passes reads through and keeps the last bytes read (up to 8 KiB), where a multipart
+// body's closing delimiter is.
+type tailReader struct {
+	r    io.Reader
+	tail []byte
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		const keep = 8 << 10
+		t.tail = append(t.tail, p[:n]...)
+		if len(t.tail) > keep {
+			t.tail = append(t.tail[:0], t.tail[len(t.tail)-keep:]...)
+		}
+	}
+	return n, err
 }
