@@ -311,6 +311,7 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 	var metas []map[string]any // the JSON tables, encoded at the end (a saved table's state is known then)
 	var saved []savedTable
 	var final *sandboxv1.Status
+	openLine := false // the program's last output chunk did not end with a newline
 	var arts []*sandboxv1.ExecutionArtifact
 	pj := protojson.MarshalOptions{EmitUnpopulated: false}
 	for {
@@ -338,12 +339,18 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 				out.Stdout += e.Stdout
 			} else {
 				fmt.Fprint(stdout, e.Stdout)
+				if e.Stdout != "" {
+					openLine = !strings.HasSuffix(e.Stdout, "\n")
+				}
 			}
 		case *sandboxv1.ExecuteResponse_Stderr:
 			if format == "json" {
 				out.Stderr += e.Stderr
 			} else {
 				fmt.Fprint(stderr, e.Stderr)
+				if e.Stderr != "" {
+					openLine = !strings.HasSuffix(e.Stderr, "\n")
+				}
 			}
 		case *sandboxv1.ExecuteResponse_Table:
 			rows, err := tableRows(e.Table.ArrowIpc)
@@ -443,10 +450,13 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 		}
 		fmt.Fprintln(stdout, string(b))
 	} else if final != nil {
+		if openLine { // the program's last output did not end its line: the status goes on a line of its own
+			fmt.Fprintln(stderr)
+		}
 		fmt.Fprintf(stderr, "execution %s: %s in %s", out.ExecutionID, strings.ToLower(strings.TrimPrefix(final.Outcome.String(), "OUTCOME_")),
 			(time.Duration(final.WallMs) * time.Millisecond).String())
-		if final.Message != "" {
-			fmt.Fprintf(stderr, " — %s", fixCounts(final.Message))
+		if msg := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(final.Message), ";")); msg != "" {
+			fmt.Fprintf(stderr, " — %s", fixCounts(msg))
 		}
 		fmt.Fprintln(stderr)
 	}

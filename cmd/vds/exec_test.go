@@ -192,6 +192,11 @@ func TestExec(t *testing.T) {
 	if o := parse(stdout); o.Stdout != "244\n" || o.Status.Outcome != "OUTCOME_OK" {
 		t.Errorf("python result %+v", o)
 	}
+	// Text mode: output without a final newline does not run into the status line.
+	code, stdout, stderr = cli(t, time.Minute, "exec", tips, "--server", addr, "--home", home, "--python", "import sys\nsys.stdout.write('no newline at end')")
+	if code != 0 || stdout != "no newline at end" || !strings.HasPrefix(stderr, "\nexecution exe_") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want the status on a line of its own", code, stdout, stderr)
+	}
 	// --artifacts DIR saves the figure and the Vega-Lite spec exactly as the sandbox wrote them
 	// (their SHA-256, computed inside the sandbox, is printed on stdout).
 	dir := filepath.Join(t.TempDir(), "art")

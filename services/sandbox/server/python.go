@@ -33,6 +33,34 @@ var artifactTypes = map[string]string{".png": "image/png", ".svg": "image/svg+xm
 // tableTypes are the output files that become dataset versions.
 var tableTypes = map[string]bool{".csv": true, ".parquet": true}
 
+// maxOutputTables and maxOutputArtifacts bound what one execution saves: each table is ingested
+// as a dataset version. An execution that writes more saves none of its outputs (all or nothing)
+// and ends OUTCOME_OUTPUT_LIMIT saying so.
+const (
+	maxOutputTables    = 20
+	maxOutputArtifacts = 50
+)
+
+// outputsOverLimit names the limit a set of output files is over, or "".
+func outputsOverLimit(files []pysandbox.File) string {
+	var tables, artifacts int
+	for _, f := range files {
+		switch ext := extOf(f.Name); {
+		case tableTypes[ext]:
+			tables++
+		case artifactTypes[ext] != "":
+			artifacts++
+		}
+	}
+	switch {
+	case tables > maxOutputTables:
+		return fmt.Sprintf("the code wrote %d output tables (.csv, .parquet), over the limit of %d per execution, so none of its outputs was saved; combine them into fewer tables (one table with a column saying which part a row belongs to)", tables, maxOutputTables)
+	case artifacts > maxOutputArtifacts:
+		return fmt.Sprintf("the code wrote %d figures and other artifacts, over the limit of %d per execution, so none of its outputs was saved; write fewer files", artifacts, maxOutputArtifacts)
+	}
+	return ""
+}
+
 func extOf(name string) string {
 	if strings.HasSuffix(strings.ToLower(name), ".vl.json") {
 		return ".vl.json"
@@ -119,7 +147,11 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 	// Outputs: tables become dataset versions, figures and specs become artifacts.
 	bg := context.WithoutCancel(ctx)
 	execInputs := append(append([]string(nil), inputIDs...), exe.Id)
-	if res.Outcome == pysandbox.OK {
+	if over := outputsOverLimit(res.Files); res.Outcome == pysandbox.OK && over != "" {
+		st.Outcome = sandboxv1.Outcome_OUTCOME_OUTPUT_LIMIT
+		st.Message = strings.TrimSpace(strings.TrimPrefix(st.Message+"; "+over, "; "))
+	}
+	if res.Outcome == pysandbox.OK && st.Outcome == sandboxv1.Outcome_OUTCOME_OK {
 		for _, f := range res.Files {
 			ext := extOf(f.Name)
 			switch {

@@ -280,6 +280,14 @@ for name in ("by_day.png", "by_day.vl.json"):
 		!strings.Contains(skip.status.GetMessage(), `not collected from /out (only regular files directly in /out become outputs; write each one there under its own name): "charts" (a folder: files in sub-folders are not collected), "link.csv" (a symbolic link: links are not followed)`) {
 		t.Errorf("sub-folder and link: %v, status %v, tables %v", err, skip.status, skip.tables)
 	}
+	// More output tables than an execution may save: none is saved (all or nothing), the outcome
+	// is the output limit and the message says what to do.
+	many, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON,
+		Code: "for i in range(25):\n    open(f'part{i}.csv', 'w').write('a\\n%d\\n' % i)"})
+	if err != nil || many.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OUTPUT_LIMIT || len(many.tables) != 0 ||
+		!strings.Contains(many.status.GetMessage(), "the code wrote 25 output tables (.csv, .parquet), over the limit of 20 per execution, so none of its outputs was saved") {
+		t.Errorf("25 output tables: %v, status %v, %d tables", err, many.status, len(many.tables))
+	}
 }
 
 // TestSQLSaveAndScope runs SQL over tips through the service: the result comes back as Arrow with
