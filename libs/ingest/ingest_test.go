@@ -535,6 +535,21 @@ func TestOptionsAndFormats(t *testing.T) {
 			t.Errorf("sum = %s", v)
 		}
 	})
+	t.Run("nested json values", func(t *testing.T) {
+		// Objects and lists become their JSON text with a warning naming the column (column
+		// statistics failed casting a STRUCT to DOUBLE: "Unimplemented type for cast").
+		res, pq := convert(t, write("n.json", `[{"a":1,"b":{"nested":[1,2]},"c":[1,2,3]},{"a":2,"b":null,"c":[]}]`), Options{})
+		if res.RowCount != 2 || col(t, res, "b").PhysicalType != "string" || col(t, res, "c").PhysicalType != "string" || col(t, res, "a").PhysicalType != "int64" {
+			t.Fatalf("rows %d cols %v", res.RowCount, res.Columns)
+		}
+		if v := query(t, pq, "SELECT b || ' ' || c FROM t WHERE a = 1"); v != `{"nested":[1,2]} [1,2,3]` {
+			t.Errorf("JSON text = %s", v)
+		}
+		w := strings.Join(res.Warnings, "\n")
+		if !strings.Contains(w, "column b holds nested values (objects): stored as JSON text") || !strings.Contains(w, "column c holds nested values (lists)") {
+			t.Errorf("warnings %v", res.Warnings)
+		}
+	})
 	t.Run("ndjson", func(t *testing.T) {
 		res, _ := convert(t, write("a.ndjson", "{\"a\": 1.5}\n{\"a\": 2}\n{\"a\": 3}\n"), Options{})
 		if res.Rules.Format != FormatNDJSON || res.RowCount != 3 || col(t, res, "a").PhysicalType != "double" {

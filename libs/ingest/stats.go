@@ -59,6 +59,12 @@ func (j *job) copyTyped() ([]*datasetsv1.Column, error) {
 	for i := range desc {
 		// Positional references keep duplicate source names apart.
 		sel[i] = "#" + fmt.Sprint(i+1) + " AS " + duck.Ident(names[i])
+		if nestedType(desc[i].Type) {
+			// Objects, lists and maps have no place in a table of columns: each value is kept as
+			// its JSON text (a text column the analyses treat as categories or free text).
+			sel[i] = "to_json(#" + fmt.Sprint(i+1) + ")::VARCHAR AS " + duck.Ident(names[i])
+			j.warn("column %s holds nested values (%s): stored as JSON text; flatten it into columns to analyse its parts", names[i], nestedWord(desc[i].Type))
+		}
 		cols[i] = &datasetsv1.Column{Name: names[i]}
 		if names[i] != orig[i] {
 			cols[i].OriginalName = orig[i]
@@ -153,9 +159,31 @@ func physicalType(t string) string {
 	return strings.ToLower(t)
 }
 
+// nestedType reports whether a DuckDB type is not a single value: a struct, list, array, map, union
+// or JSON.
+func nestedType(t string) bool {
+	u := strings.ToUpper(strings.TrimSpace(t))
+	return strings.HasPrefix(u, "STRUCT") || strings.HasPrefix(u, "MAP") || strings.HasPrefix(u, "UNION") ||
+		strings.HasSuffix(u, "]") || u == "JSON"
+}
+
+// nestedWord says what a nested type holds, for a warning.
+func nestedWord(t string) string {
+	u := strings.ToUpper(strings.TrimSpace(t))
+	switch {
+	case strings.HasSuffix(u, "]"):
+		return "lists"
+	case strings.HasPrefix(u, "MAP"):
+		return "maps"
+	}
+	return "objects"
+}
+
 func kindOf(t string) (frame.Kind, bool) {
 	u := strings.ToUpper(t)
 	switch {
+	case nestedType(u) || u == "INTERVAL":
+		return frame.String, false
 	case strings.Contains(u, "INT"):
 		return frame.Float, true
 	case u == "DOUBLE", u == "FLOAT", strings.HasPrefix(u, "DECIMAL"):
