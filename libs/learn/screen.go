@@ -95,7 +95,11 @@ func prepareTarget(f *frame.Frame, opts Options) (*targetInfo, []string, error) 
 		}
 	case TaskBinary, TaskMulticlass:
 		if task == TaskBinary && len(counts) != 2 {
-			return nil, nil, fmt.Errorf("learn: target %q has %d classes, not 2; use the multiclass task", opts.Target, len(counts))
+			advice := "use the multiclass task"
+			if numeric && len(counts) > 20 {
+				advice = "for a numeric target with this many values use the regression task (or leave the task out to let it be chosen)"
+			}
+			return nil, nil, fmt.Errorf("learn: target %q has %d classes, not 2; %s", opts.Target, len(counts), advice)
 		}
 		if task == TaskMulticlass && len(counts) == 2 {
 			task = TaskBinary

@@ -130,6 +130,12 @@ func (s *Server) StartTraining(ctx context.Context, req *mlv1.StartTrainingReque
 	if req.CvFolds != 0 && (req.CvFolds < 2 || req.CvFolds > 20) {
 		return nil, grpcx.InvalidArgument("cv_folds", "must be between 2 and 20")
 	}
+	if req.CvGroupColumn != "" && req.CvTimeColumn != "" {
+		return nil, grpcx.InvalidArgument("cv_time_column", fmt.Sprintf("choose grouped (cv_group_column %q) or time-ordered (cv_time_column %q) cross-validation, not both", req.CvGroupColumn, req.CvTimeColumn))
+	}
+	if slices.Contains(req.ExcludeColumns, req.Target) {
+		return nil, grpcx.InvalidArgument("exclude_columns", fmt.Sprintf("names the target %q: the target is never a feature; leave it out of exclude_columns", req.Target))
+	}
 	for _, a := range req.Algorithms {
 		if !slices.Contains(learn.Algorithms(), a) {
 			return nil, grpcx.InvalidArgument("algorithms", fmt.Sprintf("unknown algorithm %q (use %s)", a, strings.Join(learn.Algorithms(), ", ")))

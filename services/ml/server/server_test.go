@@ -91,6 +91,19 @@ func badBudgets(t *testing.T, c *client.Client, p *mesh.Platform) {
 			t.Errorf("budget_money %v: %v, want InvalidArgument naming budget_money", m, err)
 		}
 	}
+	// Requests that can only fail are refused before a job starts.
+	for _, tc := range []struct {
+		req   *mlv1.StartTrainingRequest
+		field string
+	}{
+		{&mlv1.StartTrainingRequest{Dataset: ref, Target: "label", CvGroupColumn: "feature", CvTimeColumn: "near_const"}, "cv_time_column"},
+		{&mlv1.StartTrainingRequest{Dataset: ref, Target: "label", ExcludeColumns: []string{"label"}}, "exclude_columns"},
+	} {
+		_, err := c.ML.StartTraining(context.Background(), tc.req)
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%v: %v, want InvalidArgument naming %s", tc.req, err, tc.field)
+		}
+	}
 }
 
 func messyTrainPredictTamper(t *testing.T, c *client.Client, p *mesh.Platform, home string) {
