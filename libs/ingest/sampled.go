@@ -107,29 +107,33 @@ func (j *job) sampled(base, dialect []string, header bool) (cols []*datasetsv1.C
 	j.progress(0.15, "reading the first rows")
 	readArgs := append(append([]string{"all_varchar = true", "strict_mode = true", "null_padding = false", "ignore_errors = false",
 		"max_line_size = " + strconv.FormatInt(j.maxLineBytes(), 10)}, dialect...), "hive_partitioning = false")
-	var ncols int
-	if err := j.conn.SQL().QueryRowContext(j.ctx, "SELECT count(*) FROM (DESCRIBE SELECT * FROM read_csv("+j.csvArgs(readArgs...)+"))").Scan(&ncols); err != nil {
+	// The columns (DESCRIBE), then the first rows into a table whose row count the CREATE reports:
+	// two statements (each costs a few milliseconds of planning on top of its work).
+	rawCols, err := j.describeCSV(readArgs)
+	if err != nil {
 		return nil, false, fallback("strict reading failed: %s", cleanErr(err))
 	}
+	ncols := len(rawCols)
 	if ncols > sampleMaxColumns {
 		return nil, false, fallback("%d columns: files wider than %d columns take the full check", ncols, sampleMaxColumns)
 	}
+	// The conversion's database is opened meanwhile (about 40 ms; the sample's queries scan one
+	// row group, so they leave the other threads idle).
+	cdb := j.prepareCopyDB(ncols)
+	defer cdb.close()
 	limit := j.sampleRows(ncols)
-	if err := j.exec("CREATE TEMP TABLE samp AS SELECT * FROM read_csv(" + j.csvArgs(readArgs...) + ") LIMIT " + strconv.FormatInt(limit, 10)); err != nil {
+	res, err := j.conn.SQL().ExecContext(j.ctx, "CREATE TEMP TABLE samp AS SELECT * FROM read_csv("+j.csvArgs(readArgs...)+") LIMIT "+strconv.FormatInt(limit, 10))
+	if err != nil {
 		return nil, false, fallback("strict reading of the first rows failed: %s", cleanErr(err))
 	}
-	var n int64
-	if err := j.conn.SQL().QueryRowContext(j.ctx, "SELECT count(*) FROM samp").Scan(&n); err != nil {
+	n, err := res.RowsAffected()
+	if err != nil {
 		return nil, false, err
 	}
 	if n == 0 {
 		return nil, false, fallback("no data rows")
 	}
 	whole := n < limit // the sample is the whole file: its counts are the full counts
-	rawCols, err := j.tableColumns("samp")
-	if err != nil {
-		return nil, false, err
-	}
 	plans, err := j.buildPlans(rawCols, header, base, dialect)
 	if err != nil {
 		return nil, false, err
@@ -138,7 +142,7 @@ func (j *job) sampled(base, dialect []string, header bool) (cols []*datasetsv1.C
 	if err := j.guessFrom(plans, "samp"); err != nil {
 		return nil, false, err
 	}
-	ms, err := j.collect(plans, "samp")
+	ms, err := j.collect(plans, "samp", true)
 	if err != nil {
 		return nil, false, err
 	}
@@ -172,7 +176,7 @@ func (j *job) sampled(base, dialect []string, header bool) (cols []*datasetsv1.C
 		return nil, false, err
 	}
 	j.progress(0.3, "converting every row")
-	if err := j.fastCopy(fcs, readArgs); err != nil {
+	if err := j.fastCopy(fcs, readArgs, cdb); err != nil {
 		return nil, false, err
 	}
 	j.progress(0.8, "counting the rules applied")
@@ -233,18 +237,17 @@ func (j *job) eligible(fcs []*fastCol, n int64) error {
 				}
 				fc.symbols = sym
 				// Whether every converted cell of the sample has each symbol group, or none does.
-				// The sample's converted cells (it has no cell that fails).
+				// The sample's converted cells (it has no cell that fails); collect counted the
+				// sample's cells with each group (its currency, percent and thousands counts: the
+				// same tests, and these columns use no decimal comma).
 				conv := n - nulls - blank - ph
-				var dest []any
-				var exprs []string
-				has := make([]int64, 3)
-				for g, syms := range symGroups {
-					exprs = append(exprs, "count(*) FILTER ("+anyContains("x", syms)+")")
-					dest = append(dest, &has[g])
-				}
-				q = "SELECT " + strings.Join(exprs, ", ") + " FROM (SELECT " + pre.x() + " AS x FROM samp)"
-				if err := j.conn.SQL().QueryRowContext(j.ctx, q).Scan(dest...); err != nil {
-					return err
+				var has [3]int64
+				for g, k := range symKeys {
+					v, ok := m[k]
+					if !ok {
+						return fallback("internal: column %s has no %s count on the sample", name, k)
+					}
+					has[g] = atoi(v)
 				}
 				for g, syms := range symGroups {
 					userPH := false
@@ -307,6 +310,24 @@ func (j *job) eligible(fcs []*fastCol, n int64) error {
 		}
 	}
 	return nil
+}
+
+// describeCSV is the names of the columns read_csv(readArgs) gives, in order.
+func (j *job) describeCSV(readArgs []string) ([]string, error) {
+	rows, err := j.conn.SQL().QueryContext(j.ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM read_csv("+j.csvArgs(readArgs...)+"))")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // narrowNum is a regular expression for the numbers of a slow column that use only the symbols
@@ -428,7 +449,7 @@ func isASCIIPrintable(s string) bool {
 }
 
 // fastCopy writes the Parquet file in one pass; a cell the sample did not foresee stops it.
-func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
+func (j *job) fastCopy(fcs []*fastCol, readArgs []string, cdb *copyDB) error {
 	// Three levels: base reads each column's text once (and, for slow numbers, whether it has
 	// each symbol group: computed once, used by the value and by the refusals), inner computes
 	// the numeric values, outer each column's value or refusal.
@@ -583,7 +604,7 @@ func (j *job) fastCopy(fcs []*fastCol, readArgs []string) error {
 	q := "COPY (SELECT " + strings.Join(outer, ",\n") + "\nFROM " + from + ") TO " +
 		duck.Literal(j.tmpParquet()) + " " + parquetOptions
 	debugSQL(q)
-	if err := j.execCopy(q, len(fcs)); err != nil {
+	if err := j.execCopy(q, cdb); err != nil {
 		if j.ctx.Err() != nil {
 			return j.ctx.Err()
 		}
@@ -866,27 +887,61 @@ func parseByteSize(s string) (int64, bool) {
 	return int64(v * u), true
 }
 
-// execCopy runs the sample path's conversion with copyMemoryLimit's limit, in a database of its
-// own (the job's connection is locked with the configured limit). When that limit is too small
-// for the file after all (DuckDB's out-of-memory error: very long cells, for instance), the
-// conversion runs again on the job's connection with the configured limit, whose own
-// out-of-memory error then stands.
-func (j *job) execCopy(q string, cols int) error {
+// copyDB is the database the sample path's conversion runs in when copyMemoryLimit is below the
+// configured limit, opened in the background.
+type copyDB struct {
+	done chan struct{}
+	conn *duck.Conn
+	err  error
+}
+
+// prepareCopyDB starts opening the conversion's database for cols columns; nil when the job's
+// connection (the configured limit) runs the conversion.
+func (j *job) prepareCopyDB(cols int) *copyDB {
 	limit, smaller := copyMemoryLimit(cols, j.threads(), j.opts.MemoryLimit)
 	if j.opts.copyMemory != "" {
 		limit, smaller = j.opts.copyMemory, true
 	}
 	if !smaller {
+		return nil
+	}
+	d := &copyDB{done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		d.conn, d.err = j.openDB(limit, "spill-copy")
+	}()
+	return d
+}
+
+func (d *copyDB) wait() (*duck.Conn, error) {
+	<-d.done
+	return d.conn, d.err
+}
+
+func (d *copyDB) close() {
+	if d == nil {
+		return
+	}
+	<-d.done
+	d.conn.Close()
+	d.conn = nil
+}
+
+// execCopy runs the sample path's conversion in cdb (with copyMemoryLimit's limit; the job's
+// connection is locked with the configured limit), or on the job's connection when cdb is nil.
+// When the smaller limit is too small for the file after all (DuckDB's out-of-memory error: very
+// long cells, for instance), the conversion runs again on the job's connection with the
+// configured limit, whose own out-of-memory error then stands.
+func (j *job) execCopy(q string, cdb *copyDB) error {
+	if cdb == nil {
 		return j.exec(q)
 	}
-	c, err := j.openDB(limit, "spill-copy")
+	c, err := cdb.wait()
 	if err != nil {
 		return err
 	}
 	err = c.Exec(j.ctx, q)
-	if cerr := c.Close(); err == nil {
-		err = cerr
-	}
+	cdb.close() // its memory goes back before anything else runs
 	if err != nil && j.ctx.Err() == nil && strings.Contains(err.Error(), "Out of Memory Error") {
 		if j.opts.onCopyRetry != nil {
 			j.opts.onCopyRetry(err)

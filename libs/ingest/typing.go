@@ -420,7 +420,7 @@ func (j *job) guessDates(plans []*plan, table string) error {
 // integer versus double, and records the rules applied. Columns are grouped by how they convert
 // so that each group is one query.
 func (j *job) verify(plans []*plan, total int64) error {
-	ms, err := j.collect(plans, "raw")
+	ms, err := j.collect(plans, "raw", false)
 	if err != nil {
 		return err
 	}
@@ -431,7 +431,10 @@ func (j *job) verify(plans []*plan, total int64) error {
 }
 
 // collect computes, for every plan, the counts settle needs (see codeExpr) over all rows of table.
-func (j *job) collect(plans []*plan, table string) ([]map[string]string, error) {
+// With small (the sample: a few thousand rows, where a query's fixed cost outweighs a few more
+// expressions), the symbol counts of the number columns are computed in the same scan for every
+// such column instead of in a second query for the columns that need them.
+func (j *job) collect(plans []*plan, table string, small bool) ([]map[string]string, error) {
 	out := make([]map[string]string, len(plans))
 	at := make(map[*plan]int, len(plans))
 	for i, p := range plans {
@@ -485,6 +488,10 @@ func (j *job) collect(plans []*plan, table string) ([]map[string]string, error) 
 					"count(*) FILTER ({v} = 6)",
 					"COALESCE(max(abs(TRY_CAST({r} AS DOUBLE))), 0)::VARCHAR",
 				)
+				if small && len(plans) <= wideLimit {
+					names = append(names, symNames[:]...)
+					tmpl = append(tmpl, symTemplates(p.eu)...)
+				}
 			case kBool:
 				// The spellings the user wrote, so reports can name the classes as written ("Yes", not true).
 				names = append(names, "true_text", "false_text")
@@ -549,21 +556,26 @@ func (j *job) collect(plans []*plan, table string) ([]map[string]string, error) 
 		}
 		// Which cleaning rules the numbers needed: only for columns the plain cast did not cover.
 		if len(slow) > 0 {
-			thou, dec := "contains({r}, ',')", "contains({r}, '.')"
-			if p.eu {
-				thou, dec = dec, thou
-			}
-			more, err := j.perColumn(slow, table, "", "", []string{
-				"count(*) FILTER (contains({r}, '$') OR contains({r}, '€') OR contains({r}, '£'))",
-				"count(*) FILTER (contains({r}, '%'))",
-				"count(*) FILTER (" + thou + ")",
-				"count(*) FILTER (" + dec + ")",
-			})
-			if err != nil {
+			var more [][]string
+			var err error
+			if _, ok := ms[slowAt[0]][symNames[0]]; ok {
+				for _, i := range slowAt {
+					var row []string
+					for _, k := range symNames {
+						row = append(row, ms[i][k])
+					}
+					more = append(more, row)
+				}
+			} else if more, err = j.perColumn(slow, table, "", "", symTemplates(p.eu)); err != nil {
 				return nil, err
 			}
 			for k, i := range slowAt {
 				ms[i]["currency"], ms[i]["percent"], ms[i]["thousands"], ms[i]["decimal_comma"] = more[k][0], more[k][1], more[k][2], more[k][3]
+			}
+		}
+		for i := range ms {
+			for _, k := range symNames {
+				delete(ms[i], k)
 			}
 		}
 		for i, p := range g {
@@ -571,6 +583,23 @@ func (j *job) collect(plans []*plan, table string) ([]map[string]string, error) 
 		}
 	}
 	return out, nil
+}
+
+// symNames and symTemplates: the counts of cells with a currency sign, a percent sign, a
+// thousands separator and a decimal separator, for number columns that need cleaning rules.
+var symNames = [4]string{"sym_currency", "sym_percent", "sym_thousands", "sym_decimal"}
+
+func symTemplates(eu bool) []string {
+	thou, dec := "contains({r}, ',')", "contains({r}, '.')"
+	if eu {
+		thou, dec = dec, thou
+	}
+	return []string{
+		"count(*) FILTER (contains({r}, '$') OR contains({r}, '€') OR contains({r}, '£'))",
+		"count(*) FILTER (contains({r}, '%'))",
+		"count(*) FILTER (" + thou + ")",
+		"count(*) FILTER (" + dec + ")",
+	}
 }
 
 func atoi(s string) int64 {
