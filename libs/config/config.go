@@ -16,6 +16,14 @@ func EnvName(flagName string) string {
 	return "VDS_" + strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(flagName))
 }
 
+// Setting names a service setting for a message, as a service's flag and as the variable that sets
+// it under vds up (which takes no service flags): "--max-upload-bytes, or VDS_MAX_UPLOAD_BYTES under
+// vds up".
+func Setting(flagName string) string {
+	name := strings.TrimLeft(flagName, "-")
+	return "--" + name + ", or " + EnvName(name) + " under vds up"
+}
+
 // Parse parses args into fs and then applies VDS_* variables to flags not set on the command line.
 func Parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {

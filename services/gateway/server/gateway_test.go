@@ -669,7 +669,7 @@ func TestUpload(t *testing.T) {
 		req := mustReq("POST", f.httpURL+"/v1/projects/prj_1/datasets:upload", io.MultiReader(&buf))
 		req.Header.Set("Content-Type", mw.FormDataContentType())
 		resp, b := do(t, req)
-		checkStatus(t, resp, b, 413, codes.ResourceExhausted, "--max-upload-bytes")
+		checkStatus(t, resp, b, 413, codes.ResourceExhausted, "(--max-upload-bytes, or VDS_MAX_UPLOAD_BYTES under vds up); nothing was stored")
 	})
 
 	t.Run("body cut short", func(t *testing.T) {

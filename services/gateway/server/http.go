@@ -33,6 +33,7 @@ import (
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
+	"github.com/vdsproject/vds/libs/config"
 	"github.com/vdsproject/vds/services/gateway/webui"
 )
 
@@ -330,7 +331,7 @@ func (g *gateway) writeProto(w http.ResponseWriter, m proto.Message) {
 
 func (g *gateway) tooLarge(w http.ResponseWriter, r *http.Request, limit int64, flag string) {
 	w.Header().Set("Connection", "close")
-	g.writeStatus(w, r, status.Newf(codes.ResourceExhausted, "request body is larger than the limit of %d bytes (%s)", limit, flag),
+	g.writeStatus(w, r, status.Newf(codes.ResourceExhausted, "request body is larger than the limit of %d bytes (%s); nothing was stored", limit, config.Setting(flag)),
 		http.StatusRequestEntityTooLarge)
 }
 
@@ -414,7 +415,7 @@ func (g *gateway) cors(next http.Handler) http.Handler {
 		}
 		if !any && !allowed[origin] {
 			if preflight {
-				g.writeStatus(w, r, status.Newf(codes.PermissionDenied, "origin %s is not allowed (--cors-origins)", origin), http.StatusForbidden)
+				g.writeStatus(w, r, status.Newf(codes.PermissionDenied, "origin %s is not allowed (%s)", origin, config.Setting("cors-origins")), http.StatusForbidden)
 				return
 			}
 			next.ServeHTTP(w, r) // no CORS headers: the browser keeps the response from the page

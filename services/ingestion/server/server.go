@@ -25,6 +25,7 @@ import (
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
 	"github.com/vdsproject/vds/libs/blobstore"
+	"github.com/vdsproject/vds/libs/config"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/jobs"
@@ -158,7 +159,7 @@ func (s *Server) Upload(stream datasetsv1.DatasetService_UploadServer) error {
 		return err
 	}
 	if md.SizeBytes > s.cfg.MaxUploadBytes {
-		return grpcx.ResourceExhausted("file is %d bytes; the upload limit is %d bytes (--max-upload-bytes)", md.SizeBytes, s.cfg.MaxUploadBytes)
+		return grpcx.ResourceExhausted("file is %d bytes; the upload limit is %d bytes (%s); nothing was stored", md.SizeBytes, s.cfg.MaxUploadBytes, config.Setting("max-upload-bytes"))
 	}
 	name := strings.TrimSpace(md.Name)
 	fileName := filepath.Base(strings.ReplaceAll(md.FileName, "\\", "/")) // metadata only, never a path
@@ -219,7 +220,7 @@ func (s *Server) stored(ctx context.Context, userID string, md *datasetsv1.Uploa
 	if err != nil {
 		_ = s.rt.Blobs.Delete(context.WithoutCancel(ctx), rawKey(uploadID))
 		if errors.Is(err, blobstore.ErrTooLarge) {
-			return nil, grpcx.ResourceExhausted("upload exceeds the limit of %d bytes (--max-upload-bytes); nothing was stored", s.cfg.MaxUploadBytes)
+			return nil, grpcx.ResourceExhausted("upload exceeds the limit of %d bytes (%s); nothing was stored", s.cfg.MaxUploadBytes, config.Setting("max-upload-bytes"))
 		}
 		if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
 			return nil, err

@@ -25,6 +25,7 @@ import (
 	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
 	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
 	"github.com/vdsproject/vds/libs/charts"
+	"github.com/vdsproject/vds/libs/config"
 	"github.com/vdsproject/vds/libs/frame"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/ids"
@@ -121,7 +122,7 @@ func (s *Server) StartTraining(ctx context.Context, req *mlv1.StartTrainingReque
 	}
 	if req.BudgetMoney > 0 {
 		if s.cfg.PricePerCPUSecond <= 0 {
-			return nil, grpcx.FailedPrecondition("this ML service has no price per CPU-second configured (--price-per-cpu-second), so it cannot take a money budget; give budget_seconds instead")
+			return nil, grpcx.FailedPrecondition("this ML service has no price per CPU-second configured (%s), so it cannot take a money budget; give budget_seconds instead", config.Setting("price-per-cpu-second"))
 		}
 		if cpu := req.BudgetMoney / s.cfg.PricePerCPUSecond; cpu > 2*s.cfg.MaxBudget.Seconds() {
 			return nil, grpcx.InvalidArgument("budget_money", fmt.Sprintf("%.4g buys %.0f CPU-seconds at %.4g per CPU-second; at most %.0f are allowed", req.BudgetMoney, cpu, s.cfg.PricePerCPUSecond, 2*s.cfg.MaxBudget.Seconds()))

@@ -13,6 +13,7 @@ import (
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	lineagev1 "github.com/vdsproject/vds/gen/vds/lineage/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	"github.com/vdsproject/vds/libs/config"
 	"github.com/vdsproject/vds/libs/duck"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/ids"
@@ -53,7 +54,7 @@ func (s *Server) CreateConversation(ctx context.Context, req *orchestratorv1.Cre
 	case "builtin":
 	case "llm":
 		if s.llm == nil {
-			return nil, grpcx.FailedPrecondition("no LLM endpoint is configured (--llm-base-url); use planner builtin")
+			return nil, grpcx.FailedPrecondition("no LLM endpoint is configured (%s); use planner builtin", config.Setting("llm-base-url"))
 		}
 	default:
 		return nil, grpcx.InvalidArgument("planner", "must be builtin, llm or empty")
