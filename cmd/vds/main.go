@@ -16,10 +16,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vdsproject/vds/libs/config"
 )
@@ -153,7 +155,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 				fs.Usage()
 				return nil, err
 			}
-			return nil, usageError{longFlagNames(err.Error())}
+			return nil, usageError{durationHint(fs, longFlagNames(err.Error()))}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -178,6 +180,24 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 	}
 	return pos, config.ApplyEnv(fs)
+}
+
+// badFlagRE finds the flag of an "invalid value" error.
+var badFlagRE = regexp.MustCompile(`invalid value "[^"]*" for flag --([A-Za-z][\w-]*): parse error$`)
+
+// durationHint turns the flag package's bare "parse error" for a duration flag into what a duration
+// looks like: --budget 5 needs a unit.
+func durationHint(fs *flag.FlagSet, msg string) string {
+	m := badFlagRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	if f := fs.Lookup(m[1]); f != nil {
+		if g, ok := f.Value.(flag.Getter); ok && reflect.TypeOf(g.Get()) == reflect.TypeOf(time.Duration(0)) {
+			return strings.TrimSuffix(msg, "parse error") + "not a duration: give a number with a unit, such as 30s, 5m or 1h30m"
+		}
+	}
+	return msg
 }
 
 // flagNameRE finds the flag names in the flag package's errors ("flag needs an argument: -target",

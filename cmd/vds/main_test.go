@@ -354,6 +354,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"up", "--no-such-setting"}, 2, "flag provided but not defined: --no-such-setting"},
 		{[]string{"analyze", csv, "-target"}, 2, "flag needs an argument: --target"},
 		{[]string{"analyze", csv, "--target", "a", "-budget", "soon"}, 2, `invalid value "soon" for flag --budget`},
+		{[]string{"analyze", csv, "--target", "a", "--budget", "5"}, 2, `invalid value "5" for flag --budget: not a duration: give a number with a unit, such as 30s, 5m or 1h30m`},
 		{[]string{"analyze", csv, "--target", "a", "--server", "http://127.0.0.1:1"}, 2, "not a URL"},
 		{[]string{"help", "frobnicate"}, 2, "not a command"},
 	}
