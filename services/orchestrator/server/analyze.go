@@ -405,8 +405,16 @@ func (a *analysis) summarise(ctx context.Context) error {
 			baseName, m.Metric, m.CvScore, base, a.rep.Target)
 		b.WriteString(msg + " ")
 		a.rep.Warnings = append(a.rep.Warnings, "model: "+msg)
+	case m.Metric == "roc_auc" && m.CvScore < weakAUC:
+		// Better than chance by more than the noise, but not by much: a finding, with its caveat.
+		msg := fmt.Sprintf("The signal is weak: a ROC AUC under %.1f separates the classes only slightly better than chance, so read the drivers with caution", weakAUC)
+		if len(top) > 0 {
+			msg += " (" + drivers(top) + ")"
+		}
+		b.WriteString(msg + ". ")
+		a.rep.Warnings = append(a.rep.Warnings, "model: "+msg+".")
 	case len(top) > 0:
-		fmt.Fprintf(&b, "The strongest drivers are %s. ", strings.Join(top, ", "))
+		b.WriteString(strings.ToUpper(drivers(top)[:1]) + drivers(top)[1:] + ". ")
 	}
 	statement := b.String()
 	cv := map[string]float64{"cv_score": m.CvScore, "cv_std": m.CvStd, "folds": float64(m.CvFolds), "rows": float64(a.rep.Dataset.RowCount)}
@@ -459,6 +467,17 @@ func (a *analysis) baseline() (score float64, name string, ok bool) {
 		}
 	}
 	return 0, "", false
+}
+
+// weakAUC is the ROC AUC under which a binary model that beats chance is still called weak.
+const weakAUC = 0.6
+
+// drivers names the strongest drivers: "the strongest driver is x" or "the strongest drivers are x, y".
+func drivers(top []string) string {
+	if len(top) == 1 {
+		return "the strongest driver is " + top[0]
+	}
+	return "the strongest drivers are " + strings.Join(top, ", ")
 }
 
 // beatsBaseline reports whether a cross-validated score is better than the baseline by more than

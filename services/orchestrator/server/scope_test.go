@@ -110,3 +110,33 @@ func TestBeatsBaseline(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryWeakSignal: a binary model that beats chance by more than its noise but stays under a
+// ROC AUC of 0.6 is reported with the caveat (constant_and_string_target.csv: 0.550 ± 0.052 and
+// one driver, once called "The strongest drivers are feature."); a strong model names its drivers.
+func TestSummaryWeakSignal(t *testing.T) {
+	for _, tc := range []struct {
+		auc, std float64
+		drivers  []string
+		want     string
+		warn     bool
+	}{
+		{0.550, 0.052, []string{"feature"}, "The signal is weak: a ROC AUC under 0.6 separates the classes only slightly better than chance, so read the drivers with caution (the strongest driver is feature).", true},
+		{0.505, 0.03, []string{"feature"}, "The best model is no better than chance", true},
+		{0.85, 0.01, []string{"Contract", "tenure"}, "The strongest drivers are Contract, tenure.", false},
+		{0.85, 0.01, []string{"Contract"}, "The strongest driver is Contract.", false},
+	} {
+		rep := &orchestratorv1.AnalysisReport{Dataset: &orchestratorv1.ReportDataset{Name: "d.csv", RowCount: 100, ColumnCount: 3}, Target: "label", PositiveClass: "yes",
+			Model: &orchestratorv1.ReportModel{Task: "binary", Metric: "roc_auc", Algorithm: "gbdt", CvFolds: 5, CvScore: tc.auc, CvStd: tc.std}}
+		for _, d := range tc.drivers {
+			rep.Drivers = append(rep.Drivers, &orchestratorv1.Driver{Feature: d, Importance: 0.02})
+		}
+		a := &analysis{rep: rep}
+		if err := a.summarise(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(rep.Summary, tc.want) || (len(rep.Warnings) > 0) != tc.warn {
+			t.Errorf("AUC %.3f ± %.3f: summary %q, warnings %v; want %q (warning %v)", tc.auc, tc.std, rep.Summary, rep.Warnings, tc.want, tc.warn)
+		}
+	}
+}
