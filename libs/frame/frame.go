@@ -91,22 +91,29 @@ func (f *Frame) Col(name string) *Column {
 
 // Take copies the given rows of f, in that order (a row may repeat), into a new frame.
 func (f *Frame) Take(rows []int) *Frame {
-	out := &Frame{Rows: len(rows)}
-	for _, c := range f.Columns {
-		nc := &Column{Name: c.Name, Kind: c.Kind, ArrowType: c.ArrowType, Null: make([]bool, len(rows))}
+	return f.Gather(len(rows), func(r, _ int) int { return rows[r] })
+}
+
+// Gather builds a frame of n rows whose cell (r, j) is row pick(r, j) of f's column j: each column
+// may take its cells from other rows (a composite row of sampled Shapley values, say).
+func (f *Frame) Gather(n int, pick func(r, j int) int) *Frame {
+	out := &Frame{Rows: n}
+	for j, c := range f.Columns {
+		nc := &Column{Name: c.Name, Kind: c.Kind, ArrowType: c.ArrowType, Null: make([]bool, n)}
 		if c.S != nil {
-			nc.S = make([]string, len(rows))
+			nc.S = make([]string, n)
 		}
 		if c.F != nil {
-			nc.F = make([]float64, len(rows))
+			nc.F = make([]float64, n)
 		}
-		for i, r := range rows {
-			nc.Null[i] = c.Null[r]
+		for r := 0; r < n; r++ {
+			i := pick(r, j)
+			nc.Null[r] = c.Null[i]
 			if nc.S != nil {
-				nc.S[i] = c.S[r]
+				nc.S[r] = c.S[i]
 			}
 			if nc.F != nil {
-				nc.F[i] = c.F[r]
+				nc.F[r] = c.F[i]
 			}
 		}
 		out.Columns = append(out.Columns, nc)

@@ -411,7 +411,12 @@ func uniqueNames(orig []string, header bool) []string {
 }
 
 func (j *job) tableColumns(table string) ([]string, error) {
-	rows, err := j.conn.SQL().QueryContext(j.ctx, "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", table)
+	return j.strings("SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", table)
+}
+
+// strings runs a query of one text column and returns its values in order.
+func (j *job) strings(q string, args ...any) ([]string, error) {
+	rows, err := j.conn.SQL().QueryContext(j.ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -314,20 +314,7 @@ func (j *job) eligible(fcs []*fastCol, n int64) error {
 
 // describeCSV is the names of the columns read_csv(readArgs) gives, in order.
 func (j *job) describeCSV(readArgs []string) ([]string, error) {
-	rows, err := j.conn.SQL().QueryContext(j.ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM read_csv("+j.csvArgs(readArgs...)+"))")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return j.strings("SELECT column_name FROM (DESCRIBE SELECT * FROM read_csv(" + j.csvArgs(readArgs...) + "))")
 }
 
 // narrowNum is a regular expression for the numbers of a slow column that use only the symbols

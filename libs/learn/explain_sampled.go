@@ -97,7 +97,7 @@ func (m *Model) sampledSHAP(f *frame.Frame) (*SHAPValues, error) {
 	}
 
 	// Expected: the mean raw score of the background rows.
-	bgScores := m.rawScores(gatherRows(src, cols, len(bg), func(r, _ int) int { return bg[r] }))
+	bgScores := m.rawScores(gatherRows(src, len(bg), func(r, _ int) int { return bg[r] }))
 	outs := len(bgScores)
 	sv.Expected = make([]float64, outs)
 	for o := range bgScores {
@@ -127,7 +127,7 @@ func (m *Model) sampledSHAP(f *frame.Frame) (*SHAPValues, error) {
 	}
 	for lo := 0; lo < n; lo += rowsPerChunk {
 		hi := min(n, lo+rowsPerChunk)
-		comp := gatherRows(src, cols, (hi-lo)*per, func(r, j int) int {
+		comp := gatherRows(src, (hi-lo)*per, func(r, j int) int {
 			i := lo + r/per
 			q, s := (r%per)/(p+1), r%(p+1)
 			if inX[q][j] <= s {
@@ -152,32 +152,17 @@ func (m *Model) sampledSHAP(f *frame.Frame) (*SHAPValues, error) {
 	return sv, nil
 }
 
-// gatherRows builds a frame of rows rows over cols whose cell (r, j) is row pick(r, j) of src[j];
-// a nil source column is all missing.
-func gatherRows(src []*frame.Column, cols []string, rows int, pick func(r, j int) int) *frame.Frame {
-	out := &frame.Frame{Rows: rows}
+// gatherRows builds a frame of rows rows over the present columns of src (a nil source column is
+// all missing, so it is left out) whose cell (r, j) is row pick(r, j) of src[j].
+func gatherRows(src []*frame.Column, rows int, pick func(r, j int) int) *frame.Frame {
+	var present []*frame.Column
+	var index []int // position in src of each present column
 	for j, c := range src {
-		if c == nil {
-			continue
+		if c != nil {
+			present = append(present, c)
+			index = append(index, j)
 		}
-		nc := &frame.Column{Name: cols[j], Kind: c.Kind, ArrowType: c.ArrowType, Null: make([]bool, rows)}
-		if c.S != nil {
-			nc.S = make([]string, rows)
-		}
-		if c.F != nil {
-			nc.F = make([]float64, rows)
-		}
-		for r := 0; r < rows; r++ {
-			i := pick(r, j)
-			nc.Null[r] = c.Null[i]
-			if c.S != nil {
-				nc.S[r] = c.S[i]
-			}
-			if c.F != nil {
-				nc.F[r] = c.F[i]
-			}
-		}
-		out.Columns = append(out.Columns, nc)
 	}
-	return out
+	base := &frame.Frame{Columns: present}
+	return base.Gather(rows, func(r, k int) int { return pick(r, index[k]) })
 }
