@@ -423,7 +423,7 @@ func rowsFrame(lm *learn.Model, rows []*mlv1.Row) (*frame.Frame, error) {
 					}
 				}
 				if err != nil {
-					return nil, grpcx.InvalidArgument(fmt.Sprintf("rows[%d].values[%s]", i, ct.Column), fmt.Sprintf("%q is not a number", v))
+					return nil, grpcx.InvalidArgument(fmt.Sprintf("rows[%d].values[%s]", i, ct.Column), fmt.Sprintf("%q is not a number, nor a yes/no value (true, false, yes, no) as a two-valued column takes", v))
 				}
 				c.F = append(c.F, x)
 			}

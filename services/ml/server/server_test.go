@@ -174,6 +174,12 @@ func messyTrainPredictTamper(t *testing.T, c *client.Client, p *mesh.Platform, h
 			t.Errorf("feature %q: %v, want InvalidArgument naming rows[1].values[feature]", v, err)
 		}
 	}
+	// Text in a numeric column names what the column takes.
+	_, err = c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: []*mlv1.Row{rows[0], {Values: map[string]string{"feature": "maybe"}}}})
+	if msg := status.Convert(err).Message(); status.Code(err) != codes.InvalidArgument || !strings.Contains(msg, `rows[1].values[feature]`) ||
+		!strings.Contains(msg, `"maybe" is not a number, nor a yes/no value (true, false, yes, no)`) {
+		t.Errorf("feature maybe: %v", err)
+	}
 	pr, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: rows})
 	if err != nil {
 		t.Fatalf("predict with unseen categories: %v", err)
