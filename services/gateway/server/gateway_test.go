@@ -967,3 +967,19 @@ func TestOpenAPIAlgorithms(t *testing.T) {
 		t.Fatal("no definition has an algorithms property (StartTraining's body)")
 	}
 }
+
+// TestFormFileName: the browser's escapes in a form's file name are undone (quote), line breaks
+// become spaces, and other percent signs stay as written.
+func TestFormFileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"we%22ird.csv":    `we"ird.csv`,
+		"new%0Aline.csv":  "new line.csv",
+		"a%0D%0Ab.csv":    "a  b.csv",
+		"100%25 done.csv": "100%25 done.csv",
+		"plain.csv":       "plain.csv",
+	} {
+		if got := formFileName(in); got != want {
+			t.Errorf("formFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

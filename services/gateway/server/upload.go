@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -119,7 +120,7 @@ func (g *gateway) upload(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	meta.FileName = file.FileName() // the base name only: metadata, never a path
+	meta.FileName = formFileName(file.FileName()) // the base name only: metadata, never a path
 	if opts.Format != "" || opts.Delimiter != "" || opts.Encoding != "" || opts.Header != nil {
 		meta.Options = opts
 	}
@@ -270,4 +271,11 @@ func (t *tailReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// formFileName undoes what browsers do to a file name in a multipart form (the HTML standard
+// writes a quote as %22 and a line break as %0A or %0D): the quote comes back, a line break becomes
+// a space (a name is metadata, shown on one line).
+func formFileName(name string) string {
+	return strings.NewReplacer("%22", `"`, "%0A", " ", "%0D", " ", "%0a", " ", "%0d", " ").Replace(name)
 }
