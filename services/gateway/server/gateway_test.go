@@ -697,6 +697,20 @@ func TestUpload(t *testing.T) {
 		}
 	})
 
+	t.Run("two files", func(t *testing.T) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for _, n := range []string{"a.csv", "b.csv"} {
+			fw, _ := mw.CreateFormFile("file", n)
+			fw.Write([]byte("a,b\n1,2\n"))
+		}
+		mw.Close()
+		req := mustReq("POST", f.httpURL+"/v1/projects/prj_1/datasets:upload", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, b := do(t, req)
+		checkStatus(t, resp, b, 400, codes.InvalidArgument, "was sent twice: upload one file per request; nothing was stored")
+	})
+
 	t.Run("missing file part", func(t *testing.T) {
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)

@@ -175,8 +175,9 @@ func (g *gateway) upload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// The form must end properly after the file (its closing boundary), or with further parts,
-	// which are read and ignored; a body cut short after the file part is refused too.
+	// The form must end properly after the file (its closing boundary); further parts are read and
+	// ignored, except a second file, which is refused; a body cut short after the file part is
+	// refused too.
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -188,6 +189,11 @@ func (g *gateway) upload(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 		} else if err == nil {
+			if part.FormName() == "file" {
+				cancel()
+				g.invalid(w, r, "file", "was sent twice: upload one file per request; nothing was stored")
+				return
+			}
 			_, err = io.Copy(io.Discard, part)
 		}
 		if err != nil {
