@@ -113,6 +113,9 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 		return grpcx.ResourceExhausted("the sandbox is running %d executions, its limit; retry shortly", s.cfg.Concurrent)
 	}
 	*ran = true
+	// The record's row exists while the code runs; its final state is written once, with retries
+	// (records.go), as for SQL.
+	rec := s.beginRecord(ctx, exe)
 	var mu sync.Mutex
 	var sendErr error
 	send := func(ev *sandboxv1.ExecuteResponse) {
@@ -138,9 +141,7 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 	if err != nil {
 		err = grpcx.Internal(ctx, err, "run the Python sandbox")
 		exe.Status = &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_ERROR, Message: status.Convert(err).Message(), WallMs: time.Since(exe.CreateTime.AsTime()).Milliseconds()}
-		if serr := s.store(ctx, exe); serr != nil {
-			s.rt.Log.WarnContext(ctx, "execution record", "id", exe.Id, "err", serr)
-		}
+		s.finishRecord(ctx, rec, exe, true)
 		return err
 	}
 	st := &sandboxv1.Status{Outcome: outcomeOfPy(res.Outcome), Message: res.Message, WallMs: res.Wall.Milliseconds(), CpuMs: res.CPU.Milliseconds(), PeakMemoryBytes: res.PeakRSS}
@@ -180,9 +181,7 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 		}
 	}
 	exe.Status = st
-	if err := s.store(bg, exe); err != nil {
-		s.rt.Log.WarnContext(ctx, "execution record", "id", exe.Id, "err", err)
-	}
+	s.finishRecord(bg, rec, exe, true)
 	_ = lineage.Record(bg, s.rt.Store, &lineagev1.Artifact{Id: exe.Id, Kind: "execution", ProjectId: exe.ProjectId, Label: "Python: " + truncate(req.Code, 200)}, inputIDs, "python", map[string]string{"code": truncate(req.Code, 2000)})
 	s.rt.Log.InfoContext(ctx, "execution", "id", exe.Id, "user", who.UserID, "project", exe.ProjectId, "language", "python", "outcome", st.Outcome.String(), "wall_ms", st.WallMs,
 		"cpu_ms", st.CpuMs, "peak_bytes", st.PeakMemoryBytes, "warm", res.Warm, "outputs", len(exe.Outputs), "artifacts", len(exe.Artifacts))
