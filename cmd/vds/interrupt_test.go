@@ -180,6 +180,21 @@ func TestAnalyzeInterruptCancelsItsTraining(t *testing.T) {
 	if own == nil || own.State != jobsv1.JobState_JOB_STATE_CANCELLED {
 		t.Fatalf("the analysis's training: %v, want cancelled", own)
 	}
+	// Its worker stops the search at its next progress report rather than spending the budget:
+	// the training record says so.
+	var tr *mlv1.Training
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		g, err := c.ML.GetTraining(ctx, &mlv1.GetTrainingRequest{TrainingId: own.ResultId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr = g.Training; strings.Contains(tr.Error, "the training was cancelled") {
+			break
+		}
+	}
+	if !strings.Contains(tr.GetError(), "the training was cancelled (job "+own.Id+")") {
+		t.Errorf("the cancelled training's record: %v, want it stopped as cancelled", tr)
+	}
 	oj, err := c.Jobs.GetJob(ctx, &jobsv1.GetJobRequest{JobId: other})
 	if err != nil {
 		t.Fatal(err)

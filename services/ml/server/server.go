@@ -6,6 +6,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -234,8 +236,23 @@ func (s *Server) train(ctx context.Context, t *jobs.Task) error {
 		return err
 	}
 	opts, budgetText := s.trainOptions(uctx, req)
-	opts.Progress = func(frac float64, msg string) { _ = t.Progress(ctx, 0.05+0.85*frac, "training", msg) }
-	res, err := s.search(ctx, t, task, f, opts)
+	// A cancel of the job is seen at the next progress report: the search stops then (between
+	// trials, or between a forest's trees) instead of spending the rest of its budget.
+	sctx, stopSearch := context.WithCancel(ctx)
+	defer stopSearch()
+	var cancelled atomic.Bool
+	opts.Progress = func(frac float64, msg string) {
+		if err := t.Progress(ctx, 0.05+0.85*frac, "training", msg); errors.Is(err, jobs.ErrCancelled) {
+			cancelled.Store(true)
+			stopSearch()
+		}
+	}
+	res, err := s.search(sctx, t, task, f, opts)
+	if cancelled.Load() {
+		tr.State, tr.Error = mlv1.TrainingState_TRAINING_STATE_FAILED, fmt.Sprintf("the training was cancelled (job %s)", t.Job.GetId())
+		_ = s.saveTraining(context.WithoutCancel(ctx), tr, nil, false)
+		return jobs.ErrCancelled
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
