@@ -26,6 +26,10 @@ func init() {
 	})
 }
 
+// errRefused is the exit-1 error of a message that is SQL rather than a question (the answer on
+// stdout says so and how to run it).
+var errRefused = errors.New("ask: that was SQL, not a question about the data, so nothing was run (see the answer above)")
+
 // errNotUnderstood is the exit-1 error of a question the planner could not turn into an analysis.
 var errNotUnderstood = errors.New("ask: the question was not understood. Questions that work name columns of the data and ask for " +
 	"a number (\"What is the average tip?\", \"How many rows are there?\"), a comparison (\"Is the tip higher for smokers?\", \"tip by day\"), " +
@@ -157,19 +161,27 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// Not understood: an ask-back with no columns to choose from, or an answer with no confidence at all.
 	// The answer still goes to stdout (it names the columns); the exit status says it is not an answer.
 	notUnderstood := out.Clarification != "" && candidates == 0 || out.Clarification == "" && ans.Confidence == "none"
+	// Refused (a SQL statement or query sent as a question): the answer says why; nothing ran.
+	var fail error
+	switch {
+	case ans.Confidence == "refused":
+		fail = errRefused
+	case notUnderstood:
+		fail = errNotUnderstood
+	}
 	if *format == "json" {
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
 			return err
 		}
-		if _, err = fmt.Fprintln(stdout, string(b)); err != nil || !notUnderstood {
+		if _, err = fmt.Fprintln(stdout, string(b)); err != nil {
 			return err
 		}
-		return errNotUnderstood
+		return fail
 	}
 	fmt.Fprintln(stdout, fixCounts(ans.Text))
-	if notUnderstood {
-		return errNotUnderstood
+	if fail != nil {
+		return fail
 	}
 	if len(ans.Values) > 0 {
 		var ks []string

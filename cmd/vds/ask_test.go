@@ -78,7 +78,8 @@ func TestAskSQLStatement(t *testing.T) {
 	file := shareddata.Path(t, "tabular/tips.csv")
 	code, out, errs := cli(t, time.Minute, "ask", file, "DROP TABLE tips; --", "--server", addr, "--home", home, "--planner", "builtin")
 	if code != 1 || !strings.Contains(out, "That is a SQL statement, not a question about the data, so I did not run it") ||
-		strings.Contains(errs, "plan:") || strings.Contains(errs, "tool ") {
+		strings.Contains(errs, "plan:") || strings.Contains(errs, "tool ") ||
+		!strings.Contains(errs, "that was SQL, not a question about the data, so nothing was run") || strings.Contains(errs, "not understood") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }

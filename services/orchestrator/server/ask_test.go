@@ -391,7 +391,7 @@ func TestSQLIsNotAnalysed(t *testing.T) {
 	ref := dataset(t, "tabular/tips.csv")
 	for _, q := range []string{"DROP TABLE tips; --", "delete from tips where tip > 1", "SELECT * FROM tips; -- x"} {
 		_, evs, ans := ask(t, "", ref, q)
-		if ans.Confidence != "none" || !strings.Contains(ans.Text, "SQL statement, not a question about the data") ||
+		if ans.Confidence != "refused" || !strings.Contains(ans.Text, "SQL statement, not a question about the data") ||
 			!strings.Contains(ans.Text, "total_bill") || !strings.Contains(ans.Text, "vds exec --sql") {
 			t.Errorf("%q: answer %q (confidence %q)", q, ans.Text, ans.Confidence)
 		}

@@ -205,7 +205,7 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 	if why := notAnalysisQuestion(ctx, text, sch); why != "" {
 		// Not a question about the data (a SQL statement): say so rather than analyse something.
 		asst.Text = why
-		send(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: why, Values: map[string]float64{}, Confidence: "none"}}})
+		send(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: why, Values: map[string]float64{}, Confidence: ConfidenceRefused}}})
 	} else if res, err = s.answer(uctx, c.Planner, tl, sch, question, opts, emit); err != nil {
 		asst.Text = "The analysis failed: " + err.Error()
 		emit(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: asst.Text, Confidence: "none"}}})
@@ -288,6 +288,23 @@ var sqlShapeRE = regexp.MustCompile(`(?is)(^|;)\s*(` +
 	`|vacuum\s*(;|$)|vacuum\s+analyze\b|vacuum\s+["\w.]+\s*;` +
 	`)|^\s*(select\b.*\bfrom\b|with\s+["\w]+\s+as\s*\().*;\s*--|'\s*\)?\s*;\s*--`)
 
+// ConfidenceRefused is the answer's confidence for a message that is not a question about the
+// data (a SQL statement or query): nothing was planned or run.
+const ConfidenceRefused = "refused"
+
+// sqlQueryStartRE: a message that starts like a query (SELECT, WITH, FROM, VALUES, TABLE); it is
+// one when DuckDB's parser takes it as SQL ("Select the best day for tips" does not parse).
+var sqlQueryStartRE = regexp.MustCompile(`(?i)^\s*\(?\s*(select|with|from|values|table)\b`)
+
+// isSQLQuery reports whether text is a read-only SQL query written as a question.
+func isSQLQuery(ctx context.Context, text string) bool {
+	if !sqlQueryStartRE.MatchString(text) {
+		return false
+	}
+	isSQL, err := duck.ParsesAsSQL(ctx, text)
+	return err == nil && isSQL
+}
+
 // isSQLStatement reports whether text is a SQL statement (see sqlShapeRE and sqlDataStatementRE).
 func isSQLStatement(ctx context.Context, text string) bool {
 	if sqlShapeRE.MatchString(text) {
@@ -307,9 +324,6 @@ func isSQLStatement(ctx context.Context, text string) bool {
 // notAnalysisQuestion returns the answer to a message that is not a question about the data (a SQL
 // statement such as DROP TABLE), or "" for a question to analyse. Nothing runs for such a message.
 func notAnalysisQuestion(ctx context.Context, text string, sch *planner.Schema) string {
-	if !isSQLStatement(ctx, text) {
-		return ""
-	}
 	var cols []string
 	for i, c := range sch.Columns {
 		if i == 8 {
@@ -317,6 +331,14 @@ func notAnalysisQuestion(ctx context.Context, text string, sch *planner.Schema) 
 			break
 		}
 		cols = append(cols, c.Name)
+	}
+	if !isSQLStatement(ctx, text) {
+		if isSQLQuery(ctx, text) {
+			return "That is a SQL query, not a question in words, so I did not run it. To run it yourself, use `vds exec --sql` " +
+				"with the dataset (its table is named after the file, e.g. tips.csv → tips), or ask in plain words " +
+				"(an average, a comparison by a column, a trend); the columns are: " + strings.Join(cols, ", ") + "."
+		}
+		return ""
 	}
 	return "That is a SQL statement, not a question about the data, so I did not run it and nothing was analysed or changed " +
 		"(the data is read-only here: I cannot drop, delete or modify tables). Ask what you want to know in plain words, " +

@@ -53,6 +53,10 @@ func TestNotAnalysisQuestion(t *testing.T) {
 		"Update rate set by region?": false, "Create table of average tip by day": false, "Drop table rows with missing tip?": false,
 		"Delete from the data the outliers, then average tip": false, "Compare tips by day; drop table rows with nulls first": false,
 		"Insert into the report the mean tip": false,
+		// A read-only query is refused too (with its own message, below); English that starts
+		// like one is not.
+		"SELECT * FROM tips": true, "select day, avg(tip) from tips group by day": true,
+		"Select the best day for tips": false, "From which day are the tips highest?": false, "With smokers, is the tip higher?": false,
 	} {
 		got := notAnalysisQuestion(context.Background(), q, sch)
 		if (got != "") != want {
@@ -60,6 +64,9 @@ func TestNotAnalysisQuestion(t *testing.T) {
 		}
 		if want && !strings.Contains(got, "the columns are: tip, day.") {
 			t.Errorf("%q: %q does not list the columns", q, got)
+		}
+		if want && strings.HasPrefix(strings.ToLower(q), "select") && !strings.Contains(q, ";") && !strings.Contains(got, "That is a SQL query, not a question in words") {
+			t.Errorf("%q: %q, want the answer for a query", q, got)
 		}
 	}
 }
