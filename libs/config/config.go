@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // EnvName is the environment variable for a flag: "postgres-url" -> "VDS_POSTGRES_URL".
@@ -44,6 +45,11 @@ func ApplyEnv(fs *flag.FlagSet) error {
 		if v, ok := os.LookupEnv(EnvName(f.Name)); ok {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("environment %s=%q: %w", EnvName(f.Name), v, e)
+				if g, ok := f.Value.(flag.Getter); ok {
+					if _, isDur := g.Get().(time.Duration); isDur {
+						err = fmt.Errorf("environment %s=%q: not a duration: give a number with a unit, such as 30s, 5m or 1h30m", EnvName(f.Name), v)
+					}
+				}
 			}
 		}
 	})
