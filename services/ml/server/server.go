@@ -208,6 +208,8 @@ func (s *Server) loadTraining(ctx context.Context, id string, role int) (*mlv1.T
 	return tr, req, proto.Unmarshal(rr.Data, req)
 }
 
+// train runs a training job. A job cancelled at any progress report (before the data is read, or
+// during the search) records the training as ended by the cancel.
 func (s *Server) train(ctx context.Context, t *jobs.Task) error {
 	task := &jobsv1.TrainTask{}
 	if err := t.Decode(task); err != nil {
@@ -217,6 +219,20 @@ func (s *Server) train(ctx context.Context, t *jobs.Task) error {
 	if err != nil {
 		return jobs.Permanent(err)
 	}
+	err = s.trainJob(ctx, t, task, tr, req)
+	if errors.Is(err, jobs.ErrCancelled) {
+		tr.State, tr.Error = mlv1.TrainingState_TRAINING_STATE_FAILED, cancelledTraining(t.Job.GetId())
+		_ = s.saveTraining(context.WithoutCancel(ctx), tr, nil, false)
+	}
+	return err
+}
+
+// cancelledTraining is the error of a training whose job was cancelled.
+func cancelledTraining(jobID string) string {
+	return fmt.Sprintf("the training was cancelled (job %s)", jobID)
+}
+
+func (s *Server) trainJob(ctx context.Context, t *jobs.Task, task *jobsv1.TrainTask, tr *mlv1.Training, req *mlv1.StartTrainingRequest) error {
 	fail := func(err error) error {
 		tr.State, tr.Error = mlv1.TrainingState_TRAINING_STATE_FAILED, err.Error()
 		_ = s.saveTraining(context.WithoutCancel(ctx), tr, nil, false)
@@ -249,8 +265,6 @@ func (s *Server) train(ctx context.Context, t *jobs.Task) error {
 	}
 	res, err := s.search(sctx, t, task, f, opts)
 	if cancelled.Load() {
-		tr.State, tr.Error = mlv1.TrainingState_TRAINING_STATE_FAILED, fmt.Sprintf("the training was cancelled (job %s)", t.Job.GetId())
-		_ = s.saveTraining(context.WithoutCancel(ctx), tr, nil, false)
 		return jobs.ErrCancelled
 	}
 	if err != nil {
@@ -324,6 +338,13 @@ func (s *Server) GetTraining(ctx context.Context, req *mlv1.GetTrainingRequest) 
 	tr, _, err := s.loadTraining(ctx, req.TrainingId, storage.RoleViewer)
 	if err != nil {
 		return nil, err
+	}
+	// A training whose job was cancelled before a worker took it is never touched again: its
+	// record still says queued. Say how it ended.
+	if tr.State == mlv1.TrainingState_TRAINING_STATE_QUEUED && tr.JobId != "" && s.rt.Queue != nil {
+		if j, err := s.rt.Queue.Get(ctx, tr.JobId); err == nil && j.State == jobsv1.JobState_JOB_STATE_CANCELLED {
+			tr.State, tr.Error = mlv1.TrainingState_TRAINING_STATE_FAILED, cancelledTraining(tr.JobId)
+		}
 	}
 	return &mlv1.GetTrainingResponse{Training: tr}, nil
 }
