@@ -997,3 +997,24 @@ func TestFormFileName(t *testing.T) {
 		}
 	}
 }
+
+// TestTailReader: the reader passes every byte through and keeps the last 8 KiB, whatever the
+// sizes of the reads.
+func TestTailReader(t *testing.T) {
+	data := randomBytes(100_000)
+	for _, chunk := range []int{1, 100, 8 << 10, 8<<10 + 1, 32 << 10, 200_000} {
+		tr := &tailReader{r: io.LimitReader(bytes.NewReader(data), int64(len(data)))}
+		var got bytes.Buffer
+		buf := make([]byte, chunk)
+		for {
+			n, err := tr.Read(buf)
+			got.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		if !bytes.Equal(got.Bytes(), data) || !bytes.Equal(tr.tail, data[len(data)-8<<10:]) {
+			t.Errorf("reads of %d: passed %d bytes, tail %d bytes (want the last 8 KiB)", chunk, got.Len(), len(tr.tail))
+		}
+	}
+}

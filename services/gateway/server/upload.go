@@ -269,8 +269,11 @@ type tailReader struct {
 
 func (t *tailReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
-	if n > 0 {
-		const keep = 8 << 10
+	const keep = 8 << 10
+	switch {
+	case n >= keep: // the usual large read: only its last bytes are kept
+		t.tail = append(t.tail[:0], p[n-keep:n]...)
+	case n > 0:
 		t.tail = append(t.tail, p[:n]...)
 		if len(t.tail) > keep {
 			t.tail = append(t.tail[:0], t.tail[len(t.tail)-keep:]...)
