@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -192,13 +193,22 @@ type Task struct {
 	Payload []byte
 	Attempt int
 	q       *Queue
+	// stop ends the handler's context; Progress calls it when it finds the job cancelled.
+	stop      context.CancelFunc
+	cancelled atomic.Bool
 }
+
+// Cancelled reports whether a Progress call found the job cancelled. The handler's context has
+// then been cancelled too, so that work in progress (a search, a conversion, a wait for another
+// job) stops at once; the handler's error is taken as ErrCancelled.
+func (t *Task) Cancelled() bool { return t.cancelled.Load() }
 
 // ErrCancelled is returned by Progress when the job was cancelled.
 var ErrCancelled = errors.New("job cancelled")
 
 // Progress records progress (0..1) and the current stage; it returns ErrCancelled if the job was
-// cancelled meanwhile, and the worker should stop.
+// cancelled meanwhile, and then also cancels the handler's context (see Cancelled), so that a
+// progress callback deep in the work, which cannot return the error, still stops it.
 func (t *Task) Progress(ctx context.Context, frac float64, stage, message string) error {
 	j, err := t.q.update(ctx, t.Job.Id, func(j *jobsv1.Job) error {
 		if j.State == jobsv1.JobState_JOB_STATE_CANCELLED {
@@ -207,6 +217,12 @@ func (t *Task) Progress(ctx context.Context, frac float64, stage, message string
 		j.Progress, j.Stage, j.Message = frac, stage, message
 		return nil
 	})
+	if errors.Is(err, ErrCancelled) {
+		t.cancelled.Store(true)
+		if t.stop != nil {
+			t.stop()
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -335,7 +351,7 @@ func (q *Queue) handle(ctx context.Context, kind string, msg jetstream.Msg, h Ha
 		}
 	}()
 	workCtx, cancelWork := context.WithCancel(ctx)
-	task := &Task{Job: job, Payload: msg.Data(), Attempt: attempt, q: q}
+	task := &Task{Job: job, Payload: msg.Data(), Attempt: attempt, q: q, stop: cancelWork}
 	start := time.Now()
 	inFlight := telemetry.JobsInFlight.WithLabelValues(kind)
 	inFlight.Inc()
@@ -343,6 +359,9 @@ func (q *Queue) handle(ctx context.Context, kind string, msg jetstream.Msg, h Ha
 	inFlight.Dec()
 	cancelWork()
 	stopHB()
+	if err != nil && task.Cancelled() {
+		err = ErrCancelled // whatever the stopped work returned (context canceled, say)
+	}
 	switch {
 	case ctx.Err() != nil && err != nil:
 		// Shutting down: hand the job to another worker.

@@ -156,3 +156,49 @@ func TestRedeliveryAfterCrash(t *testing.T) {
 		t.Fatalf("final = %v, runs = %d", final.State, runs.Load())
 	}
 }
+
+// TestCancelStopsHandler: a job cancelled while its handler works is seen at the handler's next
+// Progress call, which also cancels the handler's context, so work that only watches the context
+// (a progress callback deep in a search cannot return the error) stops; the handler's own error
+// (here the context's) is taken as the cancel, and the job stays cancelled, not failed.
+func TestCancelStopsHandler(t *testing.T) {
+	q, _ := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	started := make(chan struct{})
+	var sawCancelled atomic.Bool
+	stopped := make(chan error, 1)
+	go q.Work(ctx, "long", 1, func(hctx context.Context, task *Task) error {
+		close(started)
+		for {
+			_ = task.Progress(ctx, 0.5, "working", "") // the error is ignored, as a callback would
+			select {
+			case <-hctx.Done():
+				sawCancelled.Store(task.Cancelled())
+				stopped <- hctx.Err()
+				return hctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+	job, err := q.Submit(ctx, &jobsv1.Job{Kind: "long"}, wrapperspb.String(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if _, err := q.Cancel(ctx, job.Id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-stopped:
+		if !errors.Is(err, context.Canceled) || !sawCancelled.Load() {
+			t.Fatalf("handler stopped with %v, Cancelled() %v", err, sawCancelled.Load())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler's context was not cancelled within 5 s of the job's cancel")
+	}
+	time.Sleep(200 * time.Millisecond) // the worker records the outcome
+	if final, _ := q.Get(ctx, job.Id); final.State != jobsv1.JobState_JOB_STATE_CANCELLED || final.Error != "" {
+		t.Fatalf("final = %v, want cancelled without an error", final)
+	}
+}

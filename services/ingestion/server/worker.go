@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 
 	"google.golang.org/protobuf/proto"
@@ -94,17 +93,10 @@ func (s *Server) ingestTask(ctx context.Context, t *jobs.Task, task *jobsv1.Inge
 	if err := t.Progress(ctx, 0.1, "converting", ""); err != nil {
 		return err
 	}
-	// A cancel of the job is seen at the conversion's next progress report, which stops it.
-	cctx, stopConvert := context.WithCancel(ctx)
-	defer stopConvert()
-	var cancelled atomic.Bool
+	// A cancel of the job is seen at the conversion's next progress report, which cancels ctx
+	// (jobs.Task) and so stops the conversion.
 	opts := ingest.Options{MaxDecompressedBytes: s.cfg.MaxDecompressedBytes, MaxLineBytes: s.cfg.MaxLineBytes, Threads: s.cfg.DuckThreads, MemoryLimit: s.cfg.DuckMemory,
-		Progress: func(frac float64, msg string) {
-			if err := t.Progress(ctx, 0.1+0.75*frac, "converting", msg); errors.Is(err, jobs.ErrCancelled) {
-				cancelled.Store(true)
-				stopConvert()
-			}
-		}}
+		Progress: func(frac float64, msg string) { _ = t.Progress(ctx, 0.1+0.75*frac, "converting", msg) }}
 	if o := task.Options; o != nil {
 		opts.Format, opts.Delimiter, opts.Encoding, opts.NullValues = o.Format, o.Delimiter, o.Encoding, o.NullValues
 		if o.Header != nil {
@@ -113,8 +105,8 @@ func (s *Server) ingestTask(ctx context.Context, t *jobs.Task, task *jobsv1.Inge
 		}
 	}
 	dst := filepath.Join(work, "data.parquet")
-	res, err := ingest.Convert(cctx, src, dst, opts)
-	if cancelled.Load() {
+	res, err := ingest.Convert(ctx, src, dst, opts)
+	if t.Cancelled() {
 		return jobs.ErrCancelled
 	}
 	if err != nil {

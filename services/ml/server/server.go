@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -252,19 +251,11 @@ func (s *Server) trainJob(ctx context.Context, t *jobs.Task, task *jobsv1.TrainT
 		return err
 	}
 	opts, budgetText := s.trainOptions(uctx, req)
-	// A cancel of the job is seen at the next progress report: the search stops then (between
-	// trials, or between a forest's trees) instead of spending the rest of its budget.
-	sctx, stopSearch := context.WithCancel(ctx)
-	defer stopSearch()
-	var cancelled atomic.Bool
-	opts.Progress = func(frac float64, msg string) {
-		if err := t.Progress(ctx, 0.05+0.85*frac, "training", msg); errors.Is(err, jobs.ErrCancelled) {
-			cancelled.Store(true)
-			stopSearch()
-		}
-	}
-	res, err := s.search(sctx, t, task, f, opts)
-	if cancelled.Load() {
+	// A cancel of the job is seen at the next progress report, which cancels ctx (jobs.Task): the
+	// search stops then (between trials, or a forest's trees) instead of spending its budget.
+	opts.Progress = func(frac float64, msg string) { _ = t.Progress(ctx, 0.05+0.85*frac, "training", msg) }
+	res, err := s.search(ctx, t, task, f, opts)
+	if t.Cancelled() {
 		return jobs.ErrCancelled
 	}
 	if err != nil {

@@ -2,12 +2,10 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -84,23 +82,14 @@ func (s *Server) analyze(ctx context.Context, t *jobs.Task) error {
 	}
 	for _, st := range plan {
 		// A cancel of the analysis job is seen at its next progress report (a peer job's event, while
-		// the step waits for it): the step's context ends, and a job the step started for this
-		// analysis alone (its training) is cancelled with it (see waitJob).
-		stepCtx, cancelStep := context.WithCancel(uctx)
-		var cancelled atomic.Bool
-		a.progress = func(frac float64, msg string) {
-			if err := t.Progress(ctx, done+st.frac*frac, st.name, msg); errors.Is(err, jobs.ErrCancelled) {
-				cancelled.Store(true)
-				cancelStep()
-			}
-		}
+		// the step waits for it), which cancels ctx (jobs.Task) and so the step; a job the step
+		// started for this analysis alone (its training) is cancelled with it (waitOwnJob).
+		a.progress = func(frac float64, msg string) { _ = t.Progress(ctx, done+st.frac*frac, st.name, msg) }
 		if err := t.Progress(ctx, done, st.name, ""); err != nil {
-			cancelStep()
 			return err
 		}
-		err := st.run(stepCtx)
-		cancelStep()
-		if cancelled.Load() {
+		err := st.run(uctx)
+		if t.Cancelled() {
 			return jobs.ErrCancelled
 		}
 		if err != nil {
