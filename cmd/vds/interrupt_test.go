@@ -180,6 +180,20 @@ func TestAnalyzeInterruptCancelsItsTraining(t *testing.T) {
 	if own == nil || own.State != jobsv1.JobState_JOB_STATE_CANCELLED {
 		t.Fatalf("the analysis's training: %v, want cancelled", own)
 	}
+	// The analysis's own record says it was cancelled (it said "queued; watch job" for good).
+	var rerr error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		r, err := c.Orchestrator.GetAnalysisReport(ctx, &orchestratorv1.GetAnalysisReportRequest{AnalysisId: aj.Job.ResultId})
+		if rerr = err; err == nil {
+			if !strings.Contains(r.Report.Error, "the analysis was cancelled (job "+analysisJob+")") {
+				t.Errorf("the cancelled analysis's report error = %q", r.Report.Error)
+			}
+			break
+		}
+	}
+	if rerr != nil {
+		t.Errorf("the cancelled analysis's report: %v, want it to say it was cancelled", rerr)
+	}
 	// Its worker stops the search at its next progress report rather than spending the budget:
 	// the training record says so.
 	var tr *mlv1.Training

@@ -395,7 +395,11 @@ func AutoML(ctx context.Context, f *frame.Frame, opts Options) (*Result, error) 
 	feats, dropped, w2 := screenColumns(f, t, exclude)
 	warns = append(warns, w2...)
 	if len(feats) == 0 {
-		return nil, fmt.Errorf("learn: no usable feature columns remain for target %q after screening (%d dropped); add informative columns", t.name, len(dropped))
+		var why []string
+		for _, d := range dropped {
+			why = append(why, d.Column+" ("+d.Reason+")")
+		}
+		return nil, fmt.Errorf("learn: no usable feature columns remain for target %q: every other column was dropped: %s; add informative columns", t.name, strings.Join(why, "; "))
 	}
 	allowed := map[string]bool{}
 	// ensembles are built when the learners are not restricted, or when "ensemble" is asked for

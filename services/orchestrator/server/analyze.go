@@ -90,6 +90,8 @@ func (s *Server) analyze(ctx context.Context, t *jobs.Task) error {
 		}
 		err := st.run(uctx)
 		if t.Cancelled() {
+			rep.Error = fmt.Sprintf("the analysis was cancelled (job %s) during %q", t.Job.GetId(), st.name)
+			_ = s.save(context.WithoutCancel(ctx), rep, "cancelled")
 			return jobs.ErrCancelled
 		}
 		if err != nil {
