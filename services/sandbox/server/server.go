@@ -271,6 +271,7 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 	}
 	if qerr != nil {
 		st.Outcome, st.Message = outcomeOf(ctx, qerr, lim.Timeout)
+		st.Message = namesTables(st.Message, ins)
 	} else {
 		defer res.Release()
 		st.Message = plural.Count(res.Rows, "row")
@@ -340,6 +341,30 @@ func outcomeOf(ctx context.Context, err error, timeout time.Duration) (sandboxv1
 		return sandboxv1.Outcome_OUTCOME_REFUSED, status.Convert(err).Message()
 	}
 	return sandboxv1.Outcome_OUTCOME_ERROR, msg
+}
+
+// unknownTableRE finds DuckDB's error for a table a query names that the database does not have.
+var unknownTableRE = regexp.MustCompile(`Catalog Error: Table with name (.+?) does not exist!`)
+
+// namesTables makes DuckDB's error for an unknown table name the tables the execution does have
+// (each input is a view named by its alias; the CLI names an input after its file, tips.csv ->
+// tips), with the dataset version behind each. DuckDB's "Did you mean" line and the position in the
+// query that follow are kept. Any other message is returned as it is.
+func namesTables(msg string, ins []input) string {
+	m := unknownTableRE.FindStringSubmatchIndex(msg)
+	if m == nil || len(ins) == 0 {
+		return msg
+	}
+	have := make([]string, len(ins))
+	for i, in := range ins {
+		have[i] = in.alias + " (" + in.id + ")"
+	}
+	what := "the table"
+	if len(ins) > 1 {
+		what = "the tables"
+	}
+	return fmt.Sprintf("%sCatalog Error: table %q does not exist; this execution has %s: %s%s",
+		msg[:m[0]], msg[m[2]:m[3]], what, strings.Join(have, ", "), msg[m[1]:])
 }
 
 func truncate(s string, n int) string {

@@ -374,10 +374,11 @@ func TestSQLSaveAndScope(t *testing.T) {
 		q, msg string
 		want   sandboxv1.Outcome
 	}{
-		{"SELECT * FROM iris", "Table with name iris does not exist", sandboxv1.Outcome_OUTCOME_ERROR},
+		// An unknown table's error names the tables this execution has, with their versions.
+		{"SELECT * FROM iris", fmt.Sprintf("Catalog Error: table \"iris\" does not exist; this execution has the table: tips (%s.v%d)\nDid you mean \"tips\"?", refs[0].DatasetId, refs[0].Version), sandboxv1.Outcome_OUTCOME_ERROR},
 		{"SELECT 42 AS answer", "1 row", sandboxv1.Outcome_OUTCOME_OK}, // singular (it said "1 rows")
 		{"SELECT * FROM range(3)", "3 rows", sandboxv1.Outcome_OUTCOME_OK},
-		{"SELECT * FROM data2", "Table with name data2 does not exist", sandboxv1.Outcome_OUTCOME_ERROR},
+		{"SELECT * FROM data2", fmt.Sprintf("Catalog Error: table \"data2\" does not exist; this execution has the table: tips (%s.v%d)\n", refs[0].DatasetId, refs[0].Version), sandboxv1.Outcome_OUTCOME_ERROR},
 		{"SELECT * FROM read_parquet('*.parquet')", "Permission Error", sandboxv1.Outcome_OUTCOME_REFUSED},
 		{"SELECT * FROM read_csv('/etc/passwd')", "Permission Error", sandboxv1.Outcome_OUTCOME_REFUSED},
 		{"COPY tips TO 'x.csv'", "only a single read-only query", sandboxv1.Outcome_OUTCOME_REFUSED},
@@ -429,6 +430,14 @@ func TestSQLSaveAndScope(t *testing.T) {
 	}
 	if n != 14 {
 		t.Errorf("%d execution log lines, want 14", n)
+	}
+	// With two inputs, an unknown table's error names both tables, in the order asked for.
+	res, err = execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: "SELECT * FROM iris",
+		Inputs: []*sandboxv1.Input{{Dataset: refs[0], Alias: "tips"}, {Dataset: refs[1], Alias: "flowers"}}})
+	wantMsg := fmt.Sprintf(`Catalog Error: table "iris" does not exist; this execution has the tables: tips (%s.v%d), flowers (%s.v%d)`,
+		refs[0].DatasetId, refs[0].Version, refs[1].DatasetId, refs[1].Version)
+	if first, _, _ := strings.Cut(res.status.GetMessage(), "\n"); err != nil || res.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_ERROR || first != wantMsg {
+		t.Errorf("unknown table with two inputs: %v %v, want ERROR with the first line %q", err, res.status, wantMsg)
 	}
 }
 
