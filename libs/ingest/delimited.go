@@ -195,10 +195,10 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 	}
 	j.progress(0.1, "sniffing the CSV dialect")
 	var sDelim, sQuote, sEscape string
-	var skip int64
+	var skip, sniffedCols int64
 	var header bool
-	err = j.conn.SQL().QueryRowContext(ctx, "SELECT Delimiter, Quote, Escape, SkipRows, HasHeader FROM sniff_csv("+j.csvArgs(user...)+")").
-		Scan(&sDelim, &sQuote, &sEscape, &skip, &header)
+	err = j.conn.SQL().QueryRowContext(ctx, "SELECT Delimiter, Quote, Escape, SkipRows, HasHeader, len(Columns) FROM sniff_csv("+j.csvArgs(user...)+")").
+		Scan(&sDelim, &sQuote, &sEscape, &skip, &header, &sniffedCols)
 	if err != nil {
 		return nil, j.csvReadError(err, "cannot detect the CSV dialect")
 	}
@@ -224,7 +224,7 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 	}
 
 	if !j.opts.fullCheck {
-		cols, ok, err := j.sampled(base, dialect, header)
+		cols, ok, err := j.sampled(base, dialect, header, int(sniffedCols))
 		if err != nil || ok {
 			return cols, err
 		}
@@ -410,8 +410,19 @@ func uniqueNames(orig []string, header bool) []string {
 	return out
 }
 
+// tableColumns is the names of table's columns in order (from an empty result's header: a query of
+// duckdb_columns() costs about 30 ms, for it lists the whole catalog).
 func (j *job) tableColumns(table string) ([]string, error) {
-	return j.strings("SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", table)
+	rows, err := j.conn.SQL().QueryContext(j.ctx, "SELECT * FROM "+duck.Ident(table)+" LIMIT 0")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	return cols, rows.Close()
 }
 
 // strings runs a query of one text column and returns its values in order.

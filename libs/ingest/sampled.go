@@ -88,7 +88,11 @@ func anyContains(x string, syms []string) string {
 
 // sampled tries the sample path. ok is false when the caller must run the full check (the
 // reason is in rules.TypingNote); err is only for failures that the full check cannot mend.
-func (j *job) sampled(base, dialect []string, header bool) (cols []*datasetsv1.Column, ok bool, err error) {
+//
+// ncols is the sniffer's column count: it sizes the sample and the conversion's memory before the
+// strict read says how many columns there are (a DESCRIBE of the strict read would cost a CSV
+// read of its own, about 50 ms, as every read_csv statement does).
+func (j *job) sampled(base, dialect []string, header bool, ncols int) (cols []*datasetsv1.Column, ok bool, err error) {
 	warnings := append([]string(nil), j.warnings...)
 	defer func() {
 		var fb *errFallback
@@ -107,20 +111,15 @@ func (j *job) sampled(base, dialect []string, header bool) (cols []*datasetsv1.C
 	j.progress(0.15, "reading the first rows")
 	readArgs := append(append([]string{"all_varchar = true", "strict_mode = true", "null_padding = false", "ignore_errors = false",
 		"max_line_size = " + strconv.FormatInt(j.maxLineBytes(), 10)}, dialect...), "hive_partitioning = false")
-	// The columns (DESCRIBE), then the first rows into a table whose row count the CREATE reports:
-	// two statements (each costs a few milliseconds of planning on top of its work).
-	rawCols, err := j.describeCSV(readArgs)
-	if err != nil {
-		return nil, false, fallback("strict reading failed: %s", cleanErr(err))
-	}
-	ncols := len(rawCols)
+	// The first rows into a table whose row count the CREATE reports, and whose columns are the
+	// strict read's.
 	if ncols > sampleMaxColumns {
 		return nil, false, fallback("%d columns: files wider than %d columns take the full check", ncols, sampleMaxColumns)
 	}
 	// The conversion's database is opened meanwhile (about 40 ms; the sample's queries scan one
 	// row group, so they leave the other threads idle).
 	cdb := j.prepareCopyDB(ncols)
-	defer cdb.close()
+	defer func() { cdb.close() }()
 	limit := j.sampleRows(ncols)
 	res, err := j.conn.SQL().ExecContext(j.ctx, "CREATE TEMP TABLE samp AS SELECT * FROM read_csv("+j.csvArgs(readArgs...)+") LIMIT "+strconv.FormatInt(limit, 10))
 	if err != nil {
@@ -129,6 +128,17 @@ func (j *job) sampled(base, dialect []string, header bool) (cols []*datasetsv1.C
 	n, err := res.RowsAffected()
 	if err != nil {
 		return nil, false, err
+	}
+	rawCols, err := j.tableColumns("samp")
+	if err != nil {
+		return nil, false, err
+	}
+	if len(rawCols) > sampleMaxColumns {
+		return nil, false, fallback("%d columns: files wider than %d columns take the full check", len(rawCols), sampleMaxColumns)
+	}
+	if len(rawCols) != ncols { // the sniffer counted otherwise: the conversion's memory follows the strict read
+		cdb.close()
+		cdb = j.prepareCopyDB(len(rawCols))
 	}
 	if n == 0 {
 		return nil, false, fallback("no data rows")
@@ -310,11 +320,6 @@ func (j *job) eligible(fcs []*fastCol, n int64) error {
 		}
 	}
 	return nil
-}
-
-// describeCSV is the names of the columns read_csv(readArgs) gives, in order.
-func (j *job) describeCSV(readArgs []string) ([]string, error) {
-	return j.strings("SELECT column_name FROM (DESCRIBE SELECT * FROM read_csv(" + j.csvArgs(readArgs...) + "))")
 }
 
 // narrowNum is a regular expression for the numbers of a slow column that use only the symbols
