@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -20,7 +21,9 @@ func TestJobMetrics(t *testing.T) {
 	q.MaxDeliver = 3
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	const kind = "metricsprobe"
+	// A kind of its own per run: the counters are process-wide, so a second run (-count=2) must not
+	// find the first one's counts.
+	kind := "metricsprobe" + strconv.FormatInt(time.Now().UnixNano(), 36)
 
 	// Three jobs wait before any worker exists: the depth is the broker's count of pending messages,
 	// and the consumer (which the depth is read from) is made by the first Work call, so start a
