@@ -362,11 +362,14 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 				meta = map[string]any{"name": e.Table.Name, "row_count": e.Table.RowCount, "truncated": e.Table.Truncated, "rows": rows}
 				if e.Table.SavedAs != nil {
 					meta["saved_as"] = map[string]any{"dataset_id": e.Table.SavedAs.DatasetId, "version": e.Table.SavedAs.Version}
+					if e.Table.Duplicate {
+						meta["duplicate"] = true
+					}
 				}
 				metas = append(metas, meta)
 			}
 			if e.Table.SavedAs != nil {
-				saved = append(saved, savedTable{name: e.Table.Name, ref: e.Table.SavedAs, meta: meta})
+				saved = append(saved, savedTable{name: e.Table.Name, ref: e.Table.SavedAs, duplicate: e.Table.Duplicate, meta: meta})
 			}
 			if format == "json" {
 				continue
@@ -420,6 +423,9 @@ func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteReques
 		switch {
 		case err != nil:
 			saveErrs = append(saveErrs, fmt.Sprintf("output table %s was not saved: %v", t.name, err))
+		case format != "json" && t.duplicate:
+			// The ingestion recognised the bytes: the reference is the version they were saved as before.
+			fmt.Fprintf(stderr, "%s has the same bytes as existing dataset %s v%d (no new version)\n", t.name, t.ref.DatasetId, t.ref.Version)
 		case format != "json":
 			fmt.Fprintf(stderr, "saved %s as dataset %s v%d\n", t.name, t.ref.DatasetId, t.ref.Version)
 		}
@@ -508,9 +514,10 @@ func appliedLimits(ctx context.Context, c *client.Client, req *sandboxv1.Execute
 }
 
 type savedTable struct {
-	name string
-	ref  *commonv1.DatasetRef
-	meta map[string]any // its JSON object (nil in text format)
+	name      string
+	ref       *commonv1.DatasetRef
+	duplicate bool           // the bytes were an existing version's: ref is that version, nothing new was made
+	meta      map[string]any // its JSON object (nil in text format)
 }
 
 // failedOutputRE finds the outputs the sandbox names as not saved in an OK status message

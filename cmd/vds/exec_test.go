@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -77,8 +78,14 @@ func (fakeExec) GetVersion(_ context.Context, r *datasetsv1.GetVersionRequest) (
 
 func startFakeExec(t *testing.T) *client.Client {
 	t.Helper()
+	return startFake(t, fakeExec{})
+}
+
+// startFake serves sb as the sandbox and fakeExec's GetVersion (every version ready but ds_bad's).
+func startFake(t *testing.T, sb sandboxv1.SandboxServiceServer) *client.Client {
+	t.Helper()
 	s := grpc.NewServer()
-	sandboxv1.RegisterSandboxServiceServer(s, fakeExec{})
+	sandboxv1.RegisterSandboxServiceServer(s, sb)
 	datasetsv1.RegisterDatasetServiceServer(s, fakeExec{})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -121,6 +128,52 @@ func TestExecFailedOutputIngest(t *testing.T) {
 		o.Tables[0].State != "ready" || o.Tables[0].SaveError != "" ||
 		o.Tables[1].State != "failed" || !strings.Contains(o.Tables[1].SaveError, "not Parquet") {
 		t.Errorf("json: err %v, tables %+v (%v)", err, o.Tables, jerr)
+	}
+}
+
+// dupExec is a sandbox whose execution saves new.csv as a new dataset and same.csv, whose bytes the
+// ingestion recognised, as the existing version ds_old v2.
+type dupExec struct{ fakeExec }
+
+func (dupExec) Execute(_ *sandboxv1.ExecuteRequest, s grpc.ServerStreamingServer[sandboxv1.ExecuteResponse]) error {
+	for _, ev := range []*sandboxv1.ExecuteResponse{
+		{Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "new.csv", SavedAs: &commonv1.DatasetRef{DatasetId: "ds_new", Version: 1}}}},
+		{Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: "same.csv", SavedAs: &commonv1.DatasetRef{DatasetId: "ds_old", Version: 2}, Duplicate: true}}},
+		{Event: &sandboxv1.ExecuteResponse_Status{Status: &sandboxv1.Status{Outcome: sandboxv1.Outcome_OUTCOME_OK, WallMs: 5}}},
+	} {
+		ev.ExecutionId = "exe_1"
+		if err := s.Send(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestExecDuplicateOutput: an output table whose bytes equal an existing dataset version is reported
+// as that version, not as a new dataset (text), and marked "duplicate" (JSON).
+func TestExecDuplicateOutput(t *testing.T) {
+	c := startFake(t, dupExec{})
+	ctx := context.Background()
+	var stdout, stderr bytes.Buffer
+	if err := runExec(ctx, c, &sandboxv1.ExecuteRequest{}, "text", "", &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	want := "saved new.csv as dataset ds_new v1\nsame.csv has the same bytes as existing dataset ds_old v2 (no new version)\nexecution exe_1: ok in 5ms\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+	stdout.Reset()
+	if err := runExec(ctx, c, &sandboxv1.ExecuteRequest{}, "json", "", &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		Tables []map[string]any `json:"tables"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &o); err != nil || len(o.Tables) != 2 {
+		t.Fatalf("json: %v, %s", err, stdout.String())
+	}
+	if _, ok := o.Tables[0]["duplicate"]; ok || o.Tables[1]["duplicate"] != true || o.Tables[1]["state"] != "ready" {
+		t.Errorf("json tables %v, want only same.csv marked duplicate", o.Tables)
 	}
 }
 
@@ -244,6 +297,24 @@ for n in ("tips.png", "tips.vl.json"):
 		if code == 0 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+// Over the real platform: a Python output with the same bytes as one saved before is reported as
+// that dataset version, with no new version made.
+func TestExecDuplicateOutputLive(t *testing.T) {
+	home, addr := platform(t)
+	// Bytes of this run only (the platform is shared by the tests of this package).
+	code := fmt.Sprintf("open('same.csv', 'w').write('run,n\\n%d,1\\n')", time.Now().UnixNano())
+	exit, _, stderr := cli(t, time.Minute, "exec", "--python", code, "--server", addr, "--home", home)
+	m := regexp.MustCompile(`(?m)^saved same.csv as dataset (ds_\w+) v1$`).FindStringSubmatch(stderr)
+	if exit != 0 || m == nil {
+		t.Fatalf("first run: exit %d, stderr %q", exit, stderr)
+	}
+	exit, _, stderr = cli(t, time.Minute, "exec", "--python", code, "--server", addr, "--home", home)
+	want := "same.csv has the same bytes as existing dataset " + m[1] + " v1 (no new version)\n"
+	if exit != 0 || !strings.Contains(stderr, want) || strings.Contains(stderr, "saved same.csv") {
+		t.Errorf("second run: exit %d, stderr %q, want %q", exit, stderr, want)
 	}
 }
 

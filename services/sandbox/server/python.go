@@ -166,7 +166,7 @@ func (s *Server) executePython(ctx context.Context, req *sandboxv1.ExecuteReques
 				exe.Outputs = append(exe.Outputs, ref)
 				_ = lineage.Record(bg, s.rt.Store, &lineagev1.Artifact{Id: fmt.Sprintf("%s.v%d", up.DatasetId, up.Version), Kind: "dataset_version", ProjectId: req.ProjectId, Label: f.Name},
 					execInputs, "python", map[string]string{"code": truncate(req.Code, 2000), "execution_id": exe.Id, "file": f.Name})
-				send(&sandboxv1.ExecuteResponse{Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: f.Name, SavedAs: ref}}})
+				send(&sandboxv1.ExecuteResponse{Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: f.Name, SavedAs: ref, Duplicate: up.Duplicate}}})
 			case artifactTypes[ext] != "":
 				a := &sandboxv1.ExecutionArtifact{Id: ids.New(ids.Object), Name: f.Name, ContentType: artifactTypes[ext], SizeBytes: int64(len(f.Data))}
 				if _, err := s.rt.Blobs.Put(bg, ArtifactKey(exe.Id, a.Id), bytes.NewReader(f.Data), int64(len(f.Data))+1); err != nil {

@@ -295,7 +295,7 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 			return abort(err)
 		}
 		if req.SaveResult {
-			ref, name, err := s.saveSQL(context.WithoutCancel(ctx), who, req, exe.Id, inputIDs, res)
+			ref, name, dup, err := s.saveSQL(context.WithoutCancel(ctx), who, req, exe.Id, inputIDs, res)
 			if err != nil {
 				st.Outcome, st.Message = sandboxv1.Outcome_OUTCOME_ERROR, "the query ran but saving its result failed: "+status.Convert(err).Message()
 			} else {
@@ -303,7 +303,7 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 				// The saved copy is a second table event after the rows (which went out before the
 				// upload): named like the dataset it became, with saved_as and no Arrow data, as a
 				// Python output table is.
-				if err := stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: name, RowCount: res.Rows, Truncated: res.Truncated, SavedAs: ref}}}); err != nil {
+				if err := stream.Send(&sandboxv1.ExecuteResponse{ExecutionId: exe.Id, Event: &sandboxv1.ExecuteResponse_Table{Table: &sandboxv1.Table{Name: name, RowCount: res.Rows, Truncated: res.Truncated, SavedAs: ref, Duplicate: dup}}}); err != nil {
 					finish(false) // the query ran and its result was saved; the caller left
 					return err
 				}
@@ -411,30 +411,31 @@ func (s *Server) GetExecution(ctx context.Context, req *sandboxv1.GetExecutionRe
 
 // saveSQL stores a query result as a new dataset (Parquet through the ingestion service) with
 // lineage from the input versions and the execution, naming the query text. It returns the new
-// version and the dataset's name.
-func (s *Server) saveSQL(ctx context.Context, who *authn.Identity, req *sandboxv1.ExecuteRequest, exeID string, inputIDs []string, res *duck.Result) (*commonv1.DatasetRef, string, error) {
+// version and the dataset's name; duplicate says the ingestion service recognised the bytes as an
+// earlier upload of the project and returned that version instead (no new version was made).
+func (s *Server) saveSQL(ctx context.Context, who *authn.Identity, req *sandboxv1.ExecuteRequest, exeID string, inputIDs []string, res *duck.Result) (ref *commonv1.DatasetRef, name string, duplicate bool, err error) {
 	var buf bytes.Buffer
 	w, err := pqarrow.NewFileWriter(res.Schema, &buf, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy)), pqarrow.DefaultWriterProps())
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	for _, r := range res.Records {
 		if err := w.WriteBuffered(r); err != nil {
-			return nil, "", err
+			return nil, "", false, err
 		}
 	}
 	if err := w.Close(); err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
-	name := "sql-result-" + strings.TrimPrefix(exeID, ids.Execution+"_") + ".parquet"
+	name = "sql-result-" + strings.TrimPrefix(exeID, ids.Execution+"_") + ".parquet"
 	up, err := s.upload(ctx, who, req.ProjectId, name, buf.Bytes())
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
-	ref := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
+	ref = &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
 	_ = lineage.Record(ctx, s.rt.Store, &lineagev1.Artifact{Id: fmt.Sprintf("%s.v%d", up.DatasetId, up.Version), Kind: "dataset_version", ProjectId: req.ProjectId, Label: name},
 		append(append([]string(nil), inputIDs...), exeID), "sql", map[string]string{"code": truncate(req.Code, 2000), "execution_id": exeID})
-	return ref, name, nil
+	return ref, name, up.Duplicate, nil
 }
 
 // artifactChunk is the most artifact bytes one GetArtifact message carries.

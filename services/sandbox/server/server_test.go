@@ -346,6 +346,9 @@ func TestSQLSaveAndScope(t *testing.T) {
 	// Two table events: the rows (no saved_as), then the saved copy, named like the dataset it
 	// became, with saved_as and no Arrow data.
 	saved := res.tables[1].SavedAs
+	if res.tables[1].Duplicate {
+		t.Errorf("first save %v is marked as a duplicate", res.tables[1])
+	}
 	if t0, t1 := res.tables[0], res.tables[1]; t0.Name != "result" || t0.SavedAs != nil || len(t0.ArrowIpc) == 0 || t0.RowCount != 4 ||
 		saved.GetDatasetId() == "" || len(t1.ArrowIpc) != 0 || t1.RowCount != 4 || t1.Name != "sql-result-"+strings.TrimPrefix(res.id, ids.Execution+"_")+".parquet" {
 		t.Errorf("tables %v, want the rows as \"result\" and the saved copy named like its dataset", res.tables)
@@ -438,6 +441,14 @@ func TestSQLSaveAndScope(t *testing.T) {
 		refs[0].DatasetId, refs[0].Version, refs[1].DatasetId, refs[1].Version)
 	if first, _, _ := strings.Cut(res.status.GetMessage(), "\n"); err != nil || res.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_ERROR || first != wantMsg {
 		t.Errorf("unknown table with two inputs: %v %v, want ERROR with the first line %q", err, res.status, wantMsg)
+	}
+	// Saving the same result again gives the same bytes, which the ingestion recognises: the saved
+	// copy is the version the first save made, marked as a duplicate.
+	again, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: q,
+		Inputs: []*sandboxv1.Input{{Dataset: refs[0], Alias: "tips"}}, SaveResult: true})
+	if err != nil || again.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || len(again.tables) != 2 ||
+		!again.tables[1].Duplicate || !proto.Equal(again.tables[1].SavedAs, saved) {
+		t.Errorf("same result saved again: %v, %v, tables %v; want the saved copy to be %v, marked as a duplicate", err, again.status, again.tables, saved)
 	}
 }
 

@@ -348,7 +348,10 @@ type Table struct {
 	RowCount  int64                  `protobuf:"varint,3,opt,name=row_count,json=rowCount,proto3" json:"row_count,omitempty"`
 	Truncated bool                   `protobuf:"varint,4,opt,name=truncated,proto3" json:"truncated,omitempty"`
 	// Set when the table was saved as a dataset version.
-	SavedAs       *v1.DatasetRef `protobuf:"bytes,5,opt,name=saved_as,json=savedAs,proto3" json:"saved_as,omitempty"`
+	SavedAs *v1.DatasetRef `protobuf:"bytes,5,opt,name=saved_as,json=savedAs,proto3" json:"saved_as,omitempty"`
+	// Set with saved_as when the table's bytes equal an upload already in the project (as
+	// UploadResponse.duplicate): saved_as is that existing version, and no new version was made.
+	Duplicate     bool `protobuf:"varint,6,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -416,6 +419,13 @@ func (x *Table) GetSavedAs() *v1.DatasetRef {
 		return x.SavedAs
 	}
 	return nil
+}
+
+func (x *Table) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
 }
 
 type ExecutionArtifact struct {
@@ -1051,13 +1061,14 @@ const file_vds_sandbox_v1_sandbox_proto_rawDesc = "" +
 	"\x06inputs\x18\x04 \x03(\v2\x15.vds.sandbox.v1.InputR\x06inputs\x12.\n" +
 	"\x06limits\x18\x05 \x01(\v2\x16.vds.sandbox.v1.LimitsR\x06limits\x12\x1f\n" +
 	"\vsave_result\x18\x06 \x01(\bR\n" +
-	"saveResult\"\xa9\x01\n" +
+	"saveResult\"\xc7\x01\n" +
 	"\x05Table\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tarrow_ipc\x18\x02 \x01(\fR\barrowIpc\x12\x1b\n" +
 	"\trow_count\x18\x03 \x01(\x03R\browCount\x12\x1c\n" +
 	"\ttruncated\x18\x04 \x01(\bR\ttruncated\x124\n" +
-	"\bsaved_as\x18\x05 \x01(\v2\x19.vds.common.v1.DatasetRefR\asavedAs\"y\n" +
+	"\bsaved_as\x18\x05 \x01(\v2\x19.vds.common.v1.DatasetRefR\asavedAs\x12\x1c\n" +
+	"\tduplicate\x18\x06 \x01(\bR\tduplicate\"y\n" +
 	"\x11ExecutionArtifact\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
