@@ -637,11 +637,11 @@ func (s *Server) explainSHAP(ctx context.Context, m *mlv1.Model, lm *learn.Model
 	if len(sv.Values) > 0 {
 		rows = len(sv.Values[0])
 	}
-	how := "mean |SHAP value|"
-	if sampled {
-		how = "mean |sampled SHAP value|"
+	how, title := "mean |SHAP value|", "SHAP drivers of "+m.Target
+	if sampled { // the chart's title says so as well as the spec's
+		how, title = "mean |sampled SHAP value|", "Sampled SHAP drivers of "+m.Target
 	}
-	ch, err := chartOf(ctx, m, "importance", "SHAP drivers of "+m.Target,
+	ch, err := chartOf(ctx, m, "importance", title,
 		charts.Importance(fmt.Sprintf("What drives %s (%s on %s, %s)", m.Target, how, scale, plural.Count(rows, "row")), sv.Columns, vals))
 	if err != nil {
 		return nil, err

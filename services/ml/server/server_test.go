@@ -73,6 +73,32 @@ func TestService(t *testing.T) {
 	t.Run("messy train, predict, tamper", func(t *testing.T) { messyTrainPredictTamper(t, c, p, home) })
 	t.Run("unseen categories", func(t *testing.T) { unseenCategoryPredict(t, c, p) })
 	t.Run("bad budgets", func(t *testing.T) { badBudgets(t, c, p) })
+	t.Run("sampled SHAP titles", func(t *testing.T) { sampledSHAPTitles(t, c, p) })
+}
+
+// sampledSHAPTitles: a naive Bayes model's SHAP values are sampled Shapley values, and both the
+// chart's title and its Vega-Lite title say so (the chart's title once did not).
+func sampledSHAPTitles(t *testing.T, c *client.Client, p *mesh.Platform) {
+	ref := upload(t, c, p.Creds.ProjectID, "tabular/titanic.csv")
+	_, m := train(t, c, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 3, Seed: 3,
+		ExcludeColumns: []string{"alive", "who", "adult_male"}, Algorithms: []string{"naive_bayes"}})
+	if m.Algorithm != "naive_bayes" {
+		t.Fatalf("model %s is %s, want naive_bayes", m.Id, m.Algorithm)
+	}
+	sh, err := c.ML.Explain(context.Background(), &mlv1.ExplainRequest{ModelId: m.Id, Method: "shap", MaxRows: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sh.Charts) != 1 {
+		t.Fatalf("%d charts, want 1", len(sh.Charts))
+	}
+	spec := sh.Charts[0].VegaLite.AsMap()
+	if got, want := sh.Charts[0].Title, "Sampled SHAP drivers of survived"; got != want {
+		t.Errorf("chart title %q, want %q", got, want)
+	}
+	if got, want := spec["title"], "What drives survived (mean |sampled SHAP value| on log-odds of 1, 100 rows)"; got != want {
+		t.Errorf("Vega-Lite title %q, want %q", got, want)
+	}
 }
 
 // A budget beyond the maximum is refused however it is written: huge numbers once overflowed the
@@ -257,6 +283,13 @@ func explain(t *testing.T, c *client.Client, m *mlv1.Model) {
 	}
 	if top := sh.Importances[0].Feature; top != "sex" {
 		t.Errorf("top SHAP driver %q, want sex", top)
+	}
+	// Exact (TreeSHAP) values: neither title says sampled.
+	if got, want := sh.Charts[0].Title, "SHAP drivers of survived"; got != want {
+		t.Errorf("chart title %q, want %q", got, want)
+	}
+	if got, want := sh.Charts[0].VegaLite.AsMap()["title"], "What drives survived (mean |SHAP value| on log-odds of 1, 300 rows)"; got != want {
+		t.Errorf("Vega-Lite title %q, want %q", got, want)
 	}
 	pd, err := c.ML.Explain(ctx, &mlv1.ExplainRequest{ModelId: m.Id, Method: "pdp", Columns: []string{"sex", "age"}})
 	if err != nil {
