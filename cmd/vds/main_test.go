@@ -202,6 +202,22 @@ func TestAnalyzeTitanicLeakage(t *testing.T) {
 	if c := column(rep, "age"); c == nil || c.MissingCount != 177 {
 		t.Errorf("age = %v, want 177 missing", c)
 	}
+	// The multiple-testing finding says "passed", not "survived" (the target's name here).
+	var fdr int
+	for _, f := range rep.Findings {
+		if f.Test != "benjamini_hochberg" {
+			continue
+		}
+		fdr++
+		tested, passed := f.Values["tested"], f.Values["passed"]
+		want := fmt.Sprintf("%d of %d hypotheses passed the multiple-testing correction (Benjamini-Hochberg, false-discovery rate 5%%).", int(passed), int(tested))
+		if f.Statement != want || tested < 1 || passed > tested {
+			t.Errorf("multiple-testing finding %q %v, want %q", f.Statement, f.Values, want)
+		}
+	}
+	if fdr != 1 {
+		t.Errorf("%d multiple-testing findings, want 1", fdr)
+	}
 }
 
 // Every messy file either analyses (with the reading its README expects) or fails with a clear message.

@@ -147,3 +147,14 @@ func TestSummaryWeakSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestFDRFinding: the report's multiple-testing finding says the hypotheses passed the correction,
+// not that they "survived" (which reads as the target in a titanic report, whose target is survived).
+func TestFDRFinding(t *testing.T) {
+	f := fdrFinding(30, 12)
+	want := "12 of 30 hypotheses passed the multiple-testing correction (Benjamini-Hochberg, false-discovery rate 5%)."
+	if f.Statement != want || f.Test != "benjamini_hochberg" || len(f.Values) != 3 ||
+		f.Values["tested"] != 30 || f.Values["passed"] != 12 || f.Values["fdr"] != 0.05 {
+		t.Errorf("finding %q (%s) %v, want %q with tested=30, passed=12, fdr=0.05", f.Statement, f.Test, f.Values, want)
+	}
+}
