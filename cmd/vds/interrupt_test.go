@@ -206,8 +206,8 @@ func TestAnalyzeInterruptCancelsItsTraining(t *testing.T) {
 			break
 		}
 	}
-	if !strings.Contains(tr.GetError(), "the training was cancelled (job "+own.Id+")") {
-		t.Errorf("the cancelled training's record: %v, want it stopped as cancelled", tr)
+	if !strings.Contains(tr.GetError(), "the training was cancelled (job "+own.Id+")") || tr.GetState() != mlv1.TrainingState_TRAINING_STATE_CANCELLED {
+		t.Errorf("the cancelled training's record: %v, want it stopped as TRAINING_STATE_CANCELLED", tr)
 	}
 	oj, err := c.Jobs.GetJob(ctx, &jobsv1.GetJobRequest{JobId: other})
 	if err != nil {

@@ -220,7 +220,7 @@ func (s *Server) train(ctx context.Context, t *jobs.Task) error {
 	}
 	err = s.trainJob(ctx, t, task, tr, req)
 	if errors.Is(err, jobs.ErrCancelled) {
-		tr.State, tr.Error = mlv1.TrainingState_TRAINING_STATE_FAILED, cancelledTraining(t.Job.GetId())
+		tr.State, tr.Error = mlv1.TrainingState_TRAINING_STATE_CANCELLED, cancelledTraining(t.Job.GetId())
 		_ = s.saveTraining(context.WithoutCancel(ctx), tr, nil, false)
 	}
 	return err
@@ -334,7 +334,7 @@ func (s *Server) GetTraining(ctx context.Context, req *mlv1.GetTrainingRequest) 
 	// record still says queued. Say how it ended.
 	if tr.State == mlv1.TrainingState_TRAINING_STATE_QUEUED && tr.JobId != "" && s.rt.Queue != nil {
 		if j, err := s.rt.Queue.Get(ctx, tr.JobId); err == nil && j.State == jobsv1.JobState_JOB_STATE_CANCELLED {
-			tr.State, tr.Error = mlv1.TrainingState_TRAINING_STATE_FAILED, cancelledTraining(tr.JobId)
+			tr.State, tr.Error = mlv1.TrainingState_TRAINING_STATE_CANCELLED, cancelledTraining(tr.JobId)
 		}
 	}
 	return &mlv1.GetTrainingResponse{Training: tr}, nil

@@ -197,8 +197,10 @@ func outcomeOfPy(o pysandbox.Outcome) sandboxv1.Outcome {
 		return sandboxv1.Outcome_OUTCOME_OK
 	case pysandbox.Timeout, pysandbox.CPULimit:
 		return sandboxv1.Outcome_OUTCOME_TIMEOUT
-	case pysandbox.MemoryLimit, pysandbox.ProcLimit:
+	case pysandbox.MemoryLimit:
 		return sandboxv1.Outcome_OUTCOME_MEMORY_LIMIT
+	case pysandbox.ProcLimit:
+		return sandboxv1.Outcome_OUTCOME_PROCESS_LIMIT
 	case pysandbox.OutputLimit, pysandbox.FileLimit:
 		return sandboxv1.Outcome_OUTCOME_OUTPUT_LIMIT
 	}

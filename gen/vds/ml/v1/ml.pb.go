@@ -84,6 +84,9 @@ const (
 	TrainingState_TRAINING_STATE_RUNNING     TrainingState = 2
 	TrainingState_TRAINING_STATE_SUCCEEDED   TrainingState = 3
 	TrainingState_TRAINING_STATE_FAILED      TrainingState = 4
+	// The training's job was cancelled before it ended (Training.error names the job); no model is
+	// registered and the leaderboard stays empty.
+	TrainingState_TRAINING_STATE_CANCELLED TrainingState = 5
 )
 
 // Enum value maps for TrainingState.
@@ -94,6 +97,7 @@ var (
 		2: "TRAINING_STATE_RUNNING",
 		3: "TRAINING_STATE_SUCCEEDED",
 		4: "TRAINING_STATE_FAILED",
+		5: "TRAINING_STATE_CANCELLED",
 	}
 	TrainingState_value = map[string]int32{
 		"TRAINING_STATE_UNSPECIFIED": 0,
@@ -101,6 +105,7 @@ var (
 		"TRAINING_STATE_RUNNING":     2,
 		"TRAINING_STATE_SUCCEEDED":   3,
 		"TRAINING_STATE_FAILED":      4,
+		"TRAINING_STATE_CANCELLED":   5,
 	}
 )
 
@@ -2420,13 +2425,14 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"\x10TASK_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vTASK_BINARY\x10\x01\x12\x13\n" +
 	"\x0fTASK_MULTICLASS\x10\x02\x12\x13\n" +
-	"\x0fTASK_REGRESSION\x10\x03*\x9f\x01\n" +
+	"\x0fTASK_REGRESSION\x10\x03*\xbd\x01\n" +
 	"\rTrainingState\x12\x1e\n" +
 	"\x1aTRAINING_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15TRAINING_STATE_QUEUED\x10\x01\x12\x1a\n" +
 	"\x16TRAINING_STATE_RUNNING\x10\x02\x12\x1c\n" +
 	"\x18TRAINING_STATE_SUCCEEDED\x10\x03\x12\x19\n" +
-	"\x15TRAINING_STATE_FAILED\x10\x042\x91\t\n" +
+	"\x15TRAINING_STATE_FAILED\x10\x04\x12\x1c\n" +
+	"\x18TRAINING_STATE_CANCELLED\x10\x052\x91\t\n" +
 	"\tMLService\x12\x86\x01\n" +
 	"\rStartTraining\x12\x1f.vds.ml.v1.StartTrainingRequest\x1a .vds.ml.v1.StartTrainingResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/datasets/{dataset.dataset_id}:train\x12q\n" +
 	"\vGetTraining\x12\x1d.vds.ml.v1.GetTrainingRequest\x1a\x1e.vds.ml.v1.GetTrainingResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/trainings/{training_id}\x12}\n" +

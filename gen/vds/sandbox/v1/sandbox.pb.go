@@ -83,6 +83,8 @@ const (
 	Outcome_OUTCOME_MEMORY_LIMIT Outcome = 4
 	Outcome_OUTCOME_OUTPUT_LIMIT Outcome = 5
 	Outcome_OUTCOME_REFUSED      Outcome = 6
+	// Python: fork or thread creation hit the process limit (a fork bomb).
+	Outcome_OUTCOME_PROCESS_LIMIT Outcome = 7
 )
 
 // Enum value maps for Outcome.
@@ -95,15 +97,17 @@ var (
 		4: "OUTCOME_MEMORY_LIMIT",
 		5: "OUTCOME_OUTPUT_LIMIT",
 		6: "OUTCOME_REFUSED",
+		7: "OUTCOME_PROCESS_LIMIT",
 	}
 	Outcome_value = map[string]int32{
-		"OUTCOME_UNSPECIFIED":  0,
-		"OUTCOME_OK":           1,
-		"OUTCOME_ERROR":        2,
-		"OUTCOME_TIMEOUT":      3,
-		"OUTCOME_MEMORY_LIMIT": 4,
-		"OUTCOME_OUTPUT_LIMIT": 5,
-		"OUTCOME_REFUSED":      6,
+		"OUTCOME_UNSPECIFIED":   0,
+		"OUTCOME_OK":            1,
+		"OUTCOME_ERROR":         2,
+		"OUTCOME_TIMEOUT":       3,
+		"OUTCOME_MEMORY_LIMIT":  4,
+		"OUTCOME_OUTPUT_LIMIT":  5,
+		"OUTCOME_REFUSED":       6,
+		"OUTCOME_PROCESS_LIMIT": 7,
 	}
 )
 
@@ -1119,7 +1123,7 @@ const file_vds_sandbox_v1_sandbox_proto_rawDesc = "" +
 	"\bLanguage\x12\x18\n" +
 	"\x14LANGUAGE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fLANGUAGE_SQL\x10\x01\x12\x13\n" +
-	"\x0fLANGUAGE_PYTHON\x10\x02*\xa3\x01\n" +
+	"\x0fLANGUAGE_PYTHON\x10\x02*\xbe\x01\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1128,7 +1132,8 @@ const file_vds_sandbox_v1_sandbox_proto_rawDesc = "" +
 	"\x0fOUTCOME_TIMEOUT\x10\x03\x12\x18\n" +
 	"\x14OUTCOME_MEMORY_LIMIT\x10\x04\x12\x18\n" +
 	"\x14OUTCOME_OUTPUT_LIMIT\x10\x05\x12\x13\n" +
-	"\x0fOUTCOME_REFUSED\x10\x062\xa9\x03\n" +
+	"\x0fOUTCOME_REFUSED\x10\x06\x12\x19\n" +
+	"\x15OUTCOME_PROCESS_LIMIT\x10\a2\xa9\x03\n" +
 	"\x0eSandboxService\x12z\n" +
 	"\aExecute\x12\x1e.vds.sandbox.v1.ExecuteRequest\x1a\x1f.vds.sandbox.v1.ExecuteResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/projects/{project_id}:execute0\x01\x12\x80\x01\n" +
 	"\fGetExecution\x12#.vds.sandbox.v1.GetExecutionRequest\x1a$.vds.sandbox.v1.GetExecutionResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/executions/{execution_id}\x12\x97\x01\n" +
