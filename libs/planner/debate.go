@@ -144,7 +144,7 @@ func (r *run) statistician() (string, error) {
 			r.flag(role, "the trend is not statistically significant")
 		}
 	case "drivers":
-		r.claim(role, fmt.Sprintf("%d hypotheses tested through the profiling engine; %d survived Benjamini-Hochberg at 5%%.", r.hypTested, r.hypSurvive))
+		r.claim(role, fmt.Sprintf("%d hypotheses tested through the profiling engine; %d passed Benjamini-Hochberg at 5%%.", r.hypTested, r.hypSurvive))
 		for _, f := range r.res.Findings {
 			if f.Values["q_value"] > 0 && !strings.HasPrefix(f.Statement, "Did not") && len(r.turns[role].Evidence) < 5 {
 				r.claim(role, fmt.Sprintf("%s (q = %.2g).", f.Statement, f.Values["q_value"]))
@@ -152,7 +152,7 @@ func (r *run) statistician() (string, error) {
 		}
 		claim = fmt.Sprintf("The model's drivers are backed by %d significant associations with %s.", r.hypSurvive, m.col)
 	case "hypotheses":
-		r.claim(role, fmt.Sprintf("%d hypotheses tested; %d survived Benjamini-Hochberg at 5%%; each survivor's effect size and interval is in its finding.", r.hypTested, r.hypSurvive))
+		r.claim(role, fmt.Sprintf("%d hypotheses tested; %d passed Benjamini-Hochberg at 5%%; each one's effect size and interval is in its finding.", r.hypTested, r.hypSurvive))
 		claim = "Survivors are significant after false-discovery control; effect sizes say which matter."
 	case "model":
 		r.claim(role, fmt.Sprintf("Cross-validated score %.3f ± %.3f.", m.est, m.sd))

@@ -28,7 +28,7 @@ func (r *run) hypotheses() (string, error) {
 	}
 	r.hypTested, r.hypSurvive = len(hs), survived
 	r.tests += len(hs)
-	r.toolEvent("profile_hypotheses", args, fmt.Sprintf("%d hypotheses tested, %d survived false-discovery control at 5%%", len(hs), survived), nil)
+	r.toolEvent("profile_hypotheses", args, fmt.Sprintf("%d hypotheses tested, %d passed false-discovery control at 5%%", len(hs), survived), nil)
 	// Findings about the target, strongest first; hypotheses that did not survive are reported too.
 	sort.SliceStable(hs, func(i, j int) bool { return math.Abs(hs[i].EffectSize) > math.Abs(hs[j].EffectSize) })
 	shown, rejected := 0, 0
@@ -149,7 +149,7 @@ func (r *run) hypothesisLoop() (string, error) {
 		}
 	}
 	r.main = mainStat{kind: "hypotheses", col: r.res.Intent.Measure}
-	txt := fmt.Sprintf("I stated and tested %d hypotheses from the profile; %d survived false-discovery control (Benjamini-Hochberg at 5%%).", r.hypTested, r.hypSurvive)
+	txt := fmt.Sprintf("I stated and tested %d hypotheses from the profile; %d passed false-discovery control (Benjamini-Hochberg at 5%%).", r.hypTested, r.hypSurvive)
 	if len(kept) > 0 {
 		txt += " The strongest: " + strings.Join(kept, "; ") + "."
 	}
