@@ -41,6 +41,12 @@ type Intent struct {
 	Clarification string
 	// Options are the candidate columns of a clarification.
 	Options []string
+	// Filters are the row conditions the question names ("on Sunday", "a tip above 5"); every query
+	// of the plan applies them.
+	Filters []Filter
+	// Ignored are conditions the question names that the plan cannot apply (a model or a profile
+	// uses every row); the answer says so.
+	Ignored []Filter
 }
 
 func (in Intent) String() string {
@@ -49,6 +55,12 @@ func (in Intent) String() string {
 		if kv[1] != "" {
 			parts = append(parts, kv[0]+"="+kv[1])
 		}
+	}
+	for _, f := range in.Filters {
+		parts = append(parts, "where="+f.String())
+	}
+	for _, f := range in.Ignored {
+		parts = append(parts, "ignored="+f.String())
 	}
 	return strings.Join(parts, " ")
 }
@@ -62,12 +74,90 @@ func has(q string, res ...string) bool {
 	return false
 }
 
+var totalOfRE = regexp.MustCompile(`\btotal\s+([a-z][a-z0-9_]*)`)
+
+// filterKinds are the intents whose plans run only SQL over the data, so row conditions apply.
+var filterKinds = map[string]bool{Describe: true, Compare: true, Relationship: true, Trend: true, Anomalies: true, Quality: true}
+
 // Recognize reads a question against the dataset's schema. A question it cannot resolve to columns
 // unambiguously comes back as a Clarify intent that says what is missing and offers candidates.
+// Row conditions the question names (a value of a column, a comparison with a number) become
+// Filters; a column two of whose values it names is compared across them.
 func Recognize(s *Schema, question string) Intent {
+	mentions := valueMentions(s, question)
+	valueGroup := ""
+	for _, c := range s.Columns {
+		if len(mentions[c.Name]) >= 2 {
+			valueGroup = c.Name
+			break
+		}
+	}
+	in := recognize(s, question, valueGroup)
+	if in.Kind == Clarify {
+		return in
+	}
+	nums, unresolved := comparisons(s, question)
+	if len(unresolved) > 0 {
+		var numeric []string
+		for _, c := range s.Columns {
+			if c.IsNumeric() {
+				numeric = append(numeric, c.Name)
+			}
+		}
+		if len(numeric) > 12 {
+			numeric = numeric[:12]
+		}
+		return Intent{Kind: Clarify, Options: numeric, Clarification: fmt.Sprintf("Which column is %q about? Put the column's name before it (for example %q); the numeric columns are: %s.",
+			unresolved[0], firstOr(numeric, "price")+" "+unresolved[0], strings.Join(quoteAll(numeric), ", "))}
+	}
+	var fs []Filter
+	for _, c := range s.Columns {
+		if vs := mentions[c.Name]; len(vs) == 1 && c.Name != in.Group && c.Name != in.Measure && c.Name != in.Time {
+			fs = append(fs, Filter{Col: c.Name, Op: "=", Value: vs[0]})
+		}
+	}
+	for _, f := range nums {
+		// "Is tip greater than 2?" asks about the measure, not for the rows above 2; "how many tips
+		// were above 5?" counts those rows.
+		if f.Col != in.Measure || in.Agg == "count" {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) > 0 {
+		if filterKinds[in.Kind] {
+			in.Filters = fs
+		} else {
+			in.Ignored = fs
+		}
+	}
+	return in
+}
+
+func firstOr(xs []string, d string) string {
+	if len(xs) > 0 {
+		return xs[0]
+	}
+	return d
+}
+
+func recognize(s *Schema, question, valueGroup string) Intent {
 	q := strings.ToLower(question)
 	res := Resolve(s, question)
 	cols := res.Columns
+	// "the total tip": total is the sum of the column after it, not a column named total (the
+	// synonym that lets "the average total" name total_bill).
+	if m := totalOfRE.FindStringSubmatch(q); m != nil {
+		if r := Resolve(s, m[1]); len(r.Columns) == 1 && len(r.Ambiguous) == 0 {
+			rest := words(strings.Replace(q, m[0], m[1], 1))
+			var kept []string
+			for _, c := range cols {
+				if c == r.Columns[0] || match(c, rest) >= 0.99 {
+					kept = append(kept, c)
+				}
+			}
+			cols = kept
+		}
+	}
 	// The column named after "by", "per", "across", "for each" is a grouping.
 	groupAfter := func() string {
 		m := regexp.MustCompile(`\b(by|per|across|for each|for every|between|among|split by|broken down by|grouped by)\b(.*)$`).FindStringSubmatch(q)
@@ -208,14 +298,47 @@ func Recognize(s *Schema, question string) Intent {
 		}
 		return Intent{Kind: Relationship, Measure: cols[1], Group: cols[0]}
 	}
+	// "Which day has the highest average bill?": the groups of the column after which/what, ranked
+	// by the measure (the answer names the highest and the lowest).
+	if has(q, `^which`, `^what`, `^in which`) && has(q, `highest`, `lowest`, `most`, `least`, `top`, `best`, `worst`, `largest`, `smallest`, `biggest`, `maximum`, `minimum`) && len(res.Ambiguous) == 0 {
+		g := ""
+		for _, c := range cols {
+			if cc := s.Col(c); cc.IsGroup() || (cc.IsNumeric() && lowCard(cc)) {
+				g = c
+				break
+			}
+		}
+		if m := measureOf(g); g != "" && m != "" {
+			a := agg
+			switch a {
+			case "mean", "median", "sum", "rate", "count":
+			default:
+				a = "mean"
+				if has(q, `most`, `least`) {
+					a = "sum"
+				}
+			}
+			if !s.Col(m).IsNumeric() {
+				a = "rate"
+			}
+			return Intent{Kind: Compare, Group: g, Measure: m, Agg: a}
+		}
+	}
 	// "Is the tip higher for smokers?", "Do smokers tip more than non-smokers?": a comparative with a
-	// number and a grouping column compares the number across the groups.
+	// number and a grouping column compares the number across the groups; "Did women survive more
+	// than men?" compares the column whose two values it names.
 	if has(q, `higher`, `lower`, `more`, `less`, `greater`, `bigger`, `smaller`, `larger`, `better`, `worse`, `than`) && len(res.Ambiguous) == 0 {
 		var g string
 		for _, c := range cols {
 			if s.Col(c).IsGroup() {
 				g = c
 				break
+			}
+		}
+		if valueGroup != "" {
+			g = valueGroup
+			if m := measureOf(g); m != "" && len(numericCols(s, cols)) == 0 {
+				return Intent{Kind: Compare, Group: g, Measure: m, Agg: "rate"}
 			}
 		}
 		if nums := numericCols(s, cols); g != "" && len(nums) > 0 {

@@ -89,7 +89,7 @@ func TestRecognize(t *testing.T) {
 		{telco(), "average monthly charges per internet service", "compare_groups measure=MonthlyCharges agg=mean group=InternetService"},
 		{telco(), "What is the average charge?", "clarify:MonthlyCharges"},
 		{telco(), "what's the TOTAL CHARGES median", "describe measure=TotalCharges agg=median"},
-		{telco(), "mean tenure of month-to-month customers by payment method", "compare_groups measure=tenure agg=mean group=PaymentMethod"},
+		{telco(), "mean tenure of month-to-month customers by payment method", "compare_groups measure=tenure agg=mean group=PaymentMethod where=Contract=Month-to-month"},
 		{telco(), "Is there a relationship between tenure and total charges?", "relationship measure=TotalCharges group=tenure"},
 		{telco(), "Can we predict churn?", "predict measure=Churn"},
 		{telco(), "what is the effect of contract on churn", "effect measure=Churn group=Contract"},

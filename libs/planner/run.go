@@ -145,7 +145,14 @@ func AnswerIntent(ctx context.Context, tools Tools, s *Schema, in Intent, o Opti
 	if emit == nil {
 		emit = func(*orchestratorv1.Event) {}
 	}
-	r := &run{ctx: ctx, tools: tools, s: s, emit: emit, res: &Result{Intent: in}, values: map[string]float64{}, filter: o.Filter,
+	filter := o.Filter
+	if fs := filtersSQL(in.Filters); fs != "" {
+		if filter != "" {
+			filter = "(" + filter + ") AND "
+		}
+		filter += fs
+	}
+	r := &run{ctx: ctx, tools: tools, s: s, emit: emit, res: &Result{Intent: in}, values: map[string]float64{}, filter: filter,
 		budget: o.TrainBudget, turns: map[string]*orchestratorv1.DebateTurn{}}
 	if r.budget <= 0 {
 		r.budget = 8 * time.Second
@@ -181,6 +188,16 @@ func AnswerIntent(ctx context.Context, tools Tools, s *Schema, in Intent, o Opti
 		r.send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_StepFinished{StepFinished: r.step}})
 	}
 	conf, why := r.synthesis()
+	if len(in.Filters) > 0 {
+		text = "For the rows where " + filterWords(in.Filters) + ": " + text
+	}
+	if len(in.Ignored) > 0 {
+		// The question named rows this plan cannot restrict to: say so, and do not claim high confidence.
+		why = strings.TrimSpace(why + " I did not apply " + filterWords(in.Ignored) + ": this analysis uses every row; ask for a comparison or a summary to restrict the rows.")
+		if conf == "high" {
+			conf = "medium"
+		}
+	}
 	r.res.Answer = &orchestratorv1.Answer{Text: strings.TrimSpace(text + " " + why), Values: r.values, Confidence: conf}
 	r.send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_Answer{Answer: r.res.Answer}})
 	return r.res, nil
