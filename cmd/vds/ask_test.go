@@ -63,10 +63,14 @@ func TestAskTips(t *testing.T) {
 	}
 	// A question that is not understood (an ask-back with nothing to choose from) exits 1 and says what works;
 	// an ask-back that offers columns ("What is the average?" above) exits 0.
-	for _, q := range []string{"purple monkey dishwasher", "What is the trend of tip?"} {
+	// "mean price by borough" names columns tips does not have: the answer says so.
+	for _, q := range []string{"purple monkey dishwasher", "What is the trend of tip?", "mean price by borough"} {
 		code, out, errs = cli(t, time.Minute, "ask", "--conversation", a.ConversationID, q, "--server", addr, "--home", home, "--quiet")
 		if code != 1 || !strings.Contains(errs, "not understood") || !strings.Contains(errs, "a comparison") || strings.Contains(out, "Candidates: .") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 1 saying it was not understood", q, code, out, errs)
+		}
+		if strings.Contains(q, "borough") && !strings.Contains(out, "no columns named `price` or `borough`") {
+			t.Errorf("%q: stdout %q does not name the unknown columns", q, out)
 		}
 	}
 }

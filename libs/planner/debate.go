@@ -29,7 +29,7 @@ func (r *run) bin(col string) string {
 	if c.IsNumeric() && !lowCard(c) {
 		return fmt.Sprintf("'Q' || CAST(ntile(4) OVER (ORDER BY %s) AS VARCHAR)", q(col))
 	}
-	return "CAST(" + q(col) + " AS VARCHAR)"
+	return r.text(col)
 }
 
 // assoc measures how entangled two columns are: Cramér's V of their groups (quartiles for numbers).
@@ -274,6 +274,21 @@ func (r *run) skeptic() (string, error) {
 	return "", nil
 }
 
+// outcomeWords name columns that record what happened in the end (the usual targets).
+var outcomeWords = map[string]bool{"survived": true, "survive": true, "survival": true, "alive": true, "died": true, "dead": true,
+	"death": true, "deceased": true, "churn": true, "churned": true, "attrition": true, "outcome": true, "target": true,
+	"label": true, "defaulted": true, "converted": true, "conversion": true, "readmitted": true, "cancelled": true}
+
+// outcomeLike reports whether a column's name says it records an outcome ("survived", "Churn", "is_churned").
+func outcomeLike(name string) bool {
+	for _, w := range words(name) {
+		if outcomeWords[w] {
+			return true
+		}
+	}
+	return false
+}
+
 // confounder picks, among the other low-cardinality or numeric columns, the one most entangled with col.
 func (r *run) confounder(role, col string, exclude ...string) (string, float64, error) {
 	best, bestV := "", 0.0
@@ -286,6 +301,12 @@ func (r *run) confounder(role, col string, exclude ...string) (string, float64, 
 			continue
 		}
 		if c.Type == "identifier" {
+			continue
+		}
+		if outcomeLike(c.Name) {
+			// An outcome recorded after the groups were formed (survived, churn) cannot explain a
+			// difference between them; stratifying on it would condition on a consequence.
+			r.claim(role, fmt.Sprintf("%s records an outcome, so it is not used as a stratifier.", c.Name))
 			continue
 		}
 		tried++
@@ -355,7 +376,7 @@ func (r *run) skepticCompare(claims *[]string) error {
 
 // stratified counts the strata of z in which the top group still beats the low group.
 func (r *run) stratified(m, agg, g, z string) (held, total int, err error) {
-	query := fmt.Sprintf("SELECT zb, CAST(%s AS VARCHAR) AS g, count(*) AS n, %s AS v FROM (SELECT *, %s AS zb FROM data%s) GROUP BY 1, 2 ORDER BY 1", q(g), aggSQL(agg, r.expr(m)), r.bin(z), r.where(g, m, z))
+	query := fmt.Sprintf("SELECT zb, %s AS g, count(*) AS n, %s AS v FROM (SELECT *, %s AS zb FROM data%s) GROUP BY 1, 2 ORDER BY 1", r.text(g), aggSQL(agg, r.expr(m)), r.bin(z), r.where(g, m, z))
 	t, err := r.sql(fmt.Sprintf("skeptic: %s by %s within strata of %s", m, g, z), query)
 	if err != nil {
 		return 0, 0, err
@@ -411,7 +432,7 @@ func (r *run) skepticCorr(claims *[]string) error {
 		if !(c.IsGroup() && lowCard(&c)) || c.Name == x || c.Name == y {
 			continue
 		}
-		query := fmt.Sprintf("SELECT CAST(%s AS VARCHAR), corr(%s, %s), count(*) FROM data%s GROUP BY 1 HAVING count(*) >= 10 ORDER BY 1", q(c.Name), ex, ey, r.where(x, y, c.Name))
+		query := fmt.Sprintf("SELECT %s, corr(%s, %s), count(*) FROM data%s GROUP BY 1 HAVING count(*) >= 10 ORDER BY 1", r.text(c.Name), ex, ey, r.where(x, y, c.Name))
 		t, err := r.sql("skeptic: the correlation within groups of "+c.Name, query)
 		if err != nil {
 			return err

@@ -93,6 +93,11 @@ func Recognize(s *Schema, question string) Intent {
 		}
 	}
 	in := recognize(s, question, valueGroup)
+	// Words used as column names that name nothing in the data: say so rather than guess around
+	// them (a clarification that offers other columns, or an answer without the grouping asked for).
+	if terms, grouping := unknownTerms(s, question); len(terms) > 0 && (in.Kind == Clarify || grouping && in.Group == "") {
+		return unknownClarify(s, terms)
+	}
 	if in.Kind == Clarify {
 		return in
 	}
@@ -295,6 +300,11 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 		}
 		if len(cols) < 2 {
 			return need("two columns", anyCol)
+		}
+		// "Is A correlated with B?", "does A depend on B?": A is the response (the y of the slope);
+		// "relationship between A and B" and "A vs B" keep the first as x.
+		if has(q, `(correlat\w*|associat\w*|relat\w*|link\w*)\s+(with|to)`, `depends?\s+on`, `dependent\s+on`) {
+			return Intent{Kind: Relationship, Measure: cols[0], Group: cols[1]}
 		}
 		return Intent{Kind: Relationship, Measure: cols[1], Group: cols[0]}
 	}

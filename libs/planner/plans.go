@@ -107,7 +107,7 @@ func (r *run) describeColumn() (string, error) {
 	r.used = append(r.used, m)
 	c := r.s.Col(m)
 	if !c.IsNumeric() && in.Agg == "count" {
-		query := fmt.Sprintf("SELECT CAST(%s AS VARCHAR) AS v, count(*) AS n FROM data GROUP BY 1 ORDER BY 2 DESC LIMIT 20", q(m))
+		query := fmt.Sprintf("SELECT %s AS v, count(*) AS n FROM data GROUP BY 1 ORDER BY 2 DESC LIMIT 20", r.text(m))
 		t, err := r.sql("counts of "+m, query)
 		if err != nil {
 			return "", err
@@ -260,7 +260,7 @@ func (r *run) groupStats(agg, m, g, filter string) ([]group, string, error) {
 			w += " AND " + filter
 		}
 	}
-	query := fmt.Sprintf("SELECT CAST(%s AS VARCHAR) AS grp, count(*) AS n, %s AS value, avg(%s) AS mean, stddev_samp(%s) AS sd FROM data%s GROUP BY 1 ORDER BY 3 DESC", q(g), aggSQL(agg, e), e, e, w)
+	query := fmt.Sprintf("SELECT %s AS grp, count(*) AS n, %s AS value, avg(%s) AS mean, stddev_samp(%s) AS sd FROM data%s GROUP BY 1 ORDER BY 3 DESC", r.text(g), aggSQL(agg, e), e, e, w)
 	t, err := r.sql(fmt.Sprintf("%s by %s", r.label(agg, orDefault(m, "rows")), g), query)
 	if err != nil {
 		return nil, query, err
@@ -306,8 +306,8 @@ func (r *run) compare() (string, error) {
 	txt := fmt.Sprintf("The %s by %s: %s.", r.label(in.Agg, orDefault(m, "rows")), g, strings.Join(parts, ", "))
 	if len(gs) > 1 {
 		if in.Agg == "rate" || in.Agg == "mean" {
-			if low.val != 0 {
-				txt += fmt.Sprintf(" The highest (%s) is %.1f times the lowest (%s).", top.name, top.val/low.val, low.name)
+			if low.val > 0 && top.val > 0 {
+				txt += " " + ratioWords(top.name, low.name, top.val/low.val)
 			}
 		}
 	}
@@ -405,6 +405,19 @@ func (r *run) relationship() (string, error) {
 	return txt, nil
 }
 
+// ratioWords compares the highest group with the lowest: "about the same" under a 5% gap, a
+// percentage under double, a multiple from there ("1.0 times the lowest" said nothing). Both values
+// are positive.
+func ratioWords(top, low string, ratio float64) string {
+	switch {
+	case ratio < 1.05:
+		return fmt.Sprintf("The highest (%s) is within 5%% of the lowest (%s).", top, low)
+	case ratio < 1.95:
+		return fmt.Sprintf("The highest (%s) is %.0f%% above the lowest (%s).", top, (ratio-1)*100, low)
+	}
+	return fmt.Sprintf("The highest (%s) is %.1f times the lowest (%s).", top, ratio, low)
+}
+
 func strength(r float64) string {
 	a := math.Abs(r)
 	dir := "positively"
@@ -424,7 +437,7 @@ func strength(r float64) string {
 
 func (r *run) crosstab(x, y string) (string, error) {
 	r.used = append(r.used, x, y)
-	query := fmt.Sprintf("SELECT CAST(%s AS VARCHAR), CAST(%s AS VARCHAR), count(*) FROM data%s GROUP BY 1, 2", q(x), q(y), r.where(x, y))
+	query := fmt.Sprintf("SELECT %s, %s, count(*) FROM data%s GROUP BY 1, 2", r.text(x), r.text(y), r.where(x, y))
 	t, err := r.sql("contingency table", query)
 	if err != nil {
 		return "", err

@@ -279,7 +279,7 @@ func (r *run) segments() (string, error) {
 	txt := fmt.Sprintf("%s separates the rows most: the %s is %s for %s (n = %.0f) and %s for %s (n = %.0f).", best.col, r.label(agg, orDefault(m, "rows")), fmtAgg(agg, top.val), top.name, top.n, fmtAgg(agg, low.val), low.name, low.n)
 	if len(cs) > 1 {
 		sec := cs[1]
-		query := fmt.Sprintf("SELECT CAST(%s AS VARCHAR), CAST(%s AS VARCHAR), count(*), %s FROM data%s GROUP BY 1, 2 HAVING count(*) >= 20 ORDER BY 4 DESC", q(best.col), q(sec.col), aggSQL(agg, r.expr(orDefault(m, best.col))), r.where(best.col, sec.col, m))
+		query := fmt.Sprintf("SELECT %s, %s, count(*), %s FROM data%s GROUP BY 1, 2 HAVING count(*) >= 20 ORDER BY 4 DESC", r.text(best.col), r.text(sec.col), aggSQL(agg, r.expr(orDefault(m, best.col))), r.where(best.col, sec.col, m))
 		t, err := r.sql("two-way segments", query)
 		if err == nil && len(t.Rows) > 1 {
 			n := len(t.Rows) - 1

@@ -298,6 +298,15 @@ func (r *run) turn(role, claim string) {
 // q quotes an identifier for DuckDB.
 func q(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 
+// text is the SQL expression that names a column's values as groups in answers: the value as text,
+// or for a boolean column the spellings its file used ("Yes"/"No" rather than true/false).
+func (r *run) text(col string) string {
+	if c := r.s.Col(col); c != nil && c.Type == "boolean" && c.TrueLabel != "" && c.FalseLabel != "" {
+		return fmt.Sprintf("CASE WHEN %[1]s IS NULL THEN NULL WHEN CAST(%[1]s AS BOOLEAN) THEN %[2]s ELSE %[3]s END", q(col), lit(c.TrueLabel), lit(c.FalseLabel))
+	}
+	return "CAST(" + q(col) + " AS VARCHAR)"
+}
+
 // lit quotes a string literal for DuckDB.
 func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 

@@ -18,6 +18,9 @@ type Column struct {
 	Missing int64
 	// Values holds a few frequent values of low-cardinality columns (for resolving "month-to-month").
 	Values []string
+	// TrueLabel and FalseLabel are the spellings a boolean column had in the file ("Yes", "No"),
+	// so answers name its groups as the user wrote them; empty when unknown.
+	TrueLabel, FalseLabel string
 }
 
 // Schema is the dataset the question is about.

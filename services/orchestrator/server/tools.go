@@ -285,7 +285,13 @@ func (t *tools) schema(ctx context.Context) (*planner.Schema, error) {
 		if typ == "latitude" || typ == "longitude" {
 			typ = "numeric"
 		}
-		s.Columns = append(s.Columns, planner.Column{Name: c.Name, Type: typ, Missing: c.MissingCount})
+		col := planner.Column{Name: c.Name, Type: typ, Missing: c.MissingCount}
+		for _, bl := range v.GetReadRules().GetBooleanLabels() {
+			if bl.Column == c.Name {
+				col.TrueLabel, col.FalseLabel = bl.TrueLabel, bl.FalseLabel
+			}
+		}
+		s.Columns = append(s.Columns, col)
 		if typ == "categorical" || typ == "boolean" || typ == "numeric" {
 			col := `"` + strings.ReplaceAll(c.Name, `"`, `""`) + `"`
 			lit := "'" + strings.ReplaceAll(c.Name, "'", "''") + "'"

@@ -1,0 +1,125 @@
+package planner
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestUnknownColumnsSaid: a question naming columns the data does not have says which words matched
+// nothing (it used to offer other columns as if the question were only vague, or to answer without
+// the grouping asked for), and offers nothing to pick, so `vds ask` exits non-zero.
+func TestUnknownColumnsSaid(t *testing.T) {
+	s := tips()
+	s.Name = "tips"
+	for _, tc := range []struct {
+		q       string
+		unknown []string
+	}{
+		{"mean price by borough", []string{"columns named `price` or `borough`"}},
+		{"What is the average tip by borough?", []string{"no column named `borough`"}},
+		{"median rent per neighbourhood", []string{"`rent` or `neighbourhood`"}},
+	} {
+		in := Recognize(s, tc.q)
+		if in.Kind != Clarify || len(in.Options) != 0 {
+			t.Errorf("%q: got %s options %v, want a clarification without options", tc.q, in, in.Options)
+			continue
+		}
+		for _, w := range append(tc.unknown, "tips has no", "`total_bill`, `tip`") {
+			if !strings.Contains(in.Clarification, w) {
+				t.Errorf("%q: clarification %q does not say %s", tc.q, in.Clarification, w)
+			}
+		}
+	}
+	// Words that do name something keep working: columns, values, synonyms, periods.
+	for q, want := range map[string]string{
+		"What is the average tip by day?":  "compare_groups measure=tip agg=mean group=day",
+		"mean tip per party size":          "compare_groups measure=tip agg=mean group=size",
+		"What is the total tip on Sunday?": "describe measure=tip agg=sum where=day=Sun",
+		"average gratuity by time":         "compare_groups measure=tip agg=mean group=time",
+	} {
+		if got := Recognize(s, q).String(); got != want {
+			t.Errorf("%q: got %q, want %q", q, got, want)
+		}
+	}
+}
+
+// TestRelationshipDirection: "Is A correlated with B?" and "does A depend on B?" make A the response
+// (the slope is A per unit of B); the new-user test got the regression reversed.
+func TestRelationshipDirection(t *testing.T) {
+	for q, want := range map[string]string{
+		"Is tip correlated with total_bill?":      "relationship measure=tip group=total_bill",
+		"Does the tip depend on the total bill?":  "relationship measure=tip group=total_bill",
+		"Is tip related to total_bill?":           "relationship measure=tip group=total_bill",
+		"relationship between total_bill and tip": "relationship measure=tip group=total_bill",
+	} {
+		if got := Recognize(tips(), q).String(); got != want {
+			t.Errorf("%q: got %q, want %q", q, got, want)
+		}
+	}
+}
+
+// TestSkepticSkipsOutcomes: for the mean fare by class on titanic, survived (an outcome) is not a
+// confounder of class: the Skeptic says so and neither stratifies on it nor calls them entangled.
+func TestSkepticSkipsOutcomes(t *testing.T) {
+	tools, s := openShared(t, "tabular/titanic.csv")
+	res, err := AnswerIntent(context.Background(), tools, s, Intent{Kind: Compare, Measure: "fare", Agg: "mean", Group: "class"}, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var skeptic string
+	for _, turn := range res.Debate {
+		if turn.Role == Skeptic {
+			skeptic += strings.Join(turn.Evidence, "\n") + "\n" + turn.Claim
+		}
+	}
+	if !strings.Contains(skeptic, "survived records an outcome") {
+		t.Errorf("the Skeptic does not set the outcomes aside:\n%s", skeptic)
+	}
+	for _, bad := range []string{"Stratifying on survived", "Stratifying on alive", "class and survived are entangled", "class and alive are entangled"} {
+		if strings.Contains(skeptic, bad) {
+			t.Errorf("the Skeptic says %q:\n%s", bad, skeptic)
+		}
+	}
+}
+
+// TestBooleanLabelsInAnswers: a boolean column read from Yes/No is named Yes/No in answers and
+// debate, not true/false; and a gap under 5% is not "1.0 times the lowest".
+func TestBooleanLabelsInAnswers(t *testing.T) {
+	tools, s := openShared(t, "tabular/tips.csv")
+	if err := tools.c.Exec(context.Background(), "CREATE OR REPLACE TABLE data AS SELECT * REPLACE (smoker = 'Yes' AS smoker) FROM data"); err != nil {
+		t.Fatal(err)
+	}
+	c := s.Col("smoker")
+	c.Type, c.Values, c.TrueLabel, c.FalseLabel = "boolean", []string{"false", "true"}, "Yes", "No"
+	res, err := Answer(context.Background(), tools, s, "average tip by smoker", Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := res.Answer.Text
+	// tips: mean tip 3.0087 for smokers (n = 93), 2.9918 for non-smokers (n = 151).
+	if !strings.Contains(txt, "Yes 3.009 (n = 93)") || !strings.Contains(txt, "No 2.992 (n = 151)") {
+		t.Errorf("answer does not name the groups Yes/No with their means: %q", txt)
+	}
+	if strings.Contains(txt, "true") || strings.Contains(txt, "false") || strings.Contains(txt, "1.0 times") {
+		t.Errorf("answer says true/false or '1.0 times': %q", txt)
+	}
+	if !strings.Contains(txt, "The highest (Yes) is within 5% of the lowest (No).") {
+		t.Errorf("answer does not say the gap is under 5%%: %q", txt)
+	}
+	if got := res.Answer.Values["mean(tip)|smoker=Yes"]; got < 3.0087-0.0005 || got > 3.0087+0.0005 {
+		t.Errorf("mean(tip)|smoker=Yes = %v, want 3.0087 (%v)", got, res.Answer.Values)
+	}
+}
+
+func TestRatioWords(t *testing.T) {
+	for ratio, want := range map[float64]string{
+		1.01: "The highest (a) is within 5% of the lowest (b).",
+		1.5:  "The highest (a) is 50% above the lowest (b).",
+		3.25: "The highest (a) is 3.2 times the lowest (b).",
+	} {
+		if got := ratioWords("a", "b", ratio); got != want {
+			t.Errorf("ratio %v: %q, want %q", ratio, got, want)
+		}
+	}
+}
