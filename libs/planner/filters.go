@@ -50,7 +50,7 @@ var valueAliases = map[string][]string{
 	"mon": {"monday", "mondays"}, "tue": {"tuesday", "tuesdays"}, "tues": {"tuesday", "tuesdays"},
 	"wed": {"wednesday", "wednesdays"}, "thu": {"thursday", "thursdays"}, "thur": {"thursday", "thursdays"},
 	"thurs": {"thursday", "thursdays"}, "fri": {"friday", "fridays"}, "sat": {"saturday", "saturdays"},
-	"sun": {"sunday", "sundays"},
+	"sun":    {"sunday", "sundays"},
 	"female": {"women", "woman", "females", "girls", "ladies"}, "male": {"men", "man", "males", "boys"},
 	"f": {"women", "woman", "females"}, "m": {"men", "man", "males"},
 }
