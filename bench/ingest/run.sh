@@ -8,7 +8,8 @@
 #
 # Usage (from the repository root):  sh bench/ingest/run.sh [sizes-in-MiB...]
 # Env: THREADS (default 2), MEMORY (DuckDB memory_limit, default 1GB = the service default),
-#      BENCH_DIR (default /tmp/vds-bench-ingest), OUT (default bench/results/ingest.md)
+#      BENCH_DIR (default /tmp/vds-bench-ingest), OUT (default bench/results/ingest.md; the new run goes
+#      on top, the earlier runs and their hand-written notes stay below it)
 set -eu
 SIZES=${*:-"100 1024"}
 THREADS=${THREADS:-2}
@@ -74,6 +75,12 @@ if len(sizes) >= 2 and (sizes[0], "vds") in by and (sizes[-1], "vds") in by:
     a, b = by[(sizes[0], "vds")]["peak_rss_mb"], by[(sizes[-1], "vds")]["peak_rss_mb"]
     L += ["", f"vds peak RSS, largest vs smallest file: {b:.0f} MB vs {a:.0f} MB ({b/a:.2f}x)."]
 L += ["", "Raw results (JSON lines):", "", "```"] + [json.dumps(r) for r in rows] + ["```", ""]
+# The earlier runs and their hand-written notes stay below the new run (the file is the record).
+earlier = ""
+if os.path.exists(out):
+    earlier = open(out).read().split("\n", 1)[-1].lstrip("\n")
+if earlier:
+    L += ["# Earlier run", ""] + [earlier]
 open(out, "w").write("\n".join(L))
-print("\n".join(L))
+print("\n".join(L[:L.index("# Earlier run")] if "# Earlier run" in L else L))
 PY
