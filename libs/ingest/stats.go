@@ -12,6 +12,7 @@ import (
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	"github.com/vdsproject/vds/libs/duck"
 	"github.com/vdsproject/vds/libs/frame"
+	"github.com/vdsproject/vds/libs/semantic"
 )
 
 func (j *job) checkNotBlank() error {
@@ -251,7 +252,8 @@ func (j *job) describe(cols []*datasetsv1.Column) (int64, error) {
 			// under an identifier's name); otherwise it matters only for 0/1 columns, where the
 			// range bounds it (at most max-min+1 values).
 			span := m.max - m.min + 1
-			needDistinct := nonNull[i] >= 20 && (span == nonNull[i] || idName.MatchString(desc[i].Name))
+			id, index := semantic.IdentifierName(desc[i].Name)
+			needDistinct := nonNull[i] >= semantic.MinIdentifierValues && ((span == nonNull[i] && index) || id)
 			scan[i] = needDistinct
 			if !needDistinct && m.hasRange {
 				distinct[i] = min(nonNull[i], span)
@@ -461,7 +463,9 @@ func inferSemantic(s semStats) commonv1.SemanticType {
 			return commonv1.SemanticType_SEMANTIC_TYPE_LATITUDE
 		case lonName(s.Name) && s.Min >= -180 && s.Max <= 180:
 			return commonv1.SemanticType_SEMANTIC_TYPE_LONGITUDE
-		case s.IsInteger && n >= 20 && (s.SequentialInts || (unique && idName.MatchString(s.Name))):
+		case s.IsInteger && semantic.IntegerIdentifier(s.Name, n, unique, s.SequentialInts):
+			// Profiling's rule (it needs the name too: a sequential "value" or "amount" is a
+			// measure), with uniqueness from the approximate distinct count.
 			return commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER
 		case s.IsInteger && s.Distinct <= 2 && s.Min >= 0 && s.Max <= 1:
 			return commonv1.SemanticType_SEMANTIC_TYPE_BOOLEAN

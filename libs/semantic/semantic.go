@@ -6,7 +6,8 @@
 //   - A numeric column holding only the integers 0 and 1 is BOOLEAN (telco's SeniorCitizen,
 //     titanic's survived): analysts group by it and test proportions, not means.
 //   - Integers are IDENTIFIER only when all values are distinct and the name looks like an ID
-//     ("id", "customer_id", "index", "Unnamed: 0", ...); a sequential "year" column stays NUMERIC.
+//     ("id", "customer_id", "index", "rownames", "Unnamed: 0", ...); a sequential "year", "value"
+//     or "amount" column stays NUMERIC (IntegerIdentifier, which ingestion uses too).
 //   - Strings are IDENTIFIER when nearly every value is distinct, values are short and have no
 //     spaces (telco's "7590-VHVEG"); TEXT when values are long or mostly contain spaces and are
 //     mostly distinct (mpg's car names); otherwise CATEGORICAL, however many levels they have
@@ -66,13 +67,35 @@ func Infer(s Stats) commonv1.SemanticType {
 	if s.IsInteger && s.Distinct == 2 && s.Min == 0 && s.Max == 1 {
 		return commonv1.SemanticType_SEMANTIC_TYPE_BOOLEAN
 	}
-	if s.IsInteger && s.Distinct == present && present >= 10 && idLikeName(s.Name) {
-		return commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER
-	}
-	if s.SequentialInts && s.Distinct == present && present >= 10 && indexLikeName(s.Name) {
+	if s.IsInteger && IntegerIdentifier(s.Name, present, s.Distinct == present, s.SequentialInts && s.Distinct == present) {
 		return commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER
 	}
 	return commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC
+}
+
+// MinIdentifierValues is the fewest non-missing values an integer column needs to be an identifier.
+const MinIdentifierValues = 10
+
+// IntegerIdentifier is the identifier rule for a column of whole numbers with present non-missing
+// values: unique (all values distinct) under an identifier's name ("id", "customer_id", "key",
+// "index", ...), or sequential (the integers min..max, each once) under an index's name ("index",
+// "row", "rownames", "seq", "no", "number", "Unnamed: 0", ...). Ingestion (from approximate
+// distinct counts, so it decides unique and sequential itself) and profiling (exact counts) both
+// use it, so that a column gets one answer. Uniqueness or a sequence alone is not enough: a
+// measure ("value", "amount", "year") that happens to count 0, 1, 2, ... stays NUMERIC.
+func IntegerIdentifier(name string, present int64, unique, sequential bool) bool {
+	if present < MinIdentifierValues {
+		return false
+	}
+	id, index := IdentifierName(name)
+	return (unique && id) || (sequential && index)
+}
+
+// IdentifierName tells whether a column name makes unique integers an identifier (id) and whether
+// it makes a sequence of integers one (index); see IntegerIdentifier. Ingestion uses it to count
+// distinct values only for columns whose name could make them identifiers.
+func IdentifierName(name string) (id, index bool) {
+	return idLikeName(name), indexLikeName(name)
 }
 
 func inferString(s Stats, present int64) commonv1.SemanticType {
@@ -109,7 +132,7 @@ var (
 	latNames   = map[string]bool{"lat": true, "latitude": true}
 	lonNames   = map[string]bool{"lon": true, "lng": true, "long": true, "longitude": true}
 	idNames    = map[string]bool{"id": true, "uuid": true, "guid": true, "key": true, "pk": true}
-	indexNames = map[string]bool{"index": true, "idx": true, "row": true, "rowid": true, "unnamed": true}
+	indexNames = map[string]bool{"index": true, "idx": true, "row": true, "rowid": true, "rownames": true, "rowname": true, "seq": true, "unnamed": true}
 )
 
 // tokens splits a column name into lowercase words: "customerID" -> [customer id], "pickup_lat" ->

@@ -62,6 +62,13 @@ func TestInferFromColumn(t *testing.T) {
 		{numCol("id", seqF(100, func(i int) float64 { return float64(i + 1) })...), commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER},
 		{numCol("Unnamed: 0", seqF(100, func(i int) float64 { return float64(i) })...), commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER},
 		{numCol("year", seqF(100, func(i int) float64 { return float64(1900 + i) })...), commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC},
+		// messy/mixed_types.csv's value and mixed_date_formats.csv's amount count 0, 1, 2, ...:
+		// unique and sequential, but measures by name.
+		{numCol("value", seqF(120, func(i int) float64 { return float64(i) })...), commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC},
+		{numCol("amount", seqF(180, func(i int) float64 { return float64(i) })...), commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC},
+		// R's row names column (causal/nhefs.csv, nsw_experimental.csv) and a sequence number.
+		{numCol("rownames", seqF(445, func(i int) float64 { return float64(i + 1) })...), commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER},
+		{numCol("seq", seqF(100, func(i int) float64 { return float64(i + 1) })...), commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER},
 		{numCol("pickup_lat", seqF(100, func(i int) float64 { return 40.5 + float64(i)/1000 })...), commonv1.SemanticType_SEMANTIC_TYPE_LATITUDE},
 		{numCol("longitude", seqF(100, func(i int) float64 { return -73.9 + float64(i)/1000 })...), commonv1.SemanticType_SEMANTIC_TYPE_LONGITUDE},
 		{numCol("latitude", seqF(100, func(i int) float64 { return 400 + float64(i) })...), commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC},
@@ -97,5 +104,34 @@ func TestNameAndTokens(t *testing.T) {
 	}
 	if got := fmt.Sprint(tokens("customerID")); got != "[customer id]" {
 		t.Errorf("tokens = %s", got)
+	}
+}
+
+// TestIntegerIdentifier: the integer identifier rule ingestion and profiling share needs the name
+// as well as the values; uniqueness or a sequence alone keeps a measure NUMERIC.
+func TestIntegerIdentifier(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name               string
+		present            int64
+		unique, sequential bool
+		want               bool
+	}{
+		{"value", 120, true, true, false},
+		{"amount", 180, true, true, false},
+		{"year", 100, true, true, false},
+		{"customer_id", 1000, true, false, true},
+		{"customerID", 1000, true, false, true},
+		{"customer_id", 1000, false, false, false}, // repeated IDs: a foreign key, not this row's ID
+		{"index", 100, true, true, true},
+		{"rownames", 445, true, true, true},
+		{"Unnamed: 0", 100, true, true, true},
+		{"account_no", 50, true, true, true},
+		{"account_no", 50, true, false, false}, // an index's name needs the sequence
+		{"id", 9, true, true, false},           // too few values to tell
+	} {
+		if got := IntegerIdentifier(c.name, c.present, c.unique, c.sequential); got != c.want {
+			t.Errorf("IntegerIdentifier(%q, %d, unique %v, sequential %v) = %v, want %v", c.name, c.present, c.unique, c.sequential, got, c.want)
+		}
 	}
 }
