@@ -222,6 +222,9 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 	if skip > 0 {
 		j.warn("skipped %d line(s) before the header or first row", skip)
 	}
+	if header {
+		j.layout = j.readHeadLayout(sDelim, sQuote, sEscape, skip)
+	}
 
 	if !j.opts.fullCheck {
 		cols, ok, err := j.sampled(base, dialect, header, int(sniffedCols))
@@ -359,12 +362,9 @@ func (j *job) buildPlans(rawCols []string, header bool, base, dialect []string) 
 	names := uniqueNames(origNames(plans), header)
 	for i, p := range plans {
 		p.name = names[i]
-		if header && strings.TrimSpace(p.orig) == "" {
-			j.warn("column %d has no header name; named %s", i+1, p.name)
-		}
 	}
-	if header && len(orig) < len(rawCols) {
-		j.warn("some rows have more fields (%d) than the header (%d); the extra columns are named col_N", len(rawCols), len(orig))
+	if header {
+		j.headerWarnings(orig, names, len(rawCols))
 	}
 	return plans, nil
 }
@@ -517,6 +517,7 @@ func (j *job) checkRejects(total int64, header bool, delim string) error {
 	if bad*100 > total+bad {
 		return fmt.Errorf("%w: %d of %d rows cannot be parsed with the detected dialect: %s; %s", ErrCorrupt, bad, total+bad, strings.Join(parts, "; "), rejectFix(types, delim))
 	}
+	j.droppedRows = bad
 	j.warn("skipped %d malformed row(s): %s", bad, strings.Join(parts, "; "))
 	return nil
 }

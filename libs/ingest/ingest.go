@@ -96,6 +96,11 @@ type job struct {
 	rules    *datasetsv1.ReadRules
 	warnings []string
 	conn     *duck.Conn
+	// Delimited text with a header: the plain parse of its first lines, the unnamed columns after
+	// the header's last name, and the malformed rows skipped (see header.go).
+	layout      headLayout
+	unnamedTail []int
+	droppedRows int64
 }
 
 func (j *job) progress(f float64, msg string) {
@@ -207,6 +212,9 @@ func (j *job) run() (*Result, error) {
 	j.progress(0.9, "computing column statistics")
 	rows, err := j.describe(cols)
 	if err != nil {
+		return nil, err
+	}
+	if err := j.reportUnnamedTail(cols, rows); err != nil {
 		return nil, err
 	}
 	if len(cols) == 0 {
