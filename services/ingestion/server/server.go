@@ -442,18 +442,23 @@ func (s *Server) localParquet(ctx context.Context, datasetID string, v int32) (s
 	return p, os.Rename(tmp, p)
 }
 
+// previewDefault and previewMax are Preview's default and largest number of rows.
+const previewDefault, previewMax = 20, 1000
+
 // Preview returns the first rows as text.
 func (s *Server) Preview(ctx context.Context, req *datasetsv1.PreviewRequest) (*datasetsv1.PreviewResponse, error) {
+	// A negative limit was once taken as the default (20 rows) without a word.
+	if req.Limit < 0 || req.Limit > previewMax {
+		return nil, grpcx.InvalidArgument("limit", fmt.Sprintf("%d is out of range: the limit must be between 1 and %d rows (0 or no limit: %d rows); read more rows over Arrow Flight",
+			req.Limit, previewMax, previewDefault))
+	}
 	_, ver, err := s.readyVersion(ctx, req.DatasetId, req.Version)
 	if err != nil {
 		return nil, err
 	}
 	limit := int64(req.Limit)
-	if limit <= 0 {
-		limit = 20
-	}
-	if limit > 1000 {
-		return nil, grpcx.InvalidArgument("limit", "must be at most 1000 rows (read larger amounts over Arrow Flight)")
+	if limit == 0 {
+		limit = previewDefault
 	}
 	path, err := s.localParquet(ctx, ver.DatasetId, ver.Version)
 	if err != nil {
