@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -232,7 +233,7 @@ func (s *Server) stored(ctx context.Context, userID string, md *datasetsv1.Uploa
 	}
 	if put.Size == 0 {
 		s.rt.Blobs.Delete(context.WithoutCancel(ctx), rawKey(uploadID))
-		return nil, grpcx.InvalidArgument("file", "is empty (0 bytes): there is nothing to analyse")
+		return nil, emptyUpload(fileName, name)
 	}
 	// The same bytes in the same project are recognised: no new version.
 	if dup, err := s.rt.Store.GetResourceByKey(ctx, KindUpload, md.ProjectId, put.SHA256); err == nil {
@@ -263,6 +264,24 @@ func (s *Server) stored(ctx context.Context, userID string, md *datasetsv1.Uploa
 		return nil, err
 	}
 	return resp, nil
+}
+
+// emptyUpload is the InvalidArgument error of an upload with no bytes. It names the file the user
+// sent (else the dataset's name), e.g. "empty.csv is empty (0 bytes): nothing to ingest", with the
+// field "file" in its BadRequest details rather than as a prefix.
+func emptyUpload(fileName, name string) error {
+	what := "the file"
+	if fileName != "" {
+		what = fileName
+	} else if name != "" {
+		what = name
+	}
+	msg := what + " is empty (0 bytes): nothing to ingest"
+	st := status.New(codes.InvalidArgument, msg)
+	if d, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "file", Description: msg}}}); err == nil {
+		return d.Err()
+	}
+	return st.Err()
 }
 
 // deadIngest reports whether an earlier upload's version will never be ready: it failed, or it is

@@ -23,6 +23,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -453,8 +454,12 @@ func TestRefusedUploads(t *testing.T) {
 			t.Errorf("declared %d: err = %v, want ResourceExhausted naming 100000 bytes", declared, err)
 		}
 	}
-	if _, err := e.upload(ctx, shareddata.Path(t, "messy/empty.csv"), &datasetsv1.UploadMetadata{ProjectId: e.project, FileName: "empty.csv"}); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "empty") {
-		t.Errorf("empty.csv: %v, want InvalidArgument 'empty'", err)
+	// The message names the file the user sent (no stray "file: " prefix); the field is in the details.
+	_, err := e.upload(ctx, shareddata.Path(t, "messy/empty.csv"), &datasetsv1.UploadMetadata{ProjectId: e.project, FileName: "empty.csv"})
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument || st.Message() != "empty.csv is empty (0 bytes): nothing to ingest" {
+		t.Errorf("empty.csv: %v, want InvalidArgument \"empty.csv is empty (0 bytes): nothing to ingest\"", err)
+	} else if d := st.Details(); len(d) != 1 || !isFileViolation(d[0]) {
+		t.Errorf("empty.csv: details %v, want a BadRequest on field file", d)
 	}
 	if objs := e.objects(); len(objs) != 0 {
 		t.Errorf("objects left by refused uploads: %v", objs)
@@ -817,4 +822,10 @@ func TestCancelledIngest(t *testing.T) {
 	if j := e.wait(fourth.JobId); j.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
 		t.Fatalf("ingest after the earlier dataset was deleted: %v", j)
 	}
+}
+
+// isFileViolation reports whether a status detail is a BadRequest about the field "file".
+func isFileViolation(d any) bool {
+	br, ok := d.(*errdetails.BadRequest)
+	return ok && len(br.FieldViolations) == 1 && br.FieldViolations[0].Field == "file"
 }
