@@ -220,6 +220,15 @@ func fitPrep(f *frame.Frame, features []string, rows []int, kind prepKind) *mlv1
 			}
 			ct.ImputeValue = median(vals)
 			ct.MissingIndicator = impute && hasMiss
+			// The training range and a boolean source let Predict say what a bad value should be.
+			ct.SourceBoolean = c.Kind == frame.Bool
+			if len(vals) > 0 {
+				lo, hi := vals[0], vals[0]
+				for _, v := range vals[1:] {
+					lo, hi = min(lo, v), max(hi, v)
+				}
+				ct.MinValue, ct.MaxValue = &lo, &hi
+			}
 			pp.FeatureNames = append(pp.FeatureNames, name)
 			if ct.MissingIndicator {
 				pp.FeatureNames = append(pp.FeatureNames, name+"__missing")

@@ -48,6 +48,7 @@ func decodeBody(o protojson.UnmarshalOptions, raw []byte, v any) error {
 	if !ok {
 		return json.Unmarshal(raw, v)
 	}
+	raw = coerceTextValues(raw, m.ProtoReflect().Descriptor())
 	err := o.Unmarshal(raw, m)
 	if err == nil {
 		return nil

@@ -409,57 +409,19 @@ func (s *Server) loadModel(ctx context.Context, m *mlv1.Model) (*learn.Model, er
 	return lm, nil
 }
 
-// rowsFrame turns prediction rows (text values) into a frame with the model's input columns.
-func rowsFrame(lm *learn.Model, rows []*mlv1.Row) (*frame.Frame, error) {
-	pb := lm.Proto()
-	f := &frame.Frame{Rows: len(rows)}
-	for _, ct := range pb.GetPreprocessing().GetColumns() {
-		c := &frame.Column{Name: ct.Column, Kind: frame.Float}
-		if ct.SourceText {
-			c.Kind = frame.String
-		} else if ct.Encoding == mlv1.FeatureEncoding_FEATURE_ENCODING_DATETIME {
-			c.Kind = frame.Time
-		}
-		for i, r := range rows {
-			v, ok := r.Values[ct.Column]
-			v = strings.TrimSpace(v)
-			missing := !ok || v == ""
-			c.Null = append(c.Null, missing)
-			switch {
-			case c.Kind == frame.String:
-				c.S = append(c.S, v)
-			case missing:
-				c.F = append(c.F, math.NaN())
-			case c.Kind == frame.Time:
-				tm, err := time.Parse(time.RFC3339, v)
-				if err != nil {
-					return nil, grpcx.InvalidArgument(fmt.Sprintf("rows[%d].values[%s]", i, ct.Column), "must be an RFC 3339 timestamp like 2024-01-31T00:00:00Z")
-				}
-				c.F = append(c.F, float64(tm.UnixNano())/1e9)
-			default:
-				x, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
-				if math.IsInf(x, 0) || math.IsNaN(x) { // "Infinity", "NaN", "1e999" (out of range)
-					return nil, grpcx.InvalidArgument(fmt.Sprintf("rows[%d].values[%s]", i, ct.Column),
-						fmt.Sprintf("%q is not a finite number; send a finite number, or \"\" (or leave the column out) for a missing value", v))
-				}
-				if err != nil {
-					lv := strings.ToLower(v)
-					switch lv {
-					case "true", "yes":
-						x, err = 1, nil
-					case "false", "no":
-						x, err = 0, nil
-					}
-				}
-				if err != nil {
-					return nil, grpcx.InvalidArgument(fmt.Sprintf("rows[%d].values[%s]", i, ct.Column), fmt.Sprintf("%q is not a number, nor a yes/no value (true, false, yes, no) as a two-valued column takes", v))
-				}
-				c.F = append(c.F, x)
-			}
-		}
-		f.Columns = append(f.Columns, c)
+// rowsFrame turns prediction rows (text values) into a frame with the model's input columns and
+// the warnings about unseen categories; a value the model cannot score is InvalidArgument.
+func rowsFrame(lm *learn.Model, rows []*mlv1.Row) (*frame.Frame, []string, error) {
+	vals := make([]map[string]string, len(rows))
+	for i, r := range rows {
+		vals[i] = r.Values
 	}
-	return f, nil
+	f, warns, err := lm.RowsFrame(vals)
+	var rve *learn.RowValueError
+	if errors.As(err, &rve) {
+		return nil, nil, grpcx.InvalidArgument(rve.Field(), rve.Reason)
+	}
+	return f, warns, err
 }
 
 func (s *Server) Predict(ctx context.Context, req *mlv1.PredictRequest) (*mlv1.PredictResponse, error) {
@@ -480,7 +442,7 @@ func (s *Server) Predict(ctx context.Context, req *mlv1.PredictRequest) (*mlv1.P
 	if err := requireFeatures(lm.Features(), req.Rows); err != nil {
 		return nil, err
 	}
-	f, err := rowsFrame(lm, req.Rows)
+	f, warns, err := rowsFrame(lm, req.Rows)
 	if err != nil {
 		return nil, err
 	}
@@ -488,7 +450,7 @@ func (s *Server) Predict(ctx context.Context, req *mlv1.PredictRequest) (*mlv1.P
 	if err != nil {
 		return nil, grpcx.InvalidArgument("rows", err.Error())
 	}
-	out := &mlv1.PredictResponse{}
+	out := &mlv1.PredictResponse{Warnings: warns}
 	for i := 0; i < f.Rows; i++ {
 		pr := &mlv1.Prediction{}
 		if len(p.Label) > i {

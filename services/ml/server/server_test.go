@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -203,7 +205,7 @@ func messyTrainPredictTamper(t *testing.T, c *client.Client, p *mesh.Platform, h
 	// Text in a numeric column names what the column takes.
 	_, err = c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: []*mlv1.Row{rows[0], {Values: map[string]string{"feature": "maybe"}}}})
 	if msg := status.Convert(err).Message(); status.Code(err) != codes.InvalidArgument || !strings.Contains(msg, `rows[1].values[feature]`) ||
-		!strings.Contains(msg, `"maybe" is not a number, nor a yes/no value (true, false, yes, no)`) {
+		!strings.Contains(msg, `"maybe" is not a number: feature is a numeric column (from `) {
 		t.Errorf("feature maybe: %v", err)
 	}
 	pr, err := c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: rows})
@@ -266,6 +268,41 @@ func unseenCategoryPredict(t *testing.T, c *client.Client, p *mesh.Platform) {
 	}
 	if f, mm := pr.Predictions[0].Value, pr.Predictions[2].Value; f <= mm {
 		t.Errorf("P(survived) first-class woman %.3f <= third-class man %.3f", f, mm)
+	}
+	// The unseen categories are scored, and named in the response (they were silently scored);
+	// class is not a feature (the training dropped it), so its value is ignored without a word.
+	wantWarns := []string{
+		`rows[1]: "Atlantis" is not a category of embarked in the training data; the known categories are "C", "Q", "S". It was scored as an unseen category, so its prediction is less reliable`,
+		`rows[1]: "unknown-sex" is not a category of sex in the training data; the known categories are "female", "male". It was scored as an unseen category, so its prediction is less reliable`,
+	}
+	got := slices.Sorted(slices.Values(pr.Warnings))
+	if !slices.Equal(got, wantWarns) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantWarns, "\n"))
+	}
+	// A value that is not a number, for a numeric column, is refused naming the column, that it is
+	// numeric and its training range (it said "nor a yes/no value as a two-valued column takes").
+	_, err = c.ML.Predict(ctx, &mlv1.PredictRequest{ModelId: m.Id, Rows: []*mlv1.Row{{Values: map[string]string{"pclass": "banana", "sex": "male"}}}})
+	if want := `rows[0].values[pclass]: "banana" is not a number: pclass is a numeric column (from 1 to 3 in the training data); send a number, or "" (or leave the column out) for a missing value`; status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != want {
+		t.Errorf("pclass banana: %v\nwant InvalidArgument %s", err, want)
+	}
+	// Over REST, JSON numbers and booleans are values too ({"age": 22} was refused: "must be a
+	// string"), and the response carries the warnings.
+	body := `{"rows": [{"values": {"age": 22, "pclass": 3, "fare": 7.25, "alone": true, "sex": "male", "embarked": "Southampton"}}]}`
+	hreq, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.HTTPURL+"/v1/models/"+m.Id+":predict", strings.NewReader(body))
+	hreq.Header.Set("x-api-key", p.Creds.APIKey)
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rest struct {
+		Predictions []struct{ Label string }
+		Warnings    []string
+	}
+	err = json.NewDecoder(resp.Body).Decode(&rest)
+	resp.Body.Close()
+	wantWarn := `rows[0]: "Southampton" is not a category of embarked in the training data; the known categories are "C", "Q", "S". It was scored as an unseen category, so its prediction is less reliable`
+	if err != nil || resp.StatusCode != http.StatusOK || len(rest.Predictions) != 1 || !slices.Equal(rest.Warnings, []string{wantWarn}) {
+		t.Errorf("REST predict with JSON numbers: %d %+v (%v), want 200, one prediction and the warning %s", resp.StatusCode, rest, err, wantWarn)
 	}
 	explain(t, c, m)
 }

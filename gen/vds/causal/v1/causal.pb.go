@@ -852,7 +852,10 @@ type EstimateEffectRequest struct {
 	Method string `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
 	// Optional graph as an edge list; confounders are then found by the back-door criterion.
 	Graph *CausalGraph `protobuf:"bytes,6,opt,name=graph,proto3" json:"graph,omitempty"`
-	// Which value of the treatment counts as treated (for non-0/1 treatments).
+	// Which value of the treatment counts as treated (for non-0/1 treatments). For a numeric
+	// treatment it may also be a threshold: ">28", ">=28", "<28" or "<=28" makes the rows that meet
+	// it treated and the others control; a threshold that no row, or every row, meets is refused
+	// with the column's range.
 	TreatedValue string `protobuf:"bytes,7,opt,name=treated_value,json=treatedValue,proto3" json:"treated_value,omitempty"`
 	// ate (default: the average effect over everyone) or att (the average effect on the treated).
 	Estimand string `protobuf:"bytes,8,opt,name=estimand,proto3" json:"estimand,omitempty"`

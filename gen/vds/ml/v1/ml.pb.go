@@ -1308,6 +1308,7 @@ func (x *ListModelsResponse) GetModels() []*Model {
 }
 
 // Row is one record for prediction: column name to value as text (missing columns are missing).
+// Over REST the values may also be JSON numbers and booleans; the gateway passes them on as text.
 type Row struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Values        map[string]string      `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -1467,8 +1468,12 @@ func (x *PredictRequest) GetRows() []*Row {
 }
 
 type PredictResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Predictions   []*Prediction          `protobuf:"bytes,1,rep,name=predictions,proto3" json:"predictions,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Predictions []*Prediction          `protobuf:"bytes,1,rep,name=predictions,proto3" json:"predictions,omitempty"`
+	// What the caller should know about the rows as scored: a text value the model never saw in its
+	// training data (a category it scores as unseen, often a misspelling) is named with its row,
+	// column and the known categories. The predictions are still made.
+	Warnings      []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1506,6 +1511,13 @@ func (*PredictResponse) Descriptor() ([]byte, []int) {
 func (x *PredictResponse) GetPredictions() []*Prediction {
 	if x != nil {
 		return x.Predictions
+	}
+	return nil
+}
+
+func (x *PredictResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -2362,9 +2374,10 @@ const file_vds_ml_v1_ml_proto_rawDesc = "" +
 	"\rprobabilities\x18\x03 \x03(\x01R\rprobabilities\"O\n" +
 	"\x0ePredictRequest\x12\x19\n" +
 	"\bmodel_id\x18\x01 \x01(\tR\amodelId\x12\"\n" +
-	"\x04rows\x18\x02 \x03(\v2\x0e.vds.ml.v1.RowR\x04rows\"J\n" +
+	"\x04rows\x18\x02 \x03(\v2\x0e.vds.ml.v1.RowR\x04rows\"f\n" +
 	"\x0fPredictResponse\x127\n" +
-	"\vpredictions\x18\x01 \x03(\v2\x15.vds.ml.v1.PredictionR\vpredictions\"e\n" +
+	"\vpredictions\x18\x01 \x03(\v2\x15.vds.ml.v1.PredictionR\vpredictions\x12\x1a\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"e\n" +
 	"\x13BatchPredictRequest\x12\x19\n" +
 	"\bmodel_id\x18\x01 \x01(\tR\amodelId\x123\n" +
 	"\adataset\x18\x02 \x01(\v2\x19.vds.common.v1.DatasetRefR\adataset\"-\n" +

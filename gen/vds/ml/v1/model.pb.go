@@ -655,8 +655,16 @@ type ColumnTransform struct {
 	// DATETIME.
 	Parts            []DatetimePart `protobuf:"varint,13,rep,packed,name=parts,proto3,enum=vds.ml.v1.DatetimePart" json:"parts,omitempty"`
 	PartImputeValues []float64      `protobuf:"fixed64,14,rep,packed,name=part_impute_values,json=partImputeValues,proto3" json:"part_impute_values,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// NUMERIC: the smallest and largest value in the training rows (unset in artifacts written
+	// before they were recorded, and when the column had no values). Predict names them when a
+	// value is not a number.
+	MinValue *float64 `protobuf:"fixed64,15,opt,name=min_value,json=minValue,proto3,oneof" json:"min_value,omitempty"`
+	MaxValue *float64 `protobuf:"fixed64,16,opt,name=max_value,json=maxValue,proto3,oneof" json:"max_value,omitempty"`
+	// NUMERIC: the source column was boolean (true/false, yes/no), so a prediction row may give it
+	// as true, false, yes or no.
+	SourceBoolean bool `protobuf:"varint,17,opt,name=source_boolean,json=sourceBoolean,proto3" json:"source_boolean,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ColumnTransform) Reset() {
@@ -785,6 +793,27 @@ func (x *ColumnTransform) GetPartImputeValues() []float64 {
 		return x.PartImputeValues
 	}
 	return nil
+}
+
+func (x *ColumnTransform) GetMinValue() float64 {
+	if x != nil && x.MinValue != nil {
+		return *x.MinValue
+	}
+	return 0
+}
+
+func (x *ColumnTransform) GetMaxValue() float64 {
+	if x != nil && x.MaxValue != nil {
+		return *x.MaxValue
+	}
+	return 0
+}
+
+func (x *ColumnTransform) GetSourceBoolean() bool {
+	if x != nil {
+		return x.SourceBoolean
+	}
+	return false
 }
 
 // Preprocessing lists the column transforms in feature order and an optional standardization.
@@ -1209,7 +1238,7 @@ const file_vds_ml_v1_model_proto_rawDesc = "" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x1c\n" +
 	"\tsignature\x18\x03 \x01(\fR\tsignature\x12\x15\n" +
 	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x19\n" +
-	"\bmodel_id\x18\x05 \x01(\tR\amodelId\"\xa8\x04\n" +
+	"\bmodel_id\x18\x05 \x01(\tR\amodelId\"\xaf\x05\n" +
 	"\x0fColumnTransform\x12\x16\n" +
 	"\x06column\x18\x01 \x01(\tR\x06column\x126\n" +
 	"\bencoding\x18\x02 \x01(\x0e2\x1a.vds.ml.v1.FeatureEncodingR\bencoding\x12\x1f\n" +
@@ -1227,7 +1256,14 @@ const file_vds_ml_v1_model_proto_rawDesc = "" +
 	"\x10frequency_values\x18\v \x03(\x01R\x0ffrequencyValues\x12+\n" +
 	"\x11frequency_default\x18\f \x01(\x01R\x10frequencyDefault\x12-\n" +
 	"\x05parts\x18\r \x03(\x0e2\x17.vds.ml.v1.DatetimePartR\x05parts\x12,\n" +
-	"\x12part_impute_values\x18\x0e \x03(\x01R\x10partImputeValues\"\xa6\x01\n" +
+	"\x12part_impute_values\x18\x0e \x03(\x01R\x10partImputeValues\x12 \n" +
+	"\tmin_value\x18\x0f \x01(\x01H\x00R\bminValue\x88\x01\x01\x12 \n" +
+	"\tmax_value\x18\x10 \x01(\x01H\x01R\bmaxValue\x88\x01\x01\x12%\n" +
+	"\x0esource_boolean\x18\x11 \x01(\bR\rsourceBooleanB\f\n" +
+	"\n" +
+	"_min_valueB\f\n" +
+	"\n" +
+	"_max_value\"\xa6\x01\n" +
 	"\rPreprocessing\x124\n" +
 	"\acolumns\x18\x01 \x03(\v2\x1a.vds.ml.v1.ColumnTransformR\acolumns\x12#\n" +
 	"\rfeature_names\x18\x02 \x03(\tR\ffeatureNames\x12\x1d\n" +
@@ -1340,6 +1376,7 @@ func file_vds_ml_v1_model_proto_init() {
 		(*ModelArtifact_Neighbors)(nil),
 		(*ModelArtifact_Ensemble)(nil),
 	}
+	file_vds_ml_v1_model_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

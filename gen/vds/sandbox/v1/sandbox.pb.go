@@ -267,7 +267,11 @@ type ExecuteRequest struct {
 	Inputs    []*Input               `protobuf:"bytes,4,rep,name=inputs,proto3" json:"inputs,omitempty"`
 	Limits    *Limits                `protobuf:"bytes,5,opt,name=limits,proto3" json:"limits,omitempty"`
 	// Save a SQL result (or Python output tables) as new dataset versions.
-	SaveResult    bool `protobuf:"varint,6,opt,name=save_result,json=saveResult,proto3" json:"save_result,omitempty"`
+	SaveResult bool `protobuf:"varint,6,opt,name=save_result,json=saveResult,proto3" json:"save_result,omitempty"`
+	// SQL with save_result: the name of the dataset the result is saved as (letters, digits, '_',
+	// '.', '-' and spaces, at most 100 characters); empty: "sql-result-<execution>.parquet". Python
+	// output tables are named by the code (vds.save(df, NAME)).
+	SaveName      string `protobuf:"bytes,7,opt,name=save_name,json=saveName,proto3" json:"save_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -342,6 +346,13 @@ func (x *ExecuteRequest) GetSaveResult() bool {
 		return x.SaveResult
 	}
 	return false
+}
+
+func (x *ExecuteRequest) GetSaveName() string {
+	if x != nil {
+		return x.SaveName
+	}
+	return ""
 }
 
 // Table is a result table as an Arrow IPC stream (schema and record batches).
@@ -1056,7 +1067,7 @@ const file_vds_sandbox_v1_sandbox_proto_rawDesc = "" +
 	"timeout_ms\x18\x01 \x01(\x03R\ttimeoutMs\x12!\n" +
 	"\fmemory_bytes\x18\x02 \x01(\x03R\vmemoryBytes\x12(\n" +
 	"\x10max_output_bytes\x18\x03 \x01(\x03R\x0emaxOutputBytes\x12\x19\n" +
-	"\bmax_rows\x18\x04 \x01(\x03R\amaxRows\"\xf9\x01\n" +
+	"\bmax_rows\x18\x04 \x01(\x03R\amaxRows\"\x96\x02\n" +
 	"\x0eExecuteRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x124\n" +
@@ -1065,7 +1076,8 @@ const file_vds_sandbox_v1_sandbox_proto_rawDesc = "" +
 	"\x06inputs\x18\x04 \x03(\v2\x15.vds.sandbox.v1.InputR\x06inputs\x12.\n" +
 	"\x06limits\x18\x05 \x01(\v2\x16.vds.sandbox.v1.LimitsR\x06limits\x12\x1f\n" +
 	"\vsave_result\x18\x06 \x01(\bR\n" +
-	"saveResult\"\xc7\x01\n" +
+	"saveResult\x12\x1b\n" +
+	"\tsave_name\x18\a \x01(\tR\bsaveName\"\xc7\x01\n" +
 	"\x05Table\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tarrow_ipc\x18\x02 \x01(\fR\barrowIpc\x12\x1b\n" +
