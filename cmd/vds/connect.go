@@ -69,7 +69,13 @@ func connect(ctx context.Context, pf *platformFlags, cf *connFlags, bar *progres
 			project = creds.ProjectID
 		}
 	}
-	c, err := client.Dial(ctx, addr, client.WithAPIKey(key))
+	// An address where HTTP/1 answers (the gateway's port) fails every call with "http2: frame too
+	// large": say instead that it looks like the HTTP port, and which address is the gRPC one.
+	known := ""
+	if creds, err := mesh.LoadCredentials(home); err == nil {
+		known = creds.GRPCAddr
+	}
+	c, err := client.Dial(ctx, addr, client.WithAPIKey(key), client.WithDialOptions(httpPortInterceptors(addr, known)...))
 	if err != nil {
 		stop()
 		return nil, "", func() {}, err
@@ -78,6 +84,9 @@ func connect(ctx context.Context, pf *platformFlags, cf *connFlags, bar *progres
 		if project, err = defaultProject(ctx, c); err != nil {
 			c.Close()
 			stop()
+			if hint := (*httpPortError)(nil); errors.As(err, &hint) {
+				return nil, "", func() {}, hint
+			}
 			return nil, "", func() {}, err
 		}
 	}
