@@ -134,7 +134,7 @@ func (s *Server) ListConversations(ctx context.Context, req *orchestratorv1.List
 // persists the question, the events and the answer.
 func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orchestratorv1.OrchestratorService_SendMessageServer) error {
 	ctx := stream.Context()
-	asked := timestamppb.Now() // the question's place in the conversation (see insertExchange)
+	asked := timestamppb.Now()
 	c, err := s.loadConversation(ctx, req.ConversationId, storage.RoleEditor)
 	if err != nil {
 		return err
@@ -170,13 +170,19 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 	if err != nil {
 		return err
 	}
-	user := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "user", Text: text, CreateTime: asked}
+	// The question's place in the conversation, taken now: its exchange is stored there whenever
+	// it finishes (insertExchange).
+	seq, err := s.nextSequence(ctx, c.Id)
+	if err != nil {
+		return grpcx.FromStorage(ctx, err, "conversation", c.Id)
+	}
+	user := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "user", Text: text, CreateTime: asked, Sequence: seq}
 	// Context: a reply to an earlier ask-back completes that question.
 	question := text
 	if n := len(c.Messages); n >= 2 && c.Messages[n-1].Role == "assistant" && isClarification(c.Messages[n-1]) {
 		question = c.Messages[n-2].Text + " " + text
 	}
-	asst := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "assistant", CreateTime: timestamppb.Now()}
+	asst := &orchestratorv1.Message{Id: ids.New(ids.Message), Role: "assistant", CreateTime: timestamppb.Now(), Sequence: seq}
 	opts := planner.Options{Filter: filter, Previous: lastIntent(c), History: history(c)}
 	var sendErr error
 	send := func(ev *orchestratorv1.Event) {
@@ -244,19 +250,46 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 	return sendErr
 }
 
-// insertExchange stores a question and its answer in the order the questions were asked: the
-// question's time is taken when it arrives, so a run that finishes after a later-asked one (two
-// messages sent concurrently) goes before it rather than at the end.
+// nextSequence gives a question that has just arrived its sequence number in the conversation
+// (Message.sequence): one more than the conversation's last, in the same write. A conversation
+// stored before sequence numbers counts its questions so far.
+func (s *Server) nextSequence(ctx context.Context, id string) (int32, error) {
+	var seq int32
+	_, err := s.rt.Store.UpdateResource(ctx, KindConversation, id, func(r storage.Resource) (storage.Resource, error) {
+		cur := &orchestratorv1.Conversation{}
+		if err := proto.Unmarshal(r.Data, cur); err != nil {
+			return r, err
+		}
+		seq = lastSequence(cur) + 1
+		cur.LastSequence = seq
+		b, err := proto.Marshal(cur)
+		r.Data = b
+		return r, err
+	})
+	return seq, err
+}
+
+// lastSequence is the highest sequence number a conversation has given: its last_sequence, or for
+// a conversation from before sequence numbers, its questions so far.
+func lastSequence(c *orchestratorv1.Conversation) int32 {
+	last, questions := c.LastSequence, int32(0)
+	for _, m := range c.Messages {
+		last = max(last, m.Sequence)
+		if m.Role == "user" {
+			questions++
+		}
+	}
+	return max(last, questions)
+}
+
+// insertExchange stores a question and its answer in the order the questions were asked, by the
+// sequence number each question got when it arrived: a run that finishes after a later-asked one
+// (two messages sent concurrently) goes before it rather than at the end. Messages without a
+// sequence number (stored before there were any) stay where they are.
 func insertExchange(msgs []*orchestratorv1.Message, user, asst *orchestratorv1.Message) []*orchestratorv1.Message {
 	at := len(msgs)
-	asked := user.GetCreateTime().AsTime()
-	for at > 0 {
-		prev := msgs[at-1]
-		if prev.Role == "assistant" && at >= 2 && msgs[at-2].Role == "user" && msgs[at-2].GetCreateTime().AsTime().After(asked) {
-			at -= 2 // a later question with its answer: go before it
-			continue
-		}
-		break
+	for at >= 2 && msgs[at-1].Role == "assistant" && msgs[at-2].Role == "user" && msgs[at-2].Sequence > user.Sequence {
+		at -= 2 // a later question with its answer: go before it
 	}
 	out := make([]*orchestratorv1.Message, 0, len(msgs)+2)
 	out = append(append(append(out, msgs[:at]...), user, asst), msgs[at:]...)

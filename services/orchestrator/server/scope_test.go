@@ -71,24 +71,38 @@ func TestNotAnalysisQuestion(t *testing.T) {
 	}
 }
 
+// TestInsertExchangeKeepsAskedOrder: exchanges are stored in the order of their questions'
+// sequence numbers (given when each question arrived), whatever order they finish in — also when
+// the questions arrived at the same instant (the times were the order before, and a tie kept the
+// finishing order). Messages from before sequence numbers stay first.
 func TestInsertExchangeKeepsAskedOrder(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	msg := func(role, text string, asked time.Duration) *orchestratorv1.Message {
-		return &orchestratorv1.Message{Role: role, Text: text, CreateTime: timestamppb.New(t0.Add(asked))}
+	msg := func(role, text string, seq int32) *orchestratorv1.Message {
+		return &orchestratorv1.Message{Role: role, Text: text, Sequence: seq, CreateTime: timestamppb.New(t0)} // one instant for all
 	}
-	var msgs []*orchestratorv1.Message
-	// Asked q1 (t+0), q2 (t+1), q3 (t+2); they finish q2, q3, q1.
-	msgs = insertExchange(msgs, msg("user", "q2", 1), msg("assistant", "a2", 5))
-	msgs = insertExchange(msgs, msg("user", "q3", 2), msg("assistant", "a3", 6))
-	msgs = insertExchange(msgs, msg("user", "q1", 0), msg("assistant", "a1", 7))
-	// q4 asked after all, finishing last, goes at the end.
-	msgs = insertExchange(msgs, msg("user", "q4", 8), msg("assistant", "a4", 9))
+	// Two exchanges stored before sequence numbers existed.
+	msgs := []*orchestratorv1.Message{msg("user", "old1", 0), msg("assistant", "olda1", 0), msg("user", "old2", 0), msg("assistant", "olda2", 0)}
+	c := &orchestratorv1.Conversation{Messages: msgs}
+	if got := lastSequence(c); got != 2 {
+		t.Errorf("last sequence of a conversation from before sequence numbers with 2 questions: %d, want 2", got)
+	}
+	// Asked q3, q4, q5; they finish q4, q5, q3.
+	msgs = insertExchange(msgs, msg("user", "q4", 4), msg("assistant", "a4", 4))
+	msgs = insertExchange(msgs, msg("user", "q5", 5), msg("assistant", "a5", 5))
+	msgs = insertExchange(msgs, msg("user", "q3", 3), msg("assistant", "a3", 3))
+	// q6 asked after all, finishing last, goes at the end.
+	msgs = insertExchange(msgs, msg("user", "q6", 6), msg("assistant", "a6", 6))
 	var got []string
 	for _, m := range msgs {
 		got = append(got, m.Text)
 	}
-	if want := "q1 a1 q2 a2 q3 a3 q4 a4"; strings.Join(got, " ") != want {
+	if want := "old1 olda1 old2 olda2 q3 a3 q4 a4 q5 a5 q6 a6"; strings.Join(got, " ") != want {
 		t.Errorf("stored %v, want %s", got, want)
+	}
+	// A question in progress has its number before it is stored: the conversation's last_sequence.
+	c = &orchestratorv1.Conversation{Messages: msgs, LastSequence: 8}
+	if got := lastSequence(c); got != 8 {
+		t.Errorf("last sequence with two questions in progress: %d, want 8", got)
 	}
 }
 

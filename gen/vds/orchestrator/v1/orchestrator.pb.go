@@ -790,7 +790,10 @@ type Conversation struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// builtin or llm: the planner that answers this conversation's messages.
-	Planner       string `protobuf:"bytes,8,opt,name=planner,proto3" json:"planner,omitempty"`
+	Planner string `protobuf:"bytes,8,opt,name=planner,proto3" json:"planner,omitempty"`
+	// The sequence number given to the last question sent to this conversation (Message.sequence),
+	// counting questions still being answered.
+	LastSequence  int32 `protobuf:"varint,9,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -881,14 +884,26 @@ func (x *Conversation) GetPlanner() string {
 	return ""
 }
 
+func (x *Conversation) GetLastSequence() int32 {
+	if x != nil {
+		return x.LastSequence
+	}
+	return 0
+}
+
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// user or assistant.
-	Role          string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
-	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
-	Events        []*Event               `protobuf:"bytes,4,rep,name=events,proto3" json:"events,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Role       string                 `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	Text       string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	Events     []*Event               `protobuf:"bytes,4,rep,name=events,proto3" json:"events,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The question's place in its conversation: 1, 2, … in the order the questions were sent,
+	// assigned when a question arrives; its answer carries the same number. Messages are stored and
+	// listed in this order, also when questions sent at the same time finish in another order. 0 on
+	// messages stored before sequence numbers were given.
+	Sequence      int32 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -956,6 +971,13 @@ func (x *Message) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Message) GetSequence() int32 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
 }
 
 // Selection is what the user clicked or brushed on a chart, sent as context.
@@ -2551,7 +2573,7 @@ const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"\vanalysis_id\x18\x01 \x01(\tR\n" +
 	"analysisId\"X\n" +
 	"\x19GetAnalysisReportResponse\x12;\n" +
-	"\x06report\x18\x01 \x01(\v2#.vds.orchestrator.v1.AnalysisReportR\x06report\"\xd8\x02\n" +
+	"\x06report\x18\x01 \x01(\v2#.vds.orchestrator.v1.AnalysisReportR\x06report\"\xfd\x02\n" +
 	"\fConversation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2563,14 +2585,16 @@ const file_vds_orchestrator_v1_orchestrator_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x18\n" +
-	"\aplanner\x18\b \x01(\tR\aplanner\"\xb2\x01\n" +
+	"\aplanner\x18\b \x01(\tR\aplanner\x12#\n" +
+	"\rlast_sequence\x18\t \x01(\x05R\flastSequence\"\xce\x01\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x12\n" +
 	"\x04text\x18\x03 \x01(\tR\x04text\x122\n" +
 	"\x06events\x18\x04 \x03(\v2\x1a.vds.orchestrator.v1.EventR\x06events\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x90\x01\n" +
+	"createTime\x12\x1a\n" +
+	"\bsequence\x18\x06 \x01(\x05R\bsequence\"\x90\x01\n" +
 	"\tSelection\x12\x19\n" +
 	"\bchart_id\x18\x01 \x01(\tR\achartId\x12\x14\n" +
 	"\x05field\x18\x02 \x01(\tR\x05field\x12\x16\n" +
