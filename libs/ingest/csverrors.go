@@ -1,10 +1,14 @@
 package ingest
 
 import (
+	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultMaxLineBytes applies when Options.MaxLineBytes is 0 (DuckDB's own default max_line_size).
@@ -83,24 +87,73 @@ func (j *job) csvReadError(err error, what string) error {
 }
 
 // rejectReason says in words why a row was rejected, e.g. "line 17 has 5 fields, the header has 4".
-func rejectReason(typ string, line int64, msg string, header bool) string {
+// fields is the line's own field count when it could be counted (else 0): DuckDB's "Found" for a
+// line with too many fields is the expected count plus one, whatever the line has.
+func rejectReason(typ string, line int64, msg string, header bool, fields int) string {
 	if m := reColumns.FindStringSubmatch(msg); m != nil {
 		first := "the header has"
 		if !header {
 			first = "the first rows have"
 		}
-		return fmt.Sprintf("line %d has %s fields, %s %s", line, m[2], first, m[1])
+		want, _ := strconv.Atoi(m[1])
+		found, _ := strconv.Atoi(m[2])
+		has := plural(found, "field")
+		switch {
+		case fields > 0 && fields != want:
+			has = plural(fields, "field")
+		case typ == "TOO MANY COLUMNS" || found > want:
+			has = fmt.Sprintf("more than %s", plural(want, "field"))
+		}
+		return fmt.Sprintf("line %d has %s, %s %d", line, has, first, want)
 	}
 	return fmt.Sprintf("line %d: %s (%s)", line, strings.ToLower(typ), firstLine(msg))
 }
 
-// rejectFix is what to try about rejected rows of the given DuckDB error types.
-func rejectFix(types []string, delim string) string {
+// rejectFix is what to try about rejected rows of the given DuckDB error types; header tells
+// whether the file has a header line.
+func rejectFix(types []string, delim string, header bool) string {
 	for _, t := range types {
 		if t == "TOO MANY COLUMNS" || t == "MISSING COLUMNS" {
+			if !header {
+				return fmt.Sprintf("to fix: give every line the same number of fields as the first rows (quote a value that contains the delimiter %q), "+
+					"or set the delimiter option if %q is not the delimiter", delim, delim)
+			}
 			return fmt.Sprintf("to fix: give every line the same number of fields as the header (quote a value that contains the delimiter %q, "+
 				"or add header names for the extra fields), or set the delimiter option if %q is not the delimiter", delim, delim)
 		}
 	}
 	return "to fix: correct those lines, or set the delimiter, quote or encoding option if the detected one is wrong"
+}
+
+// maxCountedLine is the longest rejected line whose fields countFields counts (checkRejects reads
+// one byte more, to tell a cut line).
+const maxCountedLine = 1 << 16
+
+// countFields counts the fields of one line of delimited text; 0 when it cannot tell (an empty or
+// cut line, a delimiter or quote this parse does not follow, a line that does not parse).
+func countFields(line, delim, quote string) int {
+	d, n := utf8.DecodeRuneInString(delim)
+	if line == "" || len(line) > maxCountedLine || n != len(delim) || d == utf8.RuneError || d == '"' || d == '\r' || d == '\n' || (quote != `"` && quote != "") {
+		return 0
+	}
+	r := csv.NewReader(strings.NewReader(line))
+	r.Comma = d
+	r.LazyQuotes = true
+	r.FieldsPerRecord = -1
+	rec, err := r.Read()
+	if err != nil {
+		return 0
+	}
+	if _, err := r.Read(); !errors.Is(err, io.EOF) {
+		return 0 // more than one record: not the one line it should be
+	}
+	return len(rec)
+}
+
+// plural is "1 field", "2 fields".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
 }

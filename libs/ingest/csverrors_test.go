@@ -198,3 +198,30 @@ func longLineCSV(t *testing.T, dir string, cell int) (string, int) {
 	}
 	return src, longLen
 }
+
+// A ragged line is reported with its own field count (DuckDB's message says one more than the
+// header for a line with too many fields, however many it has), in the singular for one field,
+// and a file without a header is told to match its first rows, not a header.
+func TestCSVErrorsCountFields(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "ragged.csv")
+	if err := os.WriteFile(src, []byte("a,b,c\n1,2,3\n4,5,6,7,8,9,10\n11\n12,13,14\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	for _, full := range []bool{false, true} {
+		_, err := Convert(context.Background(), src, filepath.Join(dir, "out.parquet"), Options{fullCheck: full})
+		want := "unreadable file: 2 of 4 rows cannot be parsed with the detected dialect: line 3 has 7 fields, the header has 3 (1 such line(s)); " +
+			"line 4 has 1 field, the header has 3 (1 such line(s)); to fix: give every line the same number of fields as the header"
+		if !errors.Is(err, ErrCorrupt) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("full check %v: %v\nwant it to begin %q", full, err, want)
+		}
+		_, err = Convert(context.Background(), src, filepath.Join(dir, "out.parquet"), Options{fullCheck: full, Header: &no})
+		want = "unreadable file: 2 of 5 rows cannot be parsed with the detected dialect: line 3 has 7 fields, the first rows have 3 (1 such line(s)); " +
+			"line 4 has 1 field, the first rows have 3 (1 such line(s)); to fix: give every line the same number of fields as the first rows"
+		if !errors.Is(err, ErrCorrupt) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("no header, full check %v: %v\nwant it to begin %q", full, err, want)
+		}
+	}
+}

@@ -478,7 +478,10 @@ func (j *job) headerRow(args []string, n int) ([]string, error) {
 // ErrTooLarge; other malformed rows are skipped with a warning when they are at most 1% of the
 // rows, and fail with ErrCorrupt otherwise.
 func (j *job) checkRejects(total int64, header bool, delim string) error {
-	rows, err := j.conn.SQL().QueryContext(j.ctx, `SELECT error_type::VARCHAR, count(DISTINCT line), min(line), arg_min(error_message, line)
+	// The first line's text too (bounded), to count its fields: DuckDB's "Found" for a line with too
+	// many fields is one more than expected, however many it has.
+	rows, err := j.conn.SQL().QueryContext(j.ctx, `SELECT error_type::VARCHAR, count(DISTINCT line), min(line), arg_min(error_message, line),
+		arg_min(left(coalesce(csv_line, ''), `+strconv.Itoa(maxCountedLine+1)+`), line)
 		FROM reject_errors GROUP BY ALL ORDER BY 3`)
 	if err != nil {
 		return fmt.Errorf("read rejected rows: %w", err)
@@ -488,9 +491,9 @@ func (j *job) checkRejects(total int64, header bool, delim string) error {
 	var parts, types []string
 	var tooLong error
 	for rows.Next() {
-		var typ, msg string
+		var typ, msg, text string
 		var n, line int64
-		if err := rows.Scan(&typ, &n, &line, &msg); err != nil {
+		if err := rows.Scan(&typ, &n, &line, &msg, &text); err != nil {
 			return err
 		}
 		if typ == rejectLineSizeType {
@@ -503,7 +506,7 @@ func (j *job) checkRejects(total int64, header bool, delim string) error {
 		}
 		bad += n
 		types = append(types, typ)
-		parts = append(parts, fmt.Sprintf("%s (%d such line(s))", rejectReason(typ, line, msg, header), n))
+		parts = append(parts, fmt.Sprintf("%s (%d such line(s))", rejectReason(typ, line, msg, header, countFields(text, delim, j.rules.Quote)), n))
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -515,7 +518,7 @@ func (j *job) checkRejects(total int64, header bool, delim string) error {
 		return nil
 	}
 	if bad*100 > total+bad {
-		return fmt.Errorf("%w: %d of %d rows cannot be parsed with the detected dialect: %s; %s", ErrCorrupt, bad, total+bad, strings.Join(parts, "; "), rejectFix(types, delim))
+		return fmt.Errorf("%w: %d of %d rows cannot be parsed with the detected dialect: %s; %s", ErrCorrupt, bad, total+bad, strings.Join(parts, "; "), rejectFix(types, delim, header))
 	}
 	j.droppedRows = bad
 	j.warn("skipped %d malformed row(s): %s", bad, strings.Join(parts, "; "))
