@@ -168,6 +168,11 @@ func TestSQLHidesHostPaths(t *testing.T) {
 	lim := Limits{MemoryLimit: "64MB", Threads: 1, TempDir: spill, Warm: pool, Scope: "a"}
 	for _, q := range []string{
 		"SELECT current_setting('temp_directory')",
+		"SELECT current_setting('home_directory')",
+		"SELECT current_setting('extension_directory')",
+		"SELECT current_setting('secret_directory')",
+		"SELECT name, value FROM duckdb_settings() WHERE name LIKE '%directory%'",
+		"SELECT list_transform(['temp_directory'], x -> current_setting(x))",
 		"SELECT CURRENT_SETTING('allowed_paths')",
 		"SELECT system.main.current_setting('home_directory')",
 		"SELECT 'temp_directory'.current_setting()",
