@@ -135,3 +135,63 @@ func RequireColumn(field string, cols []*datasetsv1.Column, name string) error {
 func ParquetKey(datasetID string, version int32) string {
 	return fmt.Sprintf("datasets/%s/v%d.parquet", datasetID, version)
 }
+
+// maxTargetSuggestions bounds the columns RequireTarget lists as possible targets.
+const maxTargetSuggestions = 10
+
+// RequireTarget is RequireColumn for a column to be predicted or explained (an analysis's target),
+// checked before any work starts: a column with no values (semantic type EMPTY, or missing on all
+// rows of a version with rows) is refused with an InvalidArgument error naming it and listing the
+// columns that could be targets (numeric, boolean or categorical, with values).
+func RequireTarget(field string, ver *datasetsv1.DatasetVersion, name string) error {
+	cols := ver.GetColumns()
+	if err := RequireColumn(field, cols, name); err != nil {
+		return err
+	}
+	var col *datasetsv1.Column
+	for _, c := range cols {
+		if c.Name == name {
+			col = c
+			break
+		}
+	}
+	rows := ver.GetRowCount()
+	empty := col.SemanticType == commonv1.SemanticType_SEMANTIC_TYPE_EMPTY || (rows > 0 && col.MissingCount >= rows)
+	if !empty {
+		return nil
+	}
+	all := "every row is missing"
+	if rows > 0 {
+		all = fmt.Sprintf("all %d rows are missing", rows)
+	}
+	return grpcx.InvalidArgument(field, fmt.Sprintf("column %q has no values (%s), so there is nothing to predict or explain; %s", name, all, targetSuggestions(cols, rows)))
+}
+
+// targetSuggestions lists the columns that could be targets: numeric, boolean or categorical ones
+// that have values (identifiers, free text, dates and empty columns cannot).
+func targetSuggestions(cols []*datasetsv1.Column, rows int64) string {
+	var names []string
+	more := 0
+	for _, c := range cols {
+		switch c.SemanticType {
+		case commonv1.SemanticType_SEMANTIC_TYPE_NUMERIC, commonv1.SemanticType_SEMANTIC_TYPE_BOOLEAN, commonv1.SemanticType_SEMANTIC_TYPE_CATEGORICAL:
+		default:
+			continue
+		}
+		if rows > 0 && c.MissingCount >= rows {
+			continue
+		}
+		if len(names) == maxTargetSuggestions {
+			more++
+			continue
+		}
+		names = append(names, c.Name)
+	}
+	if len(names) == 0 {
+		return "no column could be a target (each is empty, an identifier, free text or a date)"
+	}
+	if more > 0 {
+		names = append(names, fmt.Sprintf("and %d more", more))
+	}
+	return "columns that could be targets: " + strings.Join(names, ", ")
+}
