@@ -42,12 +42,12 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("effect", "vds effect FILE_OR_DATASET_ID --treatment T --outcome Y — estimate a causal effect with its assumptions and checks", stderr)
 	var pf platformFlags
 	pf.bind(fs)
-	treatment := fs.String("treatment", "", "the treatment column: binary, or with up to 20 levels (each level is compared with --reference; --treated-value picks the headline level) (required)")
+	treatment := fs.String("treatment", "", "the treatment column: binary, or with up to 20 levels (each level is compared with --reference; --treated-value picks the headline level), or numeric with a threshold as --treated-value (required)")
 	outcome := fs.String("outcome", "", "the outcome column (numeric or two-valued) (required)")
 	confounders := fs.String("confounders", "", "comma-separated columns to adjust for (common causes of treatment and outcome)")
 	graphFile := fs.String("graph", "", "file with a causal graph (DOT digraph or one 'a -> b' edge per line); the adjustment set is then found by the back-door criterion")
 	method := fs.String("method", "", "estimator: "+effectMethods)
-	treated := fs.String("treated-value", "", "the treatment value that counts as treated (for text or non-0/1 treatments)")
+	treated := fs.String("treated-value", "", "the treatment value that counts as treated (for text or non-0/1 treatments); for a numeric treatment also a threshold such as '>28' (the rows above 28 are treated), '>=', '<' or '<='")
 	reference := fs.String("reference", "", "for a treatment with more than two levels: the level the others are compared with (default: a control-like level, else the first)")
 	estimand := fs.String("estimand", "", "ate (default) or att (effect on the treated)")
 	squared := fs.String("squared", "", "comma-separated numeric confounders that also enter squared")
@@ -159,6 +159,16 @@ func cmdEffect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return writeEffect(stdout, est)
 }
 
+// treatedCondition says which rows are treated: "age > 28" for a threshold, else "sex = female".
+func treatedCondition(treatment, value string) string {
+	for _, op := range []string{">=", "<=", ">", "<"} {
+		if rest, ok := strings.CutPrefix(value, op); ok {
+			return treatment + " " + op + " " + rest
+		}
+	}
+	return treatment + " = " + value
+}
+
 // effectJSON is the estimate as protojson (field names as in the proto) plus "interval": [low, high].
 func effectJSON(est *causalv1.Estimate) ([]byte, error) {
 	b, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(est)
@@ -187,8 +197,8 @@ func effectJSON(est *causalv1.Estimate) ([]byte, error) {
 func writeEffect(w io.Writer, e *causalv1.Estimate) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Effect of %s on %s\n\n", e.Treatment, e.Outcome)
-	fmt.Fprintf(&b, "**%s = %.4g** (95%% interval %.4g to %.4g, SE %.4g) by %s; %d treated (%s = %s), %d control.\n\n",
-		strings.ToUpper(e.Estimand), e.Ate, e.CiLow, e.CiHigh, e.StdError, e.Method, e.NTreated, e.Treatment, e.TreatedValue, e.NControl)
+	fmt.Fprintf(&b, "**%s = %.4g** (95%% interval %.4g to %.4g, SE %.4g) by %s; %d treated (%s), %d control.\n\n",
+		strings.ToUpper(e.Estimand), e.Ate, e.CiLow, e.CiHigh, e.StdError, e.Method, e.NTreated, treatedCondition(e.Treatment, e.TreatedValue), e.NControl)
 	fmt.Fprintf(&b, "Naive difference in means: %.4g", e.NaiveDifference)
 	if e.Method != "difference_in_means" && math.Abs(e.NaiveDifference-e.Ate) > 2*e.StdError {
 		fmt.Fprintf(&b, " — biased by confounding (more than two standard errors from the adjusted estimate)")

@@ -378,3 +378,24 @@ func TestEffectCLILevels(t *testing.T) {
 		t.Errorf("markdown levels: exit %d %s\n%s", code, errs, out)
 	}
 }
+
+// TestEffectCLIThreshold: vds effect --treatment age (titanic: 0.42 to 80, median 28) suggested
+// "age > 100", which no row meets; it now suggests the median as a threshold, the threshold works
+// as --treated-value, and one outside the data is refused with the column's range.
+func TestEffectCLIThreshold(t *testing.T) {
+	titanic := shareddata.Path(t, "tabular/titanic.csv")
+	code, _, errs := effectRun(t, titanic, "--treatment", "age", "--outcome", "survived", "--confounders", "pclass")
+	if code != 1 || !strings.Contains(errs, `treatment "age" has 88 distinct values (from 0.42 to 80, median 28)`) ||
+		!strings.Contains(errs, `for example ">28"`) || !strings.Contains(errs, "vds effect --treated-value '>28'") || !strings.Contains(errs, "age > 28 AS treated") || strings.Contains(errs, "100") {
+		t.Errorf("many-valued numeric treatment: exit %d, stderr %s", code, errs)
+	}
+	code, out, errs := effectRun(t, titanic, "--treatment", "age", "--outcome", "survived", "--confounders", "pclass", "--treated-value", ">28")
+	if code != 0 || !strings.Contains(out, "; 352 treated (age > 28), 362 control.") {
+		t.Errorf("--treated-value '>28': exit %d %s\n%s", code, errs, out)
+	}
+	code, _, errs = effectRun(t, titanic, "--treatment", "age", "--outcome", "survived", "--treated-value", ">100")
+	want := `causal: no row has age > 100, so there are 0 treated and 714 control rows (an effect needs at least 2 of each): age ranges from 0.42 to 80, median 28 in the analysis rows; give a threshold inside that range, for example ">28"`
+	if code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("--treated-value '>100': exit %d, stderr %s\nwant %s", code, errs, want)
+	}
+}

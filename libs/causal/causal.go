@@ -50,7 +50,8 @@ type Spec struct {
 	// Method is one of the Method* constants; empty means regression adjustment.
 	Method string
 	// TreatedValue is the treatment value that counts as treated (needed for text treatments whose
-	// levels are not recognisable, or numeric treatments that are not 0/1).
+	// levels are not recognisable, or numeric treatments that are not 0/1). For a numeric treatment
+	// it may be a threshold (">28", ">=28", "<28", "<=28"): the rows that meet it are treated.
 	TreatedValue string
 	// Squared lists numeric confounders that also enter the models as squares.
 	Squared []string
@@ -194,7 +195,8 @@ func estimateAll(ctx context.Context, f *frame.Frame, spec Spec) (est *causalv1.
 	if spec.Method == "" {
 		spec.Method = MethodRegressionAdjustment
 	}
-	if tc := f.Col(spec.Treatment); tc != nil && !spec.noLevels {
+	// A threshold makes any numeric treatment binary: no level-by-level comparison.
+	if tc := f.Col(spec.Treatment); tc != nil && !spec.noLevels && !isThreshold(spec.TreatedValue) {
 		if levels := treatmentLevels(tc); levels != nil {
 			return estimateLevels(ctx, f, spec, levels)
 		}

@@ -81,6 +81,13 @@ func prepare(f *frame.Frame, spec *Spec) (*data, *prepared, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// A treated value of a many-valued treatment that too few rows have is the sign of a
+	// treatment that is not binary: say that rather than "need at least 2 treated rows".
+	if n1 := countOnes(d.t); (n1 < 2 || len(d.t)-n1 < 2) && spec.TreatedValue != "" && !isThreshold(spec.TreatedValue) {
+		if c := f.Col(spec.Treatment); c.Kind == frame.String && len(distinctStrings(c, design.Rows)) > 2 || c.Kind != frame.String && len(distinctFloats(c, design.Rows)) > 2 {
+			return nil, nil, tooFewTreated(c, design.Rows, d.t, spec.TreatedValue)
+		}
+	}
 	if w != "" {
 		prep.warns = append(prep.warns, w)
 	}
@@ -118,15 +125,31 @@ func contains(xs []string, s string) bool {
 // not compared level by level) cannot be estimated as given, and how to fix it. text says the
 // column is text, for which the example derives the binary column by comparing with a value
 // rather than with a threshold.
-func treatmentNotBinary(name string, n int, text bool) error {
-	example := "for example a threshold: vds exec FILE --sql \"SELECT *, " + quoteIdent(name) + " > 100 AS treated FROM <file name without extension>\" --save"
-	if text {
-		example = "for example one value against the others: vds exec FILE --sql \"SELECT *, " + quoteIdent(name) +
-			" = 'VALUE' AS treated FROM <file name without extension>\" --save, with VALUE the treated value"
+//
+// A numeric treatment's message suggests a threshold inside the data (sorted: its values among the
+// analysis rows), the median, as the treated value or for a derived column; it once suggested
+// "> 100" whatever the values were (for titanic's age, no row).
+func treatmentNotBinary(name string, n int, text bool, sorted []float64) error {
+	if !text {
+		return fmt.Errorf("causal: treatment %q has %d distinct values (%s); the treatment must be binary (treated or not), or have at most %d levels "+
+			"that are each compared with a reference. To make it binary, %s; or give one value as the treated value to compare it with all the others",
+			name, n, rangeText(sorted), MaxTreatmentLevels, thresholdExample(name, sorted))
 	}
+	example := "for example one value against the others: vds exec FILE --sql \"SELECT *, " + quoteIdent(name) +
+		" = 'VALUE' AS treated FROM <file name without extension>\" --save, with VALUE the treated value"
 	return fmt.Errorf("causal: treatment %q has %d distinct values; the treatment must be binary (treated or not), or have at most %d levels "+
 		"that are each compared with a reference. Derive a binary column and use it as the treatment (%s), or give the treated value to compare it with all the others",
 		name, n, MaxTreatmentLevels, example)
+}
+
+func countOnes(t []float64) int {
+	n := 0
+	for _, v := range t {
+		if v == 1 {
+			n++
+		}
+	}
+	return n
 }
 
 // treatmentConstant says that a treatment with n < 2 distinct values among the analysis rows
@@ -167,6 +190,9 @@ func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, stri
 			return nil, "", "", treatmentConstant(c.Name, len(levels), value)
 		}
 		if treated != "" {
+			if !contains(levels, treated) && isThreshold(treated) {
+				return nil, "", "", fmt.Errorf("causal: treated value %q is a threshold, but treatment %q is text; give one of its values (%s)", treated, c.Name, listLevels(levels))
+			}
 			if !contains(levels, treated) {
 				return nil, "", "", fmt.Errorf("causal: treated value %q does not occur in %q (values: %s)", treated, c.Name, strings.Join(levels, ", "))
 			}
@@ -175,7 +201,7 @@ func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, stri
 			}
 		} else {
 			if len(levels) != 2 {
-				return nil, "", "", treatmentNotBinary(c.Name, len(levels), true)
+				return nil, "", "", treatmentNotBinary(c.Name, len(levels), true, nil)
 			}
 			treated = levels[1]
 			switch a, b := positiveLevels[strings.ToLower(levels[0])], positiveLevels[strings.ToLower(levels[1])]; {
@@ -203,6 +229,13 @@ func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, stri
 			}
 		}
 		return nil, "", "", treatmentConstant(c.Name, len(vals), value)
+	}
+	if th, ok := parseThreshold(treated); ok {
+		t, err := thresholdTreatment(c, rows, th)
+		if err != nil {
+			return nil, "", "", err
+		}
+		return t, th.String(), "", nil
 	}
 	var tv float64
 	switch {
@@ -234,7 +267,7 @@ func codeTreatment(c *frame.Column, rows []int, treated string) ([]float64, stri
 		tv = vals[1]
 		warn = fmt.Sprintf("treatment %q is not 0/1: %s counts as treated and %s as control", c.Name, glm.LevelString(vals[1]), glm.LevelString(vals[0]))
 	default:
-		return nil, "", "", treatmentNotBinary(c.Name, len(vals), false)
+		return nil, "", "", treatmentNotBinary(c.Name, len(vals), false, numericValues(c, rows))
 	}
 	for i, r := range rows {
 		if c.F[r] == tv {
