@@ -107,7 +107,8 @@ func (s *Server) StartTraining(ctx context.Context, req *mlv1.StartTrainingReque
 	if _, err := grpcx.Authorize(ctx, s.rt.Store, ds.ProjectId, storage.RoleEditor, "dataset", ds.Id); err != nil {
 		return nil, err
 	}
-	if err := platform.RequireColumn("target", ver.Columns, req.Target); err != nil {
+	// A target with no values is refused here, before the training job starts.
+	if err := platform.RequireTarget("target", ver, req.Target); err != nil {
 		return nil, err
 	}
 	for _, c := range req.ExcludeColumns {

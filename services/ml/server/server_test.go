@@ -132,6 +132,12 @@ func badBudgets(t *testing.T, c *client.Client, p *mesh.Platform) {
 			t.Errorf("%v: %v, want InvalidArgument naming %s", tc.req, err, tc.field)
 		}
 	}
+	// A target with no values (all_null_column.csv's empty_col) too, naming the columns that could be.
+	empty := upload(t, c, p.Creds.ProjectID, "messy/all_null_column.csv")
+	_, err := c.ML.StartTraining(context.Background(), &mlv1.StartTrainingRequest{Dataset: empty, Target: "empty_col", BudgetSeconds: 3})
+	if want := `target: column "empty_col" has no values (all 200 rows are missing), so there is nothing to predict or explain; columns that could be targets: score, grp`; status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != want {
+		t.Errorf("empty target: %v, want InvalidArgument %q", err, want)
+	}
 }
 
 func messyTrainPredictTamper(t *testing.T, c *client.Client, p *mesh.Platform, home string) {
