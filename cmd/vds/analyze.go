@@ -18,6 +18,7 @@ import (
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	"github.com/vdsproject/vds/libs/grpcx"
 )
 
 func cmdAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -209,7 +210,7 @@ func explain(err error, step string) error {
 		case codes.Unavailable:
 			m := s.Message()
 			switch {
-			case strings.Contains(m, "graceful_stop") || strings.Contains(m, "goaway") || strings.Contains(m, "error reading from server: EOF"):
+			case grpcx.IsStopping(err) || strings.Contains(m, "graceful_stop") || strings.Contains(m, "goaway") || strings.Contains(m, "error reading from server: EOF"):
 				// Connected before, then the platform went away (Ctrl-C on vds up, a restart).
 				return fmt.Errorf("%s: the platform stopped while this command was waiting for it; the work it had started goes on when the platform is up again (run the command again then)", step)
 			case strings.Contains(m, "connection error") || strings.Contains(m, "transport:") || strings.Contains(m, "dial"):

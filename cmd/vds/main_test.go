@@ -24,6 +24,7 @@ import (
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
+	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/logging"
 	"github.com/vdsproject/vds/libs/shareddata"
 	"github.com/vdsproject/vds/services/mesh"
@@ -540,5 +541,12 @@ func TestExplainUnavailable(t *testing.T) {
 		if !strings.Contains(got, tc.want) || strings.Contains(got, tc.not) {
 			t.Errorf("%q:\n got %q\nwant %q without %q", tc.msg, got, tc.want, tc.not)
 		}
+	}
+	// A service that ends the call because it is stopping in order (a job watch at the end of vds
+	// up) says so with a Stopping error, which reaches here through the gateway's rewording.
+	stopping := status.Convert(grpcx.Stopping("watching job job_1 stopped: the service is stopping; the job goes on: watch it again")).Proto()
+	stopping.Message = "the ingestion service is unavailable: " + stopping.Message
+	if got := explain(status.FromProto(stopping).Err(), "analysis").Error(); !strings.Contains(got, "analysis: the platform stopped while this command was waiting for it") {
+		t.Errorf("a Stopping error: %q", got)
 	}
 }

@@ -31,6 +31,35 @@ func NotFound(kind, id string) error {
 	return st.Err()
 }
 
+// stoppingReason is the ErrorInfo reason of a Stopping error.
+const stoppingReason = "SERVICE_STOPPING"
+
+// Stopping is the Unavailable error of a call that its service ended because it is stopping in
+// order (a restart, the end of vds up): nothing failed, and the caller may call again once the
+// service is back. It carries an ErrorInfo (reason SERVICE_STOPPING) that IsStopping recognizes
+// through a gateway.
+func Stopping(format string, args ...any) error {
+	st := status.Newf(codes.Unavailable, format, args...)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: stoppingReason, Domain: "vds"}); err == nil {
+		return d.Err()
+	}
+	return st.Err()
+}
+
+// IsStopping reports whether err is a Stopping error.
+func IsStopping(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable {
+		return false
+	}
+	for _, d := range st.Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.Reason == stoppingReason {
+			return true
+		}
+	}
+	return false
+}
+
 // ResourceExhausted reports a limit.
 func ResourceExhausted(format string, args ...any) error {
 	return status.Errorf(codes.ResourceExhausted, format, args...)

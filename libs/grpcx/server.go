@@ -9,6 +9,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -42,6 +43,9 @@ type Server struct {
 	Health *health.Server
 	name   string
 	log    *slog.Logger
+	// stopping is closed when Serve begins to stop, before it drains the calls in flight.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
 // NewServer builds a server with the standard interceptors; register services, then Serve.
@@ -64,11 +68,16 @@ func NewServer(o ServerOptions) *Server {
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(s, h)
 	reflection.Register(s)
-	return &Server{Server: s, Health: h, name: o.Name, log: o.Log}
+	return &Server{Server: s, Health: h, name: o.Name, log: o.Log, stopping: make(chan struct{})}
 }
 
+// Stopping is closed when Serve begins to stop, before it drains the calls in flight. The handler
+// of a stream that has no end of its own (a watch) ends on it, so that the drain does not wait
+// for it until its bound (and a gateway in front, for its own).
+func (s *Server) Stopping() <-chan struct{} { return s.stopping }
+
 // Serve serves on lis until ctx is done, then stops gracefully (draining in-flight calls for up to
-// 10 s) and marks the service not serving first.
+// 10 s) and marks the service not serving first; Stopping is closed before the drain.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	s.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	errc := make(chan error, 1)
@@ -78,6 +87,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	s.stopOnce.Do(func() { close(s.stopping) })
 	s.Health.Shutdown()
 	done := make(chan struct{})
 	go func() { s.GracefulStop(); close(done) }()

@@ -326,6 +326,13 @@ func (q *Queue) handle(ctx context.Context, kind string, msg jetstream.Msg, h Ha
 			msg.Ack() // already finished (or cancelled, or unknown): nothing to do
 			return
 		}
+		if ctx.Err() != nil {
+			// Shutting down as it arrived (a fetch that ended with the context, or a job another
+			// worker of this process returned): not a failure; another worker takes it at once.
+			log.InfoContext(context.WithoutCancel(ctx), "job not started: shutting down; returned to the queue")
+			msg.Nak()
+			return
+		}
 		log.WarnContext(ctx, "job start", "err", err)
 		msg.NakWithDelay(time.Second)
 		return

@@ -17,6 +17,9 @@ type Service struct {
 	jobsv1.UnimplementedJobServiceServer
 	Q     *Queue
 	Store storage.Storage
+	// Stopping, when closed, ends the watches in progress with Unavailable (the serving server is
+	// stopping: its drain need not wait for them, and the watcher knows to watch again).
+	Stopping <-chan struct{}
 }
 
 func (s *Service) authorized(ctx context.Context, id string, role int) (*jobsv1.Job, error) {
@@ -71,11 +74,30 @@ func (s *Service) WatchJob(req *jobsv1.WatchJobRequest, stream jobsv1.JobService
 	if _, err := s.authorized(stream.Context(), req.JobId, 1); err != nil {
 		return err
 	}
-	ctx := stream.Context()
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	stopped := make(chan struct{})
+	if s.Stopping != nil {
+		go func() {
+			select {
+			case <-s.Stopping:
+				close(stopped)
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	err := s.Q.Watch(ctx, req.JobId, func(ev *jobsv1.JobEvent) error {
 		return stream.Send(&jobsv1.WatchJobResponse{Event: ev})
 	})
-	return watchError(ctx, req.JobId, err)
+	select {
+	case <-stopped:
+		if err != nil && stream.Context().Err() == nil {
+			return grpcx.Stopping("watching job %s stopped: the service is stopping; the job goes on: watch it again", req.JobId)
+		}
+	default:
+	}
+	return watchError(stream.Context(), req.JobId, err)
 }
 
 // watchError gives a watch that ended without a status one: the caller's own end (cancelled, or its

@@ -137,7 +137,7 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, public
 // NewServer makes this service's gRPC server with the shared Job and Lineage services registered.
 func (rt *Runtime) NewServer() *grpcx.Server {
 	s := grpcx.NewServer(grpcx.ServerOptions{Name: rt.Name, Log: rt.Log, Auth: rt.Auth})
-	jobsv1.RegisterJobServiceServer(s, &jobs.Service{Q: rt.Queue, Store: rt.Store})
+	jobsv1.RegisterJobServiceServer(s, &jobs.Service{Q: rt.Queue, Store: rt.Store, Stopping: s.Stopping()})
 	lineagev1.RegisterLineageServiceServer(s, &lineage.Service{Store: rt.Store})
 	return s
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sort"
@@ -190,7 +191,10 @@ func (p *proxy) finish(ss grpc.ServerStream, cs grpc.ClientStream, backend, meth
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
-	if status.Code(err) == codes.Unavailable {
+	switch {
+	case grpcx.IsStopping(err): // an orderly stop of the backend: nothing failed
+		p.opts.Log.InfoContext(ss.Context(), "backend stopping", "backend", backend, "method", method, "err", err)
+	case status.Code(err) == codes.Unavailable:
 		p.opts.Log.WarnContext(ss.Context(), "backend unavailable", "backend", backend, "method", method, "err", err)
 	}
 	return backendError(backend, err)
@@ -263,7 +267,10 @@ func backendError(backend string, err error) error {
 	if strings.Contains(msg, "connection error") || strings.Contains(msg, "transport:") {
 		msg = "cannot connect to it; retry later" // the transport error would reveal internal addresses
 	}
-	return status.Errorf(codes.Unavailable, "the %s service is unavailable: %s", backend, msg)
+	// The backend's details (a Stopping error's reason) go on to the caller.
+	sp := st.Proto()
+	sp.Message = fmt.Sprintf("the %s service is unavailable: %s", backend, msg)
+	return status.FromProto(sp).Err()
 }
 
 // outgoingMD is the caller's metadata minus what belongs to the transport, with the caller's address

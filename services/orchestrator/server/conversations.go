@@ -212,7 +212,13 @@ func (s *Server) SendMessage(req *orchestratorv1.SendMessageRequest, stream orch
 		// Not a question about the data (a SQL statement): say so rather than analyse something.
 		asst.Text = why
 		send(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: why, Values: map[string]float64{}, Confidence: ConfidenceRefused}}})
-	} else if res, err = s.answer(uctx, c.Planner, tl, sch, question, opts, emit); err != nil {
+	} else if res, err = s.answer(uctx, c.Planner, tl, sch, question, opts, emit); err != nil && s.isStopping() && ctx.Err() == nil {
+		// The service stopped under the question (its jobs were not waited for): the exchange is kept
+		// as not answered, and the caller is told the service is stopping, not that the analysis failed.
+		asst.Text = "Not answered: the service stopped before the answer was ready; ask again."
+		asst.Events = append(asst.Events, &orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: asst.Text, Confidence: "none"}}})
+		sendErr = grpcx.Stopping("the orchestrator stopped before the answer was ready (conversation %s); ask again once it is back", c.Id)
+	} else if err != nil {
 		asst.Text = "The analysis failed: " + err.Error()
 		emit(&orchestratorv1.Event{Time: timestamppb.Now(), Kind: &orchestratorv1.Event_Answer{Answer: &orchestratorv1.Answer{Text: asst.Text, Confidence: "none"}}})
 	} else {
@@ -280,6 +286,16 @@ func lastSequence(c *orchestratorv1.Conversation) int32 {
 		}
 	}
 	return max(last, questions)
+}
+
+// isStopping reports whether the service has begun to stop.
+func (s *Server) isStopping() bool {
+	select {
+	case <-s.stopping:
+		return true
+	default:
+		return false // also when stopping is nil
+	}
 }
 
 // insertExchange stores a question and its answer in the order the questions were asked, by the

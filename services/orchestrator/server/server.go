@@ -35,6 +35,9 @@ type Server struct {
 	defaultBudget time.Duration
 	// llm is the language-model planner when one is configured; nil means the built-in planner.
 	llm answerer
+	// stopping is closed when the service begins to stop (grpcx.Server.Stopping); nil in tests
+	// that make a Server by hand.
+	stopping <-chan struct{}
 }
 
 // answerer is a planner that answers one question through the tools.
@@ -60,7 +63,7 @@ func Service() platform.Service {
 			fs.StringVar(&llm.APIKey, "llm-api-key", llm.APIKey, "bearer key for the LLM endpoint")
 		},
 		Start: func(ctx context.Context, rt *platform.Runtime, srv *grpcx.Server) (func(context.Context) error, error) {
-			s := &Server{rt: rt, defaultBudget: budget}
+			s := &Server{rt: rt, defaultBudget: budget, stopping: srv.Stopping()}
 			if llm.BaseURL != "" {
 				l, err := planner.NewLLM(llm)
 				if err != nil {

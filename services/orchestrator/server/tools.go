@@ -45,8 +45,31 @@ func (s *Server) profileDone(ctx context.Context, jobID string, wait func(contex
 	return wait(ctx, jobID)
 }
 
+// waitJob waits for a peer's job (a question's training, effect or profile) to end. When the
+// service begins to stop it stops waiting at once, rather than holding the stop for the drain's
+// bound: the job goes on (or goes back to its queue), but this answer cannot wait for it.
 func (t *tools) waitJob(ctx context.Context, jobID string) error {
-	if err := t.s.rt.Queue.Watch(ctx, jobID, func(*jobsv1.JobEvent) error { return nil }); err != nil {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopped := make(chan struct{})
+	if t.s.stopping != nil {
+		go func() {
+			select {
+			case <-t.s.stopping:
+				close(stopped)
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
+	}
+	if err := t.s.rt.Queue.Watch(wctx, jobID, func(*jobsv1.JobEvent) error { return nil }); err != nil {
+		select {
+		case <-stopped:
+			if ctx.Err() == nil {
+				return fmt.Errorf("the orchestrator stopped before job %s ended (it goes on, or goes back to its queue); ask again once the platform is back", jobID)
+			}
+		default:
+		}
 		return err
 	}
 	j, err := t.s.rt.Queue.Get(ctx, jobID)
