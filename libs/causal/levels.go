@@ -122,13 +122,16 @@ func estimateLevels(ctx context.Context, f *frame.Frame, spec Spec, levels []str
 		return nil, nil, err
 	}
 	var les []*causalv1.LevelEffect
-	var first string
+	// The headline level: the first that could be compared with the reference (a level with one
+	// row cannot, and made the whole estimate fail with "need at least 2 treated and 2 control
+	// rows"); the first level when none could.
+	var first, firstTried string
 	for _, l := range levels {
 		if l == ref {
 			continue
 		}
-		if first == "" {
-			first = l
+		if firstTried == "" {
+			firstTried = l
 		}
 		sub := spec
 		sub.TreatedValue, sub.SkipRefutations, sub.Bootstrap, sub.noLevels = l, true, 0, true
@@ -141,6 +144,9 @@ func estimateLevels(ctx context.Context, f *frame.Frame, spec Spec, levels []str
 				Warnings: []string{"could not be estimated: " + err.Error()}})
 			continue
 		}
+		if first == "" {
+			first = l
+		}
 		le := &causalv1.LevelEffect{Level: l, Reference: ref, Ate: e.Ate, CiLow: e.CiLow, CiHigh: e.CiHigh, StdError: e.StdError,
 			NLevel: e.NTreated, NReference: e.NControl, Method: e.Method}
 		for _, w := range e.Warnings {
@@ -149,6 +155,9 @@ func estimateLevels(ctx context.Context, f *frame.Frame, spec Spec, levels []str
 			}
 		}
 		les = append(les, le)
+	}
+	if first == "" {
+		first = firstTried
 	}
 	head := spec
 	head.noLevels = true
@@ -159,6 +168,9 @@ func estimateLevels(ctx context.Context, f *frame.Frame, spec Spec, levels []str
 		g = keepLevels(f, spec.Treatment, first, ref)
 		note = fmt.Sprintf("treatment %q has %d levels: each level is compared with the reference %q in level_effects (among the rows at the two levels); the headline estimate is %q vs %q (rows at other levels are left out of it, which the dropped-rows count includes)",
 			spec.Treatment, len(levels), ref, first, ref)
+		if first != firstTried {
+			note += fmt.Sprintf("; %q, the first level, could not be compared with the reference (its level effect says why)", firstTried)
+		}
 	} else {
 		note = fmt.Sprintf("treatment %q has %d levels: the headline estimate is %q vs all other levels; level_effects compare each level with the reference %q",
 			spec.Treatment, len(levels), spec.TreatedValue, ref)

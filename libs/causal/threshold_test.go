@@ -2,8 +2,11 @@ package causal
 
 import (
 	"context"
+	"math"
+	"strings"
 	"testing"
 
+	"github.com/vdsproject/vds/libs/frame"
 	"github.com/vdsproject/vds/libs/shareddata"
 )
 
@@ -55,5 +58,39 @@ func TestNumericTreatmentThreshold(t *testing.T) {
 	_, err2 := Estimate(ctx, f, Spec{Treatment: "embark_town", Outcome: "survived", TreatedValue: ">1", SkipRefutations: true})
 	if want := `causal: treated value ">1" is a threshold, but treatment "embark_town" is text; give one of its values (Cherbourg, Queenstown, Southampton)`; err2 == nil || err2.Error() != want {
 		t.Errorf("threshold on text: %v, want %s", err2, want)
+	}
+}
+
+// TestHeadlineLevelWithRows: a multi-level treatment whose first non-reference level has one row
+// failed as a whole with "need at least 2 treated and 2 control rows"; the headline is now the
+// first level that can be compared with the reference, and the one-row level's effect says why it
+// could not be estimated.
+func TestHeadlineLevelWithRows(t *testing.T) {
+	const n = 61
+	dose := &frame.Column{Name: "dose", Kind: frame.Float, F: make([]float64, n), Null: make([]bool, n)}
+	y := &frame.Column{Name: "y", Kind: frame.Float, F: make([]float64, n), Null: make([]bool, n)}
+	for i := 0; i < n; i++ {
+		switch {
+		case i == 0:
+			dose.F[i] = 1 // the only row at level 1
+		case i%2 == 0:
+			dose.F[i] = 2
+		}
+		y.F[i] = 3*dose.F[i] + float64(i%3)
+	}
+	f := &frame.Frame{Rows: n, Columns: []*frame.Column{dose, y}}
+	e, err := Estimate(context.Background(), f, Spec{Treatment: "dose", Outcome: "y", Method: MethodDifferenceInMeans, SkipRefutations: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.TreatedValue != "2" || e.ReferenceValue != "0" || len(e.LevelEffects) != 2 {
+		t.Fatalf("treated %q reference %q level effects %v", e.TreatedValue, e.ReferenceValue, e.LevelEffects)
+	}
+	if le := e.LevelEffects[0]; le.Level != "1" || !math.IsNaN(le.Ate) || len(le.Warnings) != 1 ||
+		le.Warnings[0] != "could not be estimated: causal: need at least 2 treated and 2 control rows, have 1 and 30" {
+		t.Errorf("level 1: %v", le)
+	}
+	if want := `"1", the first level, could not be compared with the reference (its level effect says why)`; !strings.Contains(e.Warnings[0], want) {
+		t.Errorf("note %q lacks %q", e.Warnings[0], want)
 	}
 }
