@@ -73,6 +73,23 @@ def _vds_module(inputs):
     return m
 
 
+def _print_user_traceback(e):
+    """Print e's traceback as Python would, without the runner's own frames (the exec in main and
+    the vds helpers, all in this file): the user sees their code and the libraries it called."""
+    import traceback
+    me = os.path.abspath(__file__)
+    te = traceback.TracebackException.from_exception(e)
+    seen, todo = set(), [te]
+    while todo:
+        t = todo.pop()
+        if t is None or id(t) in seen:
+            continue
+        seen.add(id(t))
+        t.stack = traceback.StackSummary.from_list([f for f in t.stack if os.path.abspath(f.filename) != me])
+        todo += [t.__cause__, t.__context__] + list(getattr(t, "exceptions", None) or [])
+    sys.stderr.write("".join(te.format()))
+
+
 def main():
     ch = os.fdopen(3, "wb", buffering=0)
     _apply(json.loads(sys.argv[1]))
@@ -95,13 +112,12 @@ def main():
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         status = "ok" if code == 0 else "error"
         msg = "" if code == 0 else "exit status %d" % code
-    except MemoryError:
-        import traceback
-        traceback.print_exc()
+    except MemoryError as e:
+        _print_user_traceback(e)
         code, status, msg = 1, "memory", "MemoryError"
     except BaseException as e:
         import traceback
-        traceback.print_exc()
+        _print_user_traceback(e)
         tb = traceback.format_exc()
         if isinstance(e, BlockingIOError) and ("fork" in tb or "Popen" in tb) or "can't start new thread" in tb:
             code, status, msg = 1, "procs", "%s: %s" % (type(e).__name__, e)
