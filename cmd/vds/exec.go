@@ -69,6 +69,7 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	py := fs.String("python", "", "Python code, or the path of a .py file, or - for standard input")
 	fs.Bool("no-progress", true, "accepted like analyze's and effect's; exec draws no progress bar")
 	save := fs.Bool("save", false, "save the SQL result as a new dataset (Python output tables are always saved)")
+	saveName := fs.String("name", "", "with --sql --save: the name of the new dataset (default sql-result-<execution>.parquet); Python names each output table in its code: vds.save(df, \"NAME\")")
 	timeout := fs.Duration("timeout", 0, "time limit of the execution (default and maximum: the server's; a larger value is lowered to it, with a note on stderr)")
 	memory := fs.Int64("memory-mb", 0, "memory limit of a Python execution in MiB (default and maximum: the server's; a larger value is lowered to it, with a note on stderr)")
 	maxRows := fs.Int64("max-rows", 0, "most result rows a SQL query returns (default and maximum: the server's; a larger value is lowered to it, with a note on stderr)")
@@ -89,6 +90,10 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{"exec --sql needs at least one data file or dataset ID to query"}
 	case *timeout < 0 || *memory < 0 || *maxRows < 0:
 		return usageError{"--timeout, --memory-mb and --max-rows must not be negative"}
+	case *saveName != "" && *py != "":
+		return usageError{`--name names the saved result of --sql; a Python execution names each output table in its code: vds.save(df, "NAME")`}
+	case *saveName != "" && !*save:
+		return usageError{"--name is the name of the saved SQL result: add --save"}
 	}
 	if err := oneOf("format", *format, "json", "text"); err != nil {
 		return err
@@ -102,7 +107,7 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "vds: --memory-mb is ignored: it limits a Python execution, and a SQL query runs under the server's memory limit (leave it out, or use --python)")
 		*memory = 0
 	}
-	req := &sandboxv1.ExecuteRequest{Language: sandboxv1.Language_LANGUAGE_SQL, Code: *sqlQ, SaveResult: *save,
+	req := &sandboxv1.ExecuteRequest{Language: sandboxv1.Language_LANGUAGE_SQL, Code: *sqlQ, SaveResult: *save, SaveName: *saveName,
 		Limits: &sandboxv1.Limits{TimeoutMs: timeout.Milliseconds(), MemoryBytes: *memory << 20, MaxRows: *maxRows}}
 	if *py != "" {
 		req.Language, req.Code = sandboxv1.Language_LANGUAGE_PYTHON, *py
@@ -152,19 +157,59 @@ func cmdExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		names = append(names, name)
 		req.Inputs = append(req.Inputs, &sandboxv1.Input{Dataset: ref})
 	}
+	inputs := make([]execInput, len(pos))
 	for i, alias := range tableAliases(names) {
 		req.Inputs[i].Alias = alias
-		if alias != tableName(names[i]) {
-			// Say so: code written for the natural name would otherwise read the wrong input.
-			fmt.Fprintf(stderr, "input %s is table %s (%s is taken by an earlier input)\n", pos[i], alias, tableName(names[i]))
-		}
+		ref := req.Inputs[i].Dataset
+		inputs[i] = execInput{Input: pos[i], Table: alias, DatasetID: ref.DatasetId, Version: ref.Version}
+	}
+	// Say which input got which table when names clash: code written for the natural name would
+	// otherwise read the wrong input.
+	for _, line := range sameNameInputs(names, inputs) {
+		fmt.Fprintln(stderr, line)
 	}
 	if *artifacts != "" {
 		if err := os.MkdirAll(*artifacts, 0o755); err != nil {
 			return fmt.Errorf("cannot make the artifacts folder: %w", err)
 		}
 	}
-	return runExec(ctx, c, req, *format, *artifacts, stdout, stderr)
+	return runExec(ctx, c, req, inputs, *format, *artifacts, stdout, stderr)
+}
+
+// execInput is one input of vds exec and the table it is (JSON "inputs").
+type execInput struct {
+	Input     string `json:"input"`
+	Table     string `json:"table"`
+	DatasetID string `json:"dataset_id"`
+	Version   int32  `json:"version"`
+}
+
+// sameNameInputs says, for each name that several inputs have (two tips.csv from different
+// folders), which input is which table: "2 inputs are named tips: a/tips.csv is table tips,
+// b/tips.csv is table tips_2".
+func sameNameInputs(names []string, inputs []execInput) []string {
+	groups := map[string][]int{}
+	var order []string
+	for i, n := range names {
+		t := tableName(n)
+		if groups[t] == nil {
+			order = append(order, t)
+		}
+		groups[t] = append(groups[t], i)
+	}
+	var out []string
+	for _, t := range order {
+		g := groups[t]
+		if len(g) < 2 {
+			continue
+		}
+		parts := make([]string, len(g))
+		for k, i := range g {
+			parts[k] = fmt.Sprintf("%s is table %s", inputs[i].Input, inputs[i].Table)
+		}
+		out = append(out, fmt.Sprintf("%d inputs are named %s: %s", len(g), t, strings.Join(parts, ", ")))
+	}
+	return out
 }
 
 // tableAliases names each input by tableName, giving an input whose name is taken (two tips.csv
@@ -300,14 +345,19 @@ type execJSON struct {
 	Limits json.RawMessage `json:"limits,omitempty"`
 	// ArtifactFiles are the files --artifacts wrote.
 	ArtifactFiles []string `json:"artifact_files,omitempty"`
+	// Inputs are the inputs in the order given, each with the table the code reads it as.
+	Inputs []execInput `json:"inputs"`
 }
 
-func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteRequest, format, artifactDir string, stdout, stderr io.Writer) error {
+func runExec(ctx context.Context, c *client.Client, req *sandboxv1.ExecuteRequest, inputs []execInput, format, artifactDir string, stdout, stderr io.Writer) error {
 	st, err := c.Sandbox.Execute(ctx, req)
 	if err != nil {
 		return explain(err, "exec")
 	}
-	out := execJSON{Tables: []json.RawMessage{}, Artifacts: []json.RawMessage{}}
+	out := execJSON{Tables: []json.RawMessage{}, Artifacts: []json.RawMessage{}, Inputs: inputs}
+	if out.Inputs == nil {
+		out.Inputs = []execInput{}
+	}
 	var metas []map[string]any // the JSON tables, encoded at the end (a saved table's state is known then)
 	var saved []savedTable
 	var final *sandboxv1.Status

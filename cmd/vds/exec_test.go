@@ -107,7 +107,7 @@ func TestExecFailedOutputIngest(t *testing.T) {
 	c := startFakeExec(t)
 	ctx := context.Background()
 	var stdout, stderr bytes.Buffer
-	err := runExec(ctx, c, &sandboxv1.ExecuteRequest{}, "text", "", &stdout, &stderr)
+	err := runExec(ctx, c, &sandboxv1.ExecuteRequest{}, nil, "text", "", &stdout, &stderr)
 	want := "output table bad.parquet was not saved: the ingest of dataset ds_bad v1 failed: the file is not Parquet (no PAR1 footer)"
 	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "good.csv") {
 		t.Errorf("error %v, want one containing %q", err, want)
@@ -116,7 +116,7 @@ func TestExecFailedOutputIngest(t *testing.T) {
 		t.Errorf("stderr %q", stderr.String())
 	}
 	stdout.Reset()
-	err = runExec(ctx, c, &sandboxv1.ExecuteRequest{}, "json", "", &stdout, &stderr)
+	err = runExec(ctx, c, &sandboxv1.ExecuteRequest{}, nil, "json", "", &stdout, &stderr)
 	var o struct {
 		Tables []struct {
 			Name      string `json:"name"`
@@ -155,7 +155,7 @@ func TestExecDuplicateOutput(t *testing.T) {
 	c := startFake(t, dupExec{})
 	ctx := context.Background()
 	var stdout, stderr bytes.Buffer
-	if err := runExec(ctx, c, &sandboxv1.ExecuteRequest{}, "text", "", &stdout, &stderr); err != nil {
+	if err := runExec(ctx, c, &sandboxv1.ExecuteRequest{}, nil, "text", "", &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	want := "saved new.csv as dataset ds_new v1\nsame.csv has the same bytes as existing dataset ds_old v2 (no new version)\nexecution exe_1: ok in 5ms\n"
@@ -163,7 +163,7 @@ func TestExecDuplicateOutput(t *testing.T) {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
 	stdout.Reset()
-	if err := runExec(ctx, c, &sandboxv1.ExecuteRequest{}, "json", "", &stdout, &stderr); err != nil {
+	if err := runExec(ctx, c, &sandboxv1.ExecuteRequest{}, nil, "json", "", &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	var o struct {
@@ -177,8 +177,9 @@ func TestExecDuplicateOutput(t *testing.T) {
 	}
 }
 
-// TestExecInputNames: two inputs named tips.csv are the tables tips and tips_2, and stderr says so;
-// a failed execution's reason is printed once (its status line), not repeated as an error.
+// TestExecInputNames: two inputs named tips.csv are the tables tips and tips_2, and stderr says
+// which file is which table (it named only the renamed one); JSON lists every input with its
+// table; a failed execution's reason is printed once (its status line), not repeated as an error.
 func TestExecInputNames(t *testing.T) {
 	home, addr := platform(t)
 	tips := shareddata.Path(t, "tabular/tips.csv")
@@ -194,8 +195,22 @@ func TestExecInputNames(t *testing.T) {
 	flags := []string{"--server", addr, "--home", home}
 	code, stdout, stderr := cli(t, time.Minute, append([]string{"exec", tips, other, "--sql",
 		"SELECT (SELECT count(*) FROM tips) AS a, (SELECT count(*) FROM tips_2) AS b"}, flags...)...)
-	if code != 0 || stdout != "a\tb\n244\t2\n" || !strings.Contains(stderr, "input "+other+" is table tips_2 (tips is taken by an earlier input)") {
-		t.Errorf("two tips.csv: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	if want := "2 inputs are named tips: " + tips + " is table tips, " + other + " is table tips_2\n"; code != 0 || stdout != "a\tb\n244\t2\n" || !strings.HasPrefix(stderr, want) {
+		t.Errorf("two tips.csv: exit %d, stdout %q, stderr %q, want it to begin with %q", code, stdout, stderr, want)
+	}
+	code, stdout, stderr = cli(t, time.Minute, append([]string{"exec", tips, other, "--format", "json", "--sql", "SELECT 1 AS one"}, flags...)...)
+	var o struct {
+		Inputs []struct {
+			Input     string `json:"input"`
+			Table     string `json:"table"`
+			DatasetID string `json:"dataset_id"`
+			Version   int32  `json:"version"`
+		} `json:"inputs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &o); err != nil || code != 0 || len(o.Inputs) != 2 ||
+		o.Inputs[0].Input != tips || o.Inputs[0].Table != "tips" || o.Inputs[1].Input != other || o.Inputs[1].Table != "tips_2" ||
+		!strings.HasPrefix(o.Inputs[1].DatasetID, "ds_") || o.Inputs[1].Version != 1 {
+		t.Errorf("json inputs: exit %d (%v) %+v; stderr %s", code, err, o.Inputs, stderr)
 	}
 	code, _, stderr = cli(t, time.Minute, append([]string{"exec", tips, "--sql", "SELECT no_such_column FROM tips"}, flags...)...)
 	if code != 1 || strings.Count(stderr, "Binder Error") != 1 || strings.Contains(stderr, "vds: ") {
@@ -327,5 +342,38 @@ func TestExecFailedOutputIngestLive(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "saved good.csv as dataset ds_") || strings.Contains(stderr, "saved bad.parquet") ||
 		!regexp.MustCompile(`output table bad.parquet was not saved: the ingest of dataset ds_\w+ v1 failed: \S`).MatchString(stderr) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestExecSaveName: --name chooses the name of the dataset a --sql --save result becomes (it was
+// always sql-result-<execution>.parquet); --name without --save, or with --python, is a usage error
+// that says what to do; a name that is not a plain name is refused by the service naming it.
+func TestExecSaveName(t *testing.T) {
+	home, addr := platform(t)
+	tips := shareddata.Path(t, "tabular/tips.csv")
+	flags := []string{"--server", addr, "--home", home}
+	code, _, stderr := cli(t, time.Minute, append([]string{"exec", tips, "--sql", "SELECT day, sum(tip) AS tip FROM tips GROUP BY day", "--save", "--name", "tips by day"}, flags...)...)
+	m := regexp.MustCompile(`(?m)^saved tips by day as dataset (ds_\w+) v1$`).FindStringSubmatch(stderr)
+	if code != 0 || m == nil {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	d, err := sharedClient(t).Datasets.GetDataset(context.Background(), &datasetsv1.GetDatasetRequest{DatasetId: m[1]})
+	if err != nil || d.Dataset.Name != "tips by day" {
+		t.Errorf("dataset %s: %v, name %q, want \"tips by day\"", m[1], err, d.GetDataset().GetName())
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"exec", tips, "--sql", "SELECT 1", "--name", "x"}, 2, "--name is the name of the saved SQL result: add --save"},
+		{[]string{"exec", tips, "--python", "print(1)", "--save", "--name", "x"}, 2, `a Python execution names each output table in its code: vds.save(df, "NAME")`},
+		{append([]string{"exec", tips, "--sql", "SELECT 1", "--save", "--name", "../x"}, flags...), 1,
+			`save_name: "../x" is not a dataset name: use 1 to 100 letters, digits, '_', '.', '-' or spaces`},
+	} {
+		code, _, stderr := cli(t, time.Minute, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %d and %q", c.args, code, stderr, c.code, c.want)
+		}
 	}
 }

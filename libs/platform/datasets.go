@@ -73,6 +73,12 @@ func (rt *Runtime) ReadFrame(ctx context.Context, datasetID string, version int3
 // context made with ActAs). The name is also
 // the file name in the dataset's metadata; it is never used as a path.
 func (rt *Runtime) UploadTable(ctx context.Context, projectID, name string, data []byte) (*datasetsv1.UploadResponse, error) {
+	return rt.UploadTableAs(ctx, projectID, name, name, data)
+}
+
+// UploadTableAs is UploadTable with a dataset name other than the file name (whose extension
+// says the format).
+func (rt *Runtime) UploadTableAs(ctx context.Context, projectID, name, fileName string, data []byte) (*datasetsv1.UploadResponse, error) {
 	conn, err := rt.Peer("ingestion")
 	if err != nil {
 		return nil, err
@@ -82,7 +88,7 @@ func (rt *Runtime) UploadTable(ctx context.Context, projectID, name string, data
 		return nil, err
 	}
 	if err := up.Send(&datasetsv1.UploadRequest{Payload: &datasetsv1.UploadRequest_Metadata{Metadata: &datasetsv1.UploadMetadata{
-		ProjectId: projectID, Name: name, FileName: name, SizeBytes: int64(len(data))}}}); err != nil {
+		ProjectId: projectID, Name: name, FileName: fileName, SizeBytes: int64(len(data))}}}); err != nil {
 		return nil, err
 	}
 	const chunk = 256 << 10

@@ -283,9 +283,14 @@ func (s *Server) localCSV(ctx context.Context, parquetPath string) (string, map[
 
 // upload stores an output table through the ingestion service, acting as the caller.
 func (s *Server) upload(ctx context.Context, who *authn.Identity, projectID, name string, data []byte) (*datasetsv1.UploadResponse, error) {
+	return s.uploadAs(ctx, who, projectID, name, name, data)
+}
+
+// uploadAs is upload with a dataset name other than the file name.
+func (s *Server) uploadAs(ctx context.Context, who *authn.Identity, projectID, name, fileName string, data []byte) (*datasetsv1.UploadResponse, error) {
 	actx, err := s.rt.ActAs(ctx, who.UserID, projectID)
 	if err != nil {
 		return nil, err
 	}
-	return s.rt.UploadTable(actx, projectID, name, data)
+	return s.rt.UploadTableAs(actx, projectID, name, fileName, data)
 }

@@ -206,6 +206,9 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 	if len(req.Inputs) > 16 {
 		return grpcx.InvalidArgument("inputs", "name at most 16 datasets")
 	}
+	if err := checkSaveName(req); err != nil {
+		return err
+	}
 	if req.Language == sandboxv1.Language_LANGUAGE_PYTHON {
 		return s.executePython(ctx, req, who, exe, &ran, stream)
 	}
@@ -428,7 +431,11 @@ func (s *Server) saveSQL(ctx context.Context, who *authn.Identity, req *sandboxv
 		return nil, "", false, err
 	}
 	name = "sql-result-" + strings.TrimPrefix(exeID, ids.Execution+"_") + ".parquet"
-	up, err := s.upload(ctx, who, req.ProjectId, name, buf.Bytes())
+	fileName := name
+	if req.SaveName != "" {
+		name, fileName = req.SaveName, saveFileName(req.SaveName)
+	}
+	up, err := s.uploadAs(ctx, who, req.ProjectId, name, fileName, buf.Bytes())
 	if err != nil {
 		return nil, "", false, err
 	}
