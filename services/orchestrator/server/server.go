@@ -86,7 +86,9 @@ func (s *Server) StartAnalysis(ctx context.Context, req *orchestratorv1.StartAna
 	if err != nil {
 		return nil, err
 	}
-	if err := platform.RequireColumn("target", ver.Columns, req.Target); err != nil {
+	// A target with no values is refused here, before the analysis job starts (its training would
+	// fail only after the profile).
+	if err := platform.RequireTarget("target", ver, req.Target); err != nil {
 		return nil, err
 	}
 	if req.BudgetSeconds < 0 || req.BudgetSeconds > 3600 {
