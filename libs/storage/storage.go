@@ -150,6 +150,9 @@ type Storage interface {
 	AddLoginFailure(ctx context.Context, key string, at time.Time) error
 	// CountLoginFailures counts key's failures at or after since.
 	CountLoginFailures(ctx context.Context, key string, since time.Time) (int, error)
+	// LoginFailureTimes returns the times of key's failures at or after since, oldest first (how
+	// long a throttled login must wait).
+	LoginFailureTimes(ctx context.Context, key string, since time.Time) ([]time.Time, error)
 	// ClearLoginFailures forgets key's failures (after a successful login) and, for every key,
 	// those older than before.
 	ClearLoginFailures(ctx context.Context, key string, before time.Time) error

@@ -438,6 +438,13 @@ func testLoginFailures(t *testing.T, s storage.Storage) {
 			t.Errorf("CountLoginFailures(%s, %v) = %d, %v; want %d", tc.key, now.Sub(tc.since), n, err, tc.want)
 		}
 	}
+	// The times of a key's failures in a window, oldest first.
+	if ts, err := s.LoginFailureTimes(ctx, "acct:a@example.com", now.Add(-time.Hour)); err != nil || len(ts) != 3 || !ts[0].Equal(now.Add(-20*time.Minute)) || !ts[1].Equal(now.Add(-10*time.Minute)) || !ts[2].Equal(now) {
+		t.Errorf("LoginFailureTimes(acct:a, 1h) = %v, %v; want 3 times, oldest first", ts, err)
+	}
+	if ts, err := s.LoginFailureTimes(ctx, "acct:b@example.com", now.Add(-time.Hour)); err != nil || len(ts) != 0 {
+		t.Errorf("LoginFailureTimes(acct:b) = %v, %v; want none", ts, err)
+	}
 	// Clearing one key also prunes everyone's failures older than before.
 	if err := s.ClearLoginFailures(ctx, "acct:a@example.com", now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)

@@ -43,6 +43,24 @@ func (s *Store) CountLoginFailures(ctx context.Context, key string, since time.T
 	return n, err
 }
 
+// LoginFailureTimes returns the times of key's failures at or after since, oldest first.
+func (s *Store) LoginFailureTimes(ctx context.Context, key string, since time.Time) ([]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at FROM login_failures WHERE throttle_key = ? AND at >= ? ORDER BY at`), key, us(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var at int64
+		if err := rows.Scan(&at); err != nil {
+			return nil, err
+		}
+		out = append(out, tm(at))
+	}
+	return out, rows.Err()
+}
+
 // ClearLoginFailures deletes key's failures and every failure older than before.
 func (s *Store) ClearLoginFailures(ctx context.Context, key string, before time.Time) error {
 	_, err := s.exec(ctx, s.q(`DELETE FROM login_failures WHERE throttle_key = ? OR at < ?`), key, us(before))

@@ -206,6 +206,7 @@ func (s *Server) throttled(ctx context.Context, email, addr string, now time.Tim
 		return nil
 	}
 	since := now.Add(-t.Window)
+	var wait time.Duration
 	for _, c := range t.keys(email, addr) {
 		if c.max <= 0 {
 			continue
@@ -214,17 +215,38 @@ func (s *Server) throttled(ctx context.Context, email, addr string, now time.Tim
 		if err != nil {
 			return grpcx.Internal(ctx, err, "login")
 		}
-		if n >= c.max {
-			// The wait is the whole window (an upper bound: a failure older than the newest leaves it
-			// sooner); RetryInfo carries it for clients, and the gateway turns it into Retry-After.
-			st := status.Newf(codes.ResourceExhausted, "too many failed logins for this account or from this address: wait %s and try again", t.Window.Round(time.Minute))
-			if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(t.Window)}); err == nil {
-				return d.Err()
-			}
-			return st.Err()
+		if n < c.max {
+			continue
 		}
+		// A login is allowed again once fewer than max failures are in the window: when the
+		// max-th newest failure leaves it (the wait was the whole window, however old the failures).
+		ts, err := s.rt.Store.LoginFailureTimes(ctx, c.key, since)
+		if err != nil {
+			return grpcx.Internal(ctx, err, "login")
+		}
+		w := t.Window
+		if len(ts) >= c.max {
+			w = throttleWait(ts[len(ts)-c.max], t.Window, now)
+		}
+		wait = max(wait, w)
 	}
-	return nil
+	if wait == 0 {
+		return nil
+	}
+	// RetryInfo carries the wait for clients; the gateway turns it into Retry-After (whole seconds,
+	// rounded up).
+	st := status.Newf(codes.ResourceExhausted, "too many failed logins for this account or from this address: wait %s and try again",
+		(wait + time.Second - 1).Truncate(time.Second))
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)}); err == nil {
+		return d.Err()
+	}
+	return st.Err()
+}
+
+// throttleWait is how long after now the failure at at leaves a window of the given length: a
+// failure counts while it is at or after now - window, so it leaves just after at + window.
+func throttleWait(at time.Time, window time.Duration, now time.Time) time.Duration {
+	return max(at.Add(window).Sub(now)+time.Microsecond, time.Microsecond)
 }
 
 func (s *Server) Login(ctx context.Context, req *authv1.LoginRequest) (*authv1.LoginResponse, error) {

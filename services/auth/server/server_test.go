@@ -107,8 +107,10 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "wait 15m0s") {
 			t.Fatalf("right password from the throttled address: %v, want ResourceExhausted asking to wait 15m0s", err)
 		}
-		if d := retryDelay(err); d != DefaultThrottle.Window {
-			t.Fatalf("RetryInfo delay %v, want the throttle window %v", d, DefaultThrottle.Window)
+		// The failures were just made: the oldest counted one leaves the window a little under
+		// 15 minutes from now.
+		if d := retryDelay(err); d > DefaultThrottle.Window || d < DefaultThrottle.Window-time.Minute {
+			t.Fatalf("RetryInfo delay %v, want just under the throttle window %v", d, DefaultThrottle.Window)
 		}
 	}
 	// The owner, elsewhere, logs in; another account is not affected.
@@ -346,5 +348,47 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 	}
 	if _, err := s.Login(from("192.0.2.1"), &authv1.LoginRequest{Email: "mover@example.com", Password: "the new password"}); err != nil {
 		t.Errorf("new password: %v", err)
+	}
+}
+
+// TestLoginThrottleWait: a throttled login's wait (the RetryInfo delay the gateway sends as
+// Retry-After, and the message) is the time until the limiter allows another attempt: until the
+// max-th newest failure leaves the window. It was always the whole window (15 minutes), however old
+// the failures were.
+func TestLoginThrottleWait(t *testing.T) {
+	st := newStore(t)
+	s := newServer(t, st)
+	const addr = "198.51.100.7"
+	now := time.Now()
+	// Five failures (the per-account limit) 10, 8, 6, 4 and 2 minutes ago: the oldest leaves the
+	// 15-minute window in 5 minutes, and the limit is then no longer reached.
+	for _, ago := range []int{10, 8, 6, 4, 2} {
+		if err := st.AddLoginFailure(context.Background(), "acct:late@example.com|addr:"+addr, now.Add(-time.Duration(ago)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := s.Login(from(addr), &authv1.LoginRequest{Email: "late@example.com", Password: "x"})
+	d := retryDelay(err)
+	if status.Code(err) != codes.ResourceExhausted || d > 5*time.Minute || d < 5*time.Minute-10*time.Second ||
+		status.Convert(err).Message() != "too many failed logins for this account or from this address: wait 5m0s and try again" {
+		t.Fatalf("throttled: %v, delay %v; want ResourceExhausted, 'wait 5m0s' and a delay just under 5m", err, d)
+	}
+	// A sixth failure 12 minutes ago does not change it: the fifth newest still leaves in 5 minutes.
+	if err := st.AddLoginFailure(context.Background(), "acct:late@example.com|addr:"+addr, now.Add(-12*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Login(from(addr), &authv1.LoginRequest{Email: "late@example.com", Password: "x"}); retryDelay(err) > 5*time.Minute || retryDelay(err) < 5*time.Minute-10*time.Second {
+		t.Fatalf("six failures: delay %v, want just under 5m", retryDelay(err))
+	}
+	// The limiter keeps its word: at the end of the wait the login is allowed (it fails on the
+	// password instead).
+	s.Throttle.Window -= d
+	if _, err := s.Login(from(addr), &authv1.LoginRequest{Email: "late@example.com", Password: "x"}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("after the wait: %v, want Unauthenticated (the throttle let it through)", err)
+	}
+	// The wait of one failure: it counts while it is at or after now - window.
+	at := time.Unix(1000, 0)
+	if got := throttleWait(at, time.Minute, at.Add(20*time.Second)); got != 40*time.Second+time.Microsecond {
+		t.Errorf("throttleWait = %v, want 40s and a microsecond", got)
 	}
 }
