@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vdsproject/vds/libs/duck/ducktest"
 )
 
 // TestBenchmarkSQLEngine compares the sandboxed SQL engine with DuckDB alone on the same 1M-row
@@ -25,7 +27,7 @@ func TestBenchmarkSQLEngine(t *testing.T) {
 		t.Skip("set VDS_DUCK_SQL_BENCH=results-file to run the engine benchmark")
 	}
 	ctx := context.Background()
-	loadBefore := loadAverage()
+	loadBefore := ducktest.LoadAverage()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "million.parquet")
 	raw, err := sql.Open("duckdb", "")
@@ -34,37 +36,23 @@ func TestBenchmarkSQLEngine(t *testing.T) {
 	}
 	defer raw.Close()
 	raw.SetMaxOpenConns(1)
-	if _, err := raw.Exec(`COPY (SELECT range AS id, range % 100 AS grp, (range * 7919 % 10007) / 10007.0 AS x, range * 13 % 1000 AS y
-		FROM range(1000000)) TO ` + Literal(p) + ` (FORMAT parquet)`); err != nil {
+	if err := ducktest.WriteParquet(raw, p); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := raw.Exec("SET threads = 2; SET memory_limit = '1GB'"); err != nil {
 		t.Fatal(err)
 	}
-	q := "SELECT grp, count(*) AS n, avg(x) AS mx, sum(y) AS sy FROM t GROUP BY grp ORDER BY grp"
+	q := ducktest.Query
 	spill := t.TempDir()
 	pool := NewWarmPoolSpill(2, "1GB", 2, spill)
 	defer pool.Close()
 	pool.Keep(4, 0)
 	alone := func() time.Duration {
-		start := time.Now()
-		rows, err := raw.Query(strings.Replace(q, "FROM t", "FROM read_parquet("+Literal(p)+")", 1))
+		d, err := ducktest.Alone(raw, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
-		var grp, cnt, mx, sy any // every value is read, as the engine materializes the result
-		for rows.Next() {
-			if err := rows.Scan(&grp, &cnt, &mx, &sy); err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
-		rows.Close()
-		if n != 100 {
-			t.Fatalf("%d rows", n)
-		}
-		return time.Since(start)
+		return d
 	}
 	engine := func(scope string) func() time.Duration {
 		return func() time.Duration {
@@ -74,7 +62,7 @@ func TestBenchmarkSQLEngine(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := time.Since(start)
-			if res.Rows != 100 {
+			if res.Rows != ducktest.Groups {
 				t.Fatalf("%d rows", res.Rows)
 			}
 			res.Release()
@@ -134,18 +122,9 @@ Command: `+"`VDS_DUCK_SQL_BENCH=$PWD/bench/results/sandbox-sql-engine.md go test
 
 | case | p50 ms | p95 ms | p50 ratio | paired ratio (median) |
 |---|---:|---:|---:|---:|
-%s`, "`"+q+"`", reused, refused, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, loadBefore, loadAverage(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), tbl.String())
+%s`, "`"+q+"`", reused, refused, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, loadBefore, ducktest.LoadAverage(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), tbl.String())
 	t.Log(md)
 	if err := os.WriteFile(outFile, []byte(md), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:3], " ")
 }

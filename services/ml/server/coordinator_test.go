@@ -2,16 +2,11 @@ package server_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
-	"github.com/vdsproject/vds/libs/storage"
-	"github.com/vdsproject/vds/libs/storage/sqlstore"
 	"github.com/vdsproject/vds/services/ml/server"
 )
 
@@ -22,17 +17,9 @@ import (
 // runs again), redoes at most the two that were in flight, and the training succeeds with every
 // planned trial.
 func TestCoordinatorKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the mesh and three replicas")
-	}
-	tc := newTrialCluster(t, map[string]string{"VDS_DISTRIBUTED_TRIALS": "true", "VDS_TRAIN_WORKERS": "0", "VDS_TRIAL_WORKERS": "0",
-		"VDS_TRIAL_ACK_WAIT": "4s", "VDS_MAX_TRIALS_PER_USER": "2", "VDS_MAX_TRIALS": "4"})
-	ctx, home, p, c, replica := tc.ctx, tc.home, tc.p, tc.c, tc.replica
-	store, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(home, "vds.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	tc := newTrialCluster(t, map[string]string{"VDS_TRAIN_WORKERS": "0"})
+	ctx, p, c, replica := tc.ctx, tc.p, tc.c, tc.replica
+	store := tc.openStore()
 
 	var mu sync.Mutex
 	starts := map[int]int{}
@@ -47,16 +34,13 @@ func TestCoordinatorKilled(t *testing.T) {
 		starts[idx]++
 		n++
 		if n == 4 {
-			rs, err := store.ListResources(context.Background(), storage.ListQuery{Kind: server.KindTrial, ParentID: trainingID, Limit: 1000})
+			recs, err := trialRecords(context.Background(), store, trainingID)
 			if err != nil {
 				t.Error(err)
 			}
 			doneAtStop = map[int]bool{}
-			for _, r := range rs {
-				rec := &mlv1.TrialRecord{}
-				if proto.Unmarshal(r.Data, rec) == nil {
-					doneAtStop[int(rec.Index)] = true
-				}
+			for _, rec := range recs {
+				doneAtStop[int(rec.Index)] = true
 			}
 			stopC1()
 			close(stopped)
@@ -71,11 +55,7 @@ func TestCoordinatorKilled(t *testing.T) {
 	t.Cleanup(func() { stopC2(); stopW(); stopC1(); tc.wg.Wait() })
 
 	ref := upload(t, c, p.Creds.ProjectID, "tabular/titanic.csv")
-	st, err := c.ML.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 120, Seed: 8,
-		ExcludeColumns: []string{"alive", "who", "adult_male"}, Algorithms: []string{"logistic_regression", "naive_bayes", "knn"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := startTitanic(t, c, ref, 8)
 	select {
 	case <-stopped:
 	case <-time.After(90 * time.Second):
@@ -90,15 +70,8 @@ func TestCoordinatorKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sr, err := store.GetResource(ctx, server.KindTrialSearch, st.TrainingId)
-	if err != nil {
-		t.Fatal(err)
-	}
-	search := &mlv1.TrialSearch{}
-	if err := proto.Unmarshal(sr.Data, search); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := store.ListResources(ctx, storage.ListQuery{Kind: server.KindTrial, ParentID: st.TrainingId, Limit: 1000})
+	search := trialSearch(t, store, st.TrainingId)
+	rs, err := trialRecords(ctx, store, st.TrainingId)
 	if err != nil {
 		t.Fatal(err)
 	}

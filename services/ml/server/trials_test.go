@@ -3,21 +3,17 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"google.golang.org/protobuf/proto"
 
 	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	mlv1 "github.com/vdsproject/vds/gen/vds/ml/v1"
 	"github.com/vdsproject/vds/libs/jobs"
-	"github.com/vdsproject/vds/libs/storage"
-	"github.com/vdsproject/vds/libs/storage/sqlstore"
 	"github.com/vdsproject/vds/services/ml/server"
 )
 
@@ -32,12 +28,8 @@ import (
 // training's job is delivered again with two trial records deleted, as to a restarted coordinator:
 // it keeps the search's start and redoes only those two.
 func TestDistributedTrials(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the mesh and two worker replicas")
-	}
-	tc := newTrialCluster(t, map[string]string{"VDS_DISTRIBUTED_TRIALS": "true", "VDS_TRIAL_WORKERS": "0", "VDS_TRIAL_ACK_WAIT": "4s",
-		"VDS_MAX_TRIALS_PER_USER": "2", "VDS_MAX_TRIALS": "4", "VDS_WORKER_NAME": "coordinator"})
-	ctx, home, ns, log, p, c := tc.ctx, tc.home, tc.ns, tc.log, tc.p, tc.c
+	tc := newTrialCluster(t, map[string]string{"VDS_WORKER_NAME": "coordinator"})
+	ctx, ns, log, p, c := tc.ctx, tc.ns, tc.log, tc.p, tc.c
 	// -train-workers=0: the replicas take trials only, so the mesh's ML service is the coordinator
 	worker := func(name, workers string) context.CancelFunc {
 		return tc.replica(name, "-train-workers=0", "-trial-workers="+workers)
@@ -68,11 +60,7 @@ func TestDistributedTrials(t *testing.T) {
 	t.Cleanup(func() { stopB(); killVictim(); tc.wg.Wait() })
 
 	ref := upload(t, c, p.Creds.ProjectID, "tabular/titanic.csv")
-	st, err := c.ML.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 120, Seed: 5,
-		ExcludeColumns: []string{"alive", "who", "adult_male"}, Algorithms: []string{"logistic_regression", "naive_bayes", "knn"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := startTitanic(t, c, ref, 5)
 	select {
 	case <-killed:
 	case <-time.After(90 * time.Second):
@@ -87,30 +75,15 @@ func TestDistributedTrials(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	store, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(home, "vds.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	sr, err := store.GetResource(ctx, server.KindTrialSearch, st.TrainingId)
-	if err != nil {
-		t.Fatalf("search record: %v", err)
-	}
-	search := &mlv1.TrialSearch{}
-	if err := proto.Unmarshal(sr.Data, search); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := store.ListResources(ctx, storage.ListQuery{Kind: server.KindTrial, ParentID: st.TrainingId, Limit: 1000})
+	store := tc.openStore()
+	search := trialSearch(t, store, st.TrainingId)
+	all, err := trialRecords(ctx, store, st.TrainingId)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var recs []*mlv1.TrialRecord
 	byWorker, seen := map[string]int{}, map[int32]bool{}
-	for _, r := range rs {
-		rec := &mlv1.TrialRecord{}
-		if err := proto.Unmarshal(r.Data, rec); err != nil {
-			t.Fatal(err)
-		}
+	for _, rec := range all {
 		if seen[rec.Index] {
 			t.Errorf("trial %d recorded twice", rec.Index)
 		}
@@ -176,16 +149,11 @@ func TestDistributedTrials(t *testing.T) {
 	mu.Lock()
 	redone := started["b"] - bBefore
 	mu.Unlock()
-	rs2, err := store.ListResources(ctx, storage.ListQuery{Kind: server.KindTrial, ParentID: st.TrainingId, Limit: 1000})
+	rs2, err := trialRecords(ctx, store, st.TrainingId)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sr2, err := store.GetResource(ctx, server.KindTrialSearch, st.TrainingId)
-	if err != nil {
-		t.Fatal(err)
-	}
-	search2 := &mlv1.TrialSearch{}
-	_ = proto.Unmarshal(sr2.Data, search2)
+	search2 := trialSearch(t, store, st.TrainingId)
 	tr2, err := c.ML.GetTraining(ctx, &mlv1.GetTrainingRequest{TrainingId: st.TrainingId})
 	if err != nil {
 		t.Fatal(err)
@@ -201,28 +169,17 @@ func TestDistributedTrials(t *testing.T) {
 	var both []*mlv1.TrialRecord
 	var ids []*mlv1.StartTrainingResponse
 	for seed := int64(6); seed <= 7; seed++ {
-		st2, err := c.ML.StartTraining(ctx, &mlv1.StartTrainingRequest{Dataset: ref, Target: "survived", BudgetSeconds: 120, Seed: seed,
-			ExcludeColumns: []string{"alive", "who", "adult_male"}, Algorithms: []string{"logistic_regression", "naive_bayes", "knn"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, st2)
+		ids = append(ids, startTitanic(t, c, ref, seed))
 	}
 	for _, st2 := range ids {
 		if _, err := c.WaitJob(ctx, st2.JobId, nil); err != nil {
 			t.Fatalf("training: %v", err)
 		}
-		rs, err := store.ListResources(ctx, storage.ListQuery{Kind: server.KindTrial, ParentID: st2.TrainingId, Limit: 1000})
+		recs2, err := trialRecords(ctx, store, st2.TrainingId)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range rs {
-			rec := &mlv1.TrialRecord{}
-			if err := proto.Unmarshal(r.Data, rec); err != nil {
-				t.Fatal(err)
-			}
-			both = append(both, rec)
-		}
+		both = append(both, recs2...)
 	}
 	if len(both) != 2*int(search.Trials) {
 		t.Errorf("%d trials recorded for two trainings of %d", len(both), search.Trials)

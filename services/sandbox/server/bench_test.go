@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -22,10 +21,9 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/vdsproject/vds/gen/client"
-	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
 	"github.com/vdsproject/vds/libs/duck"
-	"github.com/vdsproject/vds/services/mesh"
+	"github.com/vdsproject/vds/libs/duck/ducktest"
 	"github.com/vdsproject/vds/services/sandbox/server"
 )
 
@@ -39,18 +37,9 @@ func TestBenchmarkSQL(t *testing.T) {
 		t.Skip("set VDS_SANDBOX_SQL_BENCH=results-file to run the SQL benchmark")
 	}
 	ctx := context.Background()
-	loadBefore := loadAvg()
-	home := t.TempDir()
-	p, err := mesh.Up(ctx, mesh.Options{Home: home, Bootstrap: true, Log: slog.New(slog.NewTextHandler(benchLog(), nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	loadBefore := ducktest.LoadAverage()
+	f := newFixture(t, benchLog())
+	home, p, c := f.home, f.p, f.c
 	raw, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
@@ -58,20 +47,13 @@ func TestBenchmarkSQL(t *testing.T) {
 	defer raw.Close()
 	raw.SetMaxOpenConns(1)
 	src := filepath.Join(t.TempDir(), "million.parquet")
-	if _, err := raw.Exec(fmt.Sprintf(`COPY (SELECT range AS id, range %% 100 AS grp, (range * 7919 %% 10007) / 10007.0 AS x, range * 13 %% 1000 AS y
-		FROM range(1000000)) TO '%s' (FORMAT parquet)`, src)); err != nil {
+	if err := ducktest.WriteParquet(raw, src); err != nil {
 		t.Fatal(err)
 	}
-	up, err := c.UploadFile(ctx, p.Creds.ProjectID, src, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
-		t.Fatal(err)
-	}
-	q := "SELECT grp, count(*) AS n, avg(x) AS mx, sum(y) AS sy FROM t GROUP BY grp ORDER BY grp"
+	up := upload(t, c, p.Creds.ProjectID, src)
+	q := ducktest.Query
 	req := &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: q,
-		Inputs: []*sandboxv1.Input{{Dataset: &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}, Alias: "t"}}}
+		Inputs: []*sandboxv1.Input{{Dataset: up, Alias: "t"}}}
 	// The same call made to the sandbox service's own address, as the orchestrator (a service inside
 	// the mesh) makes it: the caller's API key is still checked there; only the front door's proxy hop
 	// is left out.
@@ -83,7 +65,7 @@ func TestBenchmarkSQL(t *testing.T) {
 	via := func(c *client.Client) time.Duration {
 		start := time.Now()
 		res, err := execute(t, c, req)
-		if err != nil || res.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || res.tables[0].RowCount != 100 {
+		if err != nil || res.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || res.tables[0].RowCount != ducktest.Groups {
 			t.Fatalf("%v %v", err, res.status)
 		}
 		return time.Since(start)
@@ -110,24 +92,11 @@ func TestBenchmarkSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	aloneOn := func(db *sql.DB) time.Duration {
-		start := time.Now()
-		rows, err := db.Query(strings.Replace(q, "FROM t", "FROM read_parquet('"+cached[0]+"')", 1))
+		d, err := ducktest.Alone(db, cached[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
-		var grp, cnt, mx, sy any
-		for rows.Next() {
-			if err := rows.Scan(&grp, &cnt, &mx, &sy); err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
-		rows.Close()
-		if n != 100 {
-			t.Fatalf("%d rows", n)
-		}
-		return time.Since(start)
+		return d
 	}
 	alone := func() time.Duration { return aloneOn(raw) }
 	// The engine path: libs/duck's locked-down SQL with its own warm pool, same file, query, memory
@@ -154,7 +123,7 @@ func TestBenchmarkSQL(t *testing.T) {
 		rows, reused := res.Rows, res.Reused
 		elapsed := time.Since(start)
 		res.Release()
-		if rows != 100 {
+		if rows != ducktest.Groups {
 			t.Fatalf("%d rows", rows)
 		}
 		if scope != "" && !reused && keptRuns > 0 {
@@ -251,7 +220,7 @@ Command: `+"`bench/sandbox/run.sh`"+` (or just the SQL part: `+"`VDS_SANDBOX_SQL
 
 | case | p50 ms | p95 ms | p50 ratio | paired ratio (median) | CPU ms/run | CPU ratio |
 |---|---:|---:|---:|---:|---:|---:|
-%[9]s`, "`"+q+"`", runs, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, loadBefore, loadAvg(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), tbl.String())
+%[9]s`, "`"+q+"`", runs, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, loadBefore, ducktest.LoadAverage(), time.Now().UTC().Format("2006-01-02 15:04 UTC"), tbl.String())
 	// The notes written by hand below the table (from the line that starts with notesMark on) are
 	// kept: a new run replaces the measurement, not its discussion.
 	if old, err := os.ReadFile(outFile); err == nil {
@@ -267,15 +236,6 @@ Command: `+"`bench/sandbox/run.sh`"+` (or just the SQL part: `+"`VDS_SANDBOX_SQL
 
 // notesMark starts the hand-written part of the results file, which the benchmark keeps.
 const notesMark = "Notes (written by hand"
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:3], " ")
-}
 
 func benchLog() io.Writer {
 	if os.Getenv("VDS_SANDBOX_SQL_BENCH_LOG") != "" {

@@ -2,9 +2,6 @@ package server_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,12 +10,9 @@ import (
 
 	"github.com/vdsproject/vds/gen/client"
 	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
-	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
-	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/shareddata"
-	"github.com/vdsproject/vds/services/mesh"
 	"github.com/vdsproject/vds/services/sandbox/server"
 )
 
@@ -30,62 +24,22 @@ import (
 func TestCachedVersionKeepsAccessChecks(t *testing.T) {
 	t.Setenv("VDS_SANDBOX_BWRAP", "/nonexistent/bwrap")
 	ctx := context.Background()
-	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	owner, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close()
-	up, err := owner.UploadFile(ctx, p.Creds.ProjectID, shareddata.Path(t, "tabular/iris.csv"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := owner.WaitJob(ctx, up.JobId, nil); err != nil {
-		t.Fatal(err)
-	}
+	f := newFixture(t, nil)
+	p, owner := f.p, f.c
+	ref := upload(t, owner, p.Creds.ProjectID, shareddata.Path(t, "tabular/iris.csv"))
 	// A colleague who is an editor of the project.
-	anon, err := client.Dial(ctx, p.GRPCAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer anon.Close()
-	email, pw := "colleague-"+strings.ToLower(ids.New(ids.User))+"@example.test", "a long enough colleague password"
-	if _, err := anon.Auth.Register(ctx, &authv1.RegisterRequest{Email: email, Password: pw}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := anon.Auth.Login(ctx, &authv1.LoginRequest{Email: email, Password: pw})
-	if err != nil {
-		t.Fatal(err)
-	}
-	colleague, err := client.Dial(ctx, p.GRPCAddr, client.WithToken(l.AccessToken))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer colleague.Close()
+	colleague, email := register(t, p.GRPCAddr, "colleague")
 	added, err := owner.Auth.AddMember(ctx, &authv1.AddMemberRequest{ProjectId: p.Creds.ProjectID, Email: email, Role: authv1.Role_ROLE_EDITOR})
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := owner.Auth.CreateApiKey(ctx, &authv1.CreateApiKeyRequest{ProjectId: p.Creds.ProjectID, Name: "read only", Scope: authv1.Scope_SCOPE_READ})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(key.Key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
+	reader := f.readOnly(t)
 	stranger := strangerClient(t, p.GRPCAddr)
 	sp, err := stranger.Auth.ListProjects(ctx, &authv1.ListProjectsRequest{})
 	if err != nil || len(sp.Projects) == 0 {
 		t.Fatalf("stranger's projects: %v %v", sp, err)
 	}
 
-	ref := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
 	query := func(c *client.Client, project string) (int64, error) {
 		res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: project, Language: sandboxv1.Language_LANGUAGE_SQL,
 			Code: "SELECT count(*) AS n FROM iris", Inputs: []*sandboxv1.Input{{Dataset: ref, Alias: "iris"}}})
@@ -125,7 +79,7 @@ func TestCachedVersionKeepsAccessChecks(t *testing.T) {
 	if time.Since(start) >= server.VersionTTL {
 		t.Logf("the refusals ran %s after the first query, past the cache's %s; they still checked access", time.Since(start), server.VersionTTL)
 	}
-	if _, err := owner.Datasets.DeleteDataset(ctx, &datasetsv1.DeleteDatasetRequest{DatasetId: up.DatasetId}); err != nil {
+	if _, err := owner.Datasets.DeleteDataset(ctx, &datasetsv1.DeleteDatasetRequest{DatasetId: ref.DatasetId}); err != nil {
 		t.Fatal(err)
 	}
 	deleted := time.Now()

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -29,7 +28,6 @@ import (
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/logging"
 	"github.com/vdsproject/vds/libs/shareddata"
-	"github.com/vdsproject/vds/services/mesh"
 )
 
 type collected struct {
@@ -83,24 +81,9 @@ func execute(t *testing.T, c *client.Client, req *sandboxv1.ExecuteRequest) (*co
 // Sun 21.41, Thur 17.6827.
 func TestTipsGroupBy(t *testing.T) {
 	ctx := context.Background()
-	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	up, err := c.UploadFile(ctx, p.Creds.ProjectID, shareddata.Path(t, "tabular/tips.csv"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
-		t.Fatal(err)
-	}
-	in := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
+	f := newFixture(t, nil)
+	p, c := f.p, f.c
+	in := upload(t, c, p.Creds.ProjectID, shareddata.Path(t, "tabular/tips.csv"))
 	code := `import vds
 import matplotlib.pyplot as plt
 df = vds.load("tips")
@@ -296,26 +279,11 @@ for name in ("by_day.png", "by_day.vl.json"):
 func TestSQLSaveAndScope(t *testing.T) {
 	ctx := context.Background()
 	logs := &logging.SyncBuffer{}
-	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	fx := newFixture(t, logs)
+	p, c := fx.p, fx.c
 	var refs []*commonv1.DatasetRef
 	for _, f := range []string{"tabular/tips.csv", "tabular/iris.csv"} {
-		up, err := c.UploadFile(ctx, p.Creds.ProjectID, shareddata.Path(t, f), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
-			t.Fatal(err)
-		}
-		refs = append(refs, &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version})
+		refs = append(refs, upload(t, c, p.Creds.ProjectID, shareddata.Path(t, f)))
 	}
 	q := `SELECT day, round(avg(total_bill), 4) AS mean_bill, count(*) AS n FROM tips GROUP BY day ORDER BY day`
 	res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: q,
@@ -456,30 +424,15 @@ func TestSQLSaveAndScope(t *testing.T) {
 // with FailedPrecondition naming the reason; nothing runs unsandboxed.
 func TestPythonUnavailable(t *testing.T) {
 	t.Setenv("VDS_SANDBOX_BWRAP", "/nonexistent/bwrap")
-	ctx := context.Background()
-	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON, Code: "open('/tmp/ran', 'w')"})
+	f := newFixture(t, nil)
+	p, c := f.p, f.c
+	_, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_PYTHON, Code: "open('/tmp/ran', 'w')"})
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "cannot start bubblewrap") || !strings.Contains(err.Error(), "never run unsandboxed") {
 		t.Errorf("err = %v, want FailedPrecondition naming bubblewrap", err)
 	}
-	up, err := c.UploadFile(ctx, p.Creds.ProjectID, shareddata.Path(t, "tabular/iris.csv"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
-		t.Fatal(err)
-	}
+	iris := upload(t, c, p.Creds.ProjectID, shareddata.Path(t, "tabular/iris.csv"))
 	res, err := execute(t, c, &sandboxv1.ExecuteRequest{ProjectId: p.Creds.ProjectID, Language: sandboxv1.Language_LANGUAGE_SQL, Code: "SELECT count(*) AS n FROM iris",
-		Inputs: []*sandboxv1.Input{{Dataset: &commonv1.DatasetRef{DatasetId: up.DatasetId}, Alias: "iris"}}})
+		Inputs: []*sandboxv1.Input{{Dataset: &commonv1.DatasetRef{DatasetId: iris.DatasetId}, Alias: "iris"}}})
 	if err != nil || res.status.GetOutcome() != sandboxv1.Outcome_OUTCOME_OK || res.tables[0].RowCount != 1 {
 		t.Errorf("SQL without bubblewrap: %v %v", err, res.status)
 	}
@@ -508,31 +461,6 @@ func getArtifact(ctx context.Context, c *client.Client, exe, art string) ([]byte
 	}
 }
 
-// strangerClient registers a user with a project of their own and returns a client acting as them.
-func strangerClient(t *testing.T, addr string) *client.Client {
-	t.Helper()
-	ctx := context.Background()
-	anon, err := client.Dial(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer anon.Close()
-	email, pw := "stranger-"+strings.ToLower(ids.New(ids.User))+"@example.test", "a long enough stranger password"
-	if _, err := anon.Auth.Register(ctx, &authv1.RegisterRequest{Email: email, Password: pw}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := anon.Auth.Login(ctx, &authv1.LoginRequest{Email: email, Password: pw})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.Dial(ctx, addr, client.WithToken(l.AccessToken))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // TestRefusalsRecorded: a request refused before any code runs is still an execution record, with
 // who, the code, the inputs as far as they resolved, the limits asked for and the refusal's code
 // and message; its ID comes back in the trailer. Refusals covered: Python unavailable
@@ -543,51 +471,22 @@ func TestRefusalsRecorded(t *testing.T) {
 	t.Setenv("VDS_SANDBOX_BWRAP", "/nonexistent/bwrap")
 	t.Setenv("VDS_SANDBOX_CONCURRENCY", "0")
 	ctx := context.Background()
-	p, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	c, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(p.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	f := newFixture(t, nil)
+	p, c := f.p, f.c
 	me, err := c.Auth.WhoAmI(ctx, &authv1.WhoAmIRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	iris := shareddata.Path(t, "tabular/iris.csv")
-	up, err := c.UploadFile(ctx, p.Creds.ProjectID, iris, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
-		t.Fatal(err)
-	}
+	mine := upload(t, c, p.Creds.ProjectID, iris)
 	stranger := strangerClient(t, p.GRPCAddr)
 	sp, err := stranger.Auth.ListProjects(ctx, &authv1.ListProjectsRequest{})
 	if err != nil || len(sp.Projects) == 0 {
 		t.Fatalf("stranger's projects: %v %v", sp, err)
 	}
-	sup, err := stranger.UploadFile(ctx, sp.Projects[0].Id, iris, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stranger.WaitJob(ctx, sup.JobId, nil); err != nil {
-		t.Fatal(err)
-	}
-	key, err := c.Auth.CreateApiKey(ctx, &authv1.CreateApiKeyRequest{ProjectId: p.Creds.ProjectID, Name: "read only", Scope: authv1.Scope_SCOPE_READ})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader, err := client.Dial(ctx, p.GRPCAddr, client.WithAPIKey(key.Key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
+	theirs := upload(t, stranger, sp.Projects[0].Id, iris)
+	reader := f.readOnly(t)
 
-	mine := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
 	sql := sandboxv1.Language_LANGUAGE_SQL
 	cases := []struct {
 		name    string
@@ -603,7 +502,7 @@ func TestRefusalsRecorded(t *testing.T) {
 		{"negative limit", c, &sandboxv1.ExecuteRequest{Language: sql, Code: "SELECT count(*) FROM data", Inputs: []*sandboxv1.Input{{Dataset: mine}},
 			Limits: &sandboxv1.Limits{TimeoutMs: -1}}, codes.InvalidArgument, "limits", 1},
 		{"another project's dataset", c, &sandboxv1.ExecuteRequest{Language: sql, Code: "SELECT count(*) FROM theirs",
-			Inputs: []*sandboxv1.Input{{Dataset: mine, Alias: "mine"}, {Dataset: &commonv1.DatasetRef{DatasetId: sup.DatasetId}, Alias: "theirs"}}}, codes.NotFound, sup.DatasetId, 2},
+			Inputs: []*sandboxv1.Input{{Dataset: mine, Alias: "mine"}, {Dataset: &commonv1.DatasetRef{DatasetId: theirs.DatasetId}, Alias: "theirs"}}}, codes.NotFound, theirs.DatasetId, 2},
 		{"read-only key", reader, &sandboxv1.ExecuteRequest{Language: sql, Code: "SELECT count(*) FROM data", Inputs: []*sandboxv1.Input{{Dataset: mine}}}, codes.PermissionDenied, "role", 1},
 		{"concurrency limit", c, &sandboxv1.ExecuteRequest{Language: sql, Code: "SELECT count(*) FROM data", Inputs: []*sandboxv1.Input{{Dataset: mine}}}, codes.ResourceExhausted, "limit", 1},
 	}
