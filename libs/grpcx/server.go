@@ -46,6 +46,8 @@ type Server struct {
 	// stopping is closed when Serve begins to stop, before it drains the calls in flight.
 	stopping chan struct{}
 	stopOnce sync.Once
+	// drained is closed when Serve returns.
+	drained chan struct{}
 }
 
 // NewServer builds a server with the standard interceptors; register services, then Serve.
@@ -68,7 +70,7 @@ func NewServer(o ServerOptions) *Server {
 	h := health.NewServer()
 	healthpb.RegisterHealthServer(s, h)
 	reflection.Register(s)
-	return &Server{Server: s, Health: h, name: o.Name, log: o.Log, stopping: make(chan struct{})}
+	return &Server{Server: s, Health: h, name: o.Name, log: o.Log, stopping: make(chan struct{}), drained: make(chan struct{})}
 }
 
 // Stopping is closed when Serve begins to stop, before it drains the calls in flight. The handler
@@ -76,9 +78,16 @@ func NewServer(o ServerOptions) *Server {
 // for it until its bound (and a gateway in front, for its own).
 func (s *Server) Stopping() <-chan struct{} { return s.stopping }
 
+// Drained is closed when Serve has returned: the calls in flight have ended, or were cut off at the
+// drain's bound. A service's own shutdown work that the calls use (pools, scratch folders, records
+// being written) waits for it.
+func (s *Server) Drained() <-chan struct{} { return s.drained }
+
 // Serve serves on lis until ctx is done, then stops gracefully (draining in-flight calls for up to
-// 10 s) and marks the service not serving first; Stopping is closed before the drain.
+// 10 s) and marks the service not serving first; Stopping is closed before the drain, Drained
+// when Serve returns.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
+	defer close(s.drained)
 	s.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	errc := make(chan error, 1)
 	go func() { errc <- s.Server.Serve(lis) }()

@@ -68,7 +68,8 @@ type Server struct {
 	sandboxv1.UnimplementedSandboxServiceServer
 	rt    *platform.Runtime
 	cfg   Config
-	cache string
+	cache string // copies of dataset versions, kept across restarts
+	spill string // DuckDB's spill folders (scratch.go)
 	slots chan struct{}
 	// pool is nil when the Python sandbox cannot be built here; pyReason says why.
 	pool      *pysandbox.Pool
@@ -102,16 +103,16 @@ func Service() platform.Service {
 			fs.Int64Var(&cfg.PyFileSize, "sandbox-python-file-size", cfg.PyFileSize, "largest file one Python execution may write, bytes")
 		},
 		Start: func(ctx context.Context, rt *platform.Runtime, srv *grpcx.Server) (func(context.Context) error, error) {
-			cache := filepath.Join(rt.Home, "cache", "sandbox")
-			if err := os.MkdirAll(cache, 0o700); err != nil {
+			sc := scratchOf(rt.Home)
+			if left, err := sc.sweep(); err != nil {
 				return nil, err
+			} else if len(left) > 0 {
+				rt.Log.Info("removed the scratch folders of an earlier process", "count", len(left))
 			}
-			s := &Server{rt: rt, cfg: cfg, cache: cache, slots: make(chan struct{}, cfg.Concurrent), warm: duck.NewWarmPoolSpill(2, cfg.Memory, cfg.Threads, cache)}
+			s := &Server{rt: rt, cfg: cfg, cache: sc.cache, spill: sc.spill, slots: make(chan struct{}, cfg.Concurrent), warm: duck.NewWarmPoolSpill(2, cfg.Memory, cfg.Threads, sc.spill)}
 			s.warm.Keep(cfg.SQLKeep, 0)
 			s.pyCeiling = pysandbox.Limits{Wall: cfg.MaxTimeout, CPU: cfg.MaxTimeout, Memory: cfg.PyMemory, Output: cfg.PyOutput, Procs: cfg.PyProcs, FileSize: cfg.PyFileSize}
-			work := filepath.Join(rt.Home, "run", "sandbox")
-			os.RemoveAll(work) // sandboxes of an earlier process
-			sb, err := pysandbox.New(ctx, pysandbox.Config{WorkDir: work, Ceiling: s.pyCeiling, Bwrap: cfg.Bwrap})
+			sb, err := pysandbox.New(ctx, pysandbox.Config{WorkDir: sc.work, Ceiling: s.pyCeiling, Bwrap: cfg.Bwrap})
 			if err != nil {
 				s.pyReason = err.Error()
 				rt.Log.Warn("Python execution disabled", "reason", s.pyReason)
@@ -124,6 +125,9 @@ func Service() platform.Service {
 			running.Unlock()
 			return func(ctx context.Context) error {
 				<-ctx.Done()
+				// The executions in flight drain first: they use the pools, the scratch folders and
+				// the records closed below.
+				<-srv.Drained()
 				running.Lock()
 				delete(running.m, s)
 				running.Unlock()
@@ -138,6 +142,7 @@ func Service() platform.Service {
 					s.pool.Close()
 					s.pool.Sandbox().Close()
 				}
+				sc.remove()
 				return nil
 			}, nil
 		},
@@ -215,7 +220,7 @@ func (s *Server) Execute(req *sandboxv1.ExecuteRequest, stream sandboxv1.Sandbox
 	if len(req.Inputs) == 0 {
 		return grpcx.InvalidArgument("inputs", "name 1 to 16 datasets to query")
 	}
-	lim := duck.Limits{Timeout: s.cfg.MaxTimeout, MaxRows: s.cfg.MaxRows, MemoryLimit: s.cfg.Memory, Threads: s.cfg.Threads, TempDir: s.cache, Warm: s.warm,
+	lim := duck.Limits{Timeout: s.cfg.MaxTimeout, MaxRows: s.cfg.MaxRows, MemoryLimit: s.cfg.Memory, Threads: s.cfg.Threads, TempDir: s.spill, Warm: s.warm,
 		Scope: req.ProjectId + "/" + who.UserID}
 	if l := req.Limits; l != nil {
 		if l.TimeoutMs < 0 || l.MaxRows < 0 {
