@@ -108,7 +108,8 @@ var (
 )
 
 // ParseGraph reads a DOT digraph ("digraph { a -> b; b -> c }", chains "a -> b -> c" allowed,
-// attributes ignored) or an edge list with one "a -> b" (or "a,b" or "a b") per line.
+// attributes ignored) or an edge list with one "a -> b" (or a chain "a -> b -> c", or "a,b" or
+// "a b") per line. A line with a missing name ("a -> b -> ") is refused, naming the line.
 func ParseGraph(text string) (*Graph, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -166,8 +167,26 @@ func ParseGraph(text string) (*Graph, error) {
 			var a, b string
 			switch {
 			case strings.Contains(line, "->"):
-				p := strings.SplitN(line, "->", 2)
-				a, b = p[0], p[1]
+				// A chain "a -> b -> c" is two edges, as in DOT; every name in it must be there:
+				// "a -> b -> " would otherwise make a node named "b ->".
+				p := strings.Split(line, "->")
+				for k := range p {
+					p[k] = unq(p[k])
+					if p[k] == "" {
+						where := "before the first ->"
+						switch {
+						case k == len(p)-1:
+							where = "after the last ->"
+						case k > 0:
+							where = "between two ->"
+						}
+						return nil, fmt.Errorf("causal: graph line %d %q has no node name %s (write a -> b, or a chain a -> b -> c)", ln+1, line, where)
+					}
+				}
+				for k := 0; k+1 < len(p); k++ {
+					edges = append(edges, [2]string{p[k], p[k+1]})
+				}
+				continue
 			case strings.Contains(line, ","):
 				p := strings.SplitN(line, ",", 2)
 				a, b = p[0], p[1]

@@ -34,6 +34,10 @@ func TestParseGraph(t *testing.T) {
 		{"self loop", "a -> a", 0, "self-loop"},
 		{"undirected dot", "graph { a -- b }", 0, "digraph"},
 		{"bad line", "a -> b\nnonsense here now", 0, "line 2"},
+		{"edge list chain", "a -> b -> c\nc -> d", 3, ""},
+		{"dangling arrow", "x -> y\na -> b -> ", 0, `graph line 2 "a -> b ->" has no node name after the last ->`},
+		{"leading arrow", "-> b", 0, `graph line 1 "-> b" has no node name before the first ->`},
+		{"double arrow", "a -> -> b", 0, `has no node name between two ->`},
 		{"empty", "  ", 0, "empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
