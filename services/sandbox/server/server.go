@@ -356,8 +356,9 @@ var unknownTableRE = regexp.MustCompile(`Catalog Error: Table with name (.+?) do
 
 // namesTables makes DuckDB's error for an unknown table name the tables the execution does have
 // (each input is a view named by its alias; the CLI names an input after its file, tips.csv ->
-// tips), with the dataset version behind each. DuckDB's "Did you mean" line and the position in the
-// query that follow are kept. Any other message is returned as it is.
+// tips), with the dataset version behind each. DuckDB's "Did you mean" line is kept when it names one
+// of the inputs (it is dropped when it names another table, such as a system catalog table), and
+// the position in the query that follows is kept. Any other message is returned as it is.
 func namesTables(msg string, ins []input) string {
 	m := unknownTableRE.FindStringSubmatchIndex(msg)
 	if m == nil || len(ins) == 0 {
@@ -372,7 +373,28 @@ func namesTables(msg string, ins []input) string {
 		what = "the tables"
 	}
 	return fmt.Sprintf("%sCatalog Error: table %q does not exist; this execution has %s: %s%s",
-		msg[:m[0]], msg[m[2]:m[3]], what, strings.Join(have, ", "), msg[m[1]:])
+		msg[:m[0]], msg[m[2]:m[3]], what, strings.Join(have, ", "), onlyInputSuggestions(msg[m[1]:], ins))
+}
+
+// didYouMeanRE finds DuckDB's suggestion line after an unknown table name.
+var didYouMeanRE = regexp.MustCompile(`\nDid you mean "([^"\n]*)"\?`)
+
+// onlyInputSuggestions drops DuckDB's "Did you mean" suggestion when it names a table that is not
+// one of the execution's inputs: DuckDB also suggests its own catalog tables ("pg_enum",
+// "pg_sequence"), which the query has no reason to use. A suggestion of an input (also written
+// with a schema, "main.tips") stays.
+func onlyInputSuggestions(rest string, ins []input) string {
+	m := didYouMeanRE.FindStringSubmatchIndex(rest)
+	if m == nil {
+		return rest
+	}
+	name := rest[m[2]:m[3]]
+	for _, in := range ins {
+		if name == in.alias || strings.HasSuffix(name, "."+in.alias) {
+			return rest
+		}
+	}
+	return rest[:m[0]] + rest[m[1]:]
 }
 
 func truncate(s string, n int) string {
