@@ -99,7 +99,7 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		cc, err := c.Orchestrator.CreateConversation(ctx, &orchestratorv1.CreateConversationRequest{ProjectId: proj, Title: name + ": " + question,
+		cc, err := c.Orchestrator.CreateConversation(ctx, &orchestratorv1.CreateConversationRequest{ProjectId: proj, Title: conversationTitle(name, question),
 			Datasets: []*commonv1.DatasetRef{ref}, Planner: *plannerName})
 		if err != nil {
 			return explain(err, "conversation")
@@ -303,4 +303,14 @@ func fileSHA256(path string) (string, error) {
 		return "", fmt.Errorf("read %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// conversationTitle names a new conversation after the dataset and the question, shortened to the
+// orchestrator's 200 characters (a long question is still asked whole).
+func conversationTitle(name, question string) string {
+	t := []rune(name + ": " + strings.Join(strings.Fields(question), " "))
+	if len(t) > 200 {
+		t = append(t[:199], '…')
+	}
+	return string(t)
 }

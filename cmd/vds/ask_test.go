@@ -52,6 +52,12 @@ func TestAskTips(t *testing.T) {
 			t.Errorf("stderr lacks %q", want)
 		}
 	}
+	// A long question (250 characters, 2 bytes each for the accents) starts its conversation too: the
+	// title made from it is shortened (the orchestrator allows 200 characters), the question is not.
+	long := "What is the average tip by day? Asking for a report on the café's " + strings.Repeat("é", 184)
+	if code, out, errs := cli(t, time.Minute, "ask", file, long, "--server", addr, "--home", home, "--quiet"); code != 0 || !strings.Contains(out, "Sun 3.255") {
+		t.Errorf("long question: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
 	code, out, errs = cli(t, time.Minute, "ask", "--conversation", a.ConversationID, "What is the average?", "--server", addr, "--home", home, "--format", "json")
 	if code != 0 || !strings.Contains(out, `"intent": "clarify"`) {
 		t.Fatalf("ask-back: exit %d, %s %s", code, out, errs)

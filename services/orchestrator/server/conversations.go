@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -38,8 +39,8 @@ func (s *Server) CreateConversation(ctx context.Context, req *orchestratorv1.Cre
 	if _, err := grpcx.Authorize(ctx, s.rt.Store, req.ProjectId, storage.RoleEditor, "project", req.ProjectId); err != nil {
 		return nil, err
 	}
-	if len(req.Title) > 200 {
-		return nil, grpcx.InvalidArgument("title", "must be at most 200 characters")
+	if n := utf8.RuneCountInString(req.Title); n > 200 {
+		return nil, grpcx.InvalidArgument("title", fmt.Sprintf("must be at most 200 characters (it has %d)", n))
 	}
 	if len(req.Datasets) > 16 {
 		return nil, grpcx.InvalidArgument("datasets", "name at most 16 datasets")
