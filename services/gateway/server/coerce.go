@@ -11,7 +11,8 @@ import (
 // textValueMaps are the map<string, string> fields whose values are data values written as text:
 // a prediction row's values. JSON clients naturally send {"age": 22} or {"alone": true}; protojson
 // takes only strings there, so the REST body's numbers and booleans become their text first
-// ("22", "true"; a number keeps the digits it was written with), as the gRPC API takes them.
+// ("22", "true"; a number keeps the digits it was written with), as the gRPC API takes them, and a
+// JSON null becomes "", the missing value.
 var textValueMaps = map[protoreflect.FullName]bool{
 	"vds.ml.v1.Row.values": true,
 }
@@ -60,6 +61,9 @@ func coerceMessage(v any, md protoreflect.MessageDescriptor) bool {
 						m[mk], changed = x.String(), true
 					case bool:
 						m[mk], changed = strconv.FormatBool(x), true
+					case nil:
+						// JSON null is a missing value, as "" is (protojson refuses null there).
+						m[mk], changed = "", true
 					}
 				}
 			} else if fd.MapValue().Kind() == protoreflect.MessageKind {

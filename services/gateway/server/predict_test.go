@@ -35,7 +35,7 @@ func (b *mlBackend) Predict(_ context.Context, req *mlv1.PredictRequest) (*mlv1.
 
 // TestPredictJSONValues: the REST predict route takes a row's values as JSON numbers and booleans
 // as well as strings ({"age": 22} was refused: "must be a string"); a number reaches the ML service
-// with the digits it was written with, a boolean as true/false. Objects and lists are still
+// with the digits it was written with, a boolean as true/false, null as "" (missing). Objects and lists are still
 // refused naming the value.
 func TestPredictJSONValues(t *testing.T) {
 	t.Parallel()
@@ -53,13 +53,14 @@ func TestPredictJSONValues(t *testing.T) {
 		resp, b := do(t, mustReq("POST", f.httpURL+"/v1/models/mdl_1:predict", strings.NewReader(body)))
 		return b, resp.StatusCode
 	}
-	b, code := post(`{"rows":[{"values":{"age":22,"fare":7.25,"big":1e3,"pclass":"3","alone":true,"adult_male":false,"sex":"male"}},{"values":{"age":-0.5}}]}`)
+	b, code := post(`{"rows":[{"values":{"age":22,"fare":7.25,"big":1e3,"pclass":"3","alone":true,"adult_male":false,"sex":"male"}},{"values":{"age":-0.5}},{"values":{"pclass":null,"age":30}}]}`)
 	if code != 200 {
 		t.Fatalf("status %d: %s", code, b)
 	}
 	want := []map[string]string{
 		{"age": "22", "fare": "7.25", "big": "1e3", "pclass": "3", "alone": "true", "adult_male": "false", "sex": "male"},
 		{"age": "-0.5"},
+		{"age": "30", "pclass": ""}, // JSON null is a missing value (it was a raw protojson error)
 	}
 	ml.mu.Lock()
 	got, _ := json.Marshal(ml.rows)
