@@ -151,7 +151,10 @@ func NewHTTPHandler(ctx context.Context, o Options) (http.Handler, error) {
 	routes.Handle("GET "+RunEventsPath, g.session(http.HandlerFunc(g.runEvents)))
 	routes.Handle("POST "+SessionPath, g.limitBody(http.HandlerFunc(g.signIn)))
 	routes.Handle("DELETE "+SessionPath, g.session(http.HandlerFunc(g.signOut)))
-	api := g.session(g.limitBody(g.mux))
+	// A documented route asked with a method it does not take is a 405 with Allow (it fell through
+	// to the API handler's 404); a server stream refused before its first message has the error body
+	// of every other route.
+	api := g.methodNotAllowed(g.session(g.limitBody(g.plainStreamErrors(g.mux))))
 	routes.Handle("/v1/", api)
 	switch {
 	case o.NoWeb:
