@@ -34,6 +34,11 @@ func connect(ctx context.Context, pf *platformFlags, cf *connFlags, bar *progres
 	if strings.Contains(server, "://") {
 		return nil, "", stop, usageError{fmt.Sprintf("--server takes the gRPC address host:port that vds up prints (for example 127.0.0.1:7070), not a URL: %q", server)}
 	}
+	if server != "" {
+		if err := checkServerAddr(server); err != nil {
+			return nil, "", stop, err
+		}
+	}
 	home, err := filepath.Abs(pf.home)
 	if err != nil {
 		return nil, "", stop, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -43,12 +44,52 @@ func httpPortHint(addr, known string) error {
 	return &httpPortError{b.String()}
 }
 
+// frontDoorDefault is where `vds up` serves gRPC by default.
+const frontDoorDefault = "127.0.0.1:7070"
+
+// checkServerAddr refuses a --server that is not HOST:PORT before anything is dialled: gRPC would
+// take "nonsense" as a DNS name on port 443 and fail with "name resolver error: produced zero
+// addresses", which does not say what --server takes.
+func checkServerAddr(addr string) error {
+	what := fmt.Sprintf("--server takes HOST:PORT, the address of the gRPC front door that `vds up` prints as \"gRPC front door:\" (by default %s), not %q", frontDoorDefault, addr)
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		if !strings.Contains(addr, ":") {
+			return usageError{what + fmt.Sprintf(": the port is missing (for example %s)", net.JoinHostPort(addr, "7070"))}
+		}
+		return usageError{what}
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return usageError{what + fmt.Sprintf(": the port %q is not a number from 1 to 65535", port)}
+	}
+	if strings.ContainsAny(host, " /") {
+		return usageError{what + fmt.Sprintf(": %q is not a host name or IP address", host)}
+	}
+	return nil
+}
+
+// isUnresolved reports whether err is gRPC's error for a --server host that does not resolve.
+func isUnresolved(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "produced zero addresses")
+}
+
+// unresolvedHint says that the host of addr could not be resolved and what --server takes.
+func unresolvedHint(addr string) error {
+	host, _, _ := net.SplitHostPort(addr)
+	return &httpPortError{fmt.Sprintf("--server %s: the host %q could not be resolved to an address; --server takes HOST:PORT, "+
+		"the address of the gRPC front door that `vds up` prints as \"gRPC front door:\" (by default %s)", addr, host, frontDoorDefault)}
+}
+
 // httpPortInterceptors turn the "http2: frame too large" error of every call to addr into
-// httpPortHint's explanation.
+// httpPortHint's explanation, and gRPC's "name resolver error: produced zero addresses" (a host
+// that does not resolve) into unresolvedHint's.
 func httpPortInterceptors(addr, known string) []grpc.DialOption {
 	fix := func(err error) error {
 		if isHTTPReply(err) {
 			return httpPortHint(addr, known)
+		}
+		if isUnresolved(err) {
+			return unresolvedHint(addr)
 		}
 		return err
 	}

@@ -58,3 +58,31 @@ func TestServerIsHTTPPort(t *testing.T) {
 		t.Errorf("hint for :8080: %s", got)
 	}
 }
+
+// TestServerAddress: --server nonsense said "name resolver error: produced zero addresses"; an
+// address that is not HOST:PORT is now refused before dialling (exit 2), and a host that does not
+// resolve is named, each saying what --server takes and the default front door.
+func TestServerAddress(t *testing.T) {
+	csv := filepath.Join(t.TempDir(), "tips.csv")
+	if err := os.WriteFile(csv, []byte("a,b\n1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	takes := "--server takes HOST:PORT, the address of the gRPC front door that `vds up` prints as \"gRPC front door:\" (by default 127.0.0.1:7070)"
+	for _, c := range []struct {
+		server string
+		code   int
+		want   string
+	}{
+		{"nonsense", 2, takes + `, not "nonsense": the port is missing (for example nonsense:7070)`},
+		{"localhost:grpc", 2, takes + `, not "localhost:grpc": the port "grpc" is not a number from 1 to 65535`},
+		{"nonsense.invalid:7070", 1, `--server nonsense.invalid:7070: the host "nonsense.invalid" could not be resolved to an address; ` + takes},
+	} {
+		t.Run(c.server, func(t *testing.T) {
+			code, _, errs := cli(t, 30*time.Second, "exec", csv, "--sql", "SELECT 1", "--server", c.server, "--api-key", "k", "--home", home, "--no-progress")
+			if code != c.code || !strings.Contains(errs, c.want) || strings.Contains(errs, "zero addresses") {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and:\n%s", code, errs, c.code, c.want)
+			}
+		})
+	}
+}
