@@ -119,6 +119,17 @@ func (r *run) statistician() (string, error) {
 	case "compare", "assoc":
 		r.values["p_value"] = m.p
 		r.values[m.effName] = m.effect
+		if m.agg == "sum" || m.agg == "count" {
+			// A total grows with the group's row count, and a count is a tally: neither has a test of
+			// a difference; the means behind a total do.
+			if m.agg == "count" || math.IsNaN(m.p) {
+				claim = "The counts are tallies of the rows, so no test of a difference applies."
+				break
+			}
+			r.claim(role, fmt.Sprintf("Totals are not tested (a total grows with the number of rows in the group); the group means behind them: p = %.3g, %s = %.3f.", m.p, m.effName, m.effect))
+			claim = fmt.Sprintf("The totals differ partly by the groups' sizes; the means behind them differ %s (p = %.3g).", map[bool]string{true: "significantly", false: "not significantly"}[m.p < 0.05], m.p)
+			break
+		}
 		r.claim(role, fmt.Sprintf("Test of a difference between groups: p = %.3g, %s = %.3f.", m.p, m.effName, m.effect))
 		switch {
 		case math.IsNaN(m.p):
@@ -253,6 +264,20 @@ func (r *run) skeptic() (string, error) {
 				if !ref.Passed {
 					r.flag(role, "refutation "+ref.Name+" failed")
 				}
+			}
+			// The causal service's other diagnostics (overlap of the groups, covariate balance after
+			// weighting): a failed one undermines the estimate as much as a failed refutation.
+			for _, fc := range est.FailedChecks {
+				refutation := false
+				for _, ref := range est.Refutations {
+					refutation = refutation || ref.Name == fc
+				}
+				if !refutation {
+					r.flag(role, "the "+strings.ReplaceAll(fc, "_", " ")+" check failed")
+				}
+			}
+			for _, w := range est.Warnings {
+				r.claim(role, "Causal service: "+w)
 			}
 			if est.EValue > 0 {
 				r.claim(role, fmt.Sprintf("E-value %.2f: an unmeasured confounder would need that risk ratio with both treatment and outcome to explain the effect away.", est.EValue))
@@ -716,7 +741,7 @@ func (r *run) synthesis() (conf, text string) {
 		conf = "medium"
 	}
 	for _, f := range r.flags {
-		for _, d := range []string{"not statistically significant", "includes zero", "reverses", "does not survive", "depends on the extreme", "does not hold", "leakage", "opposite sign", "too few"} {
+		for _, d := range []string{"not statistically significant", "includes zero", "reverses", "does not survive", "depends on the extreme", "does not hold", "leakage", "opposite sign", "too few", "overlap check failed"} {
 			if strings.Contains(f, d) {
 				conf = "low"
 			}

@@ -7,23 +7,62 @@ import (
 
 // Filter is a condition on the rows that a question names: a value of a column ("on Sunday":
 // day = Sun) or a comparison of a numeric column with a number ("a tip above 5": tip > 5).
+//
+// Op is one of = != > >= < <= for one value, in / not in for Values (two or more values of a
+// column: "on Saturday or Sunday"). Bool marks a boolean column's condition (Value true or false;
+// Label is how its file spelled that value, "Yes").
 type Filter struct {
 	Col, Op, Value string
-	Numeric        bool
+	Values         []string
+	Numeric, Bool  bool
+	Label          string
 }
 
-func (f Filter) String() string { return f.Col + f.Op + f.Value }
+func (f Filter) String() string {
+	if len(f.Values) > 1 {
+		return f.Col + " " + f.Op + " " + strings.Join(f.Values, ",")
+	}
+	return f.Col + f.Op + f.Value
+}
 
 // SQL is the condition in DuckDB SQL over the table data.
 func (f Filter) SQL() string {
-	if f.Numeric {
+	switch {
+	case f.Numeric:
 		return q(f.Col) + " " + f.Op + " " + f.Value
+	case f.Bool:
+		return q(f.Col) + " = " + f.Value
+	case f.Op == "in" || f.Op == "not in":
+		vs := make([]string, len(f.Values))
+		for i, v := range f.Values {
+			vs[i] = lit(v)
+		}
+		in := "CAST(" + q(f.Col) + " AS VARCHAR) IN (" + strings.Join(vs, ", ") + ")"
+		if f.Op == "not in" {
+			return "NOT " + in
+		}
+		return in
 	}
-	return "CAST(" + q(f.Col) + " AS VARCHAR) = " + lit(f.Value)
+	op := "="
+	if f.Op == "!=" {
+		op = "<>"
+	}
+	return "CAST(" + q(f.Col) + " AS VARCHAR) " + op + " " + lit(f.Value)
 }
 
-// Words renders the condition for an answer ("day = Sun", "tip > 5").
-func (f Filter) Words() string { return f.Col + " " + f.Op + " " + f.Value }
+// Words renders the condition for an answer ("day = Sun", "tip > 5", "day = Sat or Sun",
+// "smoker = Yes").
+func (f Filter) Words() string {
+	switch {
+	case f.Op == "in":
+		return f.Col + " = " + strings.Join(f.Values, " or ")
+	case f.Op == "not in":
+		return f.Col + " is neither " + strings.Join(f.Values, " nor ")
+	case f.Label != "":
+		return f.Col + " " + f.Op + " " + f.Label
+	}
+	return f.Col + " " + f.Op + " " + f.Value
+}
 
 // filterWords renders conditions for an answer: "day = Sun and tip > 5".
 func filterWords(fs []Filter) string {
@@ -59,24 +98,30 @@ var valueAliases = map[string][]string{
 var genericValues = map[string]bool{"yes": true, "no": true, "true": true, "false": true, "y": true, "n": true, "t": true,
 	"0": true, "1": true, "other": true, "none": true, "unknown": true, "na": true, "nan": true, "all": true}
 
+// mention is a value of a column named in a question and the position of its first word.
+type mention struct {
+	value string
+	at    int
+}
+
 // valueMentions finds the values of low-cardinality columns the question names, by column, in
 // question order. Each question word names at most one value (its own spelling before an alias).
-func valueMentions(s *Schema, question string) map[string][]string {
+func valueMentions(s *Schema, question string) map[string][]mention {
 	qw := words(question)
-	out := map[string][]string{}
+	out := map[string][]mention{}
 	taken := map[int]bool{}
 	add := func(col, v string, at int) {
 		if taken[at] {
 			return
 		}
 		for _, x := range out[col] {
-			if x == v {
+			if x.value == v {
 				taken[at] = true
 				return
 			}
 		}
 		taken[at] = true
-		out[col] = append(out[col], v)
+		out[col] = append(out[col], mention{v, at})
 	}
 	for pass := 0; pass < 2; pass++ { // 0: the value's own words, 1: aliases
 		for _, c := range s.Columns {
@@ -130,31 +175,172 @@ func isColumnWord(s *Schema, w string) bool {
 	return false
 }
 
-// comparisonRE finds "<words> above 5", "<words> of at least 2.5", "<words> > 3".
-var comparisonRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(?:is\s+|was\s+|are\s+|were\s+|of\s+)?(above|over|greater than|more than|higher than|larger than|bigger than|exceeding|at least|below|under|less than|lower than|smaller than|at most|>=|<=|>|<)\s*\$?(-?\d+(?:\.\d+)?)\b`)
+// comparisonRE finds "<words> above 5", "<words> of at least 2.5", "<words> > 3", "<words> = 1".
+var comparisonRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(?:is\s+|was\s+|are\s+|were\s+|of\s+)?(above|over|greater than|more than|higher than|larger than|bigger than|exceeding|at least|below|under|less than|lower than|smaller than|at most|>=|<=|==|=|>|<)\s*\$?(-?\d+(?:\.\d+)?)\b`)
 
 var comparisonOps = map[string]string{
 	"above": ">", "over": ">", "greater than": ">", "more than": ">", "higher than": ">", "larger than": ">", "bigger than": ">",
 	"exceeding": ">", ">": ">", "at least": ">=", ">=": ">=",
 	"below": "<", "under": "<", "less than": "<", "lower than": "<", "smaller than": "<", "<": "<", "at most": "<=", "<=": "<=",
+	"=": "=", "==": "=",
 }
 
 // comparisons finds the numeric conditions of a question. unresolved lists the ones whose column
 // the words before them do not name ("more than 2" after "parties had").
+//
+// The column is the one the word right before the comparison names ("a tip above 5", "parties of
+// size above 3", "the bill is at least 20"), not any column earlier in the question: in "the
+// average tip for parties larger than 4" the condition is on parties, which names no column, so it
+// is unresolved rather than read as a tip above 4. An equality ("survived = 1") on a column that
+// is not numeric is left to the value and boolean conditions.
 func comparisons(s *Schema, question string) (fs []Filter, unresolved []string) {
 	lq := strings.ToLower(question)
 	for _, m := range comparisonRE.FindAllStringSubmatch(lq, -1) {
-		col := ""
-		for _, c := range Resolve(s, m[1]).Columns {
-			if s.Col(c).IsNumeric() {
-				col = c // the last numeric column before the comparison
-			}
+		op := comparisonOps[m[2]]
+		col, named := nearestColumn(s, m[1])
+		if named != "" && !s.Col(named).IsNumeric() && op == "=" {
+			continue
 		}
 		if col == "" {
 			unresolved = append(unresolved, strings.TrimSpace(m[2]+" "+m[3]))
 			continue
 		}
-		fs = append(fs, Filter{Col: col, Op: comparisonOps[m[2]], Value: m[3], Numeric: true})
+		fs = append(fs, Filter{Col: col, Op: op, Value: m[3], Numeric: true})
 	}
 	return fs, unresolved
+}
+
+// nearestColumn reads the last word before a comparison that is not a stopword ("tip" in "bills
+// had a tip"), with the word before it when the two name a column together ("total bill"). named
+// is the column it names; col is that column when it is numeric.
+func nearestColumn(s *Schema, before string) (col, named string) {
+	ws := words(before)
+	for len(ws) > 0 && stopwords[ws[len(ws)-1]] {
+		ws = ws[:len(ws)-1]
+	}
+	if len(ws) == 0 {
+		return "", ""
+	}
+	last := ws[len(ws)-1]
+	try := []string{last}
+	if len(ws) > 1 && !stopwords[ws[len(ws)-2]] {
+		try = append(try, ws[len(ws)-2]+" "+last)
+	}
+	for _, phrase := range try {
+		r := Resolve(s, phrase)
+		for i := len(r.Columns) - 1; i >= 0; i-- {
+			c := r.Columns[i]
+			if match(c, []string{last}) <= 0 && !strings.Contains(strings.Join(words(c), ""), last) {
+				continue // the word before named it alone ("tip" of "tip parties")
+			}
+			if s.Col(c).IsNumeric() {
+				return c, c
+			}
+			named = c
+		}
+	}
+	return "", named
+}
+
+// negators are the words that turn a value into its exclusion ("not Sunday", "excluding Sunday",
+// "other than Sunday", "non-smokers").
+var negators = map[string]bool{"not": true, "excluding": true, "exclude": true, "except": true, "besides": true,
+	"without": true, "non": true, "isn": true, "aren": true, "wasn": true, "weren": true, "didn": true, "never": true}
+
+// negated reports whether the value at position at of the question's words is excluded: a negator
+// up to three words before it ("day is not Sun", "except on Sundays"), or "other than" right before.
+func negated(qw []string, at int) bool {
+	for k := 1; k <= 3 && at-k >= 0; k++ {
+		if negators[qw[at-k]] {
+			return true
+		}
+	}
+	return at >= 2 && qw[at-1] == "than" && qw[at-2] == "other"
+}
+
+// valueFilter is the condition for the values of one column the question names: = or != for one,
+// in or not in for several ("on Saturday or Sunday": the rows of either day).
+func valueFilter(col string, ms []mention, qw []string) Filter {
+	neg := false
+	vals := make([]string, len(ms))
+	for i, m := range ms {
+		vals[i] = m.value
+		neg = neg || negated(qw, m.at)
+	}
+	if len(vals) == 1 {
+		op := "="
+		if neg {
+			op = "!="
+		}
+		return Filter{Col: col, Op: op, Value: vals[0]}
+	}
+	op := "in"
+	if neg {
+		op = "not in"
+	}
+	return Filter{Col: col, Op: op, Value: vals[0], Values: vals}
+}
+
+var (
+	trueWords  = map[string]bool{"true": true, "yes": true, "1": true, "y": true, "t": true}
+	falseWords = map[string]bool{"false": true, "no": true, "0": true, "n": true, "f": true}
+)
+
+// boolMentions finds the boolean columns the question names as a condition, with the value it
+// asks for: "for smokers" (true), "non-smokers", "who did not survive" (false), "smoker = true",
+// "survived = 1", "smoker is Yes" (the file's spelling). A column named both ways ("smokers and
+// non-smokers") comes back with both values.
+func boolMentions(s *Schema, question string) map[string][]bool {
+	qw := words(question)
+	out := map[string][]bool{}
+	for _, c := range s.Columns {
+		if c.Type != "boolean" {
+			continue
+		}
+		for i, w := range qw {
+			if stopwords[w] || match(c.Name, []string{w}) < 0.99 {
+				continue
+			}
+			v := !negated(qw, i)
+			// An explicit value after the name: "smoker = true", "survived is 0", "smoker is not Yes".
+			j := i + 1
+			for j < len(qw) && (qw[j] == "is" || qw[j] == "was" || qw[j] == "equals" || qw[j] == "equal" || qw[j] == "to") {
+				j++
+			}
+			flip := false
+			if j < len(qw) && qw[j] == "not" {
+				flip, j = true, j+1
+			}
+			if j < len(qw) {
+				switch x := qw[j]; {
+				case trueWords[x] || (c.TrueLabel != "" && x == strings.ToLower(c.TrueLabel)):
+					v = true != flip
+				case falseWords[x] || (c.FalseLabel != "" && x == strings.ToLower(c.FalseLabel)):
+					v = false != flip
+				}
+			}
+			if !containsBool(out[c.Name], v) {
+				out[c.Name] = append(out[c.Name], v)
+			}
+		}
+	}
+	return out
+}
+
+func containsBool(xs []bool, v bool) bool {
+	for _, x := range xs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// boolFilter is the condition "column is true" (or false), named with the file's spelling.
+func boolFilter(c *Column, v bool) Filter {
+	f := Filter{Col: c.Name, Op: "=", Value: "false", Bool: true, Label: c.FalseLabel}
+	if v {
+		f.Value, f.Label = "true", c.TrueLabel
+	}
+	return f
 }

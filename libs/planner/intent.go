@@ -47,6 +47,8 @@ type Intent struct {
 	// Ignored are conditions the question names that the plan cannot apply (a model or a profile
 	// uses every row); the answer says so.
 	Ignored []Filter
+	// Rank is "highest" or "lowest" when the question asks which group ranks so (a comparison).
+	Rank string
 }
 
 func (in Intent) String() string {
@@ -72,6 +74,23 @@ func has(q string, res ...string) bool {
 		}
 	}
 	return false
+}
+
+// causalVerbRE finds "does X increase Y", "did the training raise earnings": a question about the
+// effect of X on Y (not a trend: "does tip increase over time" and "does tip increase with the bill"
+// name no object after the verb).
+var causalVerbRE = regexp.MustCompile(`\b(?:does|do|did|will|would|can)\s+.+?\s+(?:increase|decrease|raise|lower|reduce|improve|boost|hurt|help|worsen)\s+(?:the\s+|their\s+|its\s+)?([a-z][a-z0-9_]*)`)
+
+func causalVerb(q string) bool {
+	m := causalVerbRE.FindStringSubmatch(q)
+	if m == nil {
+		return false
+	}
+	switch m[1] {
+	case "with", "over", "as", "when", "in", "on", "during", "by", "across", "through", "after", "time", "each", "every", "year", "month":
+		return false
+	}
+	return true
 }
 
 var totalOfRE = regexp.MustCompile(`\btotal\s+([a-z][a-z0-9_]*)`)
@@ -115,10 +134,41 @@ func Recognize(s *Schema, question string) Intent {
 		return Intent{Kind: Clarify, Options: numeric, Clarification: fmt.Sprintf("Which column is %q about? Put the column's name before it (for example %q); the numeric columns are: %s.",
 			unresolved[0], firstOr(numeric, "price")+" "+unresolved[0], strings.Join(quoteAll(numeric), ", "))}
 	}
+	qw := words(question)
+	lq := strings.ToLower(question)
+	grouped := has(lq, `by`, `per`, `across`, `for each`, `each`, `which`, `compare`, `differ`, `vs\.?`, `versus`)
+	// "the average tip on days other than Sunday": the column whose only named value is excluded
+	// is a condition, not a grouping, unless the question asks for groups.
+	if ms := mentions[in.Group]; in.Kind == Compare && len(ms) > 0 && !grouped {
+		all := true
+		for _, m := range ms {
+			all = all && negated(qw, m.at)
+		}
+		if all && in.Measure != "" {
+			in = Intent{Kind: Describe, Measure: in.Measure, Agg: in.Agg}
+		}
+	}
+	bools := boolMentions(s, question)
+	// "the average tip of smokers and non-smokers": both values of a boolean column compare across it.
+	if in.Kind == Describe && in.Measure != "" {
+		for _, c := range s.Columns {
+			if len(bools[c.Name]) == 2 && c.Name != in.Measure {
+				in = Intent{Kind: Compare, Group: c.Name, Measure: in.Measure, Agg: in.Agg}
+				break
+			}
+		}
+	}
 	var fs []Filter
-	for _, c := range s.Columns {
-		if vs := mentions[c.Name]; len(vs) == 1 && c.Name != in.Group && c.Name != in.Measure && c.Name != in.Time {
-			fs = append(fs, Filter{Col: c.Name, Op: "=", Value: vs[0]})
+	for i := range s.Columns {
+		c := &s.Columns[i]
+		if c.Name == in.Group || c.Name == in.Measure || c.Name == in.Time {
+			continue
+		}
+		if ms := mentions[c.Name]; len(ms) > 0 {
+			fs = append(fs, valueFilter(c.Name, ms, qw))
+		}
+		if bs := bools[c.Name]; len(bs) == 1 {
+			fs = append(fs, boolFilter(c, bs[0]))
 		}
 	}
 	for _, f := range nums {
@@ -249,7 +299,7 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 		return ""
 	}
 	switch {
-	case has(q, `effect of`, `impact of`, `causal`, `cause`, `does .* affect`, `affects?\b`, `influence of`):
+	case has(q, `effect of`, `impact of`, `causal`, `cause`, `does .* affect`, `affects?\b`, `influence of`) || causalVerb(q):
 		if len(cols) < 2 {
 			return need("treatment and outcome", anyCol)
 		}
@@ -331,13 +381,17 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 			if !s.Col(m).IsNumeric() {
 				a = "rate"
 			}
-			return Intent{Kind: Compare, Group: g, Measure: m, Agg: a}
+			rank := "highest"
+			if has(q, `lowest`, `least`, `worst`, `smallest`, `minimum`) {
+				rank = "lowest"
+			}
+			return Intent{Kind: Compare, Group: g, Measure: m, Agg: a, Rank: rank}
 		}
 	}
 	// "Is the tip higher for smokers?", "Do smokers tip more than non-smokers?": a comparative with a
 	// number and a grouping column compares the number across the groups; "Did women survive more
 	// than men?" compares the column whose two values it names.
-	if has(q, `higher`, `lower`, `more`, `less`, `greater`, `bigger`, `smaller`, `larger`, `better`, `worse`, `than`) && len(res.Ambiguous) == 0 {
+	if has(strings.ReplaceAll(q, "other than", ""), `higher`, `lower`, `more`, `less`, `greater`, `bigger`, `smaller`, `larger`, `better`, `worse`, `than`) && len(res.Ambiguous) == 0 {
 		var g string
 		for _, c := range cols {
 			if s.Col(c).IsGroup() {

@@ -175,6 +175,7 @@ type mainStat struct {
 	effName  string
 	lo, hi   float64
 	top, low string // compare: highest and lowest group
+	agg      string // compare: the aggregate compared (a total or a count is not tested)
 }
 
 // ---- data quality
@@ -311,7 +312,15 @@ func (r *run) compare() (string, error) {
 			}
 		}
 	}
-	st := mainStat{kind: "compare", col: m, top: top.name, low: low.name, est: top.val - low.val}
+	// "Which day has the lowest total tip?": the answer names the group asked for first.
+	if len(gs) > 1 && in.Rank != "" {
+		x := top
+		if in.Rank == "lowest" {
+			x = low
+		}
+		txt = fmt.Sprintf("%s has the %s %s (%s). ", x.name, in.Rank, r.label(in.Agg, orDefault(m, "rows")), fm(x.val)) + txt
+	}
+	st := mainStat{kind: "compare", col: m, top: top.name, low: low.name, est: top.val - low.val, agg: in.Agg}
 	if m != "" && len(gs) > 1 {
 		st.p, st.effect, st.effName = r.groupTest(in.Agg, gs)
 		r.tests++

@@ -353,8 +353,14 @@ func (r *run) label(agg, col string) string {
 	if agg == "rate" {
 		return "rate of " + col
 	}
+	if w, ok := aggWords[agg]; ok {
+		return w + " " + col
+	}
 	return agg + " " + col
 }
+
+// aggWords name aggregates in answers ("the total tip by day", not "the sum tip by day").
+var aggWords = map[string]string{"sum": "total", "count": "number of", "max": "maximum", "min": "minimum", "std": "standard deviation of"}
 
 func aggSQL(agg, e string) string {
 	switch agg {

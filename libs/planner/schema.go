@@ -94,7 +94,7 @@ var units = map[string]bool{"mm": true, "cm": true, "g": true, "kg": true, "m": 
 var synonyms = map[string][]string{
 	"price": {"cost", "fare", "charge"}, "cost": {"price", "charge", "fare"}, "fare": {"price", "ticket"},
 	"weight": {"mass"}, "mass": {"weight"}, "sex": {"gender"}, "gender": {"sex"}, "age": {"old"},
-	"churn": {"attrition", "churned", "leave", "leaving", "cancel", "cancellation"}, "survive": {"survived", "survival"}, "survival": {"survived", "survive"},
+	"churn": {"attrition", "churned", "leave", "leaving", "cancel", "cancellation"}, "survive": {"survived", "survival"}, "survival": {"survived", "survive"}, "survivor": {"survived", "survive"},
 	"passenger": {"traveller", "traveler"}, "tip": {"gratuity"}, "bill": {"total"},
 	"duration": {"tenure"}, "tenure": {"duration", "loyalty"}, "plan": {"contract"}, "contract": {"plan"},
 }

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
 	"strings"
 	"testing"
 )
@@ -121,5 +122,67 @@ func TestRatioWords(t *testing.T) {
 		if got := ratioWords("a", "b", ratio); got != want {
 			t.Errorf("ratio %v: %q, want %q", ratio, got, want)
 		}
+	}
+}
+
+// effectTools answers Effect with a fixed estimate (the causal service's reply), SQL on the data.
+type effectTools struct {
+	duckTools
+	est *causalv1.Estimate
+}
+
+func (e effectTools) Effect(context.Context, string, string, []string) (*causalv1.Estimate, error) {
+	return e.est, nil
+}
+
+// TestEffectFailedOverlapIsLowConfidence: an estimate whose overlap check failed (lalonde's
+// observational controls) is not reported with high confidence; the Skeptic names the failed
+// checks that are not refutations.
+func TestEffectFailedOverlapIsLowConfidence(t *testing.T) {
+	tools, s := openShared(t, "causal/nsw_experimental.csv")
+	est := &causalv1.Estimate{Method: "ipw", Ate: 1548, CiLow: 200, CiHigh: 2900, NTreated: 185, NControl: 260,
+		Refutations:  []*causalv1.Refutation{{Name: "placebo_treatment", Passed: true}},
+		PassedChecks: []string{"placebo_treatment"}, FailedChecks: []string{"overlap", "covariate_balance"}}
+	res, err := AnswerIntent(context.Background(), effectTools{tools, est}, s, Intent{Kind: Effect, Group: "treat", Measure: "re78"}, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Answer.Confidence != "low" {
+		t.Errorf("confidence %q, want low: %s", res.Answer.Confidence, res.Answer.Text)
+	}
+	for _, want := range []string{"the overlap check failed", "the covariate balance check failed"} {
+		if !strings.Contains(res.Answer.Text, want) {
+			t.Errorf("answer does not say %q: %s", want, res.Answer.Text)
+		}
+	}
+	est.FailedChecks = nil
+	res, err = AnswerIntent(context.Background(), effectTools{tools, est}, s, Intent{Kind: Effect, Group: "treat", Measure: "re78"}, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Answer.Confidence == "low" || strings.Contains(res.Answer.Text, "check failed") {
+		t.Errorf("with every check passed: confidence %q, %s", res.Answer.Confidence, res.Answer.Text)
+	}
+}
+
+// TestTotalsAreNotTested: group totals grow with the groups' row counts, so the Statistician tests
+// the means behind them and does not flag the totals as "not significant".
+func TestTotalsAreNotTested(t *testing.T) {
+	tools, s := openShared(t, "tabular/tips.csv")
+	res, err := Answer(context.Background(), tools, s, "which day has the lowest total tip", Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stat string
+	for _, turn := range res.Debate {
+		if turn.Role == Statistician {
+			stat += strings.Join(turn.Evidence, "\n") + "\n" + turn.Claim
+		}
+	}
+	if !strings.Contains(stat, "Totals are not tested") || strings.Contains(res.Answer.Text, "not statistically significant") {
+		t.Errorf("statistician %q; answer %q", stat, res.Answer.Text)
+	}
+	if !strings.HasPrefix(res.Answer.Text, "Fri has the lowest total tip (51.96).") {
+		t.Errorf("answer does not start with the lowest day: %q", res.Answer.Text)
 	}
 }
