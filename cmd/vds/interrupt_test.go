@@ -313,3 +313,61 @@ func TestAskInterrupt(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, out.String(), errs)
 	}
 }
+
+// Ctrl-C on vds ask while the answer trains a model: the orchestrator cancels the train job it
+// started for the question (the client's stream ended) rather than letting it run to SUCCEEDED for
+// an answer nobody reads, as vds analyze's interrupt cancels its training.
+func TestAskInterruptCancelsItsTraining(t *testing.T) {
+	home, addr := platform(t)
+	c := sharedClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	runCtx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	start := time.Now().Add(-time.Second)
+	var mu sync.Mutex
+	own := ""
+	// The question's training: a train job of Churn created after the question was sent; Ctrl-C
+	// as soon as it is there.
+	go func() {
+		for runCtx.Err() == nil {
+			l, err := c.Jobs.ListJobs(runCtx, &jobsv1.ListJobsRequest{ProjectId: shared.p.Creds.ProjectID, PageSize: 100})
+			if err == nil {
+				for _, j := range l.Jobs {
+					if j.Kind != "train" || j.CreateTime.AsTime().Before(start) || j.ResultId == "" {
+						continue
+					}
+					if g, err := c.ML.GetTraining(runCtx, &mlv1.GetTrainingRequest{TrainingId: j.ResultId}); err == nil && g.Training.Target == "Churn" {
+						mu.Lock()
+						own = j.Id
+						mu.Unlock()
+						time.AfterFunc(300*time.Millisecond, interrupt)
+						return
+					}
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	var out, errb bytes.Buffer
+	code := run(runCtx, []string{"ask", shareddata.Path(t, "tabular/telco_churn.csv"), "Why is churn high?", "--server", addr, "--home", home, "--planner", "builtin", "--quiet"}, &out, &errb)
+	mu.Lock()
+	jobID := own
+	mu.Unlock()
+	if code != 130 || jobID == "" {
+		t.Fatalf("exit %d (want 130), the question's train job %q; stderr:\n%s", code, jobID, errb.String())
+	}
+	var j *jobsv1.Job
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		g, err := c.Jobs.GetJob(ctx, &jobsv1.GetJobRequest{JobId: jobID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j = g.Job; j.State == jobsv1.JobState_JOB_STATE_CANCELLED || time.Now().After(deadline) {
+			break
+		}
+	}
+	if j.State != jobsv1.JobState_JOB_STATE_CANCELLED {
+		t.Fatalf("the question's train job %s is %s after the interrupt, want JOB_STATE_CANCELLED", jobID, j.State)
+	}
+}

@@ -82,6 +82,24 @@ func (t *tools) waitJob(ctx context.Context, jobID string) error {
 	return nil
 }
 
+// waitOwnJob is waitJob for a job started for this question alone (its training, its effect
+// estimate): when the question stops waiting because its caller is gone (the client's stream ended:
+// Ctrl-C on vds ask, a closed page), the job is cancelled too rather than left to spend its budget
+// for an answer nobody reads, as a cancelled analysis cancels its training (analysis.waitOwnJob).
+// When the orchestrator is stopping, the job goes on (waitJob says so). Profiles are not cancelled:
+// one profile per dataset version is shared by every question and analysis that asks for it.
+func (t *tools) waitOwnJob(ctx context.Context, jobID string) error {
+	err := t.waitJob(ctx, jobID)
+	if ctx.Err() != nil && !t.s.isStopping() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, cerr := t.s.rt.Queue.Cancel(cctx, jobID); cerr != nil {
+			t.s.rt.Log.WarnContext(cctx, "could not cancel the job of a question whose caller left", "job", jobID, "err", cerr)
+		}
+	}
+	return err
+}
+
 // SQL runs a query in the sandbox; the dataset is the table "data".
 func (t *tools) SQL(ctx context.Context, query string) (*planner.Table, error) {
 	conn, err := t.s.rt.Peer("sandbox")
@@ -250,7 +268,7 @@ func (t *tools) Train(ctx context.Context, target string, budget time.Duration) 
 	if err != nil {
 		return nil, err
 	}
-	if err := t.waitJob(ctx, st.JobId); err != nil {
+	if err := t.waitOwnJob(ctx, st.JobId); err != nil {
 		return nil, err
 	}
 	tr, err := c.GetTraining(ctx, &mlv1.GetTrainingRequest{TrainingId: st.TrainingId})
@@ -275,7 +293,7 @@ func (t *tools) Effect(ctx context.Context, treatment, outcome string, confounde
 	if err != nil {
 		return nil, err
 	}
-	if err := t.waitJob(ctx, st.JobId); err != nil {
+	if err := t.waitOwnJob(ctx, st.JobId); err != nil {
 		return nil, err
 	}
 	e, err := c.GetEstimate(ctx, &causalv1.GetEstimateRequest{EstimateId: st.EstimateId})
