@@ -193,6 +193,9 @@ func (j *job) delimited() ([]*datasetsv1.Column, error) {
 	if j.opts.Header != nil {
 		user = append(user, "header = "+strconv.FormatBool(*j.opts.Header))
 	}
+	if err := j.checkWidth(delim); err != nil {
+		return nil, err
+	}
 	j.progress(0.1, "sniffing the CSV dialect")
 	var sDelim, sQuote, sEscape string
 	var skip, sniffedCols int64
