@@ -51,6 +51,24 @@ type Column struct {
 	F         []float64
 	S         []string
 	Null      []bool
+	// TrueLabel and FalseLabel are how the file spelled a Bool column's classes ("Yes", "No"),
+	// when the reader knows (the dataset version's ReadRules.boolean_labels); empty otherwise.
+	TrueLabel, FalseLabel string
+}
+
+// Label names the value v of a Bool column with the file's spelling when it is known ("Yes"
+// for 1), and is "" otherwise (not a Bool column, no spellings, or v neither 0 nor 1).
+func (c *Column) Label(v float64) string {
+	if c.Kind != Bool || c.TrueLabel == "" || c.FalseLabel == "" || c.TrueLabel == c.FalseLabel {
+		return ""
+	}
+	switch v {
+	case 1:
+		return c.TrueLabel
+	case 0:
+		return c.FalseLabel
+	}
+	return ""
 }
 
 // Len is the number of rows.
@@ -99,7 +117,7 @@ func (f *Frame) Take(rows []int) *Frame {
 func (f *Frame) Gather(n int, pick func(r, j int) int) *Frame {
 	out := &Frame{Rows: n}
 	for j, c := range f.Columns {
-		nc := &Column{Name: c.Name, Kind: c.Kind, ArrowType: c.ArrowType, Null: make([]bool, n)}
+		nc := &Column{Name: c.Name, Kind: c.Kind, ArrowType: c.ArrowType, Null: make([]bool, n), TrueLabel: c.TrueLabel, FalseLabel: c.FalseLabel}
 		if c.S != nil {
 			nc.S = make([]string, n)
 		}

@@ -106,6 +106,54 @@ func (rt *Runtime) ActAs(ctx context.Context, userID, projectID string) (context
 	return grpcx.AsUser(ctx, rt.MeshKey, rt.Name, userID, projectID)
 }
 
+// BooleanLabels is how the file spelled the classes of a boolean column of ver (the version's
+// ReadRules.boolean_labels: telco's Churn is "Yes" / "No"), and whether both spellings are known
+// and differ.
+func BooleanLabels(ver *datasetsv1.DatasetVersion, column string) (trueLabel, falseLabel string, ok bool) {
+	for _, bl := range ver.GetReadRules().GetBooleanLabels() {
+		if bl.GetColumn() == column {
+			t, f := bl.GetTrueLabel(), bl.GetFalseLabel()
+			return t, f, t != "" && f != "" && t != f
+		}
+	}
+	return "", "", false
+}
+
+// BooleanClassLabel names the class "true" or "false" of a boolean column of ver as the file
+// spelled it ("Yes" rather than "true"); any other class, or one whose spelling is unknown, is
+// returned as it is.
+func BooleanClassLabel(ver *datasetsv1.DatasetVersion, column, class string) string {
+	for _, bl := range ver.GetReadRules().GetBooleanLabels() {
+		if bl.GetColumn() != column {
+			continue
+		}
+		switch {
+		case class == "true" && bl.GetTrueLabel() != "":
+			return bl.GetTrueLabel()
+		case class == "false" && bl.GetFalseLabel() != "":
+			return bl.GetFalseLabel()
+		}
+	}
+	return class
+}
+
+// LabelBooleans gives every Bool column of f the file's spellings of its classes
+// (frame.Column.TrueLabel / FalseLabel) from ver, where BooleanLabels knows them, so that
+// profiles and findings name the groups "Churn = Yes" rather than "Churn = 1".
+func LabelBooleans(f *frame.Frame, ver *datasetsv1.DatasetVersion) {
+	if f == nil {
+		return
+	}
+	for _, c := range f.Columns {
+		if c.Kind != frame.Bool {
+			continue
+		}
+		if t, fl, ok := BooleanLabels(ver, c.Name); ok {
+			c.TrueLabel, c.FalseLabel = t, fl
+		}
+	}
+}
+
 // HasColumn reports whether a version has the named column.
 func HasColumn(cols []*datasetsv1.Column, name string) bool {
 	for _, c := range cols {

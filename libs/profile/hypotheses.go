@@ -222,7 +222,7 @@ func prepareHyp(c *frame.Column, cp *profilingv1.ColumnProfile, rows []int) *hyp
 			if c.Kind == frame.String {
 				v = c.S[i]
 			} else {
-				v = formatNum(c.F[i])
+				v = levelLabel(c, c.F[i])
 			}
 			code, ok := idx[v]
 			if !ok {
@@ -238,6 +238,15 @@ func prepareHyp(c *frame.Column, cp *profilingv1.ColumnProfile, rows []int) *hyp
 		return hc
 	}
 	return nil
+}
+
+// levelLabel names the level v of a numeric-coded grouping column: a Bool column's class as the
+// file spelled it when known ("Yes" for 1: frame.Column.Label), else the number ("1").
+func levelLabel(c *frame.Column, v float64) string {
+	if l := c.Label(v); l != "" {
+		return l
+	}
+	return formatNum(v)
 }
 
 type findingMaker = func(h *profilingv1.Hypothesis) *commonv1.Finding

@@ -221,7 +221,9 @@ func (s *Server) run(ctx context.Context, t *jobs.Task) error {
 }
 
 // readFrame reads every column of a dataset version over ingestion's Flight endpoint with
-// profile.ReadFlight, sizing the columns from the version's row count.
+// profile.ReadFlight, sizing the columns from the version's row count. Boolean columns carry the
+// file's spellings of their classes (platform.LabelBooleans), so that the profile and the findings
+// name the groups as the file does ("Churn = Yes", not "Churn = 1").
 func (s *Server) readFrame(ctx context.Context, ref *commonv1.DatasetRef) (*frame.Frame, error) {
 	_, ver, err := s.rt.DatasetVersion(ctx, ref)
 	if err != nil {
@@ -235,6 +237,7 @@ func (s *Server) readFrame(ctx context.Context, ref *commonv1.DatasetRef) (*fram
 	if err != nil {
 		return nil, fmt.Errorf("read %s v%d: %w", ref.DatasetId, ver.Version, err)
 	}
+	platform.LabelBooleans(f, ver)
 	return f, nil
 }
 

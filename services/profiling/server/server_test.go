@@ -175,3 +175,79 @@ func TestProfilingService(t *testing.T) {
 		}
 	}
 }
+
+// TestBooleanGroupsNamedAsInFile: telco's Churn is Yes/No in the file and read as boolean; the
+// hypotheses and findings name its groups "Churn = Yes" / "Churn = No" (the version's
+// ReadRules.boolean_labels), not "Churn = 1" / "Churn = 0" as the 0/1 frame values would.
+func TestBooleanGroupsNamedAsInFile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	plat, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("start the mesh: %v", err)
+	}
+	defer plat.Stop()
+	c, err := client.Dial(ctx, plat.GRPCAddr, client.WithAPIKey(plat.Creds.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	up, err := c.UploadFile(ctx, plat.Creds.ProjectID, shareddata.Path(t, "tabular/telco_churn.csv"), nil)
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	if up.JobId != "" {
+		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+			t.Fatalf("ingest: %v", err)
+		}
+	}
+	st, err := c.Profiling.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}, Target: "Churn"})
+	if err != nil {
+		t.Fatalf("start profile: %v", err)
+	}
+	if st.JobId != "" {
+		if job, err := c.WaitJob(ctx, st.JobId, nil); err != nil || job.State != jobsv1.JobState_JOB_STATE_SUCCEEDED {
+			t.Fatalf("profile job: %v %v", job, err)
+		}
+	}
+	hr, err := c.Profiling.GenerateHypotheses(ctx, &profilingv1.GenerateHypothesesRequest{ProfileId: st.ProfileId})
+	if err != nil {
+		t.Fatalf("hypotheses: %v", err)
+	}
+	var tenure *profilingv1.Hypothesis
+	for _, h := range hr.Hypotheses {
+		if slices.Equal(h.Columns, []string{"Churn", "tenure"}) {
+			tenure = h
+		}
+		for _, bad := range []string{"Churn = 0", "Churn = 1", "Churn = true", "Churn = false"} {
+			if strings.Contains(h.Statement, bad) {
+				t.Errorf("hypothesis names a group %q: %s", bad, h.Statement)
+			}
+		}
+	}
+	if tenure == nil {
+		t.Fatal("Churn vs tenure not tested")
+	}
+	if !slices.Equal(tenure.GroupLabels, []string{"No", "Yes"}) || !slices.Equal(tenure.GroupSizes, []int64{5174, 1869}) {
+		t.Errorf("Churn groups %v %v, want [No Yes] [5174 1869]", tenure.GroupLabels, tenure.GroupSizes)
+	}
+	want := "Rows with Churn = No have a median tenure of 38 vs 10 for Churn = Yes ("
+	if !strings.HasPrefix(tenure.Statement, want) {
+		t.Errorf("statement %q, want it to start %q", tenure.Statement, want)
+	}
+	named := false
+	for _, fd := range hr.Findings {
+		if strings.Contains(fd.Statement, "Churn = 0") || strings.Contains(fd.Statement, "Churn = 1") {
+			t.Errorf("finding names a 0/1 group: %s", fd.Statement)
+		}
+		if strings.HasPrefix(fd.Statement, want) {
+			named = true
+			if fd.Values["n_Yes"] != 1869 || fd.Values["n_No"] != 5174 {
+				t.Errorf("finding values %v, want n_Yes 1869 and n_No 5174", fd.Values)
+			}
+		}
+	}
+	if !named {
+		t.Errorf("no finding states %q…", want)
+	}
+}
