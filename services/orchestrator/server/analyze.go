@@ -23,6 +23,7 @@ import (
 	"github.com/vdsproject/vds/libs/ids"
 	"github.com/vdsproject/vds/libs/jobs"
 	"github.com/vdsproject/vds/libs/lineage"
+	"github.com/vdsproject/vds/libs/platform"
 	"github.com/vdsproject/vds/libs/plural"
 	"github.com/vdsproject/vds/libs/semantic"
 )
@@ -198,21 +199,7 @@ func (a *analysis) describe(ctx context.Context) error {
 
 // userLabel names a class of a boolean column as the file spelled it ("Yes" rather than "true").
 func (a *analysis) userLabel(column, class string) string {
-	if a.version == nil || a.version.ReadRules == nil {
-		return class
-	}
-	for _, bl := range a.version.ReadRules.BooleanLabels {
-		if bl.Column != column {
-			continue
-		}
-		switch {
-		case class == "true" && bl.TrueLabel != "":
-			return bl.TrueLabel
-		case class == "false" && bl.FalseLabel != "":
-			return bl.FalseLabel
-		}
-	}
-	return class
+	return platform.BooleanClassLabel(a.version, column, class)
 }
 
 func detail(s string) string {

@@ -22,6 +22,7 @@ import (
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	sandboxv1 "github.com/vdsproject/vds/gen/vds/sandbox/v1"
 	"github.com/vdsproject/vds/libs/planner"
+	"github.com/vdsproject/vds/libs/platform"
 	"github.com/vdsproject/vds/libs/semantic"
 )
 
@@ -327,10 +328,8 @@ func (t *tools) schema(ctx context.Context) (*planner.Schema, error) {
 			typ = "numeric"
 		}
 		col := planner.Column{Name: c.Name, Type: typ, Missing: c.MissingCount}
-		for _, bl := range v.GetReadRules().GetBooleanLabels() {
-			if bl.Column == c.Name {
-				col.TrueLabel, col.FalseLabel = bl.TrueLabel, bl.FalseLabel
-			}
+		if t, f, ok := platform.BooleanLabels(v, c.Name); ok {
+			col.TrueLabel, col.FalseLabel = t, f
 		}
 		s.Columns = append(s.Columns, col)
 		if typ == "categorical" || typ == "boolean" || typ == "numeric" {
