@@ -31,7 +31,13 @@ func ingestFrame(t *testing.T, rel string) (*frame.Frame, error) {
 	if _, err := ingest.Convert(context.Background(), shareddata.Path(t, rel), dst, ingest.Options{}); err != nil {
 		return nil, err
 	}
-	rr, err := duck.QueryParquet(context.Background(), dst, nil)
+	return parquetFrame(t, dst), nil
+}
+
+// parquetFrame reads a Parquet file as Arrow batches into a frame, as the services do.
+func parquetFrame(t *testing.T, path string) *frame.Frame {
+	t.Helper()
+	rr, err := duck.QueryParquet(context.Background(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +51,7 @@ func ingestFrame(t *testing.T, rel string) (*frame.Frame, error) {
 	if err := rr.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return b.Frame(), nil
+	return b.Frame()
 }
 
 // TestSharedCorpus profiles every file under the shared data folder through the real ingestion

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vdsproject/vds/libs/duck"
-	"github.com/vdsproject/vds/libs/frame"
 	"github.com/vdsproject/vds/libs/ingest"
 	"github.com/vdsproject/vds/libs/semantic"
 	"github.com/vdsproject/vds/libs/shareddata"
@@ -54,21 +52,7 @@ func TestIngestAndProfileAgreeOnNumbers(t *testing.T) {
 			if err != nil {
 				t.Skipf("ingestion refused it (its own tests check that): %v", err)
 			}
-			rr, err := duck.QueryParquet(ctx, dst, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rr.Release()
-			b := frame.NewBuilder(rr.Schema())
-			for rr.Next() {
-				if err := b.Append(rr.RecordBatch()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := rr.Err(); err != nil {
-				t.Fatal(err)
-			}
-			p, err := Compute(ctx, b.Frame(), Options{})
+			p, err := Compute(ctx, parquetFrame(t, dst), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

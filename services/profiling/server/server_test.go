@@ -16,6 +16,7 @@ import (
 
 	"github.com/vdsproject/vds/gen/client"
 	commonv1 "github.com/vdsproject/vds/gen/vds/common/v1"
+	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	jobsv1 "github.com/vdsproject/vds/gen/vds/jobs/v1"
 	profilingv1 "github.com/vdsproject/vds/gen/vds/profiling/v1"
 	"github.com/vdsproject/vds/libs/ids"
@@ -30,25 +31,7 @@ import (
 func TestProfilingService(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	plat, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("start the mesh: %v", err)
-	}
-	defer plat.Stop()
-	c, err := client.Dial(ctx, plat.GRPCAddr, client.WithAPIKey(plat.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	up, err := c.UploadFile(ctx, plat.Creds.ProjectID, shareddata.Path(t, "tabular/penguins.csv"), nil)
-	if err != nil {
-		t.Fatalf("upload: %v", err)
-	}
-	if up.JobId != "" {
-		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
-			t.Fatalf("ingest: %v", err)
-		}
-	}
+	plat, c, up := meshWithFile(ctx, t, "tabular/penguins.csv")
 	ref := &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}
 
 	// The version is profiled automatically once its ingest job succeeds: a profile job appears
@@ -182,25 +165,7 @@ func TestProfilingService(t *testing.T) {
 func TestBooleanGroupsNamedAsInFile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	plat, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("start the mesh: %v", err)
-	}
-	defer plat.Stop()
-	c, err := client.Dial(ctx, plat.GRPCAddr, client.WithAPIKey(plat.Creds.APIKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	up, err := c.UploadFile(ctx, plat.Creds.ProjectID, shareddata.Path(t, "tabular/telco_churn.csv"), nil)
-	if err != nil {
-		t.Fatalf("upload: %v", err)
-	}
-	if up.JobId != "" {
-		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
-			t.Fatalf("ingest: %v", err)
-		}
-	}
+	_, c, up := meshWithFile(ctx, t, "tabular/telco_churn.csv")
 	st, err := c.Profiling.StartProfile(ctx, &profilingv1.StartProfileRequest{Dataset: &commonv1.DatasetRef{DatasetId: up.DatasetId, Version: up.Version}, Target: "Churn"})
 	if err != nil {
 		t.Fatalf("start profile: %v", err)
@@ -250,4 +215,30 @@ func TestBooleanGroupsNamedAsInFile(t *testing.T) {
 	if !named {
 		t.Errorf("no finding states %q…", want)
 	}
+}
+
+// meshWithFile starts the whole mesh (stopped when the test ends), connects a client with the
+// bootstrap API key and uploads a shared file, waiting for its ingest.
+func meshWithFile(ctx context.Context, t *testing.T, rel string) (*mesh.Platform, *client.Client, *datasetsv1.UploadResponse) {
+	t.Helper()
+	plat, err := mesh.Up(ctx, mesh.Options{Home: t.TempDir(), Bootstrap: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("start the mesh: %v", err)
+	}
+	t.Cleanup(func() { plat.Stop() })
+	c, err := client.Dial(ctx, plat.GRPCAddr, client.WithAPIKey(plat.Creds.APIKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	up, err := c.UploadFile(ctx, plat.Creds.ProjectID, shareddata.Path(t, rel), nil)
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	if up.JobId != "" {
+		if _, err := c.WaitJob(ctx, up.JobId, nil); err != nil {
+			t.Fatalf("ingest: %v", err)
+		}
+	}
+	return plat, c, up
 }
