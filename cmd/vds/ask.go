@@ -36,6 +36,10 @@ var errNotUnderstood = errors.New("ask: the question was not understood. Questio
 	"a relationship (\"correlation of tip and total_bill\"), a trend over a date or year column, drivers (\"Why is churn high?\"), " +
 	"a prediction, an effect, segments, outliers or data quality")
 
+// errAnalysisFailed is the exit-1 error of a question that was understood but whose analysis failed
+// (the answer on stdout names the step and the reason).
+var errAnalysisFailed = errors.New("ask: the question was understood but its analysis failed (see the answer above); rephrase it, or run the failing step yourself (vds effect, vds analyze, vds exec) for its options")
+
 // askJSON is the --format json answer.
 type askJSON struct {
 	ConversationID string             `json:"conversation_id"`
@@ -166,6 +170,9 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	switch {
 	case ans.Confidence == "refused":
 		fail = errRefused
+	case out.Clarification == "" && ans.Confidence == "none" && strings.HasPrefix(ans.Text, "The analysis failed"):
+		// Understood, planned and run, but a step failed: say that, not "not understood".
+		fail = errAnalysisFailed
 	case notUnderstood:
 		fail = errNotUnderstood
 	}

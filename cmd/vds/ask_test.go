@@ -93,3 +93,14 @@ func TestAskSQLStatement(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+// A question that is understood but whose analysis fails (an effect of a 93-valued treatment) says
+// the analysis failed, not that the question was not understood.
+func TestAskAnalysisFailed(t *testing.T) {
+	home, addr := platform(t)
+	file := shareddata.Path(t, "tabular/titanic.csv")
+	code, out, errs := cli(t, 2*time.Minute, "ask", file, "Does a higher fare increase survival?", "--server", addr, "--home", home, "--planner", "builtin", "--quiet")
+	if code != 1 || !strings.Contains(out, "The analysis failed") || !strings.Contains(errs, "understood but its analysis failed") || strings.Contains(errs, "not understood") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}

@@ -454,8 +454,8 @@ func (r *run) skepticCorr(claims *[]string) error {
 	}
 	// Simpson: the correlation within the groups of each categorical column.
 	for _, c := range r.s.Columns {
-		if !(c.IsGroup() && lowCard(&c)) || c.Name == x || c.Name == y {
-			continue
+		if !(c.IsGroup() && lowCard(&c)) || c.Name == x || c.Name == y || outcomeLike(c.Name) {
+			continue // an outcome (survived) is a consequence, not a confounder of the two
 		}
 		query := fmt.Sprintf("SELECT %s, corr(%s, %s), count(*) FROM data%s GROUP BY 1 HAVING count(*) >= 10 ORDER BY 1", r.text(c.Name), ex, ey, r.where(x, y, c.Name))
 		t, err := r.sql("skeptic: the correlation within groups of "+c.Name, query)
@@ -741,7 +741,7 @@ func (r *run) synthesis() (conf, text string) {
 		conf = "medium"
 	}
 	for _, f := range r.flags {
-		for _, d := range []string{"not statistically significant", "includes zero", "reverses", "does not survive", "depends on the extreme", "does not hold", "leakage", "opposite sign", "too few", "overlap check failed"} {
+		for _, d := range []string{"not statistically significant", "includes zero", "reverses", "does not survive", "depends on the extreme", "does not hold", "leakage", "opposite sign", "too few"} {
 			if strings.Contains(f, d) {
 				conf = "low"
 			}

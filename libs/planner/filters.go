@@ -176,14 +176,18 @@ func isColumnWord(s *Schema, w string) bool {
 }
 
 // comparisonRE finds "<words> above 5", "<words> of at least 2.5", "<words> > 3", "<words> = 1".
-var comparisonRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(?:is\s+|was\s+|are\s+|were\s+|of\s+)?(above|over|greater than|more than|higher than|larger than|bigger than|exceeding|at least|below|under|less than|lower than|smaller than|at most|>=|<=|==|=|>|<)\s*\$?(-?\d+(?:\.\d+)?)\b`)
+var comparisonRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(?:is\s+|was\s+|are\s+|were\s+|of\s+)?(above|over|greater than|more than|higher than|larger than|bigger than|exceeding|at least|below|under|less than|lower than|smaller than|at most|older than|younger than|equal to|equals|is|of|>=|<=|==|=|>|<)\s*\$?(-?\d+(?:\.\d+)?)\b`)
 
 var comparisonOps = map[string]string{
 	"above": ">", "over": ">", "greater than": ">", "more than": ">", "higher than": ">", "larger than": ">", "bigger than": ">",
 	"exceeding": ">", ">": ">", "at least": ">=", ">=": ">=",
 	"below": "<", "under": "<", "less than": "<", "lower than": "<", "smaller than": "<", "<": "<", "at most": "<=", "<=": "<=",
-	"=": "=", "==": "=",
+	"=": "=", "==": "=", "is": "=", "of": "=", "equals": "=", "equal to": "=",
+	"older than": ">", "younger than": "<",
 }
+
+// betweenRE finds "<words> between 10 and 20" (both ends included).
+var betweenRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(?:is\s+|was\s+|are\s+|were\s+)?between\s+\$?(-?\d+(?:\.\d+)?)\s+and\s+\$?(-?\d+(?:\.\d+)?)\b`)
 
 // comparisons finds the numeric conditions of a question. unresolved lists the ones whose column
 // the words before them do not name ("more than 2" after "parties had").
@@ -195,9 +199,24 @@ var comparisonOps = map[string]string{
 // is not numeric is left to the value and boolean conditions.
 func comparisons(s *Schema, question string) (fs []Filter, unresolved []string) {
 	lq := strings.ToLower(question)
+	for _, m := range betweenRE.FindAllStringSubmatch(lq, -1) {
+		col, _ := nearestColumn(s, m[1])
+		if col == "" {
+			unresolved = append(unresolved, strings.TrimSpace("between "+m[2]+" and "+m[3]))
+			continue
+		}
+		fs = append(fs, Filter{Col: col, Op: ">=", Value: m[2], Numeric: true}, Filter{Col: col, Op: "<=", Value: m[3], Numeric: true})
+		lq = strings.Replace(lq, m[0], "", 1)
+	}
 	for _, m := range comparisonRE.FindAllStringSubmatch(lq, -1) {
 		op := comparisonOps[m[2]]
 		col, named := nearestColumn(s, m[1])
+		if (m[2] == "older than" || m[2] == "younger than") && s.Col("age").IsNumeric() {
+			col, named = "age", "age" // "passengers older than 60"
+		}
+		if (m[2] == "is" || m[2] == "of") && col == "" {
+			continue // "what is 5", "a party of 4" with no column: not a condition this reads
+		}
 		if named != "" && !s.Col(named).IsNumeric() && op == "=" {
 			continue
 		}
@@ -247,15 +266,27 @@ func nearestColumn(s *Schema, before string) (col, named string) {
 var negators = map[string]bool{"not": true, "excluding": true, "exclude": true, "except": true, "besides": true,
 	"without": true, "non": true, "isn": true, "aren": true, "wasn": true, "weren": true, "didn": true, "never": true}
 
+// negFiller are the words that may stand between a negator and the value it excludes ("not on
+// Sunday", "day is not Sun", "except at lunch").
+var negFiller = map[string]bool{"on": true, "at": true, "in": true, "for": true, "from": true, "the": true, "a": true,
+	"an": true, "is": true, "was": true, "be": true, "during": true, "of": true, "to": true, "t": true}
+
 // negated reports whether the value at position at of the question's words is excluded: a negator
-// up to three words before it ("day is not Sun", "except on Sundays"), or "other than" right before.
+// right before it, or with only filler words between ("day is not Sun", "except on Sundays"), or
+// "other than" right before. Any other word ends the negation's reach: in "non-smokers on
+// Saturday" the "non" belongs to smokers, not to Saturday.
 func negated(qw []string, at int) bool {
-	for k := 1; k <= 3 && at-k >= 0; k++ {
-		if negators[qw[at-k]] {
+	for k := at - 1; k >= 0 && k >= at-4; k-- {
+		switch {
+		case negators[qw[k]]:
 			return true
+		case qw[k] == "than" && k > 0 && qw[k-1] == "other":
+			return true
+		case !negFiller[qw[k]]:
+			return false
 		}
 	}
-	return at >= 2 && qw[at-1] == "than" && qw[at-2] == "other"
+	return false
 }
 
 // valueFilter is the condition for the values of one column the question names: = or != for one,
@@ -286,24 +317,70 @@ var (
 	falseWords = map[string]bool{"false": true, "no": true, "0": true, "n": true, "f": true}
 )
 
-// boolMentions finds the boolean columns the question names as a condition, with the value it
-// asks for: "for smokers" (true), "non-smokers", "who did not survive" (false), "smoker = true",
-// "survived = 1", "smoker is Yes" (the file's spelling). A column named both ways ("smokers and
-// non-smokers") comes back with both values.
+// yesNo reports whether a column can be a yes/no condition and the values that mean yes and no: a
+// boolean, a 0/1 number (SeniorCitizen), or a category whose values include Yes and No
+// (TechSupport: Yes, No, No internet service).
+func yesNo(c *Column) (yes, no string, ok bool) {
+	switch {
+	case c.Type == "boolean":
+		return "true", "false", true
+	case c.IsNumeric() && len(c.Values) == 2 && c.Values[0] == "0" && c.Values[1] == "1":
+		return "1", "0", true
+	case c.IsGroup():
+		for _, v := range c.Values {
+			switch strings.ToLower(v) {
+			case "yes":
+				yes = v
+			case "no":
+				no = v
+			}
+		}
+		return yes, no, yes != "" && no != ""
+	}
+	return "", "", false
+}
+
+// namedAt reports whether the question's words from i name the column c, and where the name
+// ends: one word ("smokers", "survived", with synonyms) or up to three glued together ("senior
+// citizens" for SeniorCitizen, "tech support" for TechSupport, "no degree" for nodegree).
+func namedAt(c *Column, qw []string, i int) (end int, ok bool) {
+	glued := strings.Join(words(c.Name), "")
+	for k := 3; k >= 1; k-- {
+		if i+k > len(qw) {
+			continue
+		}
+		w := strings.Join(qw[i:i+k], "")
+		if w == glued || stem(w) == stem(glued) {
+			return i + k, true
+		}
+	}
+	if !stopwords[qw[i]] && len(words(c.Name)) == 1 && match(c.Name, qw[i:i+1]) >= 0.99 {
+		return i + 1, true
+	}
+	return 0, false
+}
+
+// boolMentions finds the yes/no columns the question names as a condition, with the value it
+// asks for: "for smokers" (yes), "non-smokers", "who did not survive" (no), "smoker = true",
+// "survived = 1", "smoker is Yes" (the file's spelling), "senior citizens", "with tech support",
+// "without tech support". A column named both ways ("smokers and non-smokers") comes back with
+// both values.
 func boolMentions(s *Schema, question string) map[string][]bool {
 	qw := words(question)
 	out := map[string][]bool{}
-	for _, c := range s.Columns {
-		if c.Type != "boolean" {
+	for ci := range s.Columns {
+		c := &s.Columns[ci]
+		if _, _, ok := yesNo(c); !ok {
 			continue
 		}
-		for i, w := range qw {
-			if stopwords[w] || match(c.Name, []string{w}) < 0.99 {
+		for i := range qw {
+			end, ok := namedAt(c, qw, i)
+			if !ok {
 				continue
 			}
 			v := !negated(qw, i)
 			// An explicit value after the name: "smoker = true", "survived is 0", "smoker is not Yes".
-			j := i + 1
+			j := end
 			for j < len(qw) && (qw[j] == "is" || qw[j] == "was" || qw[j] == "equals" || qw[j] == "equal" || qw[j] == "to") {
 				j++
 			}
@@ -338,9 +415,23 @@ func containsBool(xs []bool, v bool) bool {
 
 // boolFilter is the condition "column is true" (or false), named with the file's spelling.
 func boolFilter(c *Column, v bool) Filter {
-	f := Filter{Col: c.Name, Op: "=", Value: "false", Bool: true, Label: c.FalseLabel}
-	if v {
-		f.Value, f.Label = "true", c.TrueLabel
+	yes, no, _ := yesNo(c)
+	switch {
+	case c.Type == "boolean":
+		f := Filter{Col: c.Name, Op: "=", Value: "false", Bool: true, Label: c.FalseLabel}
+		if v {
+			f.Value, f.Label = "true", c.TrueLabel
+		}
+		return f
+	case c.IsNumeric():
+		f := Filter{Col: c.Name, Op: "=", Value: no, Numeric: true}
+		if v {
+			f.Value = yes
+		}
+		return f
 	}
-	return f
+	if v {
+		return Filter{Col: c.Name, Op: "=", Value: yes}
+	}
+	return Filter{Col: c.Name, Op: "=", Value: no}
 }

@@ -51,6 +51,22 @@ func TestRecognizeConditions(t *testing.T) {
 		{titanicSchema(), "average age where survived = 1", "describe measure=age agg=mean where=survived=true"},
 		{titanicSchema(), "average age of survivors", "describe measure=age agg=mean where=survived=true"},
 		{titanicSchema(), "average fare of those who did not survive", "describe measure=fare agg=mean where=survived=false"},
+		// A negation reaches only its own value (a third new-user test: "non-smokers on Saturday"
+		// was read as smoker = No and day != Sat).
+		{tipsBool(), "What is the average tip for non-smokers on Saturday?", "describe measure=tip agg=mean where=smoker=false where=day=Sat"},
+		{tipsBool(), "average tip for male non-smokers at lunch", "describe measure=tip agg=mean where=sex=Male where=smoker=false where=time=Lunch"},
+		{titanicSchema(), "mean fare for passengers who did not survive in first class?", "describe measure=fare agg=mean where=survived=false where=class=First"},
+		// Ranges, equalities in words, ages, and an exclusion within a grouping.
+		{tips(), "average tip for bills between 10 and 20", "describe measure=tip agg=mean where=total_bill>=10 where=total_bill<=20"},
+		{tips(), "average tip when size is 2", "describe measure=tip agg=mean where=size=2"},
+		{tips(), "average tip for a size of 2", "describe measure=tip agg=mean where=size=2"},
+		{titanicSchema(), "average fare of passengers older than 60", "describe measure=fare agg=mean where=age>60"},
+		{tips(), "What is the average tip by day excluding Sunday?", "compare_groups measure=tip agg=mean group=day where=day!=Sun"},
+		// Yes/no columns that are 0/1 numbers or Yes/No categories, named in several words.
+		{telcoFlags(), "churn rate for senior citizens", "describe measure=Churn agg=rate where=SeniorCitizen=1"},
+		{telcoFlags(), "average monthly charges for customers with tech support", "describe measure=MonthlyCharges agg=mean where=TechSupport=Yes"},
+		{telcoFlags(), "average monthly charges for customers without tech support", "describe measure=MonthlyCharges agg=mean where=TechSupport=No"},
+		{telcoFlags(), "churn rate for customers with dependents?", "describe measure=Churn agg=rate where=Dependents=true"},
 		// "does X increase Y" asks for an effect; "does Y increase with X" for a relationship.
 		{nsw(), "does treat increase re78?", "effect measure=re78 group=treat"},
 		{tips(), "does tip increase with total_bill", "relationship measure=tip group=total_bill"},
@@ -74,6 +90,13 @@ func tipsBool() *Schema {
 	c := s.Col("smoker")
 	c.Type, c.Values, c.TrueLabel, c.FalseLabel = "boolean", []string{"false", "true"}, "Yes", "No"
 	return s
+}
+
+func telcoFlags() *Schema {
+	return &Schema{Columns: []Column{{Name: "customerID", Type: "identifier"}, {Name: "SeniorCitizen", Type: "numeric", Values: []string{"0", "1"}},
+		{Name: "Dependents", Type: "boolean", Values: []string{"false", "true"}, TrueLabel: "Yes", FalseLabel: "No"}, {Name: "tenure", Type: "numeric"},
+		{Name: "TechSupport", Type: "categorical", Values: []string{"No", "No internet service", "Yes"}}, {Name: "MonthlyCharges", Type: "numeric"},
+		{Name: "Churn", Type: "boolean", Values: []string{"false", "true"}, TrueLabel: "Yes", FalseLabel: "No"}}}
 }
 
 func nsw() *Schema {
@@ -109,6 +132,7 @@ func TestAnswerConditions(t *testing.T) {
 	tipsBT, tipsBS := openShared(t, "tabular/tips.csv")
 	asBoolean(t, tipsBT, tipsBS, "smoker", "Yes", "Yes", "No")
 	titBT, titBS := openShared(t, "tabular/titanic.csv")
+	telT, telS := openShared(t, "tabular/telco_churn.csv")
 	asBoolean(t, titBT, titBS, "survived", "1", "", "")
 	for _, tc := range []struct {
 		tools  duckTools
@@ -132,6 +156,17 @@ func TestAnswerConditions(t *testing.T) {
 		// titanic[titanic.survived == 1].age.mean(), titanic[titanic.survived == 0].fare.mean()
 		{titBT, titBS, "average age of passengers who survived", "mean(age)", 28.34369, "For the rows where survived = true:"},
 		{titBT, titBS, "average fare of those who did not survive", "mean(fare)", 22.11789, "For the rows where survived = false:"},
+		// tips[(tips.smoker == "No") & (tips.day == "Sat")].tip.mean(); bills of 10 to 20; parties of 2
+		{tipsBT, tipsBS, "What is the average tip for non-smokers on Saturday?", "mean(tip)", 3.10289, "For the rows where smoker = No and day = Sat:"},
+		{tipsT, tipsS, "average tip for bills between 10 and 20", "mean(tip)", 2.45523, "For the rows where total_bill >= 10 and total_bill <= 20:"},
+		{tipsT, tipsS, "average tip when size is 2", "mean(tip)", 2.58231, "For the rows where size = 2:"},
+		{tipsT, tipsS, "What is the average tip by day excluding Sunday?", "mean(tip)|day=Sat", 2.99310, "For the rows where day != Sun:"},
+		// titanic[titanic.age > 60].fare.mean()
+		{titT, titS, "average fare of passengers older than 60", "mean(fare)", 41.37121, "For the rows where age > 60:"},
+		// telco: churn among senior citizens (SeniorCitizen = 1), charges with tech support (Yes)
+		{telT, telS, "churn rate for senior citizens", "rate(Churn)", 0.41681, "For the rows where SeniorCitizen = 1:"},
+		{telT, telS, "average monthly charges for customers with tech support", "mean(MonthlyCharges)", 80.68014, "For the rows where TechSupport = Yes:"},
+		{telT, telS, "churn rate for customers with dependents?", "rate(Churn)", 0.15450, "For the rows where Dependents = true:"},
 		// tips.groupby("day").tip.sum(): Fri 51.96 is the lowest.
 		{tipsT, tipsS, "which day has the lowest total tip", "sum(tip)|day=Fri", 51.96, "Fri has the lowest total tip (51.96)."},
 	} {

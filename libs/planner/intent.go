@@ -149,6 +149,25 @@ func Recognize(s *Schema, question string) Intent {
 		}
 	}
 	bools := boolMentions(s, question)
+	// "the churn rate for customers with dependents": a rate (or average) of the first column for
+	// the rows where the second, a yes/no column, holds; not the association of the two.
+	if in.Kind == Relationship && has(lq, `rate`, `share`, `percent`, `proportion`, `average`, `mean`, `median`) {
+		first, second := in.Group, in.Measure
+		if firstPos(second, qw) < firstPos(first, qw) {
+			first, second = second, first
+		}
+		if len(bools[second]) == 1 {
+			m := s.Col(first)
+			agg := "rate"
+			if m.IsNumeric() && !binary(m) {
+				agg = "mean"
+				if has(lq, `median`) {
+					agg = "median"
+				}
+			}
+			in = Intent{Kind: Describe, Measure: first, Agg: agg}
+		}
+	}
 	// "the average tip of smokers and non-smokers": both values of a boolean column compare across it.
 	if in.Kind == Describe && in.Measure != "" {
 		for _, c := range s.Columns {
@@ -161,6 +180,16 @@ func Recognize(s *Schema, question string) Intent {
 	var fs []Filter
 	for i := range s.Columns {
 		c := &s.Columns[i]
+		if ms := mentions[c.Name]; c.Name == in.Group && len(ms) > 0 {
+			// "the average tip by day excluding Sunday": the groups without the excluded ones.
+			all := true
+			for _, m := range ms {
+				all = all && negated(qw, m.at)
+			}
+			if all {
+				fs = append(fs, valueFilter(c.Name, ms, qw))
+			}
+		}
 		if c.Name == in.Group || c.Name == in.Measure || c.Name == in.Time {
 			continue
 		}
@@ -258,7 +287,8 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 		}
 		var opts []string
 		for _, c := range s.Columns {
-			if pick(&c) {
+			// Never offer an identifier or a constant column (rownames, a data_id of one value).
+			if pick(&c) && c.Type != "identifier" && c.Type != "empty" && len(c.Values) != 1 {
 				opts = append(opts, c.Name)
 			}
 		}

@@ -8,7 +8,7 @@ import (
 
 // namedTermRE finds the words a question uses as column names: the word after an aggregate ("mean
 // price") and the word after a grouping ("by borough").
-var namedTermRE = regexp.MustCompile(`\b(mean|average|avg|median|total|sum|by|per|across|for each|for every|grouped by)\s+(?:the\s+|of\s+(?:the\s+)?)?([a-z][a-z0-9_]*)`)
+var namedTermRE = regexp.MustCompile(`\b(mean|average|avg|median|total|sum|by|per|across|for each|for every|grouped by)\s+(?:the\s+|of\s+(?:the\s+)?)?`)
 
 // timeWords name a period, not a column ("by month" asks for a time column, which the trend plan
 // looks for itself).
@@ -21,9 +21,22 @@ var timeWords = map[string]bool{"day": true, "days": true, "week": true, "weeks"
 func unknownTerms(s *Schema, question string) (terms []string, grouping bool) {
 	lq := strings.ToLower(question)
 	seen := map[string]bool{}
-	for _, m := range namedTermRE.FindAllStringSubmatch(lq, -1) {
-		w := m[2]
-		if seen[w] || stopwords[w] || stopwords[stem(w)] || timeWords[w] || len(w) < 3 {
+	for _, ix := range namedTermRE.FindAllStringSubmatchIndex(lq, -1) {
+		m := []string{lq[ix[0]:ix[1]], lq[ix[2]:ix[3]]}
+		// The phrase up to the first stopword, at most three words: "customer lifetime" of "average
+		// customer lifetime value".
+		var ph []string
+		for _, x := range words(lq[ix[1]:]) {
+			if len(ph) == 3 {
+				break
+			}
+			if stopwords[x] || stopwords[stem(x)] {
+				break
+			}
+			ph = append(ph, x)
+		}
+		w := strings.Join(ph, " ")
+		if len(ph) == 0 || seen[w] || timeWords[ph[0]] || len(w) < 3 {
 			continue
 		}
 		seen[w] = true
@@ -50,6 +63,10 @@ func unknownClarify(s *Schema, terms []string) Intent {
 	if len(terms) > 1 {
 		what = "columns named " + strings.Join(quoteAll(terms), " or ")
 	}
+	cols := strings.Join(quoteAll(names(s, 30)), ", ")
+	if len(s.Columns) > 30 {
+		cols += fmt.Sprintf(" and %d more", len(s.Columns)-30)
+	}
 	return Intent{Kind: Clarify, Clarification: fmt.Sprintf("%s has no %s (nor a value by that name). Its columns are: %s. Ask again naming one of them.",
-		name, what, strings.Join(quoteAll(names(s, 12)), ", "))}
+		name, what, cols)}
 }
