@@ -30,13 +30,23 @@ var (
 	ErrEmpty = errors.New("empty file")
 	// ErrUnsupported: binary data or a container that is not supported (zip, xlsx).
 	ErrUnsupported = errors.New("unsupported file")
-	// ErrTooLarge: decompressed data exceeds Options.MaxDecompressedBytes.
+	// ErrTooLarge: decompressed data exceeds Options.MaxDecompressedBytes (or a line, or the
+	// columns, exceed what the limits allow; ErrTooWide is one of these).
 	ErrTooLarge = errors.New("file too large")
+	// ErrTooWide: more columns than the memory limit allows; errors.Is(err, ErrTooLarge) holds too.
+	ErrTooWide error = tooWide{}
 	// ErrCorrupt: the file cannot be decoded or parsed.
 	ErrCorrupt = errors.New("unreadable file")
 	// ErrInvalidOption: an Options value is not understood.
 	ErrInvalidOption = errors.New("invalid read option")
 )
+
+// tooWide is ErrTooWide: a file with too many columns is too large for the limits, but its message
+// says wide (a 2 MB file of 6,000 columns is not large).
+type tooWide struct{}
+
+func (tooWide) Error() string        { return "file too wide" }
+func (tooWide) Is(target error) bool { return target == ErrTooLarge }
 
 // DefaultMaxDecompressedBytes applies when Options.MaxDecompressedBytes is 0.
 const DefaultMaxDecompressedBytes = 16 << 30

@@ -97,7 +97,7 @@ func (j *job) checkWidth(delim string) error {
 	return fmt.Errorf("%w: the first line has %s fields, more than the %s columns the ingest limit of %s allows "+
 		"(reading delimited text takes about %d KiB of memory per column whatever the rows); split the file into files of at most %s columns "+
 		"(or transpose it, if its columns are records), or raise --duckdb-memory (VDS_DUCKDB_MEMORY under vds up)",
-		ErrTooLarge, group(n), group(limit), mem, memoryPerColumn>>10, group(limit))
+		ErrTooWide, group(n), group(limit), mem, memoryPerColumn>>10, group(limit))
 }
 
 // group writes n with thousands separators: 20000 → "20,000".

@@ -61,10 +61,10 @@ func TestWideFileRefusedBeforeReading(t *testing.T) {
 	src := writeWide(t, 20000, 5)
 	start := time.Now()
 	_, err := Convert(context.Background(), src, filepath.Join(t.TempDir(), "out.parquet"), Options{Threads: 2, MemoryLimit: "384MB"})
-	if !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("20,000 columns: error %v, want ErrTooLarge", err)
+	if !errors.Is(err, ErrTooLarge) || !errors.Is(err, ErrTooWide) {
+		t.Fatalf("20,000 columns: error %v, want ErrTooWide (an ErrTooLarge)", err)
 	}
-	for _, want := range []string{"20,000 fields", "more than the 2,083 columns", "ingest limit of 384MB", "split the file", "--duckdb-memory"} {
+	for _, want := range []string{"file too wide: the first line has 20,000 fields", "more than the 2,083 columns", "ingest limit of 384MB", "split the file", "--duckdb-memory"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
