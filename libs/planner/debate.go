@@ -161,7 +161,8 @@ func (r *run) statistician() (string, error) {
 				r.claim(role, fmt.Sprintf("%s (q = %.2g).", f.Statement, f.Values["q_value"]))
 			}
 		}
-		claim = fmt.Sprintf("The model's drivers are backed by %d significant associations with %s.", r.hypSurvive, m.col)
+		// Only the hypotheses about the target back its drivers (the profile tests other pairs too).
+		claim = fmt.Sprintf("The model's drivers are backed by %d significant associations with %s (of %d hypotheses that passed, %d tested in all).", r.hypTarget, m.col, r.hypSurvive, r.hypTested)
 	case "hypotheses":
 		r.claim(role, fmt.Sprintf("%d hypotheses tested; %d passed Benjamini-Hochberg at 5%%; each one's effect size and interval is in its finding.", r.hypTested, r.hypSurvive))
 		claim = "Survivors are significant after false-discovery control; effect sizes say which matter."

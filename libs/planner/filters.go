@@ -435,3 +435,27 @@ func boolFilter(c *Column, v bool) Filter {
 	}
 	return Filter{Col: c.Name, Op: "=", Value: no}
 }
+
+// weekendFilter reads "on weekends" ("at the weekend") and "on weekdays" as the rows of a day
+// column whose values include Saturday and Sunday (Sat/Sun or the full names).
+func weekendFilter(c *Column, lq string) (Filter, bool) {
+	end := has(lq, `weekends?\b`)
+	if !c.IsGroup() || !end && !has(lq, `weekdays?\b`) {
+		return Filter{}, false
+	}
+	var days []string
+	for _, v := range c.Values {
+		switch strings.ToLower(v) {
+		case "sat", "saturday", "sun", "sunday":
+			days = append(days, v)
+		}
+	}
+	if len(days) != 2 {
+		return Filter{}, false
+	}
+	op := "in"
+	if !end {
+		op = "not in"
+	}
+	return Filter{Col: c.Name, Op: op, Value: days[0], Values: days}, true
+}

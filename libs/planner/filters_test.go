@@ -62,6 +62,8 @@ func TestRecognizeConditions(t *testing.T) {
 		{tips(), "average tip for a size of 2", "describe measure=tip agg=mean where=size=2"},
 		{titanicSchema(), "average fare of passengers older than 60", "describe measure=fare agg=mean where=age>60"},
 		{tips(), "What is the average tip by day excluding Sunday?", "compare_groups measure=tip agg=mean group=day where=day!=Sun"},
+		{tips(), "average tip on weekends", "describe measure=tip agg=mean where=day in Sat,Sun"},
+		{tips(), "average tip on weekdays", "describe measure=tip agg=mean where=day not in Sat,Sun"},
 		// Yes/no columns that are 0/1 numbers or Yes/No categories, named in several words.
 		{telcoFlags(), "churn rate for senior citizens", "describe measure=Churn agg=rate where=SeniorCitizen=1"},
 		{telcoFlags(), "average monthly charges for customers with tech support", "describe measure=MonthlyCharges agg=mean where=TechSupport=Yes"},

@@ -199,6 +199,9 @@ func Recognize(s *Schema, question string) Intent {
 		if bs := bools[c.Name]; len(bs) == 1 {
 			fs = append(fs, boolFilter(c, bs[0]))
 		}
+		if f, ok := weekendFilter(c, lq); ok && len(mentions[c.Name]) == 0 {
+			fs = append(fs, f)
+		}
 	}
 	for _, f := range nums {
 		// "Is tip greater than 2?" asks about the measure, not for the rows above 2; "how many tips

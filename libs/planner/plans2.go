@@ -20,13 +20,16 @@ func (r *run) hypotheses() (string, error) {
 		r.toolEvent("profile_hypotheses", args, "", err)
 		return "", err
 	}
-	survived := 0
+	survived, aboutTarget := 0, 0
 	for _, h := range hs {
 		if h.Survived {
 			survived++
+			if target != "" && contains(h.Columns, target) {
+				aboutTarget++
+			}
 		}
 	}
-	r.hypTested, r.hypSurvive = len(hs), survived
+	r.hypTested, r.hypSurvive, r.hypTarget = len(hs), survived, aboutTarget
 	r.tests += len(hs)
 	r.toolEvent("profile_hypotheses", args, fmt.Sprintf("%d hypotheses tested, %d passed false-discovery control at 5%%", len(hs), survived), nil)
 	// Findings about the target, strongest first; hypotheses that did not survive are reported too.

@@ -106,9 +106,11 @@ type run struct {
 	drivers    []string
 	hypTested  int
 	hypSurvive int
-	leaks      []string
-	effectEst  *causalv1.Estimate
-	flags      []string
+	// hypTarget counts the passed hypotheses that involve the target.
+	hypTarget int
+	leaks     []string
+	effectEst *causalv1.Estimate
+	flags     []string
 	// unit is the trend's period unit once known.
 	unit string
 }
