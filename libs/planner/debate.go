@@ -126,30 +126,30 @@ func (r *run) statistician() (string, error) {
 				claim = "The counts are tallies of the rows, so no test of a difference applies."
 				break
 			}
-			r.claim(role, fmt.Sprintf("Totals are not tested (a total grows with the number of rows in the group); the group means behind them: p = %.3g, %s = %.3f.", m.p, m.effName, m.effect))
-			claim = fmt.Sprintf("The totals differ partly by the groups' sizes; the means behind them differ %s (p = %.3g).", map[bool]string{true: "significantly", false: "not significantly"}[m.p < 0.05], m.p)
+			r.claim(role, fmt.Sprintf("Totals are not tested (a total grows with the number of rows in the group); the group means behind them: p %s, %s = %.3f.", pv(m.p), m.effName, m.effect))
+			claim = fmt.Sprintf("The totals differ partly by the groups' sizes; the means behind them differ %s (p %s).", map[bool]string{true: "significantly", false: "not significantly"}[m.p < 0.05], pv(m.p))
 			break
 		}
-		r.claim(role, fmt.Sprintf("Test of a difference between groups: p = %.3g, %s = %.3f.", m.p, m.effName, m.effect))
+		r.claim(role, fmt.Sprintf("Test of a difference between groups: p %s, %s = %.3f.", pv(m.p), m.effName, m.effect))
 		switch {
 		case math.IsNaN(m.p):
 			claim = "No test could be computed."
 		case m.p < 0.05:
-			claim = fmt.Sprintf("The groups differ significantly (p = %.3g) with a %s effect (%s = %.3f).", m.p, effWord(m.effName, m.effect), m.effName, m.effect)
+			claim = fmt.Sprintf("The groups differ significantly (p %s) with a %s effect (%s = %.3f).", pv(m.p), effWord(m.effName, m.effect), m.effName, m.effect)
 		default:
-			claim = fmt.Sprintf("The difference is not significant (p = %.3g).", m.p)
+			claim = fmt.Sprintf("The difference is not significant (p %s).", pv(m.p))
 			r.flag(role, "the difference between groups is not statistically significant")
 		}
 	case "corr":
 		r.values["p_value"] = m.p
-		r.claim(role, fmt.Sprintf("Pearson r = %.3f, 95%% CI %.3f to %.3f (Fisher z), p = %.3g, n = %.0f.", m.est, m.lo, m.hi, m.p, m.n))
-		claim = fmt.Sprintf("The correlation is %s (p = %.3g) and its interval is %.3f to %.3f.", sigWord(m.p), m.p, m.lo, m.hi)
+		r.claim(role, fmt.Sprintf("Pearson r = %.3f, 95%% CI %.3f to %.3f (Fisher z), p %s, n = %.0f.", m.est, m.lo, m.hi, pv(m.p), m.n))
+		claim = fmt.Sprintf("The correlation is %s (p %s) and its interval is %.3f to %.3f.", sigWord(m.p), pv(m.p), m.lo, m.hi)
 		if m.p >= 0.05 {
 			r.flag(role, "the correlation is not statistically significant")
 		}
 	case "trend":
 		r.values["p_value"] = m.p
-		r.claim(role, fmt.Sprintf("Mann-Kendall over %.0f periods: τ = %.3f, p = %.3g.", m.n, m.effect, m.p))
+		r.claim(role, fmt.Sprintf("Mann-Kendall over %.0f periods: τ = %.3f, p %s.", m.n, m.effect, pv(m.p)))
 		claim = fmt.Sprintf("The monotonic trend is %s.", sigWord(m.p))
 		if m.p >= 0.05 {
 			r.flag(role, "the trend is not statistically significant")
@@ -182,6 +182,15 @@ func (r *run) statistician() (string, error) {
 	}
 	r.turn(role, claim)
 	return "", nil
+}
+
+// pv renders a p-value after "p": "= 0.0123", or "< 1e-15" below what double precision resolves
+// (1 - CDF floors at about 1.1e-16; printing that as a value claims a precision it does not have).
+func pv(p float64) string {
+	if p < 1e-15 {
+		return "< 1e-15"
+	}
+	return fmt.Sprintf("= %.3g", p)
 }
 
 func sigWord(p float64) string {

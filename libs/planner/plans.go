@@ -472,7 +472,7 @@ func (r *run) crosstab(x, y string) (string, error) {
 	r.values[Key("cramers_v", x+","+y)] = res.EffectSize
 	r.values["p_value"] = res.PValue
 	r.main = mainStat{kind: "assoc", est: res.EffectSize, p: res.PValue, effect: res.EffectSize, effName: "cramers_v", n: float64(res.N)}
-	txt := fmt.Sprintf("%s and %s are associated with Cramér's V = %.3f (chi-square %.1f, p = %.3g, n = %d).", x, y, res.EffectSize, res.Statistic, res.PValue, res.N)
+	txt := fmt.Sprintf("%s and %s are associated with Cramér's V = %.3f (chi-square %.1f, p %s, n = %d).", x, y, res.EffectSize, res.Statistic, pv(res.PValue), res.N)
 	r.finding(txt, "chi_square", []string{x, y}, query, map[string]float64{"cramers_v": res.EffectSize, "p_value": res.PValue})
 	return txt, nil
 }

@@ -186,3 +186,11 @@ func TestTotalsAreNotTested(t *testing.T) {
 		t.Errorf("answer does not start with the lowest day: %q", res.Answer.Text)
 	}
 }
+
+func TestPValueWords(t *testing.T) {
+	for p, want := range map[float64]string{0.0123: "= 0.0123", 1.1102230246251565e-16: "< 1e-15", 0: "< 1e-15", 0.5: "= 0.5"} {
+		if got := pv(p); got != want {
+			t.Errorf("pv(%v) = %q, want %q", p, got, want)
+		}
+	}
+}
