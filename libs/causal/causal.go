@@ -81,6 +81,9 @@ type Spec struct {
 	ReferenceValue string
 	// noLevels estimates one binary contrast even when the treatment has more levels.
 	noLevels bool
+	// others marks the rows of a multi-level treatment set aside because they are at other levels
+	// than the two compared (nil: none).
+	others *otherLevels
 }
 
 // Methods lists the estimation methods.

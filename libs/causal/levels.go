@@ -86,9 +86,22 @@ func levelEqual(a, b string) bool {
 	return e1 == nil && e2 == nil && x == y
 }
 
-// keepLevels returns f with the treatment missing outside the two levels.
-func keepLevels(f *frame.Frame, treatment string, keep ...string) *frame.Frame {
+// otherLevels marks the rows that keepLevels set aside: rows whose treatment is not missing but at
+// a level other than the two compared. prepare counts them apart from rows with missing values
+// (tips' size 1 vs 2 used to say "dropped 84 of 244 rows with a missing treatment" for the rows of
+// sizes 3 to 6).
+type otherLevels struct {
+	row    []bool
+	levels []string // the other levels, in the treatment's order
+	kept   []string // the two compared: level, reference
+}
+
+// keepLevels returns f with the treatment missing outside the two levels, and which rows that
+// sets aside.
+func keepLevels(f *frame.Frame, treatment string, keep ...string) (*frame.Frame, *otherLevels) {
 	g := &frame.Frame{Rows: f.Rows}
+	ol := &otherLevels{kept: keep}
+	seen := map[string]bool{}
 	for _, c := range f.Columns {
 		if c.Name != treatment {
 			g.Columns = append(g.Columns, c)
@@ -107,9 +120,19 @@ func keepLevels(f *frame.Frame, treatment string, keep ...string) *frame.Frame {
 			}
 			m.Null[i] = c.Null[i] || !contains(keep, v)
 		}
+		ol.row = make([]bool, len(c.Null))
+		for i := range m.Null {
+			ol.row[i] = m.Null[i] && !glm.Missing(c, i)
+		}
+		for _, l := range treatmentLevels(c) {
+			if !contains(keep, l) && !seen[l] {
+				seen[l] = true
+				ol.levels = append(ol.levels, l)
+			}
+		}
 		g.Columns = append(g.Columns, &m)
 	}
-	return g
+	return g, ol
 }
 
 // estimateLevels estimates each level of a multi-level treatment against the reference level
@@ -135,7 +158,9 @@ func estimateLevels(ctx context.Context, f *frame.Frame, spec Spec, levels []str
 		}
 		sub := spec
 		sub.TreatedValue, sub.SkipRefutations, sub.Bootstrap, sub.noLevels = l, true, 0, true
-		e, _, err := estimateAll(ctx, keepLevels(f, spec.Treatment, l, ref), sub)
+		var g *frame.Frame
+		g, sub.others = keepLevels(f, spec.Treatment, l, ref)
+		e, _, err := estimateAll(ctx, g, sub)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, err
@@ -150,7 +175,8 @@ func estimateLevels(ctx context.Context, f *frame.Frame, spec Spec, levels []str
 		le := &causalv1.LevelEffect{Level: l, Reference: ref, Ate: e.Ate, CiLow: e.CiLow, CiHigh: e.CiHigh, StdError: e.StdError,
 			NLevel: e.NTreated, NReference: e.NControl, Method: e.Method}
 		for _, w := range e.Warnings {
-			if !strings.HasPrefix(w, "dropped ") {
+			// Row counts are in n_level and n_reference; dropped confounder terms stay.
+			if !strings.HasPrefix(w, "dropped ") && !strings.HasPrefix(w, "left out ") || strings.HasPrefix(w, "dropped confounder term") {
 				le.Warnings = append(le.Warnings, w)
 			}
 		}
@@ -165,11 +191,17 @@ func estimateLevels(ctx context.Context, f *frame.Frame, spec Spec, levels []str
 	g := f
 	if spec.TreatedValue == "" {
 		head.TreatedValue = first
-		g = keepLevels(f, spec.Treatment, first, ref)
-		note = fmt.Sprintf("treatment %q has %d levels: each level is compared with the reference %q in level_effects (among the rows at the two levels); the headline estimate is %q vs %q (rows at other levels are left out of it, which the dropped-rows count includes)",
-			spec.Treatment, len(levels), ref, first, ref)
+		g, head.others = keepLevels(f, spec.Treatment, first, ref)
+		n := 0
+		for _, o := range head.others.row {
+			if o {
+				n++
+			}
+		}
+		note = fmt.Sprintf("treatment %q has %d levels: the headline estimate compares only %s = %s with the reference %s; the %d rows at the other levels (%s) are not in it. level_effects compares each level with %s (among the rows at the two levels)",
+			spec.Treatment, len(levels), spec.Treatment, first, ref, n, strings.Join(head.others.levels, ", "), ref)
 		if first != firstTried {
-			note += fmt.Sprintf("; %q, the first level, could not be compared with the reference (its level effect says why)", firstTried)
+			note += fmt.Sprintf(". %q, the first level, could not be compared with the reference (its level effect says why)", firstTried)
 		}
 	} else {
 		note = fmt.Sprintf("treatment %q has %d levels: the headline estimate is %q vs all other levels; level_effects compare each level with the reference %q",

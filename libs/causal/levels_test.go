@@ -2,12 +2,14 @@ package causal
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/vdsproject/vds/libs/frame"
+	"github.com/vdsproject/vds/libs/shareddata"
 )
 
 // levelFrame simulates a three-arm treatment whose assignment depends on x (which also raises y):
@@ -190,6 +192,63 @@ func TestConstantTreatmentIsRefused(t *testing.T) {
 		want := `the treatment column "` + c.Name + `" does not vary: it has no non-missing values; an effect needs treated and untreated rows`
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s with no rows: error %v, want %q", c.Name, err, want)
+		}
+	}
+}
+
+// TestMultiLevelHeadlineWarnings: "Does party size increase tip?" on tips.csv. size has 6 levels;
+// the headline compares size 2 with size 1 (the reference), and the 84 rows of sizes 3 to 6 are
+// not in it. The warnings used to call them "dropped 84 of 244 rows with a missing treatment"; they
+// now say which two levels the headline compares and that the other levels' rows are left out,
+// and a "dropped … missing" count appears only for rows that really miss a value.
+func TestMultiLevelHeadlineWarnings(t *testing.T) {
+	f := loadCSV(t, shareddata.Path(t, "tabular/tips.csv"), nil)
+	est, err := Estimate(context.Background(), f, Spec{Treatment: "size", Outcome: "tip", Confounders: []string{"total_bill", "sex", "smoker", "day", "time"}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("warnings: %q", est.Warnings)
+	if est.TreatedValue != "2" || est.ReferenceValue != "1" || est.NTreated != 156 || est.NControl != 4 || len(est.LevelEffects) != 5 {
+		t.Fatalf("headline %s vs %s (%d/%d), %d level effects", est.TreatedValue, est.ReferenceValue, est.NTreated, est.NControl, len(est.LevelEffects))
+	}
+	all := strings.Join(est.Warnings, "\n")
+	for _, want := range []string{
+		"the headline estimate compares only size = 2 with the reference 1; the 84 rows at the other levels (3, 4, 5, 6) are not in it",
+		"left out 84 of 244 rows whose size is at another level (3, 4, 5, 6): only size = 2 and size = 1 are compared here",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "missing") {
+		t.Errorf("no tips row misses a value, but a warning says so:\n%s", all)
+	}
+	for _, le := range est.LevelEffects {
+		for _, w := range le.Warnings {
+			if strings.HasPrefix(w, "left out") || strings.HasPrefix(w, "dropped") && !strings.HasPrefix(w, "dropped confounder term") {
+				t.Errorf("level %s: row-count warning %q (the counts are n_level/n_reference)", le.Level, w)
+			}
+		}
+	}
+	// Rows that really miss the treatment (every 97th arm in levelFrame) are still counted as
+	// missing, apart from the rows at the other level.
+	est, err = Estimate(context.Background(), levelFrame(3000, false), Spec{Treatment: "arm", Outcome: "y", Confounders: []string{"x"}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all = strings.Join(est.Warnings, "\n")
+	nb := 0
+	for _, le := range est.LevelEffects {
+		if le.Level == "b" {
+			nb = int(le.NLevel)
+		}
+	}
+	for _, want := range []string{
+		fmt.Sprintf("left out %d of 3000 rows whose arm is at another level (b)", nb),
+		"dropped 31 of 3000 rows with a missing treatment, outcome or confounder value",
+	} {
+		if nb == 0 || !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
 		}
 	}
 }

@@ -67,8 +67,25 @@ func prepare(f *frame.Frame, spec *Spec) (*data, *prepared, error) {
 		return nil, nil, fmt.Errorf("causal: %w", err)
 	}
 	if design.Dropped > 0 {
-		prep.warns = append(prep.warns, fmt.Sprintf("dropped %d of %d rows with a missing treatment, outcome or confounder value",
-			design.Dropped, design.Dropped+len(design.Rows)))
+		total, other := design.Dropped+len(design.Rows), 0
+		if o := spec.others; o != nil {
+			in := make([]bool, f.Rows)
+			for _, r := range design.Rows {
+				in[r] = true
+			}
+			for r, x := range o.row {
+				if x && !in[r] {
+					other++
+				}
+			}
+			if other > 0 {
+				prep.warns = append(prep.warns, fmt.Sprintf("left out %d of %d rows whose %s is at another level (%s): only %s = %s and %s = %s are compared here",
+					other, total, spec.Treatment, strings.Join(o.levels, ", "), spec.Treatment, o.kept[0], spec.Treatment, o.kept[1]))
+			}
+		}
+		if missing := design.Dropped - other; missing > 0 {
+			prep.warns = append(prep.warns, fmt.Sprintf("dropped %d of %d rows with a missing treatment, outcome or confounder value", missing, total))
+		}
 	}
 	d := &data{X: design.X, names: design.Names(), rows: design.Rows}
 	for j, t := range design.Terms {
@@ -109,6 +126,9 @@ func prepare(f *frame.Frame, spec *Spec) (*data, *prepared, error) {
 			return nil, nil, fmt.Errorf("causal: confounder term %q is constant in the analysis sample", d.names[j])
 		}
 	}
+	// Terms that are exact combinations of others (dummy levels shared by several columns) made
+	// every model singular: drop them, saying which (TestCollinearConfoundersTelco).
+	prep.warns = append(prep.warns, dropCollinear(d)...)
 	return d, prep, nil
 }
 
