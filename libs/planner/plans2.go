@@ -226,6 +226,11 @@ func (r *run) effect() (string, error) {
 	r.main = mainStat{kind: "effect", est: est.Ate, lo: est.CiLow, hi: est.CiHigh, n: float64(est.NTreated + est.NControl)}
 	txt := fmt.Sprintf("The average effect of %s on %s is %s (95%% CI %s to %s; %s adjusting for %s; %d treated and %d control rows); the naive difference was %s.",
 		tr, y, f3(est.Ate), f3(est.CiLow), f3(est.CiHigh), strings.ReplaceAll(est.Method, "_", " "), strings.Join(est.AdjustmentSet, ", "), est.NTreated, est.NControl, f3(est.NaiveDifference))
+	// A treatment of several levels: the headline compares two of them; the answer says which (the
+	// causal service's first warning names them and the rows left out).
+	if len(est.LevelEffects) > 0 && len(est.Warnings) > 0 {
+		txt += " Note: " + strings.TrimSuffix(est.Warnings[0], ".") + "."
+	}
 	r.finding(txt, est.Method, []string{tr, y}, "", map[string]float64{"ate": est.Ate, "ci_low": est.CiLow, "ci_high": est.CiHigh})
 	return txt, nil
 }

@@ -194,3 +194,19 @@ func TestPValueWords(t *testing.T) {
 		}
 	}
 }
+
+// TestEffectNamesLevels: for a treatment of several levels the answer repeats the causal service's
+// note of which two levels the headline compares.
+func TestEffectNamesLevels(t *testing.T) {
+	tools, s := openShared(t, "tabular/tips.csv")
+	note := "the headline estimate compares only size = 2 with the reference 1; the 84 rows at the other levels (3, 4, 5, 6) are not in it"
+	est := &causalv1.Estimate{Method: "regression_adjustment", Ate: 0.406, CiLow: -0.5, CiHigh: 1.3, NTreated: 156, NControl: 4,
+		Warnings: []string{note}, LevelEffects: []*causalv1.LevelEffect{{Level: "3"}}}
+	res, err := AnswerIntent(context.Background(), effectTools{tools, est}, s, Intent{Kind: Effect, Group: "size", Measure: "tip"}, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Answer.Text, "Note: "+note+".") {
+		t.Errorf("answer does not repeat the levels note: %s", res.Answer.Text)
+	}
+}
