@@ -348,7 +348,7 @@ func (r *run) label(agg, col string) string {
 	c := r.s.Col(col)
 	if agg == "rate" && c != nil && !c.IsNumeric() {
 		if c.Type == "boolean" {
-			return fmt.Sprintf("share of %s = true", col)
+			return fmt.Sprintf("share of %s = %s", col, orDefault(c.TrueLabel, "true"))
 		}
 		return fmt.Sprintf("share of %s = %s", col, PositiveClass(c))
 	}

@@ -111,6 +111,14 @@ func TestBooleanLabelsInAnswers(t *testing.T) {
 	if got := res.Answer.Values["mean(tip)|smoker=Yes"]; got < 3.0087-0.0005 || got > 3.0087+0.0005 {
 		t.Errorf("mean(tip)|smoker=Yes = %v, want 3.0087 (%v)", got, res.Answer.Values)
 	}
+	// The share of a boolean is named with its yes spelling: 93 of 244 bills are smokers'.
+	res, err = AnswerIntent(context.Background(), tools, s, Intent{Kind: Describe, Measure: "smoker", Agg: "rate"}, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Answer.Text, "share of smoker = Yes is 38.1%") {
+		t.Errorf("answer does not name the share of smoker = Yes: %q", res.Answer.Text)
+	}
 }
 
 func TestRatioWords(t *testing.T) {
