@@ -69,12 +69,30 @@ func TestRecognizeConditions(t *testing.T) {
 		{telcoFlags(), "average monthly charges for customers with tech support", "describe measure=MonthlyCharges agg=mean where=TechSupport=Yes"},
 		{telcoFlags(), "average monthly charges for customers without tech support", "describe measure=MonthlyCharges agg=mean where=TechSupport=No"},
 		{telcoFlags(), "churn rate for customers with dependents?", "describe measure=Churn agg=rate where=Dependents=true"},
+		// A fourth new-user test: a synonym for the measure, "in 2020", "number of" a numeric column,
+		// "country" is not "count", and "churned versus stayed" compares.
+		{mpgSchema(), "Which origin has the best fuel economy?", "compare_groups measure=mpg agg=mean group=origin"},
+		{healthSchema(), "Which country spent the most on health in 2020?", "compare_groups measure=Spending_USD agg=sum group=Country where=Year=2020"},
+		{healthSchema(), "Which country had the highest Spending_USD in 2020?", "compare_groups measure=Spending_USD agg=mean group=Country where=Year=2020"},
+		{flightsSchema(), "Is the number of passengers growing over the years?", "trend measure=passengers agg=sum time=year"},
+		{telcoFlags(), "What is the average monthly charge for customers who churned versus those who stayed?", "compare_groups measure=MonthlyCharges agg=mean group=Churn"},
 		// "does X increase Y" asks for an effect; "does Y increase with X" for a relationship.
 		{nsw(), "does treat increase re78?", "effect measure=re78 group=treat"},
 		{tips(), "does tip increase with total_bill", "relationship measure=tip group=total_bill"},
 	} {
 		if got := Recognize(tc.s, tc.q).String(); got != tc.want {
 			t.Errorf("%q: got %q, want %q", tc.q, got, tc.want)
+		}
+	}
+	// A ranking with nothing to rank by asks which measure (it ranked the groups by row counts), and
+	// a ratio of two columns is not answered with the first alone.
+	if in := Recognize(mpgSchema(), "Which origin is the best?"); in.Kind != Clarify || !contains(in.Options, "mpg") {
+		t.Errorf("which origin is the best: got %s %q, want a question back offering mpg", in, in.Clarification)
+	}
+	for _, q := range []string{"What is the average tip as a percentage of the total bill?", "Do smokers tip more than non-smokers as a percentage of the bill?"} {
+		in := Recognize(tipsBool(), q)
+		if in.Kind != Clarify || len(in.Options) != 0 || !strings.Contains(in.Clarification, `SELECT avg("tip" / "total_bill")`) {
+			t.Errorf("%q: got %s %q, want the ratio's query and no answer", q, in, in.Clarification)
 		}
 	}
 	// A comparison whose column the question does not name is asked back, not dropped.
@@ -99,6 +117,20 @@ func telcoFlags() *Schema {
 		{Name: "Dependents", Type: "boolean", Values: []string{"false", "true"}, TrueLabel: "Yes", FalseLabel: "No"}, {Name: "tenure", Type: "numeric"},
 		{Name: "TechSupport", Type: "categorical", Values: []string{"No", "No internet service", "Yes"}}, {Name: "MonthlyCharges", Type: "numeric"},
 		{Name: "Churn", Type: "boolean", Values: []string{"false", "true"}, TrueLabel: "Yes", FalseLabel: "No"}}}
+}
+
+func mpgSchema() *Schema {
+	return &Schema{Columns: []Column{{Name: "mpg", Type: "numeric"}, {Name: "cylinders", Type: "numeric", Values: []string{"3", "4", "5", "6", "8"}},
+		{Name: "weight", Type: "numeric"}, {Name: "origin", Type: "categorical", Values: []string{"europe", "japan", "usa"}}, {Name: "name", Type: "text"}}}
+}
+
+func healthSchema() *Schema {
+	return &Schema{Columns: []Column{{Name: "Year", Type: "numeric"}, {Name: "Country", Type: "categorical", Values: []string{"Canada", "France", "Germany", "Great Britain", "Japan", "USA"}},
+		{Name: "Spending_USD", Type: "numeric"}, {Name: "Life_Expectancy", Type: "numeric"}}}
+}
+
+func flightsSchema() *Schema {
+	return &Schema{Columns: []Column{{Name: "year", Type: "numeric"}, {Name: "month", Type: "categorical", Values: []string{"April", "January"}}, {Name: "passengers", Type: "numeric"}}}
 }
 
 func nsw() *Schema {
@@ -135,6 +167,9 @@ func TestAnswerConditions(t *testing.T) {
 	asBoolean(t, tipsBT, tipsBS, "smoker", "Yes", "Yes", "No")
 	titBT, titBS := openShared(t, "tabular/titanic.csv")
 	telT, telS := openShared(t, "tabular/telco_churn.csv")
+	heT, heS := openShared(t, "tabular/healthexp.csv")
+	mpgT, mpgS := openShared(t, "tabular/mpg.csv")
+	flT, flS := openShared(t, "tabular/flights.csv")
 	asBoolean(t, titBT, titBS, "survived", "1", "", "")
 	for _, tc := range []struct {
 		tools  duckTools
@@ -169,6 +204,12 @@ func TestAnswerConditions(t *testing.T) {
 		{telT, telS, "churn rate for senior citizens", "rate(Churn)", 0.41681, "For the rows where SeniorCitizen = 1:"},
 		{telT, telS, "average monthly charges for customers with tech support", "mean(MonthlyCharges)", 80.68014, "For the rows where TechSupport = Yes:"},
 		{telT, telS, "churn rate for customers with dependents?", "rate(Churn)", 0.15450, "For the rows where Dependents = true:"},
+		// healthexp[healthexp.Year == 2020].groupby("Country").Spending_USD.sum(): USA 11859.179 is the most.
+		{heT, heS, "Which country spent the most on health in 2020?", "sum(Spending_USD)|Country=USA", 11859.179, "USA has the highest total Spending_USD (11859)."},
+		// mpg.groupby("origin").mpg.mean(): japan 30.45
+		{mpgT, mpgS, "Which origin has the best fuel economy?", "mean(mpg)|origin=japan", 30.45063, "japan has the highest mean mpg"},
+		// flights.groupby("year").passengers.sum(): 1520 in 1949, 5714 in 1960
+		{flT, flS, "Is the number of passengers growing over the years?", "last", 5714, "The total passengers rises over time: from 1520 in 1949 to 5714 in 1960"},
 		// tips.groupby("day").tip.sum(): Fri 51.96 is the lowest.
 		{tipsT, tipsS, "which day has the lowest total tip", "sum(tip)|day=Fri", 51.96, "Fri has the lowest total tip (51.96)."},
 	} {

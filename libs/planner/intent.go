@@ -93,6 +93,13 @@ func causalVerb(q string) bool {
 	return true
 }
 
+var (
+	yearRE  = regexp.MustCompile(`\b(?:in|during|for|of)\s+((?:19|20)\d\d)\b`)
+	ratioRE = regexp.MustCompile(`\b([a-z_][a-z0-9_ -]*?)\s+as\s+an?\s+(percentage|percent|share|fraction|proportion|ratio)\s+of\s+(?:the\s+)?([a-z_][a-z0-9_ ]*)`)
+)
+
+var numberOfRE = regexp.MustCompile(`\bnumber of\s+([a-z][a-z0-9_]*)`)
+
 var totalOfRE = regexp.MustCompile(`\btotal\s+([a-z][a-z0-9_]*)`)
 
 // filterKinds are the intents whose plans run only SQL over the data, so row conditions apply.
@@ -109,6 +116,24 @@ func Recognize(s *Schema, question string) Intent {
 		if len(mentions[c.Name]) >= 2 {
 			valueGroup = c.Name
 			break
+		}
+	}
+	// "the tip as a percentage of the bill": a ratio of two columns, which the plans do not compute;
+	// say so and give the query rather than answer about the tip alone.
+	if m := ratioRE.FindStringSubmatch(strings.ToLower(question)); m != nil {
+		x, y := "", ""
+		for _, c := range Resolve(s, m[1]).Columns {
+			if s.Col(c).IsNumeric() {
+				x = c // the last number named before "as a percentage of"
+			}
+		}
+		if b := Resolve(s, m[3]).Columns; len(b) > 0 && s.Col(b[0]).IsNumeric() {
+			y = b[0]
+		}
+		if x != "" && y != "" && x != y {
+			return Intent{Kind: Clarify, Clarification: fmt.Sprintf("I do not compute a ratio of two columns (%s as a %s of %s) from a question yet, so I did not answer with %s alone. "+
+				"Run it as SQL: vds exec FILE --sql 'SELECT avg(%s / %s) AS mean_ratio, sum(%s) / sum(%s) AS ratio_of_totals FROM TABLE' (TABLE is the file's name without its extension).",
+				x, m[2], y, x, q(x), q(y), q(x), q(y))}
 		}
 	}
 	in := recognize(s, question, valueGroup)
@@ -168,10 +193,12 @@ func Recognize(s *Schema, question string) Intent {
 			in = Intent{Kind: Describe, Measure: first, Agg: agg}
 		}
 	}
-	// "the average tip of smokers and non-smokers": both values of a boolean column compare across it.
+	// "the average tip of smokers and non-smokers", "charges of customers who churned versus those
+	// who stayed": both values of a yes/no column (or one and a "versus") compare across it.
 	if in.Kind == Describe && in.Measure != "" {
+		vs := has(lq, `versus`, `vs\.?`, `compared (to|with)`, `or not`)
 		for _, c := range s.Columns {
-			if len(bools[c.Name]) == 2 && c.Name != in.Measure {
+			if (len(bools[c.Name]) == 2 || vs && len(bools[c.Name]) == 1) && c.Name != in.Measure {
 				in = Intent{Kind: Compare, Group: c.Name, Measure: in.Measure, Agg: in.Agg}
 				break
 			}
@@ -201,6 +228,10 @@ func Recognize(s *Schema, question string) Intent {
 		}
 		if f, ok := weekendFilter(c, lq); ok && len(mentions[c.Name]) == 0 {
 			fs = append(fs, f)
+		}
+		// "in 2020": the rows of that year of a numeric year column.
+		if m := yearRE.FindStringSubmatch(lq); m != nil && c.IsNumeric() && contains(words(c.Name), "year") {
+			fs = append(fs, Filter{Col: c.Name, Op: "=", Value: m[1], Numeric: true})
 		}
 	}
 	for _, f := range nums {
@@ -269,8 +300,17 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 		agg = "sum"
 	case has(q, `rate`, `share`, `proportion`, `percent`, `fraction`, `likely`, `probability`):
 		agg = "rate"
-	case has(q, `how many`, `count`, `number of`):
+	case has(q, `how many`, `counts?\b`, `number of`): // not "country"
 		agg = "count"
+		// "the number of passengers" where passengers is a numeric column counts its values' total,
+		// not rows ("Is the number of passengers growing?" on monthly counts).
+		if m := numberOfRE.FindStringSubmatch(q); m != nil && isColumnWord(s, m[1]) {
+			for _, c := range s.Columns {
+				if strings.Join(words(c.Name), "") == m[1] && c.IsNumeric() && !lowCard(&c) {
+					agg = "sum"
+				}
+			}
+		}
 	case has(q, `max`, `highest`, `largest`, `biggest`) && !has(q, `why`):
 		agg = "max"
 	case has(q, `min`, `lowest`, `smallest`) && !has(q, `why`):
@@ -400,6 +440,11 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 				g = c
 				break
 			}
+		}
+		if g != "" && measureOf(g) == "" && !has(q, `most common`, `most frequent`, `most often`, `most rows`, `how many`, `counts?\b`, `number of`, `popular`) {
+			// "Which origin has the best fuel economy?" names no column to rank by: ask which, rather
+			// than rank the groups by their row counts.
+			return need(fmt.Sprintf("measure to rank the groups of %s by", g), func(c *Column) bool { return c.IsNumeric() && c.Name != g })
 		}
 		if m := measureOf(g); g != "" && m != "" {
 			a := agg

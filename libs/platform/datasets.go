@@ -210,6 +210,14 @@ func RequireTarget(field string, ver *datasetsv1.DatasetVersion, name string) er
 		}
 	}
 	rows := ver.GetRowCount()
+	switch col.SemanticType {
+	case commonv1.SemanticType_SEMANTIC_TYPE_IDENTIFIER:
+		// customerID: a different value on every row; a model of it learns nothing (and failed late,
+		// after profiling, as "too many classes to classify").
+		return grpcx.InvalidArgument(field, fmt.Sprintf("column %q is an identifier (a different value on nearly every row), so there is nothing to predict or explain; %s", name, targetSuggestions(cols, rows)))
+	case commonv1.SemanticType_SEMANTIC_TYPE_TEXT:
+		return grpcx.InvalidArgument(field, fmt.Sprintf("column %q is free text (nearly every value different), so it cannot be a target; %s", name, targetSuggestions(cols, rows)))
+	}
 	empty := col.SemanticType == commonv1.SemanticType_SEMANTIC_TYPE_EMPTY || (rows > 0 && col.MissingCount >= rows)
 	if !empty {
 		return nil

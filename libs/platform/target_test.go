@@ -31,6 +31,9 @@ func TestRequireTarget(t *testing.T) {
 		{"empty_col", `target: column "empty_col" has no values (all 200 rows are missing), so there is nothing to predict or explain; columns that could be targets: score, grp`},
 		{"gone", `target: column "gone" has no values (all 200 rows are missing), so there is nothing to predict or explain; columns that could be targets: score, grp`},
 		{"nope", `target: column "nope" is not in the dataset; columns are: id, score, empty_col, grp, note, gone`},
+		// An identifier or free text is refused before any job too (customerID failed after profiling).
+		{"id", `target: column "id" is an identifier (a different value on nearly every row), so there is nothing to predict or explain; columns that could be targets: score, grp`},
+		{"note", `target: column "note" is free text (nearly every value different), so it cannot be a target; columns that could be targets: score, grp`},
 	} {
 		err := RequireTarget("target", ver, c.target)
 		if st := status.Convert(err); st.Code() != codes.InvalidArgument || st.Message() != c.want {
