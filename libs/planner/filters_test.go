@@ -210,6 +210,8 @@ func TestAnswerConditions(t *testing.T) {
 		{mpgT, mpgS, "Which origin has the best fuel economy?", "mean(mpg)|origin=japan", 30.45063, "japan has the highest mean mpg"},
 		// flights.groupby("year").passengers.sum(): 1520 in 1949, 5714 in 1960
 		{flT, flS, "Is the number of passengers growing over the years?", "last", 5714, "The total passengers rises over time: from 1520 in 1949 to 5714 in 1960"},
+		// mpg: weight and mpg, slope of mpg on weight -0.00768 (numpy.polyfit): "less", not "-0.00768 more"
+		{mpgT, mpgS, "Is mpg correlated with weight?", "slope(mpg~weight)", -0.0076766, "each unit of weight goes with 0.00768 less mpg"},
 		// tips.groupby("day").tip.sum(): Fri 51.96 is the lowest.
 		{tipsT, tipsS, "which day has the lowest total tip", "sum(tip)|day=Fri", 51.96, "Fri has the lowest total tip (51.96)."},
 	} {

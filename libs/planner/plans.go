@@ -408,8 +408,12 @@ func (r *run) relationship() (string, error) {
 	r.main = mainStat{kind: "corr", est: rho, n: n, p: pr.PValue, effect: rho, effName: "r", lo: pr.CILow, hi: pr.CIHigh}
 	title := fmt.Sprintf("%s against %s", y, x)
 	r.chart(title, "scatter", charts.Scatter(title, x, y, xs, ys), "SQL on "+r.s.DatasetID)
-	txt := fmt.Sprintf("%s and %s are %s correlated: Pearson r = %.3f (95%% CI %.3f to %.3f, n = %.0f), Spearman ρ = %.3f; each unit of %s goes with %s more %s.",
-		x, y, strength(rho), rho, pr.CILow, pr.CIHigh, n, sp.Statistic, x, f3(slope), y)
+	more := "more"
+	if slope < 0 {
+		more = "less" // "0.00768 less mpg", not "-0.00768 more mpg"
+	}
+	txt := fmt.Sprintf("%s and %s are %s correlated: Pearson r = %.3f (95%% CI %.3f to %.3f, n = %.0f), Spearman ρ = %.3f; each unit of %s goes with %s %s %s.",
+		x, y, strength(rho), rho, pr.CILow, pr.CIHigh, n, sp.Statistic, x, f3(math.Abs(slope)), more, y)
 	r.finding(txt, "pearson", []string{x, y}, query, map[string]float64{"r": rho, "p_value": pr.PValue, "n": n, "slope": slope})
 	return txt, nil
 }
