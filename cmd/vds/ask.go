@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -160,7 +161,9 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	out.Text, out.Confidence = ans.Text, ans.Confidence
 	for k, v := range ans.Values {
-		out.Values[k] = v
+		if !math.IsNaN(v) && !math.IsInf(v, 0) { // JSON has no NaN (an LLM planner's values may hold one)
+			out.Values[k] = v
+		}
 	}
 	// Not understood: an ask-back with no columns to choose from, or an answer with no confidence at all.
 	// The answer still goes to stdout (it names the columns); the exit status says it is not an answer.

@@ -135,9 +135,12 @@ func valueMentions(s *Schema, question string) map[string][]mention {
 				}
 				if pass == 0 {
 					vw := words(v)
-					if len(vw) == 0 || (len(vw) == 1 && len(vw[0]) < 3) {
+					if len(vw) == 0 {
 						continue
 					}
+					// A value of one or two letters (diamonds' colour D, clarity IF) counts only
+					// right after its column's name ("color D"): alone it is too common a word.
+					short := len(vw) == 1 && len(vw[0]) < 3
 					for i := 0; i+len(vw) <= len(qw); i++ {
 						ok := true
 						for j := range vw {
@@ -145,6 +148,9 @@ func valueMentions(s *Schema, question string) map[string][]mention {
 								ok = false
 								break
 							}
+						}
+						if short && (i == 0 || !namesColumn(&c, qw[i-1])) {
+							ok = false
 						}
 						if ok && !isColumnWord(s, qw[i]) {
 							add(c.Name, v, i)
@@ -165,6 +171,11 @@ func valueMentions(s *Schema, question string) map[string][]mention {
 	return out
 }
 
+// namesColumn reports whether the word w is the column's name (any case, a plural, a synonym).
+func namesColumn(c *Column, w string) bool {
+	return match(c.Name, []string{w}) >= 0.99
+}
+
 // isColumnWord reports whether w is a column's whole name (then it names the column, not a value).
 func isColumnWord(s *Schema, w string) bool {
 	for _, c := range s.Columns {
@@ -176,14 +187,31 @@ func isColumnWord(s *Schema, w string) bool {
 }
 
 // comparisonRE finds "<words> above 5", "<words> of at least 2.5", "<words> > 3", "<words> = 1".
-var comparisonRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(?:is\s+|was\s+|are\s+|were\s+|of\s+)?(above|over|greater than|more than|higher than|larger than|bigger than|exceeding|at least|below|under|less than|lower than|smaller than|at most|older than|younger than|equal to|equals|is|of|>=|<=|==|=|>|<)\s*\$?(-?\d+(?:\.\d+)?)\b`)
+var comparisonRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(?:is\s+|was\s+|are\s+|were\s+|of\s+)?(above|over|greater than|more than|higher than|larger than|bigger than|exceeding|at least|below|under|less than|lower than|smaller than|at most|older than|younger than|after|before|since|equal to|equals|is|of|>=|<=|==|=|>|<)\s*\$?(-?\d+(?:\.\d+)?)\b`)
 
 var comparisonOps = map[string]string{
 	"above": ">", "over": ">", "greater than": ">", "more than": ">", "higher than": ">", "larger than": ">", "bigger than": ">",
 	"exceeding": ">", ">": ">", "at least": ">=", ">=": ">=",
 	"below": "<", "under": "<", "less than": "<", "lower than": "<", "smaller than": "<", "<": "<", "at most": "<=", "<=": "<=",
 	"=": "=", "==": "=", "is": "=", "of": "=", "equals": "=", "equal to": "=",
-	"older than": ">", "younger than": "<",
+	"older than": ">", "younger than": "<", "after": ">", "before": "<", "since": ">=",
+}
+
+// orMoreRE finds "<words> 30 or older", "<words> 4 or more", "<words> 2 or fewer" (ends included).
+var orMoreRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(\d+(?:\.\d+)?)\s+or\s+(more|older|over|above|higher|greater|larger|less|younger|under|below|lower|fewer|smaller)\b`)
+
+// countNounRE finds a number before a column's name: "8-cylinder cars", "with 4 cylinders",
+// "zero passengers" (the column is the word after the number).
+var countNounRE = regexp.MustCompile(`\b(\d+)[ -]([a-z][a-z0-9_]*)`)
+
+// yearColumn is the numeric column whose name says it holds years (Year, model_year), or "".
+func yearColumn(s *Schema) string {
+	for _, c := range s.Columns {
+		if c.IsNumeric() && (contains(words(c.Name), "year") || contains(words(c.Name), "yr")) {
+			return c.Name
+		}
+	}
+	return ""
 }
 
 // betweenRE finds "<words> between 10 and 20" (both ends included).
@@ -198,7 +226,36 @@ var betweenRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(?:is\s+|was\s+|are
 // is unresolved rather than read as a tip above 4. An equality ("survived = 1") on a column that
 // is not numeric is left to the value and boolean conditions.
 func comparisons(s *Schema, question string) (fs []Filter, unresolved []string) {
-	lq := strings.ToLower(question)
+	lq := " " + strings.ToLower(question)
+	lq = strings.ReplaceAll(lq, " zero ", " 0 ")
+	for _, m := range orMoreRE.FindAllStringSubmatch(lq, -1) {
+		col, _ := nearestColumn(s, m[1])
+		older := m[3] == "older" || m[3] == "younger"
+		if older && s.Col("age").IsNumeric() {
+			col = "age" // "passengers aged 30 or older"
+		}
+		if col == "" {
+			unresolved = append(unresolved, m[2]+" or "+m[3])
+			continue
+		}
+		op := ">="
+		switch m[3] {
+		case "less", "younger", "under", "below", "lower", "fewer", "smaller":
+			op = "<="
+		}
+		fs = append(fs, Filter{Col: col, Op: op, Value: m[2], Numeric: true})
+		lq = strings.Replace(lq, m[0], " ", 1)
+	}
+	for _, m := range countNounRE.FindAllStringSubmatch(lq, -1) {
+		for i := range s.Columns {
+			c := &s.Columns[i]
+			if c.IsNumeric() && lowCard(c) && namesColumn(c, m[2]) {
+				fs = append(fs, Filter{Col: c.Name, Op: "=", Value: m[1], Numeric: true})
+				lq = strings.Replace(lq, m[0], " ", 1)
+				break
+			}
+		}
+	}
 	for _, m := range betweenRE.FindAllStringSubmatch(lq, -1) {
 		col, _ := nearestColumn(s, m[1])
 		if col == "" {
@@ -214,8 +271,11 @@ func comparisons(s *Schema, question string) (fs []Filter, unresolved []string) 
 		if (m[2] == "older than" || m[2] == "younger than") && s.Col("age").IsNumeric() {
 			col, named = "age", "age" // "passengers older than 60"
 		}
-		if (m[2] == "is" || m[2] == "of") && col == "" {
-			continue // "what is 5", "a party of 4" with no column: not a condition this reads
+		if (m[2] == "after" || m[2] == "before" || m[2] == "since") && col == "" {
+			col, named = yearColumn(s), yearColumn(s) // "after 2000": the year column
+		}
+		if m[2] == "is" && col == "" {
+			continue // "what is 5" with no column: not a condition
 		}
 		if named != "" && !s.Col(named).IsNumeric() && op == "=" {
 			continue

@@ -76,6 +76,9 @@ func TestRecognizeConditions(t *testing.T) {
 		{healthSchema(), "Which country had the highest Spending_USD in 2020?", "compare_groups measure=Spending_USD agg=mean group=Country where=Year=2020"},
 		{flightsSchema(), "Is the number of passengers growing over the years?", "trend measure=passengers agg=sum time=year"},
 		{telcoFlags(), "What is the average monthly charge for customers who churned versus those who stayed?", "compare_groups measure=MonthlyCharges agg=mean group=Churn"},
+		{mpgSchema(), "How has mpg changed over the model years?", "trend measure=mpg agg=mean time=model_year"},
+		{&Schema{Columns: []Column{{Name: "island", Type: "categorical", Values: []string{"Biscoe", "Dream", "Torgersen"}}, {Name: "body_mass_g", Type: "numeric"}}},
+			"Which island has the most penguins?", "describe measure=island agg=count"},
 		// "does X increase Y" asks for an effect; "does Y increase with X" for a relationship.
 		{nsw(), "does treat increase re78?", "effect measure=re78 group=treat"},
 		{tips(), "does tip increase with total_bill", "relationship measure=tip group=total_bill"},
@@ -121,7 +124,7 @@ func telcoFlags() *Schema {
 
 func mpgSchema() *Schema {
 	return &Schema{Columns: []Column{{Name: "mpg", Type: "numeric"}, {Name: "cylinders", Type: "numeric", Values: []string{"3", "4", "5", "6", "8"}},
-		{Name: "weight", Type: "numeric"}, {Name: "origin", Type: "categorical", Values: []string{"europe", "japan", "usa"}}, {Name: "name", Type: "text"}}}
+		{Name: "weight", Type: "numeric"}, {Name: "model_year", Type: "numeric", Values: []string{"70", "71", "72", "80", "82"}}, {Name: "origin", Type: "categorical", Values: []string{"europe", "japan", "usa"}}, {Name: "name", Type: "text"}}}
 }
 
 func healthSchema() *Schema {
@@ -170,6 +173,9 @@ func TestAnswerConditions(t *testing.T) {
 	heT, heS := openShared(t, "tabular/healthexp.csv")
 	mpgT, mpgS := openShared(t, "tabular/mpg.csv")
 	flT, flS := openShared(t, "tabular/flights.csv")
+	diaT, diaS := openShared(t, "tabular/diamonds.csv")
+	taxT, taxS := openShared(t, "tabular/taxis.csv")
+	irisT, irisS := openShared(t, "tabular/iris.csv")
 	asBoolean(t, titBT, titBS, "survived", "1", "", "")
 	for _, tc := range []struct {
 		tools  duckTools
@@ -212,6 +218,17 @@ func TestAnswerConditions(t *testing.T) {
 		{flT, flS, "Is the number of passengers growing over the years?", "last", 5714, "The total passengers rises over time: from 1520 in 1949 to 5714 in 1960"},
 		// mpg: weight and mpg, slope of mpg on weight -0.00768 (numpy.polyfit): "less", not "-0.00768 more"
 		{mpgT, mpgS, "Is mpg correlated with weight?", "slope(mpg~weight)", -0.0076766, "each unit of weight goes with 0.00768 less mpg"},
+		// A fifth new-user test (each value from pandas): short category values after their column,
+		// a number before a column's name, "or older", "after 2000", "zero", two values joined by "and".
+		{diaT, diaS, "What's the average price of diamonds with color D that are not Ideal cut?", "mean(price)", 3558.89, "For the rows where cut != Ideal and color = D:"},
+		{diaT, diaS, "What's the average price of diamonds with color D and cut Premium?", "mean(price)", 3631.29, "For the rows where cut = Premium and color = D:"},
+		{mpgT, mpgS, "What's the mean horsepower of 8-cylinder cars?", "mean(horsepower)", 158.30, "For the rows where cylinders = 8:"},
+		{mpgT, mpgS, "What's the average mpg of cars with 4 cylinders?", "mean(mpg)", 29.28676, "For the rows where cylinders = 4:"},
+		{mpgT, mpgS, "How many cars have exactly 6 cylinders?", "n", 84, "For the rows where cylinders = 6:"},
+		{heT, heS, "What is the average spending in the USA after 2000?", "mean(Spending_USD)", 8073.6, "For the rows where Country = USA and Year > 2000:"},
+		{taxT, taxS, "How many trips had zero passengers?", "n", 96, "For the rows where passengers = 0:"},
+		{titT, titS, "What is the median fare of passengers aged 30 or older?", "median(fare)", 25.92915, "For the rows where age >= 30:"},
+		{irisT, irisS, "What's the mean petal length of versicolor and virginica?", "mean(petal_length)|species=virginica", 5.552, "For the rows where species = versicolor or virginica:"},
 		// tips.groupby("day").tip.sum(): Fri 51.96 is the lowest.
 		{tipsT, tipsS, "which day has the lowest total tip", "sum(tip)|day=Fri", 51.96, "Fri has the lowest total tip (51.96)."},
 	} {

@@ -98,6 +98,19 @@ var (
 	ratioRE = regexp.MustCompile(`\b([a-z_][a-z0-9_ -]*?)\s+as\s+an?\s+(percentage|percent|share|fraction|proportion|ratio)\s+of\s+(?:the\s+)?([a-z_][a-z0-9_ ]*)`)
 )
 
+// columnWord reports whether some column's name has the word w ("model" of model_year): then the
+// word in a question names that column, not an intent.
+func columnWord(s *Schema, w string) bool {
+	for _, c := range s.Columns {
+		if contains(words(c.Name), w) {
+			return true
+		}
+	}
+	return false
+}
+
+var mostNounRE = regexp.MustCompile(`\b(most|fewest|least)\s+([a-z]+s)\b`)
+
 var numberOfRE = regexp.MustCompile(`\bnumber of\s+([a-z][a-z0-9_]*)`)
 
 var totalOfRE = regexp.MustCompile(`\btotal\s+([a-z][a-z0-9_]*)`)
@@ -204,7 +217,21 @@ func Recognize(s *Schema, question string) Intent {
 			}
 		}
 	}
-	var fs []Filter
+	// "the mean petal length of versicolor and virginica": each of the two, compared; "Saturday or
+	// Sunday" stays one set of rows.
+	var only []Filter
+	if in.Kind == Describe && in.Measure != "" {
+		for _, c := range s.Columns {
+			ms := mentions[c.Name]
+			if len(ms) == 2 && c.Name != in.Measure && !negated(qw, ms[0].at) && !negated(qw, ms[1].at) && ms[1].at > ms[0].at &&
+				contains(qw[ms[0].at:ms[1].at], "and") && !contains(qw[ms[0].at:ms[1].at], "or") {
+				in = Intent{Kind: Compare, Group: c.Name, Measure: in.Measure, Agg: in.Agg}
+				only = append(only, valueFilter(c.Name, ms, qw)) // the two groups named, not all
+				break
+			}
+		}
+	}
+	fs := only
 	for i := range s.Columns {
 		c := &s.Columns[i]
 		if ms := mentions[c.Name]; c.Name == in.Group && len(ms) > 0 {
@@ -382,7 +409,7 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 			return need("target column", func(c *Column) bool { return c.IsNumeric() || c.IsGroup() })
 		}
 		return Intent{Kind: Drivers, Measure: cols[0]}
-	case has(q, `predict`, `classif`, `model`, `machine learning`):
+	case has(q, `predict`, `classif`, `machine learning`) || has(q, `models?\b`) && !columnWord(s, "model"):
 		if len(cols) == 0 {
 			return need("target column", func(c *Column) bool { return c.IsNumeric() || c.IsGroup() })
 		}
@@ -400,7 +427,7 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 		return Intent{Kind: Anomalies, Measure: m}
 	case has(q, `segment`, `cluster`, `cohort`, `personas?`):
 		return Intent{Kind: Segments, Measure: measureOf("")}
-	case has(q, `trend`, `over time`, `over the years`, `through time`, `growth`, `grow`, `increas`, `decreas`, `year over year`, `seasonal`, `evolv`):
+	case has(q, `trend`, `over time`, `over the years`, `over the [a-z_ ]*years?\b`, `chang\w* over`, `through time`, `growth`, `grow`, `increas`, `decreas`, `year over year`, `seasonal`, `evolv`):
 		if len(res.Ambiguous) > 0 {
 			return ambiguous("column")
 		}
@@ -441,7 +468,12 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 				break
 			}
 		}
-		if g != "" && measureOf(g) == "" && !has(q, `most common`, `most frequent`, `most often`, `most rows`, `how many`, `counts?\b`, `number of`, `popular`) {
+		// "the most penguins": a plural that names no column counts rows.
+		countsRows := false
+		if m := mostNounRE.FindStringSubmatch(q); m != nil && !stopwords[m[2]] && len(Resolve(s, m[2]).Columns) == 0 {
+			countsRows = true
+		}
+		if g != "" && measureOf(g) == "" && !countsRows && !has(q, `most common`, `most frequent`, `most often`, `most rows`, `how many`, `counts?\b`, `number of`, `popular`) {
 			// "Which origin has the best fuel economy?" names no column to rank by: ask which, rather
 			// than rank the groups by their row counts.
 			return need(fmt.Sprintf("measure to rank the groups of %s by", g), func(c *Column) bool { return c.IsNumeric() && c.Name != g })

@@ -200,6 +200,13 @@ func AnswerIntent(ctx context.Context, tools Tools, s *Schema, in Intent, o Opti
 			conf = "medium"
 		}
 	}
+	// A statistic that could not be computed (the sd of one row, a test of one-row groups) is NaN:
+	// it is left out of the values (JSON has no NaN; the --format json answer failed on it).
+	for k, v := range r.values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			delete(r.values, k)
+		}
+	}
 	r.res.Answer = &orchestratorv1.Answer{Text: strings.TrimSpace(text + " " + why), Values: r.values, Confidence: conf}
 	r.send(&orchestratorv1.Event{Kind: &orchestratorv1.Event_Answer{Answer: r.res.Answer}})
 	return r.res, nil

@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	causalv1 "github.com/vdsproject/vds/gen/vds/causal/v1"
+	"math"
 	"strings"
 	"testing"
 )
@@ -216,5 +217,24 @@ func TestEffectNamesLevels(t *testing.T) {
 	}
 	if !strings.Contains(res.Answer.Text, "Note: "+note+".") {
 		t.Errorf("answer does not repeat the levels note: %s", res.Answer.Text)
+	}
+}
+
+// TestNoNaNValues: statistics that cannot be computed (a test of one-row groups) are left out of
+// the answer's values (JSON has no NaN: vds ask --format json failed on them).
+func TestNoNaNValues(t *testing.T) {
+	tools, s := openShared(t, "tabular/healthexp.csv")
+	res, err := Answer(context.Background(), tools, s, "Which country had the highest life expectancy in 2020?", Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range res.Answer.Values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Errorf("value %s = %v", k, v)
+		}
+	}
+	// healthexp[healthexp.Year == 2020]: Japan 84.7 is the highest life expectancy.
+	if got := res.Answer.Values["mean(Life_Expectancy)|Country=Japan"]; math.Abs(got-84.7) > 1e-9 || !strings.HasPrefix(res.Answer.Text, "For the rows where Year = 2020: Japan has the highest") {
+		t.Errorf("Japan = %v; %s", got, res.Answer.Text)
 	}
 }
