@@ -25,19 +25,11 @@ import (
 // A service is SERVING on its gRPC health only while it has NATS: it turns NOT_SERVING when the
 // server goes away and SERVING again when it is back on the same address.
 func TestHealthFollowsNATS(t *testing.T) {
-	dir := t.TempDir()
-	ns, err := natsembed.Start(filepath.Join(dir, "nats"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, ns, lis := natsAndListener(t)
 	u, _ := url.Parse(ns.URL())
 	port, _ := strconv.Atoi(u.Port())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	svc := Service{Name: "probe", Start: func(context.Context, *Runtime, *grpcx.Server) (func(context.Context) error, error) { return nil, nil }}
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -139,4 +131,21 @@ func TestIdleShutdownIsQuickAndQuiet(t *testing.T) {
 	if strings.Contains(logs.String(), "level=WARN") || strings.Contains(logs.String(), "level=ERROR") {
 		t.Errorf("an orderly shutdown logged:\n%s", logs.String())
 	}
+}
+
+// natsAndListener starts an embedded NATS server in a temporary home (shut down when the test
+// ends) and a loopback listener for a service: the set-up of the tests that Serve one service.
+func natsAndListener(t *testing.T) (dir string, ns *natsembed.Server, lis net.Listener) {
+	t.Helper()
+	dir = t.TempDir()
+	ns, err := natsembed.Start(filepath.Join(dir, "nats"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	lis, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, ns, lis
 }

@@ -3,8 +3,6 @@ package platform
 import (
 	"context"
 	"log/slog"
-	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/vdsproject/vds/libs/authn"
 	"github.com/vdsproject/vds/libs/grpcx"
 	"github.com/vdsproject/vds/libs/logging"
-	"github.com/vdsproject/vds/libs/natsembed"
 	"github.com/vdsproject/vds/libs/storage"
 )
 
@@ -26,16 +23,7 @@ import (
 // logs no warning; the watcher is told the service is stopping (grpcx.IsStopping), not that it
 // failed.
 func TestShutdownEndsJobWatches(t *testing.T) {
-	dir := t.TempDir()
-	ns, err := natsembed.Start(filepath.Join(dir, "nats"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Shutdown()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, ns, lis := natsAndListener(t)
 	const user, project = "usr_watch", "prj_watch"
 	type started struct {
 		job, token string
