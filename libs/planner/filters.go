@@ -92,6 +92,8 @@ var valueAliases = map[string][]string{
 	"sun":    {"sunday", "sundays"},
 	"female": {"women", "woman", "females", "girls", "ladies"}, "male": {"men", "man", "males", "boys"},
 	"f": {"women", "woman", "females"}, "m": {"men", "man", "males"},
+	"japan": {"japanese"}, "usa": {"american", "americans"}, "europe": {"european", "europeans"},
+	"germany": {"german"}, "france": {"french"}, "canada": {"canadian"},
 }
 
 // genericValues are values too common as words to name a row condition ("yes", "no", "other").

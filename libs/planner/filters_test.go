@@ -77,6 +77,7 @@ func TestRecognizeConditions(t *testing.T) {
 		{flightsSchema(), "Is the number of passengers growing over the years?", "trend measure=passengers agg=sum time=year"},
 		{telcoFlags(), "What is the average monthly charge for customers who churned versus those who stayed?", "compare_groups measure=MonthlyCharges agg=mean group=Churn"},
 		{mpgSchema(), "How has mpg changed over the model years?", "trend measure=mpg agg=mean time=model_year"},
+		{mpgSchema(), "Average mpg of japanese cars with model year after 75", "describe measure=mpg agg=mean where=origin=japan where=model_year>75"},
 		{&Schema{Columns: []Column{{Name: "island", Type: "categorical", Values: []string{"Biscoe", "Dream", "Torgersen"}}, {Name: "body_mass_g", Type: "numeric"}}},
 			"Which island has the most penguins?", "describe measure=island agg=count"},
 		// "does X increase Y" asks for an effect; "does Y increase with X" for a relationship.
