@@ -325,7 +325,7 @@ func nearestColumn(s *Schema, before string) (col, named string) {
 
 // negators are the words that turn a value into its exclusion ("not Sunday", "excluding Sunday",
 // "other than Sunday", "non-smokers").
-var negators = map[string]bool{"not": true, "excluding": true, "exclude": true, "except": true, "besides": true,
+var negators = map[string]bool{"no": true, "not": true, "excluding": true, "exclude": true, "except": true, "besides": true,
 	"without": true, "non": true, "isn": true, "aren": true, "wasn": true, "weren": true, "didn": true, "never": true}
 
 // negFiller are the words that may stand between a negator and the value it excludes ("not on
@@ -397,7 +397,9 @@ func yesNo(c *Column) (yes, no string, ok bool) {
 				no = v
 			}
 		}
-		return yes, no, yes != "" && no != ""
+		// A category with No but no Yes (InternetService: DSL, Fiber optic, No): "without internet
+		// service" is No, "with internet service" is anything but No (yes stays "").
+		return yes, no, no != ""
 	}
 	return "", "", false
 }
@@ -492,7 +494,10 @@ func boolFilter(c *Column, v bool) Filter {
 		}
 		return f
 	}
-	if v {
+	switch {
+	case v && yes == "":
+		return Filter{Col: c.Name, Op: "!=", Value: no}
+	case v:
 		return Filter{Col: c.Name, Op: "=", Value: yes}
 	}
 	return Filter{Col: c.Name, Op: "=", Value: no}

@@ -69,6 +69,8 @@ func TestRecognizeConditions(t *testing.T) {
 		{telcoFlags(), "average monthly charges for customers with tech support", "describe measure=MonthlyCharges agg=mean where=TechSupport=Yes"},
 		{telcoFlags(), "average monthly charges for customers without tech support", "describe measure=MonthlyCharges agg=mean where=TechSupport=No"},
 		{telcoFlags(), "churn rate for customers with dependents?", "describe measure=Churn agg=rate where=Dependents=true"},
+		{telcoFlags(), "What is the average monthly charge for customers without internet service?", "describe measure=MonthlyCharges agg=mean where=InternetService=No"},
+		{telcoFlags(), "What is the average monthly charge for customers with internet service?", "describe measure=MonthlyCharges agg=mean where=InternetService!=No"},
 		// A fourth new-user test: a synonym for the measure, "in 2020", "number of" a numeric column,
 		// "country" is not "count", and "churned versus stayed" compares.
 		{mpgSchema(), "Which origin has the best fuel economy?", "compare_groups measure=mpg agg=mean group=origin"},
@@ -120,6 +122,7 @@ func telcoFlags() *Schema {
 	return &Schema{Columns: []Column{{Name: "customerID", Type: "identifier"}, {Name: "SeniorCitizen", Type: "numeric", Values: []string{"0", "1"}},
 		{Name: "Dependents", Type: "boolean", Values: []string{"false", "true"}, TrueLabel: "Yes", FalseLabel: "No"}, {Name: "tenure", Type: "numeric"},
 		{Name: "TechSupport", Type: "categorical", Values: []string{"No", "No internet service", "Yes"}}, {Name: "MonthlyCharges", Type: "numeric"},
+		{Name: "InternetService", Type: "categorical", Values: []string{"DSL", "Fiber optic", "No"}},
 		{Name: "Churn", Type: "boolean", Values: []string{"false", "true"}, TrueLabel: "Yes", FalseLabel: "No"}}}
 }
 
@@ -211,6 +214,8 @@ func TestAnswerConditions(t *testing.T) {
 		{telT, telS, "churn rate for senior citizens", "rate(Churn)", 0.41681, "For the rows where SeniorCitizen = 1:"},
 		{telT, telS, "average monthly charges for customers with tech support", "mean(MonthlyCharges)", 80.68014, "For the rows where TechSupport = Yes:"},
 		{telT, telS, "churn rate for customers with dependents?", "rate(Churn)", 0.15450, "For the rows where Dependents = true:"},
+		// telco[telco.InternetService == "No"].MonthlyCharges.mean()
+		{telT, telS, "What is the average monthly charge for customers without internet service?", "mean(MonthlyCharges)", 21.07919, "For the rows where InternetService = No:"},
 		// healthexp[healthexp.Year == 2020].groupby("Country").Spending_USD.sum(): USA 11859.179 is the most.
 		{heT, heS, "Which country spent the most on health in 2020?", "sum(Spending_USD)|Country=USA", 11859.179, "USA has the highest total Spending_USD (11859)."},
 		// mpg.groupby("origin").mpg.mean(): japan 30.45
