@@ -235,6 +235,8 @@ func TestAnswerConditions(t *testing.T) {
 		{taxT, taxS, "How many trips had zero passengers?", "n", 96, "For the rows where passengers = 0:"},
 		{titT, titS, "What is the median fare of passengers aged 30 or older?", "median(fare)", 25.92915, "For the rows where age >= 30:"},
 		{irisT, irisS, "What's the mean petal length of versicolor and virginica?", "mean(petal_length)|species=virginica", 5.552, "For the rows where species = versicolor or virginica:"},
+		// iris[iris.species == "setosa"].sepal_length.max()
+		{irisT, irisS, "What's the largest sepal length among setosa flowers?", "max(sepal_length)", 5.8, "For the rows where species = setosa:"},
 		// tips.groupby("day").tip.sum(): Fri 51.96 is the lowest.
 		{tipsT, tipsS, "which day has the lowest total tip", "sum(tip)|day=Fri", 51.96, "Fri has the lowest total tip (51.96)."},
 	} {

@@ -187,6 +187,15 @@ func Recognize(s *Schema, question string) Intent {
 		}
 	}
 	bools := boolMentions(s, question)
+	// "What's the largest sepal length among setosa flowers?": a value of the would-be grouping
+	// column is a condition, and the superlative is the maximum (or minimum) within it.
+	if ms := mentions[in.Group]; in.Kind == Compare && in.Rank != "" && len(ms) == 1 && !negated(qw, ms[0].at) {
+		agg := "max"
+		if in.Rank == "lowest" {
+			agg = "min"
+		}
+		in = Intent{Kind: Describe, Measure: in.Measure, Agg: agg}
+	}
 	// "the churn rate for customers with dependents": a rate (or average) of the first column for
 	// the rows where the second, a yes/no column, holds; not the association of the two.
 	if in.Kind == Relationship && has(lq, `rate`, `share`, `percent`, `proportion`, `average`, `mean`, `median`) {
