@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	orchestratorv1 "github.com/vdsproject/vds/gen/vds/orchestrator/v1"
@@ -49,6 +50,8 @@ type Intent struct {
 	Ignored []Filter
 	// Rank is "highest" or "lowest" when the question asks which group ranks so (a comparison).
 	Rank string
+	// Top is N of "the top N …": a comparison lists its first N groups.
+	Top int
 }
 
 func (in Intent) String() string {
@@ -108,6 +111,8 @@ func columnWord(s *Schema, w string) bool {
 	}
 	return false
 }
+
+var topRE = regexp.MustCompile(`\btop\s+(\d{1,3})\b`)
 
 var mostNounRE = regexp.MustCompile(`\b(most|fewest|least)\s+([a-z]+s)\b`)
 
@@ -187,6 +192,9 @@ func Recognize(s *Schema, question string) Intent {
 		}
 	}
 	bools := boolMentions(s, question)
+	if m := topRE.FindStringSubmatch(lq); m != nil && in.Kind == Compare {
+		in.Top, _ = strconv.Atoi(m[1])
+	}
 	// "What's the largest sepal length among setosa flowers?": a value of the would-be grouping
 	// column is a condition, and the superlative is the maximum (or minimum) within it.
 	if ms := mentions[in.Group]; in.Kind == Compare && in.Rank != "" && len(ms) == 1 && !negated(qw, ms[0].at) {

@@ -293,18 +293,37 @@ func (r *run) compare() (string, error) {
 		}
 		return f3(v)
 	}
-	for _, x := range gs {
+	// "The top 3 clarity grades by average price": the first N groups are the answer (and the chart);
+	// otherwise at most 8 are listed, the last two always among them (the lowest is named below).
+	shown := gs
+	if in.Top > 0 && in.Top < len(gs) {
+		shown = gs[:in.Top]
+	}
+	for i, x := range gs {
 		r.values[Key(in.Agg, orDefault(m, "rows"), g, x.name)] = x.val
 		r.values["n|"+g+"="+x.name] = x.n
-		cats, vals = append(cats, x.name), append(vals, x.val)
-		if len(parts) < 8 {
+		if i < len(shown) {
+			cats, vals = append(cats, x.name), append(vals, x.val)
+		}
+	}
+	for i, x := range shown {
+		if len(shown) > 8 && i == 6 {
+			parts = append(parts, fmt.Sprintf("… (%d more)", len(shown)-8))
+		}
+		if len(shown) <= 8 || i < 6 || i >= len(shown)-2 {
 			parts = append(parts, fmt.Sprintf("%s %s (n = %.0f)", x.name, fm(x.val), x.n))
 		}
 	}
 	title := fmt.Sprintf("%s by %s", r.label(in.Agg, orDefault(m, "rows")), g)
+	if len(shown) < len(gs) {
+		title = fmt.Sprintf("Top %d: %s", len(shown), title)
+	}
 	r.chart(title, "bar", charts.Bar(title, g, cats, vals), "SQL on "+r.s.DatasetID)
 	top, low := gs[0], gs[len(gs)-1]
 	txt := fmt.Sprintf("The %s by %s: %s.", r.label(in.Agg, orDefault(m, "rows")), g, strings.Join(parts, ", "))
+	if len(shown) < len(gs) {
+		txt = fmt.Sprintf("The top %d of %d %s groups by %s: %s.", len(shown), len(gs), g, r.label(in.Agg, orDefault(m, "rows")), strings.Join(parts, ", "))
+	}
 	if len(gs) > 1 {
 		if in.Agg == "rate" || in.Agg == "mean" {
 			if low.val > 0 && top.val > 0 {

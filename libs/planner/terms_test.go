@@ -238,3 +238,26 @@ func TestNoNaNValues(t *testing.T) {
 		t.Errorf("Japan = %v; %s", got, res.Answer.Text)
 	}
 }
+
+// TestTopAndLongLists: "the top 3" lists three groups; a long list keeps its last two (the lowest
+// that the answer names is in it).
+func TestTopAndLongLists(t *testing.T) {
+	tools, s := openShared(t, "tabular/diamonds.csv")
+	res, err := Answer(context.Background(), tools, s, "What are the top 3 clarity grades by average price?", Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// diamonds.groupby("clarity").price.mean().nlargest(3): SI2 5063.03, SI1 3996.00, VS2 3924.99
+	if !strings.Contains(res.Answer.Text, "The top 3 of 8 clarity groups by mean price: SI2 5063 (n = 9194), SI1 3996 (n = 13065), VS2 3925 (n = 12258).") {
+		t.Errorf("top 3: %s", res.Answer.Text)
+	}
+	tools, s = openShared(t, "tabular/flights.csv")
+	res, err = Answer(context.Background(), tools, s, "Which month has the most passengers on average?", Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flights.groupby("month").passengers.mean(): July 351.33 highest, November 232.83 lowest
+	if !strings.HasPrefix(res.Answer.Text, "July has the highest mean passengers (351.33).") || !strings.Contains(res.Answer.Text, "… (4 more), February 235.00 (n = 12), November 232.83 (n = 12).") {
+		t.Errorf("long list: %s", res.Answer.Text)
+	}
+}
