@@ -2,6 +2,7 @@ package planner
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -16,6 +17,8 @@ type Filter struct {
 	Values         []string
 	Numeric, Bool  bool
 	Label          string
+	// YearOf compares the year of a date column ("in 1929" on a Date column).
+	YearOf bool
 }
 
 func (f Filter) String() string {
@@ -28,6 +31,8 @@ func (f Filter) String() string {
 // SQL is the condition in DuckDB SQL over the table data.
 func (f Filter) SQL() string {
 	switch {
+	case f.YearOf:
+		return "year(" + q(f.Col) + ") " + f.Op + " " + f.Value
 	case f.Numeric:
 		return q(f.Col) + " " + f.Op + " " + f.Value
 	case f.Bool:
@@ -60,6 +65,8 @@ func (f Filter) Words() string {
 		return f.Col + " is neither " + strings.Join(f.Values, " nor ")
 	case f.Label != "":
 		return f.Col + " " + f.Op + " " + f.Label
+	case f.YearOf:
+		return "the year of " + f.Col + " " + f.Op + " " + f.Value
 	}
 	return f.Col + " " + f.Op + " " + f.Value
 }
@@ -202,9 +209,32 @@ var comparisonOps = map[string]string{
 // orMoreRE finds "<words> 30 or older", "<words> 4 or more", "<words> 2 or fewer" (ends included).
 var orMoreRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(\d+(?:\.\d+)?)\s+or\s+(more|older|over|above|higher|greater|larger|less|younger|under|below|lower|fewer|smaller)\b`)
 
+// opColNumRE finds "under age 18": a comparison, a column's name, then the number.
+var opColNumRE = regexp.MustCompile(`\b(above|over|under|below|less than|more than|greater than|at least|at most)\s+(?:the\s+|an?\s+)?([a-z_]+)\s+(?:of\s+)?(-?\d+(?:\.\d+)?)\b`)
+
 // countNounRE finds a number before a column's name: "8-cylinder cars", "with 4 cylinders",
 // "zero passengers" (the column is the word after the number).
 var countNounRE = regexp.MustCompile(`\b(\d+)[ -]([a-z][a-z0-9_]*)`)
+
+// yearValue is a year as a year column holds it: mpg's model_year holds 70-82, so 1975 is 75.
+func yearValue(c *Column, year string) string {
+	y, err := strconv.Atoi(year)
+	if err != nil || y < 1900 || len(c.Values) == 0 {
+		return year
+	}
+	for _, v := range c.Values {
+		if n, err := strconv.ParseFloat(v, 64); err != nil || n >= 100 {
+			return year
+		}
+	}
+	return strconv.Itoa(y - 1900)
+}
+
+// isYear reports whether a number in a question looks like a calendar year.
+func isYear(v string) bool {
+	n, err := strconv.Atoi(v)
+	return err == nil && n >= 1800 && n <= 2100
+}
 
 // yearColumn is the numeric column whose name says it holds years (Year, model_year), or "".
 func yearColumn(s *Schema) string {
@@ -248,6 +278,16 @@ func comparisons(s *Schema, question string) (fs []Filter, unresolved []string) 
 		fs = append(fs, Filter{Col: col, Op: op, Value: m[2], Numeric: true})
 		lq = strings.Replace(lq, m[0], " ", 1)
 	}
+	// "under age 18", "over a price of 500": the column's name between the comparison and the number.
+	for _, m := range opColNumRE.FindAllStringSubmatch(lq, -1) {
+		for _, c := range Resolve(s, m[2]).Columns {
+			if s.Col(c).IsNumeric() {
+				fs = append(fs, Filter{Col: c, Op: comparisonOps[m[1]], Value: m[3], Numeric: true})
+				lq = strings.Replace(lq, m[0], " ", 1)
+				break
+			}
+		}
+	}
 	for _, m := range countNounRE.FindAllStringSubmatch(lq, -1) {
 		for i := range s.Columns {
 			c := &s.Columns[i]
@@ -260,6 +300,10 @@ func comparisons(s *Schema, question string) (fs []Filter, unresolved []string) 
 	}
 	for _, m := range betweenRE.FindAllStringSubmatch(lq, -1) {
 		col, _ := nearestColumn(s, m[1])
+		if y := yearColumn(s); y != "" && col != y && isYear(m[2]) && isYear(m[3]) {
+			col = y // "Germany's spending between 1990 and 2000": the years
+			m[2], m[3] = yearValue(s.Col(y), m[2]), yearValue(s.Col(y), m[3])
+		}
 		if col == "" {
 			unresolved = append(unresolved, strings.TrimSpace("between "+m[2]+" and "+m[3]))
 			continue
@@ -275,6 +319,9 @@ func comparisons(s *Schema, question string) (fs []Filter, unresolved []string) 
 		}
 		if (m[2] == "after" || m[2] == "before" || m[2] == "since") && col == "" {
 			col, named = yearColumn(s), yearColumn(s) // "after 2000": the year column
+		}
+		if col != "" && col == yearColumn(s) {
+			m[3] = yearValue(s.Col(col), m[3]) // "made before 1975" on model_year 70-82
 		}
 		if m[2] == "is" && col == "" {
 			continue // "what is 5" with no column: not a condition
@@ -337,28 +384,58 @@ var negFiller = map[string]bool{"on": true, "at": true, "in": true, "for": true,
 // right before it, or with only filler words between ("day is not Sun", "except on Sundays"), or
 // "other than" right before. Any other word ends the negation's reach: in "non-smokers on
 // Saturday" the "non" belongs to smokers, not to Saturday.
-func negated(qw []string, at int) bool {
-	for k := at - 1; k >= 0 && k >= at-4; k-- {
+func negated(qw []string, at int) bool { return negatedVerb(qw, at, nil) }
+
+// verbNegators negate the verb after them ("did not embark at Southampton").
+var verbNegators = map[string]bool{"not": true, "never": true, "didn": true, "don": true, "doesn": true}
+
+// negatedVerb is negated that also lets a "not" reach across one verb to the value ("did not embark
+// at Southampton": embark_town != Southampton), unless the verb names a yes/no column (in yesNo:
+// "did not survive in first class" negates survived, not First).
+func negatedVerb(qw []string, at int, yesNo map[string]bool) bool {
+	skipped := false
+	for k := at - 1; k >= 0 && k >= at-5; k-- {
 		switch {
 		case negators[qw[k]]:
 			return true
 		case qw[k] == "than" && k > 0 && qw[k-1] == "other":
 			return true
-		case !negFiller[qw[k]]:
+		case negFiller[qw[k]]:
+		case yesNo != nil && !skipped && !yesNo[qw[k]] && !yesNo[stem(qw[k])] && k > 0 && (verbNegators[qw[k-1]] || qw[k-1] == "t" && k > 1 && verbNegators[qw[k-2]]):
+			skipped = true // the verb right after "not"
+		default:
 			return false
 		}
 	}
 	return false
 }
 
+// yesNoWords are the words that name the question's yes/no columns ("survive", "smokers"): a "not"
+// before them negates that column, not a value after them.
+func yesNoWords(s *Schema, qw []string) map[string]bool {
+	out := map[string]bool{}
+	for i := range s.Columns {
+		c := &s.Columns[i]
+		if _, _, ok := yesNo(c); !ok {
+			continue
+		}
+		for j, w := range qw {
+			if _, ok := namedAt(c, qw, j); ok {
+				out[w] = true
+			}
+		}
+	}
+	return out
+}
+
 // valueFilter is the condition for the values of one column the question names: = or != for one,
 // in or not in for several ("on Saturday or Sunday": the rows of either day).
-func valueFilter(col string, ms []mention, qw []string) Filter {
+func valueFilter(col string, ms []mention, qw []string, yesNo map[string]bool) Filter {
 	neg := false
 	vals := make([]string, len(ms))
 	for i, m := range ms {
 		vals[i] = m.value
-		neg = neg || negated(qw, m.at)
+		neg = neg || negatedVerb(qw, m.at, yesNo)
 	}
 	if len(vals) == 1 {
 		op := "="

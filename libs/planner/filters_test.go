@@ -180,6 +180,11 @@ func TestAnswerConditions(t *testing.T) {
 	diaT, diaS := openShared(t, "tabular/diamonds.csv")
 	taxT, taxS := openShared(t, "tabular/taxis.csv")
 	irisT, irisS := openShared(t, "tabular/iris.csv")
+	djT, djS := openShared(t, "tabular/dowjones.csv")
+	djS.Col("Date").Type = "datetime" // the platform's type for it (this reader calls non-text numeric)
+	telS.Col("customerID").Type = "identifier"
+	// The platform's schema reads up to 13 values of a column (this reader keeps 12 or fewer).
+	mpgS.Col("model_year").Values = []string{"70", "71", "72", "73", "74", "75", "76", "77", "78", "79", "80", "81", "82"}
 	asBoolean(t, titBT, titBS, "survived", "1", "", "")
 	for _, tc := range []struct {
 		tools  duckTools
@@ -237,6 +242,16 @@ func TestAnswerConditions(t *testing.T) {
 		{irisT, irisS, "What's the mean petal length of versicolor and virginica?", "mean(petal_length)|species=virginica", 5.552, "For the rows where species = versicolor or virginica:"},
 		// iris[iris.species == "setosa"].sepal_length.max()
 		{irisT, irisS, "What's the largest sepal length among setosa flowers?", "max(sepal_length)", 5.8, "For the rows where species = setosa:"},
+		// A sixth new-user test (pandas values): a "not" across a verb, a numeric condition inside a
+		// comparative, the count of rows with named values, "under age 18", years.
+		{titT, titS, "What is the average fare of passengers who did not embark at Southampton?", "mean(fare)", 45.28388, "For the rows where embark_town != Southampton:"},
+		{telT, telS, "What is the churn rate among customers with tenure less than 12 months?", "rate(Churn)", 0.48284, "For the rows where tenure < 12:"},
+		{diaT, diaS, "How many diamonds have color D and clarity IF?", "rows", 73, "For the rows where color = D and clarity = IF:"},
+		{titBT, titBS, "How many passengers under age 18 survived?", "n", 61, "For the rows where survived = true and age < 18:"},
+		{titT, titS, "Did first class passengers pay more than second class passengers?", "mean(fare)|class=First", 84.15469, "For the rows where class = First or Second:"},
+		{mpgT, mpgS, "What's the average weight of cars with 8 cylinders made before 1975?", "mean(weight)", 4213.12698, "For the rows where cylinders = 8 and model_year < 75:"},
+		{heT, heS, "What was Germany's average health spending between 1990 and 2000?", "mean(Spending_USD)", 2345.7606, "For the rows where Country = Germany and Year >= 1990 and Year <= 2000:"},
+		{djT, djS, "What was the average Dow Jones price in 1929?", "mean(Price)", 307.57083, "For the rows where the year of Date = 1929:"},
 		// tips.groupby("day").tip.sum(): Fri 51.96 is the lowest.
 		{tipsT, tipsS, "which day has the lowest total tip", "sum(tip)|day=Fri", 51.96, "Fri has the lowest total tip (51.96)."},
 	} {

@@ -192,6 +192,12 @@ func Recognize(s *Schema, question string) Intent {
 		}
 	}
 	bools := boolMentions(s, question)
+	yn := yesNoWords(s, qw)
+	// "How many diamonds have color D and clarity IF?": the rows with those values, not the counts
+	// of the column's values.
+	if in.Kind == Describe && in.Agg == "count" && in.Measure != "" && (len(mentions[in.Measure]) > 0 || len(bools[in.Measure]) == 1) {
+		in.Measure = ""
+	}
 	if m := topRE.FindStringSubmatch(lq); m != nil && in.Kind == Compare {
 		in.Top, _ = strconv.Atoi(m[1])
 	}
@@ -243,7 +249,7 @@ func Recognize(s *Schema, question string) Intent {
 			if len(ms) == 2 && c.Name != in.Measure && !negated(qw, ms[0].at) && !negated(qw, ms[1].at) && ms[1].at > ms[0].at &&
 				contains(qw[ms[0].at:ms[1].at], "and") && !contains(qw[ms[0].at:ms[1].at], "or") {
 				in = Intent{Kind: Compare, Group: c.Name, Measure: in.Measure, Agg: in.Agg}
-				only = append(only, valueFilter(c.Name, ms, qw)) // the two groups named, not all
+				only = append(only, valueFilter(c.Name, ms, qw, yn)) // the two groups named, not all
 				break
 			}
 		}
@@ -251,21 +257,23 @@ func Recognize(s *Schema, question string) Intent {
 	fs := only
 	for i := range s.Columns {
 		c := &s.Columns[i]
-		if ms := mentions[c.Name]; c.Name == in.Group && len(ms) > 0 {
-			// "the average tip by day excluding Sunday": the groups without the excluded ones.
-			all := true
+		if ms := mentions[c.Name]; (c.Name == in.Group || c.Name == in.Measure && in.Kind == Relationship) && len(ms) > 0 && len(only) == 0 {
+			// "the average tip by day excluding Sunday": the groups without the excluded ones;
+			// "clarity IF versus SI2": only the groups named.
+			all, none := true, true
 			for _, m := range ms {
 				all = all && negated(qw, m.at)
+				none = none && !negated(qw, m.at)
 			}
-			if all {
-				fs = append(fs, valueFilter(c.Name, ms, qw))
+			if all || none && len(ms) >= 2 && len(ms) < len(c.Values) {
+				fs = append(fs, valueFilter(c.Name, ms, qw, yn))
 			}
 		}
 		if c.Name == in.Group || c.Name == in.Measure || c.Name == in.Time {
 			continue
 		}
 		if ms := mentions[c.Name]; len(ms) > 0 {
-			fs = append(fs, valueFilter(c.Name, ms, qw))
+			fs = append(fs, valueFilter(c.Name, ms, qw, yn))
 		}
 		if bs := bools[c.Name]; len(bs) == 1 {
 			fs = append(fs, boolFilter(c, bs[0]))
@@ -274,8 +282,17 @@ func Recognize(s *Schema, question string) Intent {
 			fs = append(fs, f)
 		}
 		// "in 2020": the rows of that year of a numeric year column.
-		if m := yearRE.FindStringSubmatch(lq); m != nil && c.IsNumeric() && contains(words(c.Name), "year") {
-			fs = append(fs, Filter{Col: c.Name, Op: "=", Value: m[1], Numeric: true})
+		if m := yearRE.FindStringSubmatch(lq); m != nil && c.Name == yearColumn(s) {
+			fs = append(fs, Filter{Col: c.Name, Op: "=", Value: yearValue(c, m[1]), Numeric: true})
+		}
+	}
+	// "in 1929" with no year column: the year of the first date column (dowjones' Date).
+	if m := yearRE.FindStringSubmatch(lq); m != nil && yearColumn(s) == "" {
+		for _, c := range s.Columns {
+			if c.Type == "datetime" && c.Name != in.Time {
+				fs = append(fs, Filter{Col: c.Name, Op: "=", Value: m[1], Numeric: true, YearOf: true})
+				break
+			}
 		}
 	}
 	for _, f := range nums {
@@ -518,7 +535,8 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 	// "Is the tip higher for smokers?", "Do smokers tip more than non-smokers?": a comparative with a
 	// number and a grouping column compares the number across the groups; "Did women survive more
 	// than men?" compares the column whose two values it names.
-	if has(strings.ReplaceAll(q, "other than", ""), `higher`, `lower`, `more`, `less`, `greater`, `bigger`, `smaller`, `larger`, `better`, `worse`, `than`) && len(res.Ambiguous) == 0 {
+	// "less than 12" of a numeric condition and "other than" are not comparisons of groups.
+	if has(comparisonRE.ReplaceAllString(strings.ReplaceAll(q, "other than", ""), " "), `higher`, `lower`, `more`, `less`, `greater`, `bigger`, `smaller`, `larger`, `better`, `worse`, `than`) && len(res.Ambiguous) == 0 {
 		var g string
 		for _, c := range cols {
 			if s.Col(c).IsGroup() {

@@ -96,7 +96,7 @@ var synonyms = map[string][]string{
 	"weight": {"mass"}, "mass": {"weight"}, "sex": {"gender"}, "gender": {"sex"}, "age": {"old"},
 	"churn": {"attrition", "churned", "leave", "leaving", "cancel", "cancellation"}, "survive": {"survived", "survival"}, "survival": {"survived", "survive"}, "survivor": {"survived", "survive"},
 	"passenger": {"traveller", "traveler"}, "tip": {"gratuity"}, "bill": {"total"},
-	"colour": {"color"}, "economy": {"mpg"}, "mileage": {"mpg"}, "spent": {"spending", "spend"}, "spend": {"spending"},
+	"colour": {"color"}, "economy": {"mpg"}, "pay": {"fare", "price"}, "paid": {"fare", "price"}, "mileage": {"mpg"}, "spent": {"spending", "spend"}, "spend": {"spending"},
 	"duration": {"tenure"}, "tenure": {"duration", "loyalty"}, "plan": {"contract"}, "contract": {"plan"},
 }
 
