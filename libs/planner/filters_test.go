@@ -181,6 +181,7 @@ func TestAnswerConditions(t *testing.T) {
 	taxT, taxS := openShared(t, "tabular/taxis.csv")
 	irisT, irisS := openShared(t, "tabular/iris.csv")
 	djT, djS := openShared(t, "tabular/dowjones.csv")
+	penT, penS := openShared(t, "tabular/penguins.csv")
 	djS.Col("Date").Type = "datetime" // the platform's type for it (this reader calls non-text numeric)
 	telS.Col("customerID").Type = "identifier"
 	// The platform's schema reads up to 13 values of a column (this reader keeps 12 or fewer).
@@ -252,6 +253,10 @@ func TestAnswerConditions(t *testing.T) {
 		{mpgT, mpgS, "What's the average weight of cars with 8 cylinders made before 1975?", "mean(weight)", 4213.12698, "For the rows where cylinders = 8 and model_year < 75:"},
 		{heT, heS, "What was Germany's average health spending between 1990 and 2000?", "mean(Spending_USD)", 2345.7606, "For the rows where Country = Germany and Year >= 1990 and Year <= 2000:"},
 		{djT, djS, "What was the average Dow Jones price in 1929?", "mean(Price)", 307.57083, "For the rows where the year of Date = 1929:"},
+		// A superlative adjective names the measure: penguins.groupby("island").body_mass_g.mean()
+		// (Biscoe 4716.02), iris.groupby("species").sepal_width.mean() (setosa 3.428).
+		{penT, penS, "Which island has the heaviest penguins on average?", "mean(body_mass_g)|island=Biscoe", 4716.01796, "Biscoe has the highest mean body_mass_g"},
+		{irisT, irisS, "Which species has the widest sepals?", "mean(sepal_width)|species=setosa", 3.428, "setosa has the highest mean sepal_width"},
 		// tips.groupby("day").tip.sum(): Fri 51.96 is the lowest.
 		{tipsT, tipsS, "which day has the lowest total tip", "sum(tip)|day=Fri", 51.96, "Fri has the lowest total tip (51.96)."},
 	} {

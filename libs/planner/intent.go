@@ -112,6 +112,54 @@ func columnWord(s *Schema, w string) bool {
 	return false
 }
 
+// superlativeAdjectives name the kind of column a superlative ranks by ("the heaviest penguins": a
+// mass or weight column); lowAdjectives rank from the lowest.
+var (
+	superlativeAdjectives = map[string][]string{"heaviest": {"mass", "weight"}, "lightest": {"mass", "weight"},
+		"longest": {"length"}, "shortest": {"length"}, "widest": {"width"}, "narrowest": {"width"},
+		"oldest": {"age"}, "youngest": {"age"}, "tallest": {"height"}, "cheapest": {"price", "fare", "cost"},
+		"expensive": {"price", "fare", "cost"}, "fastest": {"speed"}, "slowest": {"speed"}}
+	lowAdjectives = map[string]bool{"lightest": true, "shortest": true, "narrowest": true, "youngest": true, "cheapest": true, "slowest": true}
+)
+
+// superlativeColumn finds a superlative adjective of the question and the numeric column it points
+// to: the column with the adjective's word, preferring one whose other words the question has too
+// ("the widest sepals": sepal_width, not petal_width).
+func superlativeColumn(s *Schema, q string) (adj, col string) {
+	qw := words(q)
+	for _, w := range qw {
+		kinds, ok := superlativeAdjectives[w]
+		if !ok {
+			continue
+		}
+		best := -1
+		for _, c := range s.Columns {
+			cw := words(c.Name)
+			if !c.IsNumeric() {
+				continue
+			}
+			for _, k := range kinds {
+				if !contains(cw, k) {
+					continue
+				}
+				score := 0
+				for _, x := range cw {
+					for _, y := range qw {
+						if x != k && (x == y || stem(x) == stem(y)) {
+							score++
+						}
+					}
+				}
+				if score > best {
+					best, col = score, c.Name
+				}
+			}
+		}
+		return w, col
+	}
+	return "", ""
+}
+
 var topRE = regexp.MustCompile(`\btop\s+(\d{1,3})\b`)
 
 var mostNounRE = regexp.MustCompile(`\b(most|fewest|least)\s+([a-z]+s)\b`)
@@ -494,13 +542,26 @@ func recognize(s *Schema, question, valueGroup string) Intent {
 	}
 	// "Which day has the highest average bill?": the groups of the column after which/what, ranked
 	// by the measure (the answer names the highest and the lowest).
-	if has(q, `^which`, `^what`, `^in which`) && has(q, `highest`, `lowest`, `most`, `least`, `top`, `best`, `worst`, `largest`, `smallest`, `biggest`, `maximum`, `minimum`) && len(res.Ambiguous) == 0 {
+	adj, adjCol := superlativeColumn(s, q)
+	if has(q, `^which`, `^what`, `^in which`) && (adj != "" || has(q, `highest`, `lowest`, `most`, `least`, `top`, `best`, `worst`, `largest`, `smallest`, `biggest`, `maximum`, `minimum`)) && (len(res.Ambiguous) == 0 || adjCol != "") {
 		g := ""
 		for _, c := range cols {
 			if cc := s.Col(c); cc.IsGroup() || (cc.IsNumeric() && lowCard(cc)) {
 				g = c
 				break
 			}
+		}
+		// "Which island has the heaviest penguins on average?": the adjective names the measure.
+		if g != "" && adjCol != "" && measureOf(g) == "" {
+			rank := "highest"
+			if lowAdjectives[adj] {
+				rank = "lowest"
+			}
+			a := agg
+			if a != "median" {
+				a = "mean"
+			}
+			return Intent{Kind: Compare, Group: g, Measure: adjCol, Agg: a, Rank: rank}
 		}
 		// "the most penguins": a plural that names no column counts rows.
 		countsRows := false
