@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/vdsproject/vds/libs/glm"
@@ -39,7 +40,7 @@ func dropCollinear(d *data) []string {
 		n0 := norm(v)
 		for pass := 0; pass < 2; pass++ {
 			for _, q := range basis {
-				c := dot(q, v)
+				c := floats.Dot(q, v)
 				for i := range v {
 					v[i] -= c * q[i]
 				}
@@ -122,12 +123,4 @@ func aliasOf(K *mat.Dense, kept []int, names []string, x []float64) string {
 	return strings.Join(out[:len(out)-1], ", ") + " and " + out[len(out)-1]
 }
 
-func dot(a, b []float64) float64 {
-	s := 0.0
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
-func norm(a []float64) float64 { return math.Sqrt(dot(a, a)) }
+func norm(a []float64) float64 { return floats.Norm(a, 2) }

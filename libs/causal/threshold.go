@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vdsproject/vds/libs/frame"
+	"github.com/vdsproject/vds/libs/glm"
 )
 
 // threshold is a treated value written as a comparison (">28", "<= 3.5"): the rows whose numeric
@@ -52,9 +53,7 @@ func (t threshold) meets(v float64) bool {
 }
 
 // String is the threshold as a treated value: ">28".
-func (t threshold) String() string { return t.op + formatNum(t.x) }
-
-func formatNum(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+func (t threshold) String() string { return t.op + glm.LevelString(t.x) }
 
 // numericValues returns the non-missing values of a numeric column at rows, sorted.
 func numericValues(c *frame.Column, rows []int) []float64 {
@@ -88,7 +87,7 @@ func suggestThreshold(sorted []float64) threshold {
 
 // rangeText says where a numeric treatment's values lie: "from 0.42 to 80, median 28".
 func rangeText(sorted []float64) string {
-	return fmt.Sprintf("from %s to %s, median %s", formatNum(sorted[0]), formatNum(sorted[len(sorted)-1]), formatNum(medianSorted(sorted)))
+	return fmt.Sprintf("from %s to %s, median %s", glm.LevelString(sorted[0]), glm.LevelString(sorted[len(sorted)-1]), glm.LevelString(medianSorted(sorted)))
 }
 
 // thresholdTreatment codes a numeric treatment by a threshold. A threshold that fewer than 2 rows
@@ -107,7 +106,7 @@ func thresholdTreatment(c *frame.Column, rows []int, th threshold) ([]float64, e
 		return t, nil
 	}
 	vals := numericValues(c, rows)
-	cond := c.Name + " " + th.op + " " + formatNum(th.x)
+	cond := c.Name + " " + th.op + " " + glm.LevelString(th.x)
 	var what string
 	switch {
 	case n1 == 0:
@@ -129,16 +128,13 @@ func thresholdExample(name string, sorted []float64) string {
 	th := suggestThreshold(sorted)
 	return fmt.Sprintf("give a threshold as the treated value, for example %q (%s %s %s is treated, the other rows are control; %s ranges %s; "+
 		"vds effect --treated-value '%s'), or derive a binary column and use it as the treatment (vds exec FILE --sql \"SELECT *, %s %s %s AS treated FROM <file name without extension>\" --save)",
-		th.String(), name, th.op, formatNum(th.x), name, rangeText(sorted), th.String(), quoteIdent(name), th.op, formatNum(th.x))
+		th.String(), name, th.op, glm.LevelString(th.x), name, rangeText(sorted), th.String(), quoteIdent(name), th.op, glm.LevelString(th.x))
 }
 
 // tooFewTreated explains a treated value that fewer than 2 rows have (or that all but one row
 // have) when the treatment has more than two values: it is not a binary treatment.
 func tooFewTreated(c *frame.Column, rows []int, t []float64, treated string) error {
-	n1 := 0
-	for _, v := range t {
-		n1 += int(v)
-	}
+	n1 := countOnes(t)
 	n0 := len(t) - n1
 	var distinct int
 	var how string
