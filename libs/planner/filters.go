@@ -2,6 +2,7 @@ package planner
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -537,21 +538,12 @@ func boolMentions(s *Schema, question string) map[string][]bool {
 					v = false != flip
 				}
 			}
-			if !containsBool(out[c.Name], v) {
+			if !slices.Contains(out[c.Name], v) {
 				out[c.Name] = append(out[c.Name], v)
 			}
 		}
 	}
 	return out
-}
-
-func containsBool(xs []bool, v bool) bool {
-	for _, x := range xs {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // boolFilter is the condition "column is true" (or false), named with the file's spelling.

@@ -184,23 +184,8 @@ func Recognize(s *Schema, question string) Intent {
 			break
 		}
 	}
-	// "the tip as a percentage of the bill": a ratio of two columns, which the plans do not compute;
-	// say so and give the query rather than answer about the tip alone.
-	if m := ratioRE.FindStringSubmatch(strings.ToLower(question)); m != nil {
-		x, y := "", ""
-		for _, c := range Resolve(s, m[1]).Columns {
-			if s.Col(c).IsNumeric() {
-				x = c // the last number named before "as a percentage of"
-			}
-		}
-		if b := Resolve(s, m[3]).Columns; len(b) > 0 && s.Col(b[0]).IsNumeric() {
-			y = b[0]
-		}
-		if x != "" && y != "" && x != y {
-			return Intent{Kind: Clarify, Clarification: fmt.Sprintf("I do not compute a ratio of two columns (%s as a %s of %s) from a question yet, so I did not answer with %s alone. "+
-				"Run it as SQL: vds exec FILE --sql 'SELECT avg(%s / %s) AS mean_ratio, sum(%s) / sum(%s) AS ratio_of_totals FROM TABLE' (TABLE is the file's name without its extension).",
-				x, m[2], y, x, q(x), q(y), q(x), q(y))}
-		}
+	if in, ok := ratioQuestion(s, question); ok {
+		return in
 	}
 	in := recognize(s, question, valueGroup)
 	// Words used as column names that name nothing in the data: say so rather than guess around
@@ -213,136 +198,12 @@ func Recognize(s *Schema, question string) Intent {
 	}
 	nums, unresolved := comparisons(s, question)
 	if len(unresolved) > 0 {
-		var numeric []string
-		for _, c := range s.Columns {
-			if c.IsNumeric() {
-				numeric = append(numeric, c.Name)
-			}
-		}
-		if len(numeric) > 12 {
-			numeric = numeric[:12]
-		}
-		return Intent{Kind: Clarify, Options: numeric, Clarification: fmt.Sprintf("Which column is %q about? Put the column's name before it (for example %q); the numeric columns are: %s.",
-			unresolved[0], firstOr(numeric, "price")+" "+unresolved[0], strings.Join(quoteAll(numeric), ", "))}
+		return comparisonClarify(s, unresolved[0])
 	}
-	qw := words(question)
-	lq := strings.ToLower(question)
-	grouped := has(lq, `by`, `per`, `across`, `for each`, `each`, `which`, `compare`, `differ`, `vs\.?`, `versus`)
-	// "the average tip on days other than Sunday": the column whose only named value is excluded
-	// is a condition, not a grouping, unless the question asks for groups.
-	if ms := mentions[in.Group]; in.Kind == Compare && len(ms) > 0 && !grouped {
-		all := true
-		for _, m := range ms {
-			all = all && negated(qw, m.at)
-		}
-		if all && in.Measure != "" {
-			in = Intent{Kind: Describe, Measure: in.Measure, Agg: in.Agg}
-		}
-	}
-	bools := boolMentions(s, question)
-	yn := yesNoWords(s, qw)
-	// "How many diamonds have color D and clarity IF?": the rows with those values, not the counts
-	// of the column's values.
-	if in.Kind == Describe && in.Agg == "count" && in.Measure != "" && (len(mentions[in.Measure]) > 0 || len(bools[in.Measure]) == 1) {
-		in.Measure = ""
-	}
-	if m := topRE.FindStringSubmatch(lq); m != nil && in.Kind == Compare {
-		in.Top, _ = strconv.Atoi(m[1])
-	}
-	// "What's the largest sepal length among setosa flowers?": a value of the would-be grouping
-	// column is a condition, and the superlative is the maximum (or minimum) within it.
-	if ms := mentions[in.Group]; in.Kind == Compare && in.Rank != "" && len(ms) == 1 && !negated(qw, ms[0].at) {
-		agg := "max"
-		if in.Rank == "lowest" {
-			agg = "min"
-		}
-		in = Intent{Kind: Describe, Measure: in.Measure, Agg: agg}
-	}
-	// "the churn rate for customers with dependents": a rate (or average) of the first column for
-	// the rows where the second, a yes/no column, holds; not the association of the two.
-	if in.Kind == Relationship && has(lq, `rate`, `share`, `percent`, `proportion`, `average`, `mean`, `median`) {
-		first, second := in.Group, in.Measure
-		if firstPos(second, qw) < firstPos(first, qw) {
-			first, second = second, first
-		}
-		if len(bools[second]) == 1 {
-			m := s.Col(first)
-			agg := "rate"
-			if m.IsNumeric() && !binary(m) {
-				agg = "mean"
-				if has(lq, `median`) {
-					agg = "median"
-				}
-			}
-			in = Intent{Kind: Describe, Measure: first, Agg: agg}
-		}
-	}
-	// "the average tip of smokers and non-smokers", "charges of customers who churned versus those
-	// who stayed": both values of a yes/no column (or one and a "versus") compare across it.
-	if in.Kind == Describe && in.Measure != "" {
-		vs := has(lq, `versus`, `vs\.?`, `compared (to|with)`, `or not`)
-		for _, c := range s.Columns {
-			if (len(bools[c.Name]) == 2 || vs && len(bools[c.Name]) == 1) && c.Name != in.Measure {
-				in = Intent{Kind: Compare, Group: c.Name, Measure: in.Measure, Agg: in.Agg}
-				break
-			}
-		}
-	}
-	// "the mean petal length of versicolor and virginica": each of the two, compared; "Saturday or
-	// Sunday" stays one set of rows.
-	var only []Filter
-	if in.Kind == Describe && in.Measure != "" {
-		for _, c := range s.Columns {
-			ms := mentions[c.Name]
-			if len(ms) == 2 && c.Name != in.Measure && !negated(qw, ms[0].at) && !negated(qw, ms[1].at) && ms[1].at > ms[0].at &&
-				contains(qw[ms[0].at:ms[1].at], "and") && !contains(qw[ms[0].at:ms[1].at], "or") {
-				in = Intent{Kind: Compare, Group: c.Name, Measure: in.Measure, Agg: in.Agg}
-				only = append(only, valueFilter(c.Name, ms, qw, yn)) // the two groups named, not all
-				break
-			}
-		}
-	}
-	fs := only
-	for i := range s.Columns {
-		c := &s.Columns[i]
-		if ms := mentions[c.Name]; (c.Name == in.Group || c.Name == in.Measure && in.Kind == Relationship) && len(ms) > 0 && len(only) == 0 {
-			// "the average tip by day excluding Sunday": the groups without the excluded ones;
-			// "clarity IF versus SI2": only the groups named.
-			all, none := true, true
-			for _, m := range ms {
-				all = all && negated(qw, m.at)
-				none = none && !negated(qw, m.at)
-			}
-			if all || none && len(ms) >= 2 && len(ms) < len(c.Values) {
-				fs = append(fs, valueFilter(c.Name, ms, qw, yn))
-			}
-		}
-		if c.Name == in.Group || c.Name == in.Measure || c.Name == in.Time {
-			continue
-		}
-		if ms := mentions[c.Name]; len(ms) > 0 {
-			fs = append(fs, valueFilter(c.Name, ms, qw, yn))
-		}
-		if bs := bools[c.Name]; len(bs) == 1 {
-			fs = append(fs, boolFilter(c, bs[0]))
-		}
-		if f, ok := weekendFilter(c, lq); ok && len(mentions[c.Name]) == 0 {
-			fs = append(fs, f)
-		}
-		// "in 2020": the rows of that year of a numeric year column.
-		if m := yearRE.FindStringSubmatch(lq); m != nil && c.Name == yearColumn(s) {
-			fs = append(fs, Filter{Col: c.Name, Op: "=", Value: yearValue(c, m[1]), Numeric: true})
-		}
-	}
-	// "in 1929" with no year column: the year of the first date column (dowjones' Date).
-	if m := yearRE.FindStringSubmatch(lq); m != nil && yearColumn(s) == "" {
-		for _, c := range s.Columns {
-			if c.Type == "datetime" && c.Name != in.Time {
-				fs = append(fs, Filter{Col: c.Name, Op: "=", Value: m[1], Numeric: true, YearOf: true})
-				break
-			}
-		}
-	}
+	qr := &reading{s: s, qw: words(question), lq: strings.ToLower(question), mentions: mentions, bools: boolMentions(s, question)}
+	qr.yn = yesNoWords(s, qr.qw)
+	in, only := qr.reshape(in)
+	fs := append(only, qr.rowFilters(in, len(only) > 0)...)
 	for _, f := range nums {
 		// "Is tip greater than 2?" asks about the measure, not for the rows above 2; "how many tips
 		// were above 5?" counts those rows.
@@ -358,6 +219,193 @@ func Recognize(s *Schema, question string) Intent {
 		}
 	}
 	return in
+}
+
+// ratioQuestion reads "the tip as a percentage of the bill": a ratio of two columns, which the plans
+// do not compute; the answer says so and gives the query rather than answer about the tip alone.
+func ratioQuestion(s *Schema, question string) (Intent, bool) {
+	m := ratioRE.FindStringSubmatch(strings.ToLower(question))
+	if m == nil {
+		return Intent{}, false
+	}
+	x, y := "", ""
+	for _, c := range Resolve(s, m[1]).Columns {
+		if s.Col(c).IsNumeric() {
+			x = c // the last number named before "as a percentage of"
+		}
+	}
+	if b := Resolve(s, m[3]).Columns; len(b) > 0 && s.Col(b[0]).IsNumeric() {
+		y = b[0]
+	}
+	if x == "" || y == "" || x == y {
+		return Intent{}, false
+	}
+	return Intent{Kind: Clarify, Clarification: fmt.Sprintf("I do not compute a ratio of two columns (%s as a %s of %s) from a question yet, so I did not answer with %s alone. "+
+		"Run it as SQL: vds exec FILE --sql 'SELECT avg(%s / %s) AS mean_ratio, sum(%s) / sum(%s) AS ratio_of_totals FROM TABLE' (TABLE is the file's name without its extension).",
+		x, m[2], y, x, q(x), q(y), q(x), q(y))}, true
+}
+
+// comparisonClarify asks which column a comparison with a number is about ("more than 2 people").
+func comparisonClarify(s *Schema, unresolved string) Intent {
+	var numeric []string
+	for _, c := range s.Columns {
+		if c.IsNumeric() {
+			numeric = append(numeric, c.Name)
+		}
+	}
+	if len(numeric) > 12 {
+		numeric = numeric[:12]
+	}
+	return Intent{Kind: Clarify, Options: numeric, Clarification: fmt.Sprintf("Which column is %q about? Put the column's name before it (for example %q); the numeric columns are: %s.",
+		unresolved, firstOr(numeric, "price")+" "+unresolved, strings.Join(quoteAll(numeric), ", "))}
+}
+
+// reading is what Recognize found in a question besides its intent: its words, the values and
+// yes/no columns it names, and the words that name yes/no columns (a "not" before them negates
+// the column, not a value after them).
+type reading struct {
+	s        *Schema
+	qw       []string
+	lq       string
+	mentions map[string][]mention
+	bools    map[string][]bool
+	yn       map[string]bool
+}
+
+func (r *reading) negated(m mention) bool { return negatedVerb(r.qw, m.at, r.yn) }
+
+func (r *reading) allNegated(ms []mention) bool {
+	for _, m := range ms {
+		if !r.negated(m) {
+			return false
+		}
+	}
+	return len(ms) > 0
+}
+
+func (r *reading) noneNegated(ms []mention) bool {
+	for _, m := range ms {
+		if r.negated(m) {
+			return false
+		}
+	}
+	return true
+}
+
+// reshape corrects the intent by what the question names: a value that is a condition rather than
+// a grouping, a yes/no column named both ways, two values to compare. only is the filter that
+// keeps just the groups named ("versicolor and virginica").
+func (r *reading) reshape(in Intent) (_ Intent, only []Filter) {
+	s, qw, lq := r.s, r.qw, r.lq
+	grouped := has(lq, `by`, `per`, `across`, `for each`, `each`, `which`, `compare`, `differ`, `vs\.?`, `versus`)
+	// "the average tip on days other than Sunday": the column whose only named value is excluded
+	// is a condition, not a grouping, unless the question asks for groups.
+	if in.Kind == Compare && in.Measure != "" && !grouped && r.allNegated(r.mentions[in.Group]) {
+		in = Intent{Kind: Describe, Measure: in.Measure, Agg: in.Agg}
+	}
+	// "How many diamonds have color D and clarity IF?": the rows with those values, not the counts
+	// of the column's values.
+	if in.Kind == Describe && in.Agg == "count" && in.Measure != "" && (len(r.mentions[in.Measure]) > 0 || len(r.bools[in.Measure]) == 1) {
+		in.Measure = ""
+	}
+	if m := topRE.FindStringSubmatch(lq); m != nil && in.Kind == Compare {
+		in.Top, _ = strconv.Atoi(m[1])
+	}
+	// "What's the largest sepal length among setosa flowers?": a value of the would-be grouping
+	// column is a condition, and the superlative is the maximum (or minimum) within it.
+	if ms := r.mentions[in.Group]; in.Kind == Compare && in.Rank != "" && len(ms) == 1 && !r.negated(ms[0]) {
+		agg := "max"
+		if in.Rank == "lowest" {
+			agg = "min"
+		}
+		in = Intent{Kind: Describe, Measure: in.Measure, Agg: agg}
+	}
+	// "the churn rate for customers with dependents": a rate (or average) of the first column for
+	// the rows where the second, a yes/no column, holds; not the association of the two.
+	if in.Kind == Relationship && has(lq, `rate`, `share`, `percent`, `proportion`, `average`, `mean`, `median`) {
+		first, second := in.Group, in.Measure
+		if firstPos(second, qw) < firstPos(first, qw) {
+			first, second = second, first
+		}
+		if len(r.bools[second]) == 1 {
+			m := s.Col(first)
+			agg := "rate"
+			if m.IsNumeric() && !binary(m) {
+				agg = "mean"
+				if has(lq, `median`) {
+					agg = "median"
+				}
+			}
+			in = Intent{Kind: Describe, Measure: first, Agg: agg}
+		}
+	}
+	if in.Kind != Describe || in.Measure == "" {
+		return in, nil
+	}
+	// "the average tip of smokers and non-smokers", "charges of customers who churned versus those
+	// who stayed": both values of a yes/no column (or one and a "versus") compare across it.
+	vs := has(lq, `versus`, `vs\.?`, `compared (to|with)`, `or not`)
+	for _, c := range s.Columns {
+		if (len(r.bools[c.Name]) == 2 || vs && len(r.bools[c.Name]) == 1) && c.Name != in.Measure {
+			return Intent{Kind: Compare, Group: c.Name, Measure: in.Measure, Agg: in.Agg}, nil
+		}
+	}
+	// "the mean petal length of versicolor and virginica": each of the two, compared; "Saturday or
+	// Sunday" stays one set of rows.
+	for _, c := range s.Columns {
+		ms := r.mentions[c.Name]
+		if len(ms) == 2 && c.Name != in.Measure && r.noneNegated(ms) && ms[1].at > ms[0].at &&
+			contains(qw[ms[0].at:ms[1].at], "and") && !contains(qw[ms[0].at:ms[1].at], "or") {
+			return Intent{Kind: Compare, Group: c.Name, Measure: in.Measure, Agg: in.Agg}, []Filter{valueFilter(c.Name, ms, qw, r.yn)}
+		}
+	}
+	return in, nil
+}
+
+// rowFilters are the row conditions of the question for the intent in: values (kept or excluded),
+// yes/no columns, weekends, years. restricted says reshape already restricted the grouping column.
+func (r *reading) rowFilters(in Intent, restricted bool) []Filter {
+	s, qw, lq := r.s, r.qw, r.lq
+	var fs []Filter
+	yearCol := yearColumn(s)
+	year := yearRE.FindStringSubmatch(lq)
+	for i := range s.Columns {
+		c := &s.Columns[i]
+		ms := r.mentions[c.Name]
+		if (c.Name == in.Group || c.Name == in.Measure && in.Kind == Relationship) && len(ms) > 0 && !restricted {
+			// "the average tip by day excluding Sunday": the groups without the excluded ones;
+			// "clarity IF versus SI2": only the groups named (when they are not all of them).
+			if r.allNegated(ms) || r.noneNegated(ms) && len(ms) >= 2 && len(ms) < len(c.Values) {
+				fs = append(fs, valueFilter(c.Name, ms, qw, r.yn))
+			}
+		}
+		if c.Name == in.Group || c.Name == in.Measure || c.Name == in.Time {
+			continue
+		}
+		if len(ms) > 0 {
+			fs = append(fs, valueFilter(c.Name, ms, qw, r.yn))
+		}
+		if bs := r.bools[c.Name]; len(bs) == 1 {
+			fs = append(fs, boolFilter(c, bs[0]))
+		}
+		if f, ok := weekendFilter(c, lq); ok && len(ms) == 0 {
+			fs = append(fs, f)
+		}
+		// "in 2020": the rows of that year of a numeric year column.
+		if year != nil && c.Name == yearCol {
+			fs = append(fs, Filter{Col: c.Name, Op: "=", Value: yearValue(c, year[1]), Numeric: true})
+		}
+	}
+	// "in 1929" with no year column: the year of the first date column (dowjones' Date).
+	if year != nil && yearCol == "" {
+		for _, c := range s.Columns {
+			if c.Type == "datetime" && c.Name != in.Time {
+				fs = append(fs, Filter{Col: c.Name, Op: "=", Value: year[1], Numeric: true, YearOf: true})
+				break
+			}
+		}
+	}
+	return fs
 }
 
 func firstOr(xs []string, d string) string {

@@ -40,7 +40,7 @@ func unknownTerms(s *Schema, question string) (terms []string, grouping bool) {
 			continue
 		}
 		seen[w] = true
-		if len(Resolve(s, w).Columns) > 0 || len(Resolve(s, w).Ambiguous) > 0 || len(valueMentions(s, w)) > 0 || len(boolMentions(s, w)) > 0 {
+		if r := Resolve(s, w); len(r.Columns) > 0 || len(r.Ambiguous) > 0 || len(valueMentions(s, w)) > 0 || len(boolMentions(s, w)) > 0 {
 			continue
 		}
 		terms = append(terms, w)
