@@ -132,14 +132,13 @@ const maxCountedLine = 1 << 16
 // countFields counts the fields of one line of delimited text; 0 when it cannot tell (an empty or
 // cut line, a delimiter or quote this parse does not follow, a line that does not parse).
 func countFields(line, delim, quote string) int {
-	d, n := utf8.DecodeRuneInString(delim)
-	if line == "" || len(line) > maxCountedLine || n != len(delim) || d == utf8.RuneError || d == '"' || d == '\r' || d == '\n' || (quote != `"` && quote != "") {
+	if line == "" || len(line) > maxCountedLine {
 		return 0
 	}
-	r := csv.NewReader(strings.NewReader(line))
-	r.Comma = d
-	r.LazyQuotes = true
-	r.FieldsPerRecord = -1
+	r := plainCSV(strings.NewReader(line), delim, quote, "")
+	if r == nil {
+		return 0
+	}
 	rec, err := r.Read()
 	if err != nil {
 		return 0
@@ -156,4 +155,20 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// plainCSV is a reader of src with Go's CSV parser in the dialect given (a one-rune delimiter,
+// double quotes or none), for the best-effort counts and line numbers DuckDB does not give; nil
+// when Go's parser cannot follow that dialect (src may be nil to ask only that).
+func plainCSV(src io.Reader, delim, quote, escape string) *csv.Reader {
+	d, n := utf8.DecodeRuneInString(delim)
+	if n != len(delim) || d == utf8.RuneError || d == '"' || d == '\r' || d == '\n' ||
+		(quote != `"` && quote != "") || (escape != `"` && escape != "") {
+		return nil
+	}
+	r := csv.NewReader(src)
+	r.Comma = d
+	r.LazyQuotes = true
+	r.FieldsPerRecord = -1
+	return r
 }

@@ -2,14 +2,12 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	datasetsv1 "github.com/vdsproject/vds/gen/vds/datasets/v1"
 	"github.com/vdsproject/vds/libs/duck"
@@ -32,9 +30,7 @@ type headLayout struct {
 // now) with the sniffed dialect. It is best effort: any doubt leaves the layout empty.
 func (j *job) readHeadLayout(delim, quote, escape string, skip int64) headLayout {
 	var lay headLayout
-	d, n := utf8.DecodeRuneInString(delim)
-	if n != len(delim) || d == utf8.RuneError || d == '"' || d == '\r' || d == '\n' ||
-		(quote != `"` && quote != "") || (escape != `"` && escape != "") {
+	if plainCSV(nil, delim, quote, escape) == nil {
 		return lay
 	}
 	head, err := readHead(j.src, sniffBytes)
@@ -52,10 +48,7 @@ func (j *job) readHeadLayout(delim, quote, escape string, skip int64) headLayout
 		head = head[i+1:]
 		line++
 	}
-	r := csv.NewReader(bytes.NewReader(head))
-	r.Comma = d
-	r.LazyQuotes = true
-	r.FieldsPerRecord = -1
+	r := plainCSV(bytes.NewReader(head), delim, quote, escape)
 	r.ReuseRecord = true
 	for k := 0; ; k++ {
 		start := r.InputOffset()

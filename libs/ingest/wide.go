@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -25,12 +26,9 @@ import (
 const memoryPerColumn = 180 << 10
 
 // maxColumns is the most columns of delimited text Convert reads with the memory limit
-// (Options.MemoryLimit, or duck.DefaultMemoryLimit); 0 when the limit is not a size (a
+// (Options.MemoryLimit, or duck.DefaultMemoryLimit, as checkWidth gives it); 0 when the limit is not a size (a
 // percentage of the machine's memory), which sets no maximum.
 func maxColumns(memoryLimit string) int {
-	if memoryLimit == "" {
-		memoryLimit = duck.DefaultMemoryLimit
-	}
 	b, ok := parseByteSize(memoryLimit)
 	if !ok {
 		return 0
@@ -82,17 +80,14 @@ func firstLineFields(path, delim string, maxLine int64) int {
 // checkWidth refuses delimited text whose first line has more fields than maxColumns allows,
 // before DuckDB sniffs or reads it.
 func (j *job) checkWidth(delim string) error {
-	limit := maxColumns(j.opts.MemoryLimit)
+	mem := cmp.Or(j.opts.MemoryLimit, duck.DefaultMemoryLimit)
+	limit := maxColumns(mem)
 	if limit == 0 {
 		return nil
 	}
 	n := firstLineFields(j.src, delim, j.maxLineBytes())
 	if n <= limit {
 		return nil
-	}
-	mem := j.opts.MemoryLimit
-	if mem == "" {
-		mem = duck.DefaultMemoryLimit
 	}
 	return fmt.Errorf("%w: the first line has %s fields, more than the %s columns the ingest limit of %s allows "+
 		"(reading delimited text takes about %d KiB of memory per column whatever the rows); split the file into files of at most %s columns "+

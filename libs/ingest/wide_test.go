@@ -75,7 +75,7 @@ func TestWideFileRefusedBeforeReading(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("refusal took %v", d)
 	}
-	// The same delimiter given as an option, and a TSV.
+	// The same delimiter given as an option.
 	_, err = Convert(context.Background(), src, filepath.Join(t.TempDir(), "out.parquet"), Options{Threads: 2, MemoryLimit: "384MB", Delimiter: ","})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("20,000 columns with delimiter ',': error %v, want ErrTooLarge", err)
