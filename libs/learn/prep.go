@@ -2,6 +2,7 @@ package learn
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -223,10 +224,7 @@ func fitPrep(f *frame.Frame, features []string, rows []int, kind prepKind) *mlv1
 			// The training range and a boolean source let Predict say what a bad value should be.
 			ct.SourceBoolean = c.Kind == frame.Bool
 			if len(vals) > 0 {
-				lo, hi := vals[0], vals[0]
-				for _, v := range vals[1:] {
-					lo, hi = min(lo, v), max(hi, v)
-				}
+				lo, hi := slices.Min(vals), slices.Max(vals)
 				ct.MinValue, ct.MaxValue = &lo, &hi
 			}
 			pp.FeatureNames = append(pp.FeatureNames, name)

@@ -78,7 +78,17 @@ func TestRowsFrame(t *testing.T) {
 	if a := fr.Col("alone"); a.F[0] != 1 || a.F[1] != 0 || a.F[2] != 1 {
 		t.Errorf("alone %v, want [1 0 1]", a.F)
 	}
-	if _, err := m.Predict(fr); err != nil {
+	// Every row is scored, the unseen categories and the missing age included.
+	p, err := m.Predict(fr)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(p.Value) != len(rows) {
+		t.Fatalf("%d predictions for %d rows", len(p.Value), len(rows))
+	}
+	for i, v := range p.Value {
+		if !(v >= 0 && v <= 1) {
+			t.Errorf("rows[%d]: probability %v", i, v)
+		}
 	}
 }
