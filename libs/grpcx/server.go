@@ -9,7 +9,6 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -45,7 +44,6 @@ type Server struct {
 	log    *slog.Logger
 	// stopping is closed when Serve begins to stop, before it drains the calls in flight.
 	stopping chan struct{}
-	stopOnce sync.Once
 	// drained is closed when Serve returns.
 	drained chan struct{}
 }
@@ -96,7 +94,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.stopOnce.Do(func() { close(s.stopping) })
+	close(s.stopping)
 	s.Health.Shutdown()
 	done := make(chan struct{})
 	go func() { s.GracefulStop(); close(done) }()
