@@ -48,10 +48,17 @@ func decodeBody(o protojson.UnmarshalOptions, raw []byte, v any) error {
 	if !ok {
 		return json.Unmarshal(raw, v)
 	}
-	raw = coerceTextValues(raw, m.ProtoReflect().Descriptor())
 	err := o.Unmarshal(raw, m)
 	if err == nil {
 		return nil
+	}
+	// Only a body protojson refused can hold JSON numbers, booleans or nulls where text values go
+	// (it takes only strings there): rewrite those and try again, off the path of every valid body.
+	if c, ok := coerceTextValues(raw, m.ProtoReflect().Descriptor()); ok {
+		raw = c
+		if err = o.Unmarshal(raw, m); err == nil {
+			return nil
+		}
 	}
 	if msg := explainBody(raw, m.ProtoReflect().Descriptor()); msg != "" {
 		return errors.New(msg)

@@ -18,19 +18,19 @@ var textValueMaps = map[protoreflect.FullName]bool{
 }
 
 // coerceTextValues rewrites the JSON numbers and booleans in the textValueMaps fields of a body
-// for message md as strings; it returns raw unchanged when there are none (or it is not JSON).
-func coerceTextValues(raw []byte, md protoreflect.MessageDescriptor) []byte {
+// for message md as strings; ok is false when there are none (or it is not JSON).
+func coerceTextValues(raw []byte, md protoreflect.MessageDescriptor) (_ []byte, ok bool) {
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	var v any
 	if d.Decode(&v) != nil || !coerceMessage(v, md) {
-		return raw
+		return raw, false
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return raw
+		return raw, false
 	}
-	return b
+	return b, true
 }
 
 func coerceMessage(v any, md protoreflect.MessageDescriptor) bool {
