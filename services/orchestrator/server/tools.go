@@ -52,24 +52,16 @@ func (s *Server) profileDone(ctx context.Context, jobID string, wait func(contex
 func (t *tools) waitJob(ctx context.Context, jobID string) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stopped := make(chan struct{})
-	if t.s.stopping != nil {
-		go func() {
-			select {
-			case <-t.s.stopping:
-				close(stopped)
-				cancel()
-			case <-wctx.Done():
-			}
-		}()
-	}
-	if err := t.s.rt.Queue.Watch(wctx, jobID, func(*jobsv1.JobEvent) error { return nil }); err != nil {
+	go func() {
 		select {
-		case <-stopped:
-			if ctx.Err() == nil {
-				return fmt.Errorf("the orchestrator stopped before job %s ended (it goes on, or goes back to its queue); ask again once the platform is back", jobID)
-			}
-		default:
+		case <-t.s.stopping: // never, when stopping is nil
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	if err := t.s.rt.Queue.Watch(wctx, jobID, func(*jobsv1.JobEvent) error { return nil }); err != nil {
+		if ctx.Err() == nil && t.s.isStopping() {
+			return fmt.Errorf("the orchestrator stopped before job %s ended (it goes on, or goes back to its queue); ask again once the platform is back", jobID)
 		}
 		return err
 	}
@@ -327,11 +319,11 @@ func (t *tools) schema(ctx context.Context) (*planner.Schema, error) {
 		if typ == "latitude" || typ == "longitude" {
 			typ = "numeric"
 		}
-		col := planner.Column{Name: c.Name, Type: typ, Missing: c.MissingCount}
-		if t, f, ok := platform.BooleanLabels(v, c.Name); ok {
-			col.TrueLabel, col.FalseLabel = t, f
+		pc := planner.Column{Name: c.Name, Type: typ, Missing: c.MissingCount}
+		if tl, fl, ok := platform.BooleanLabels(v, c.Name); ok {
+			pc.TrueLabel, pc.FalseLabel = tl, fl
 		}
-		s.Columns = append(s.Columns, col)
+		s.Columns = append(s.Columns, pc)
 		if typ == "categorical" || typ == "boolean" || typ == "numeric" {
 			col := `"` + strings.ReplaceAll(c.Name, `"`, `""`) + `"`
 			lit := "'" + strings.ReplaceAll(c.Name, "'", "''") + "'"
