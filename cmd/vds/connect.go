@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/vdsproject/vds/gen/client"
 	authv1 "github.com/vdsproject/vds/gen/vds/auth/v1"
@@ -31,9 +30,6 @@ func (c *connFlags) bind(fs *flag.FlagSet) {
 func connect(ctx context.Context, pf *platformFlags, cf *connFlags, bar *progress) (*client.Client, string, func(), error) {
 	server, key, project := cf.server, cf.apiKey, cf.project
 	stop := func() {}
-	if strings.Contains(server, "://") {
-		return nil, "", stop, usageError{fmt.Sprintf("--server takes the gRPC address host:port that vds up prints (for example 127.0.0.1:7070), not a URL: %q", server)}
-	}
 	if server != "" {
 		if err := checkServerAddr(server); err != nil {
 			return nil, "", stop, err

@@ -47,11 +47,17 @@ func httpPortHint(addr, known string) error {
 // frontDoorDefault is where `vds up` serves gRPC by default.
 const frontDoorDefault = "127.0.0.1:7070"
 
+// serverTakes says what --server takes, in every error about its address.
+const serverTakes = "--server takes HOST:PORT, the address of the gRPC front door that `vds up` prints as \"gRPC front door:\" (by default " + frontDoorDefault + ")"
+
 // checkServerAddr refuses a --server that is not HOST:PORT before anything is dialled: gRPC would
 // take "nonsense" as a DNS name on port 443 and fail with "name resolver error: produced zero
 // addresses", which does not say what --server takes.
 func checkServerAddr(addr string) error {
-	what := fmt.Sprintf("--server takes HOST:PORT, the address of the gRPC front door that `vds up` prints as \"gRPC front door:\" (by default %s), not %q", frontDoorDefault, addr)
+	if strings.Contains(addr, "://") {
+		return usageError{fmt.Sprintf("%s, not a URL: %q", serverTakes, addr)}
+	}
+	what := fmt.Sprintf("%s, not %q", serverTakes, addr)
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		if !strings.Contains(addr, ":") {
@@ -76,8 +82,7 @@ func isUnresolved(err error) bool {
 // unresolvedHint says that the host of addr could not be resolved and what --server takes.
 func unresolvedHint(addr string) error {
 	host, _, _ := net.SplitHostPort(addr)
-	return &httpPortError{fmt.Sprintf("--server %s: the host %q could not be resolved to an address; --server takes HOST:PORT, "+
-		"the address of the gRPC front door that `vds up` prints as \"gRPC front door:\" (by default %s)", addr, host, frontDoorDefault)}
+	return &httpPortError{fmt.Sprintf("--server %s: the host %q could not be resolved to an address; %s", addr, host, serverTakes)}
 }
 
 // httpPortInterceptors turn the "http2: frame too large" error of every call to addr into
