@@ -39,6 +39,7 @@ import (
 	"github.com/vdsproject/vds/libs/frame"
 	"github.com/vdsproject/vds/libs/jobs"
 	"github.com/vdsproject/vds/libs/learn"
+	"github.com/vdsproject/vds/libs/platform"
 	"github.com/vdsproject/vds/libs/storage"
 )
 
@@ -151,10 +152,8 @@ func (s *Server) trainOptions(uctx context.Context, req *mlv1.StartTrainingReque
 	// A boolean target keeps the file's spelling of its classes (yes/no rather than true/false).
 	var labels map[string]string
 	if _, ver, err := s.rt.DatasetVersion(uctx, req.Dataset); err == nil {
-		for _, bl := range ver.GetReadRules().GetBooleanLabels() {
-			if bl.GetColumn() == req.Target && bl.GetTrueLabel() != "" && bl.GetFalseLabel() != "" && bl.GetTrueLabel() != bl.GetFalseLabel() {
-				labels = map[string]string{"true": bl.GetTrueLabel(), "false": bl.GetFalseLabel()}
-			}
+		if t, f, ok := platform.BooleanLabels(ver, req.Target); ok {
+			labels = map[string]string{"true": t, "false": f}
 		}
 	}
 	budget := s.cfg.DefaultBudget
