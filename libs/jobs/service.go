@@ -76,12 +76,10 @@ func (s *Service) WatchJob(req *jobsv1.WatchJobRequest, stream jobsv1.JobService
 	}
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
-	stopped := make(chan struct{})
 	if s.Stopping != nil {
 		go func() {
 			select {
 			case <-s.Stopping:
-				close(stopped)
 				cancel()
 			case <-ctx.Done():
 			}
@@ -90,14 +88,20 @@ func (s *Service) WatchJob(req *jobsv1.WatchJobRequest, stream jobsv1.JobService
 	err := s.Q.Watch(ctx, req.JobId, func(ev *jobsv1.JobEvent) error {
 		return stream.Send(&jobsv1.WatchJobResponse{Event: ev})
 	})
-	select {
-	case <-stopped:
-		if err != nil && stream.Context().Err() == nil {
-			return grpcx.Stopping("watching job %s stopped: the service is stopping; the job goes on: watch it again", req.JobId)
-		}
-	default:
+	if err != nil && stream.Context().Err() == nil && s.stopping() {
+		return grpcx.Stopping("watching job %s stopped: the service is stopping; the job goes on: watch it again", req.JobId)
 	}
 	return watchError(stream.Context(), req.JobId, err)
+}
+
+// stopping reports whether Stopping is closed (never, when it is nil).
+func (s *Service) stopping() bool {
+	select {
+	case <-s.Stopping:
+		return true
+	default:
+		return false
+	}
 }
 
 // watchError gives a watch that ended without a status one: the caller's own end (cancelled, or its
