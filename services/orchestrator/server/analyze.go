@@ -197,11 +197,6 @@ func (a *analysis) describe(ctx context.Context) error {
 	return nil
 }
 
-// userLabel names a class of a boolean column as the file spelled it ("Yes" rather than "true").
-func (a *analysis) userLabel(column, class string) string {
-	return platform.BooleanClassLabel(a.version, column, class)
-}
-
 func detail(s string) string {
 	if s == "" {
 		return ""
@@ -272,7 +267,7 @@ func (a *analysis) train(ctx context.Context) error {
 		return err
 	}
 	a.model = m.Model
-	a.rep.PositiveClass = a.userLabel(a.rep.Target, m.Model.PositiveClass)
+	a.rep.PositiveClass = platform.BooleanClassLabel(a.version, a.rep.Target, m.Model.PositiveClass) // "Yes" as the file spells it, not "true"
 	a.rep.Model = &orchestratorv1.ReportModel{Id: m.Model.Id, Algorithm: m.Model.Algorithm, Metric: m.Model.Metric, CvScore: m.Model.CvScore,
 		CvStd: m.Model.CvStd, CvFolds: m.Model.CvFolds, Task: strings.ToLower(strings.TrimPrefix(m.Model.Task.String(), "TASK_"))}
 	for _, e := range tr.Training.Leaderboard {
