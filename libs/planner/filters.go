@@ -202,7 +202,7 @@ var comparisonRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(?:is\s+|was\s+|
 var comparisonOps = map[string]string{
 	"above": ">", "over": ">", "greater than": ">", "more than": ">", "higher than": ">", "larger than": ">", "bigger than": ">",
 	"exceeding": ">", ">": ">", "at least": ">=", ">=": ">=",
-	"below": "<", "under": "<", "less than": "<", "lower than": "<", "smaller than": "<", "<": "<", "at most": "<=", "<=": "<=",
+	"below": "<", "under": "<", "less than": "<", "lower than": "<", "smaller than": "<", "fewer than": "<", "<": "<", "at most": "<=", "<=": "<=",
 	"=": "=", "==": "=", "is": "=", "of": "=", "equals": "=", "equal to": "=",
 	"older than": ">", "younger than": "<", "after": ">", "before": "<", "since": ">=",
 }
@@ -212,6 +212,9 @@ var orMoreRE = regexp.MustCompile(`((?:[a-z0-9_]+\s+){1,4}?)(\d+(?:\.\d+)?)\s+or
 
 // opColNumRE finds "under age 18": a comparison, a column's name, then the number.
 var opColNumRE = regexp.MustCompile(`\b(above|over|under|below|less than|more than|greater than|at least|at most)\s+(?:the\s+|an?\s+)?([a-z_]+)\s+(?:of\s+)?(-?\d+(?:\.\d+)?)\b`)
+
+// opNumColRE finds "more than 4 cylinders": a comparison, a number, then a column's name.
+var opNumColRE = regexp.MustCompile(`\b(above|over|under|below|less than|fewer than|more than|greater than|at least|at most)\s+(-?\d+(?:\.\d+)?)\s+([a-z][a-z0-9_]*)`)
 
 // countNounRE finds a number before a column's name: "8-cylinder cars", "with 4 cylinders",
 // "zero passengers" (the column is the word after the number).
@@ -284,6 +287,18 @@ func comparisons(s *Schema, question string) (fs []Filter, unresolved []string) 
 		for _, c := range Resolve(s, m[2]).Columns {
 			if s.Col(c).IsNumeric() {
 				fs = append(fs, Filter{Col: c, Op: comparisonOps[m[1]], Value: m[3], Numeric: true})
+				lq = strings.Replace(lq, m[0], " ", 1)
+				break
+			}
+		}
+	}
+	// "more than 4 cylinders", "fewer than 6 cylinders": the comparison, then the number, then the
+	// column's name (before countNounRE, which would read "4 cylinders" as cylinders = 4).
+	for _, m := range opNumColRE.FindAllStringSubmatch(lq, -1) {
+		for i := range s.Columns {
+			c := &s.Columns[i]
+			if c.IsNumeric() && namesColumn(c, m[3]) {
+				fs = append(fs, Filter{Col: c.Name, Op: comparisonOps[m[1]], Value: m[2], Numeric: true})
 				lq = strings.Replace(lq, m[0], " ", 1)
 				break
 			}

@@ -257,6 +257,9 @@ func TestAnswerConditions(t *testing.T) {
 		// (Biscoe 4716.02), iris.groupby("species").sepal_width.mean() (setosa 3.428).
 		{penT, penS, "Which island has the heaviest penguins on average?", "mean(body_mass_g)|island=Biscoe", 4716.01796, "Biscoe has the highest mean body_mass_g"},
 		{irisT, irisS, "Which species has the widest sepals?", "mean(sepal_width)|species=setosa", 3.428, "setosa has the highest mean sepal_width"},
+		// mpg[mpg.cylinders > 4].mpg.mean() 17.38 (n = 190): "more than 4 cylinders" was read as cylinders = 4
+		{mpgT, mpgS, "What is the average mpg of cars with more than 4 cylinders?", "mean(mpg)", 17.37684, "For the rows where cylinders > 4:"},
+		{mpgT, mpgS, "What is the average mpg of cars with fewer than 6 cylinders?", "n", 211, "For the rows where cylinders < 6:"},
 		// tips.groupby("day").tip.sum(): Fri 51.96 is the lowest.
 		{tipsT, tipsS, "which day has the lowest total tip", "sum(tip)|day=Fri", 51.96, "Fri has the lowest total tip (51.96)."},
 	} {
